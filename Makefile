@@ -1,0 +1,127 @@
+# reds: a Redis client library for C with generated, typed commands.
+#
+#   make demo             install what is missing, build, run the quickstart
+#                         against a throwaway redis-server
+#   make test             the whole suite: generated/ fresh, -Werror build,
+#                         tests, then again under ASan + UBSan
+#   make bench            reds against hiredis and redis-benchmark
+#   make generate         regenerate generated/ from spec/
+#   make check-generated  fail when generated/ is stale
+#   make import-spec [URL=redis://host:port]   update spec/ from a server
+#   make audit [URL=...]  compare spec/ with a live server
+
+CC ?= cc
+SAN ?=
+BUILD := build$(if $(SAN),/san)
+
+# A Python 3 with Jinja2 and PyYAML: the one on the PATH, or Debian's.
+PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
+	  $$p -c 'import jinja2, yaml' >/dev/null 2>&1 && { command -v $$p; break; }; done)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS ?= -O2 -g
+comma := ,
+SANFLAGS := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) \
+	-Iruntime/include -Igenerated/include -Iruntime -Igenerated
+LDLIBS := -lhiredis -lssl -lcrypto -lpthread -lm
+TEST_LDLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+LIB_SRC := $(sort $(wildcard runtime/*.c)) $(sort $(wildcard generated/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libreds.a
+SHLIB := $(BUILD)/libreds.so
+HEADERS := $(wildcard runtime/*.h runtime/include/reds/*.h generated/*.h generated/include/reds/*.h)
+
+TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/check_*.c)))
+TEST_SUPPORT := $(BUILD)/obj/tests/fixture.o
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(sort $(wildcard examples/*.c)))
+WITH_REDIS := $(BUILD)/tools/with-redis
+
+GENERATED := generated/include/reds/commands.h generated/commands.c \
+	generated/command_table.c generated/command_ids.h generated/replies.c generated/replies.h
+SPEC := $(wildcard spec/*.yaml)
+CODEGEN := $(wildcard codegen/*.py codegen/templates/*.j2)
+
+.PHONY: all lib deps generate check-generated test run-tests tests demo bench \
+	examples import-spec audit clean format
+
+all: lib examples
+
+lib: $(LIB) $(SHLIB)
+
+deps:
+	@tools/deps.sh
+
+generate:
+	$(PYTHON) codegen/generate.py
+
+check-generated:
+	$(PYTHON) codegen/generate.py --check
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHLIB): $(LIB_OBJ)
+	$(CC) -shared $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIB) tests/fixture.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $< $(TEST_SUPPORT) $(LIB) $(TEST_LDLIBS) $(LDLIBS) -o $@
+
+$(BUILD)/examples/%: examples/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(WITH_REDIS): tools/with_redis.c $(TEST_SUPPORT) tests/fixture.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests $< $(TEST_SUPPORT) -o $@
+
+examples: $(EXAMPLES)
+
+tests: $(TESTS) $(WITH_REDIS)
+
+# Every suite runs even when one fails; the status says whether all passed.
+run-tests: tests
+	@failed=0; for t in $(TESTS); do \
+	  echo "== $$t"; REDS_PYTHON="$(PYTHON)" $$t || failed=1; done; \
+	[ $$failed = 0 ] && echo "== all suites passed$(if $(SAN), (ASan + UBSan))"; exit $$failed
+
+test: deps
+	@$(MAKE) --no-print-directory check-generated
+	@$(MAKE) --no-print-directory -j2 all tests
+	@$(MAKE) --no-print-directory run-tests
+	@$(MAKE) --no-print-directory -j2 SAN=1 tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(MAKE) --no-print-directory SAN=1 run-tests
+
+demo: deps
+	@$(MAKE) --no-print-directory generate
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/examples/quickstart $(WITH_REDIS)
+	$(WITH_REDIS) $(BUILD)/examples/quickstart
+
+bench: deps
+	@$(MAKE) --no-print-directory -j2 $(BUILD)/bench/bench $(WITH_REDIS)
+	$(WITH_REDIS) bench/run.sh $(BUILD)/bench/bench
+
+$(BUILD)/bench/bench: bench/bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+import-spec: deps
+	$(PYTHON) codegen/import_spec.py $(if $(URL),--url $(URL))
+
+audit: deps
+	$(PYTHON) codegen/audit.py $(if $(URL),--url $(URL))
+
+format:
+	clang-format -i runtime/*.c runtime/*.h runtime/include/reds/*.h tests/*.c tests/*.h \
+	  examples/*.c bench/*.c tools/*.c
+
+clean:
+	rm -rf build

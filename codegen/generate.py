@@ -1,0 +1,1035 @@
+#!/usr/bin/env python3
+"""Render spec/*.yaml into generated/: typed C wrappers, reply converters
+and the command table.
+
+    generate.py [--spec DIR] [--out DIR] [--check]
+
+The spec is validated first; any problem is printed as `file:line: message`
+and nothing is written. --check writes nothing and exits 1 when generated/
+differs from what the spec and templates give (make check-generated).
+
+How arguments become C (spec/README.md has the full rules):
+  required scalar          -> parameter (reds_str, int64_t, double)
+  optional scalar          -> options field (reds_str, reds_opt_i64, reds_opt_f64)
+  pure-token               -> always sent when required, bool field when optional
+  oneof of only tokens     -> an enum (0 = not given)
+  other oneof              -> one field per choice, at most (or exactly) one set
+  block                    -> a struct (with `set` when optional)
+  multiple                 -> pointer + count (n<name>)
+"""
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+
+import jinja2
+
+import speclib
+from speclib import SpecError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+C_KEYWORDS = set("""auto break case char const continue default do double else
+enum extern float for goto if inline int long register restrict return short
+signed sizeof static struct switch typedef union unsigned void volatile while
+bool true false class new delete operator template this private public
+protected namespace try catch throw virtual friend mutable explicit export
+typename using and or not xor bitand bitor compl""".split())
+# Locals of every wrapper; arguments with these names get a trailing _.
+RESERVED = {"c", "opts", "out", "o", "p", "sz", "cmd", "no_opts"}
+
+REPLY_KIND_FIELDS = ("c_type", "owned", "nullable", "record", "list",
+                     "converter", "doc")
+RECORD_FIELDS = ("shape", "doc", "fields")
+RECORD_SHAPES = ("array", "map", "text")
+FIELD_FIELDS = ("name", "type", "key", "doc", "optional")
+FIELD_TYPES = {
+    # type: (C declaration, fill call template; {src} reply, {dst} lvalue)
+    "int": ("int64_t", "reds__fill_int({src}, &{dst})"),
+    "int_text": ("int64_t", "reds__fill_int_text({src}, &{dst})"),
+    "u64": ("uint64_t", "reds__fill_u64({src}, &{dst})"),
+    "double": ("double", "reds__fill_double({src}, &{dst})"),
+    "bool": ("bool", "reds__fill_bool({src}, &{dst})"),
+    "string": ("reds_str", "reds__fill_str({src}, &{dst})"),
+    "nullable_string": ("reds_str", "reds__fill_nullable_str({src}, &{dst})"),
+    "strlist": ("reds_strlist", "reds__fill_strlist({src}, a, &{dst})"),
+    "intlist": ("reds_intlist", "reds__fill_intlist({src}, a, &{dst})"),
+    "map": ("reds_map", "reds__fill_map({src}, a, &{dst})"),
+    "reply": ("const reds_reply *", "reds__fill_reply({src}, &{dst})"),
+}
+
+
+def cident(name):
+    """A C identifier from a server name: 'unix-time-seconds' -> 'unix_time_seconds'."""
+    ident = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if not ident:
+        ident = "arg"
+    if ident[0].isdigit():
+        ident = "_" + ident
+    return ident
+
+
+def c_string(text):
+    """A C string literal for arbitrary text."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ord(ch) < 32 or ord(ch) > 126:
+            out.append("\\%03o" % ord(ch))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def resp_literal(token):
+    """(C literal, byte length) of `token` encoded as one RESP bulk."""
+    data = token.encode()
+    text = "$%d\r\n%s\r\n" % (len(data), token)
+    return c_string(text), len(text.encode())
+
+
+def decl(ctype, name):
+    """A C declaration: decl('const reds_str *', 'key') -> 'const reds_str *key'."""
+    return ctype + name if ctype.endswith("*") else "%s %s" % (ctype, name)
+
+
+def comment(text):
+    """Text safe inside a C block comment."""
+    return str(text).replace("*/", "* /").replace("/*", "/ *")
+
+
+# -------------------------------------------------------------- the arg model
+
+class Arg:
+    """One argument of a function's effective tree (after variant ops)."""
+
+    def __init__(self, spec, where):
+        self.spec = spec
+        self.where = spec.where() if isinstance(spec, speclib.Node) else where
+        self.name = spec["name"]
+        self.type = spec["type"]
+        self.token = spec.get("token")
+        self.optional = bool(spec.get("optional"))
+        self.multiple = bool(spec.get("multiple"))
+        self.multiple_token = bool(spec.get("multiple_token"))
+        self.cname = spec.get("c_name") or cident(self.name)
+        if self.cname in C_KEYWORDS or self.cname in RESERVED:
+            self.cname += "_"
+        self.c_type = spec.get("c_type")
+        self.fixed = False
+        self.children = named_apart([Arg(a, where)
+                                     for a in spec.get("arguments", [])])
+
+    def clone(self):
+        other = Arg.__new__(Arg)
+        other.__dict__.update(self.__dict__)
+        other.children = [c.clone() for c in self.children]
+        return other
+
+    @property
+    def token_only(self):
+        return self.type == "oneof" and all(
+            c.type == "pure-token" and not c.multiple for c in self.children)
+
+    def label(self):
+        """How the docs name it: its token, or its name."""
+        if self.type == "pure-token":
+            return self.token
+        return ("%s %s" % (self.token, self.name)) if self.token else self.name
+
+
+def named_apart(args):
+    """Siblings that share a server name (SORT has two `pattern`s) are
+    named after their tokens, unless a c_name says otherwise."""
+    counts = {}
+    for a in args:
+        counts[a.cname] = counts.get(a.cname, 0) + 1
+    for a in args:
+        if counts[a.cname] > 1 and a.token and not a.spec.get("c_name"):
+            a.cname = cident(a.token)
+    return args
+
+
+def syntax(args):
+    """The command line syntax, as the Redis docs write it."""
+    out = []
+    for a in args:
+        out.append(_syntax_one(a))
+    return " ".join(x for x in out if x)
+
+
+def _syntax_one(a):
+    if a.type == "pure-token":
+        body = a.token
+    elif a.type == "oneof":
+        body = " | ".join(_syntax_one(c) for c in a.children)
+        if a.token:
+            body = "%s %s" % (a.token, body)
+        elif not a.optional:
+            body = "<%s>" % body
+    elif a.type == "block":
+        body = syntax(a.children)
+        if a.token:
+            body = "%s %s" % (a.token, body)
+    else:
+        body = a.name
+        if a.token:
+            body = "%s %s" % (a.token, body)
+    if a.fixed:
+        return a.token
+    if a.multiple:
+        rep = body if a.multiple_token or not a.token else \
+            body[len(a.token) + 1:]
+        body = "%s [%s ...]" % (body, rep)
+    return "[%s]" % body if a.optional else body
+
+
+# ------------------------------------------------------------- code building
+
+class Code:
+    """The pieces one argument contributes to its container and function."""
+
+    def __init__(self, decls=None, check=None, write=None, present=None):
+        self.decls = decls or []      # [(ctype, name, doc)]
+        self.check = check or []      # lines: validate and size (may return)
+        self.write = write or []      # lines: pack into p
+        self.present = present        # C expression, None when always sent
+
+    def extend(self, other):
+        self.decls += other.decls
+        self.check += other.check
+        self.write += other.write
+
+
+def indent(lines, n=1):
+    return ["    " * n + line if line else line for line in lines]
+
+
+def guarded(cond, lines):
+    if not lines:
+        return []
+    if cond is None:
+        return lines
+    return ["if (%s) {" % cond] + indent(lines) + ["}"]
+
+
+class FunctionBuilder:
+    """Builds one C function (a command or one of its variants)."""
+
+    SCALAR_REQ = {"key": "reds_str", "string": "reds_str", "pattern": "reds_str",
+                  "integer": "int64_t", "unix-time": "int64_t",
+                  "double": "double"}
+    SCALAR_OPT = {"key": "reds_str", "string": "reds_str", "pattern": "reds_str",
+                  "integer": "reds_opt_i64", "unix-time": "reds_opt_i64",
+                  "double": "reds_opt_f64"}
+
+    def __init__(self, gen, command, fname, type_prefix):
+        self.gen = gen
+        self.command = command
+        self.fname = fname              # C function name without reds_
+        self.type_prefix = type_prefix  # base command's C name, for types
+        self.cmd_label = command.name
+        self.depth = 0
+
+    def problem(self, arg, message):
+        raise SpecError(["%s: %s: %s" % (arg.where, self.command.name,
+                                          message)])
+
+    # -- scalars and tokens
+
+    def _token(self, tok):
+        lit, n = resp_literal(tok)
+        return (["reds__size_lit(&sz, %d);" % n],
+                ["p = reds__put_lit(p, %s, %d);" % (lit, n)])
+
+    def _scalar_value(self, atype, expr, name):
+        if atype in ("key", "string", "pattern"):
+            return (["reds__size_str(&sz, %s, \"%s\");" % (expr, name)],
+                    ["p = reds__put_str(p, %s);" % expr])
+        if atype == "double":
+            return (["reds__size_f64(&sz, %s, \"%s\");" % (expr, name)],
+                    ["p = reds__put_f64(p, %s);" % expr])
+        return (["reds__size_num(&sz);"], ["p = reds__put_i64(p, %s);" % expr])
+
+    def _with_token(self, arg, check, write):
+        if arg.token and arg.type != "pure-token":
+            tc, tw = self._token(arg.token)
+            return tc + check, tw + write
+        return check, write
+
+    # -- enums (oneofs of tokens)
+
+    def enum_type(self, arg):
+        name = "reds_" + (arg.c_type or "%s_%s" % (self.type_prefix,
+                                                   arg.cname.rstrip("_")))
+        prefix = name.upper()
+        values = []
+        for i, alt in enumerate(arg.children, 1):
+            values.append(("%s_%s" % (prefix, cident(alt.spec.get("c_name")
+                                                     or alt.name).upper()),
+                           i, alt.token))
+        lits = [resp_literal(v[2]) for v in values]
+        sig = ("enum", tuple(v[2] for v in values))
+        decl = ["/** %s: %s. 0 leaves it out where it is optional. */" % (
+            comment(arg.name), comment(" | ".join(v[2] for v in values))),
+                "typedef enum %s {" % name]
+        decl += ["    %s = %d%s" % (v[0], v[1], "," if v is not values[-1]
+                                    else "") for v in values]
+        decl += ["} %s;" % name]
+        table = ["static const reds_str reds__lit_%s[] = {" % name[5:],
+                 "    {NULL, 0},"]
+        table += ["    {%s, %d}," % lit for lit in lits]
+        table += ["};"]
+        self.gen.add_type(name, sig, decl, arg, table)
+        return name, len(values), max(n for _, n in lits)
+
+    # -- the recursive walk
+
+    def arg_code(self, arg, required, prefix, in_struct):
+        """Code for `arg` in a container whose fields are reached through
+        `prefix` ('' for parameters, 'o->' for options, 'x.' in structs).
+        `required`: sent unconditionally (not optional, not a choice)."""
+        acc = prefix + arg.cname
+        if arg.multiple:
+            return self.multiple_code(arg, required, prefix)
+        if arg.type == "pure-token":
+            tc, tw = self._token(arg.token)
+            if arg.fixed or required:
+                return Code(check=tc, write=tw)
+            return Code(decls=[("bool", arg.cname, "send %s" % arg.token)],
+                        check=guarded(acc, tc), write=guarded(acc, tw),
+                        present=acc)
+        if arg.type in speclib.SCALAR_TYPES:
+            if required:
+                check, write = self._scalar_value(arg.type, acc, arg.name)
+                check, write = self._with_token(arg, check, write)
+                return Code(decls=[(self.SCALAR_REQ[arg.type], arg.cname,
+                                    arg.label())], check=check, write=write)
+            ctype = self.SCALAR_OPT[arg.type]
+            present = "%s.ptr != NULL" % acc if ctype == "reds_str" \
+                else "%s.set" % acc
+            value = acc if ctype == "reds_str" else acc + ".value"
+            check, write = self._scalar_value(arg.type, value, arg.name)
+            check, write = self._with_token(arg, check, write)
+            return Code(decls=[(ctype, arg.cname, arg.label())],
+                        check=guarded(present, check),
+                        write=guarded(present, write), present=present)
+        if arg.type == "oneof" and arg.token_only:
+            ename, count, maxlen = self.enum_type(arg)
+            bad = ["return reds__error(REDS_ERR_DATA, \"%s: %s is not a %s "
+                   "value\");" % (self.cmd_label, arg.name, ename)]
+            if required:
+                check = guarded("%s == 0 || (unsigned)%s > %d" %
+                                (acc, acc, count), bad)
+            else:
+                check = guarded("(unsigned)%s > %d" % (acc, count), bad)
+            size = ["reds__size_lit(&sz, %d);" % maxlen]
+            write = ["p = reds__put_lit(p, reds__lit_%s[%s].ptr, "
+                     "reds__lit_%s[%s].len);" % (ename[5:], acc, ename[5:],
+                                                 acc)]
+            size, write = self._with_token(arg, size, write)
+            present = None if required else "%s != 0" % acc
+            return Code(decls=[(ename, arg.cname, arg.label())],
+                        check=check + guarded(present, size),
+                        write=guarded(present, write), present=present)
+        if arg.type == "block":
+            return self.block_code(arg, required, prefix, in_struct)
+        if arg.type == "oneof":
+            return self.oneof_code(arg, required, prefix, in_struct)
+        self.problem(arg, "cannot map argument %r" % arg.name)
+
+    def struct_type(self, arg, fields_code, with_set, doc):
+        name = "reds_" + (arg.c_type or "%s_%s" % (self.type_prefix,
+                                                   arg.cname.rstrip("_")))
+        decls = ([("bool", "set", "give this argument")] if with_set else []) \
+            + fields_code.decls
+        self.check_unique(arg, decls)
+        sig = ("struct", tuple((d[0], d[1]) for d in decls))
+        lines = ["/** %s */" % comment(doc), "typedef struct %s {" % name]
+        for ctype, fname, fdoc in decls:
+            lines.append("    %s;%s" % (decl(ctype, fname),
+                                        " /**< %s */" % comment(fdoc)
+                                        if fdoc else ""))
+        lines.append("} %s;" % name)
+        self.gen.add_type(name, sig, lines, arg)
+        return name
+
+    def block_code(self, arg, required, prefix, in_struct):
+        acc = prefix + arg.cname
+        if required and not in_struct:
+            # A required block among the parameters: its parts are
+            # parameters (or options) of their own.
+            code = Code()
+            for child in arg.children:
+                code.extend(self.top_code(child))
+            tc, tw = self._with_token(arg, [], [])
+            code.check = tc + code.check
+            code.write = tw + code.write
+            return code
+        inner = Code()
+        for child in arg.children:
+            inner.extend(self.arg_code(child, not child.optional,
+                                       acc + ".", True))
+        tname = self.struct_type(arg, inner, not required,
+                                 "%s: %s" % (arg.name, syntax(arg.children)))
+        check, write = self._with_token(arg, inner.check, inner.write)
+        present = None if required else "%s.set" % acc
+        return Code(decls=[(tname, arg.cname, arg.label())],
+                    check=guarded(present, check),
+                    write=guarded(present, write), present=present)
+
+    def choices(self, arg, prefix):
+        """Each alternative of a oneof as an optional field at `prefix`."""
+        code = Code()
+        presents = []
+        for alt in arg.children:
+            c = self.arg_code(alt, False, prefix, True)
+            if c.present is None:
+                self.problem(alt, "choice %r of %r cannot be left out" %
+                             (alt.name, arg.name))
+            presents.append(c.present)
+            code.extend(c)
+        return code, presents
+
+    def exclusive_check(self, arg, presents, required):
+        count = " + ".join("!!(%s)" % p for p in presents)
+        labels = ", ".join(a.label() for a in arg.children)
+        if required:
+            return guarded("%s != 1" % count, [
+                "return reds__error(REDS_ERR_DATA, \"%s: give exactly one "
+                "of %s\");" % (self.cmd_label, c_string(labels)[1:-1])])
+        return guarded("%s > 1" % count, [
+            "return reds__error(REDS_ERR_DATA, \"%s: give at most one of "
+            "%s\");" % (self.cmd_label, c_string(labels)[1:-1])])
+
+    def oneof_code(self, arg, required, prefix, in_struct):
+        if required and not in_struct:
+            # A parameter of its own struct type.
+            acc = prefix + arg.cname
+            inner, presents = self.choices(arg, acc + ".")
+            tname = self.struct_type(arg, inner, False, "%s: exactly one of "
+                                     "%s" % (arg.name, syntax(arg.children)))
+            check = self.exclusive_check(arg, presents, True) + inner.check
+            check, write = self._with_token(arg, check, inner.write)
+            return Code(decls=[(tname, arg.cname, arg.label())],
+                        check=check, write=write)
+        # Among fields: the choices become fields of the container.
+        inner, presents = self.choices(arg, prefix)
+        present = " || ".join("(%s)" % p for p in presents)
+        check = self.exclusive_check(arg, presents, required)
+        if arg.token:
+            tc, tw = self._token(arg.token)
+            check += guarded(None if required else present, tc)
+            write = guarded(None if required else present, tw) + inner.write
+        else:
+            write = inner.write
+        return Code(decls=inner.decls, check=check + inner.check, write=write,
+                    present=None if required else present)
+
+    def multiple_code(self, arg, required, prefix):
+        acc = prefix + arg.cname
+        count = prefix + "n" + arg.cname.rstrip("_")
+        i = "i%d" % self.depth
+        self.depth += 1
+        item = "%s[%s]" % (acc, i)
+        single = arg.clone()
+        single.multiple = False
+        single.optional = False
+        if single.type in speclib.SCALAR_TYPES:
+            ctype = self.SCALAR_REQ[single.type]
+            check, write = self._scalar_value(single.type, item, arg.name)
+        elif single.type == "oneof" and single.token_only:
+            ctype, n, maxlen = self.enum_type(single)
+            check = guarded("%s == 0 || (unsigned)%s > %d" % (item, item, n),
+                            ["return reds__error(REDS_ERR_DATA, \"%s: %s "
+                             "holds a bad value\");" % (self.cmd_label,
+                                                        arg.name)])
+            check += ["reds__size_lit(&sz, %d);" % maxlen]
+            write = ["p = reds__put_lit(p, reds__lit_%s[%s].ptr, "
+                     "reds__lit_%s[%s].len);" % (ctype[5:], item, ctype[5:],
+                                                 item)]
+        elif single.type == "block":
+            inner = Code()
+            for child in single.children:
+                inner.extend(self.arg_code(child, not child.optional,
+                                           item + ".", True))
+            ctype = self.struct_type(single, inner, False, "one %s: %s" % (
+                arg.name, syntax(single.children)))
+            check, write = inner.check, inner.write
+        elif single.type == "oneof":
+            inner, presents = self.choices(single, item + ".")
+            ctype = self.struct_type(single, inner, False, "one %s: exactly "
+                                     "one of %s" % (arg.name,
+                                                    syntax(single.children)))
+            check = self.exclusive_check(single, presents, True) + inner.check
+            write = inner.write
+        else:
+            self.problem(arg, "a multiple %s is not supported" % arg.type)
+        self.depth -= 1
+        each_check, each_write = check, write
+        once_check, once_write = [], []
+        if arg.token:
+            tc, tw = self._token(arg.token)
+            if arg.multiple_token:
+                each_check, each_write = tc + check, tw + write
+            else:
+                once_check, once_write = tc, tw
+        loop = "for (size_t %s = 0; %s < %s; %s++) {" % (i, i, count, i)
+        check = ["reds__size_array(&sz, %s, %s, sizeof *%s, \"%s\");" %
+                 (acc, count, acc, arg.name)]
+        present = None if required else "%s > 0" % count
+        if required:
+            check += guarded("%s == 0" % count, [
+                "return reds__error(REDS_ERR_DATA, \"%s: %s needs at least "
+                "one element\");" % (self.cmd_label, arg.name)])
+        # Do not walk the items when the array itself is invalid.
+        check += guarded(present, once_check + guarded("!sz.bad", [loop] +
+                                                        indent(each_check) +
+                                                        ["}"]))
+        write = guarded(present, once_write + [loop] + indent(each_write) +
+                        ["}"])
+        decls = [("const %s *" % ctype, arg.cname, arg.label()),
+                 ("size_t", "n" + arg.cname.rstrip("_"),
+                  "number of %s" % arg.cname)]
+        return Code(decls=decls, check=check, write=write, present=present)
+
+    def top_code(self, arg):
+        """A top-level argument: required ones are parameters, optional
+        ones live in the options struct. Declarations come back tagged
+        ("param" or "opt"); a flattened block's parts are tagged already."""
+        if arg.optional and not arg.fixed:
+            code = self.arg_code(arg, False, "o->", True)
+            tag = "opt"
+        else:
+            code = self.arg_code(arg, True, "", False)
+            tag = "param"
+        code.decls = [d if len(d) == 4 else (tag,) + d for d in code.decls]
+        return code
+
+    def check_unique(self, arg, decls):
+        seen = set()
+        for d in decls:
+            name = d[-2]
+            if name in seen:
+                self.problem(arg, "two fields would be named %r; give one a "
+                             "c_name" % name)
+            seen.add(name)
+
+
+def hand_written_functions():
+    """Names of the public functions of runtime/include/reds/*.h."""
+    names = set()
+    inc = os.path.join(ROOT, "runtime", "include", "reds")
+    for fname in os.listdir(inc):
+        with open(os.path.join(inc, fname)) as f:
+            names |= set(re.findall(r"\b(reds_[a-z0-9_]+)\s*\(", f.read()))
+    return names
+
+
+# ------------------------------------------------------------ variant ops
+
+def find_path(args, path, where, cmdname):
+    """The Arg at a dotted path of C names (or server names)."""
+    node_list = args
+    found = None
+    for part in path.split("."):
+        matches = [a for a in node_list if a.cname.rstrip("_") == part or
+                   (a.name == part and a.cname.rstrip("_") == cident(part))]
+        if not matches:
+            matches = [a for a in node_list if a.name == part]
+        if len(matches) != 1:
+            raise SpecError(["%s: %s: path %r: %s" % (
+                where, cmdname, path,
+                "no such argument" if not matches else
+                "ambiguous; give the arguments c_names")])
+        found = matches[0]
+        node_list = found.children
+    return found
+
+
+def remove_arg(args, target):
+    for i, a in enumerate(args):
+        if a is target:
+            del args[i]
+            return True
+        if remove_arg(a.children, target):
+            return True
+    return False
+
+
+def apply_ops(args, ops, where, cmdname):
+    for path in ops.get("omit", []):
+        arg = find_path(args, path, where, cmdname)
+        if not arg.optional:
+            raise SpecError(["%s: %s: omit %r: only optional arguments can "
+                             "be omitted" % (where, cmdname, path)])
+        remove_arg(args, arg)
+    for path in ops.get("require", []):
+        find_path(args, path, where, cmdname).optional = False
+    for path in ops.get("fix", []):
+        arg = find_path(args, path, where, cmdname)
+        if arg.type != "pure-token":
+            raise SpecError(["%s: %s: fix %r: only pure tokens can be fixed"
+                             % (where, cmdname, path)])
+        arg.fixed = True
+        arg.optional = False
+    for path, choice in (ops.get("select") or {}).items():
+        arg = find_path(args, path, where, cmdname)
+        if arg.type != "oneof":
+            raise SpecError(["%s: %s: select %r: not a oneof" %
+                             (where, cmdname, path)])
+        alt = find_path(arg.children, choice, where, cmdname)
+        alt.optional = arg.optional
+        if arg.multiple:
+            alt.multiple = True
+        replace_arg(args, arg, alt)
+    return args
+
+
+def replace_arg(args, old, new):
+    for i, a in enumerate(args):
+        if a is old:
+            args[i] = new
+            return True
+        if replace_arg(a.children, old, new):
+            return True
+    return False
+
+
+# --------------------------------------------------------------- generator
+
+class Generator:
+    def __init__(self, spec):
+        self.spec = spec
+        self.kinds = {}
+        self.records = {}
+        self.types = {}          # name -> (sig, lines, where)
+        self.type_order = []     # names, definition order
+        self.tables = {}         # enum name -> literal table lines
+        self.load_replies()
+
+    # -- replies.yaml
+
+    def load_replies(self):
+        problems = []
+        replies = self.spec.replies
+        if not replies:
+            raise SpecError(["%s/replies.yaml:1: missing reply kinds" %
+                             self.spec.directory])
+        for key in replies:
+            if key not in ("kinds", "records"):
+                problems.append("%s: unknown field %r in replies.yaml" %
+                                (replies.where(key), key))
+        records = replies.get("records") or {}
+        for name, rec in records.items():
+            if not isinstance(rec, speclib.Node):
+                problems.append("%s: record %s must be a mapping" %
+                                (records.where(name), name))
+                continue
+            for key in rec:
+                if key not in RECORD_FIELDS:
+                    problems.append("%s: unknown field %r in record %s" %
+                                    (rec.where(key), key, name))
+            if rec.get("shape") not in RECORD_SHAPES:
+                problems.append("%s: record %s: shape must be one of %s" %
+                                (rec.where(), name, ", ".join(RECORD_SHAPES)))
+            for f in rec.get("fields") or []:
+                for key in f:
+                    if key not in FIELD_FIELDS:
+                        problems.append("%s: unknown field %r in a field of "
+                                        "record %s" % (f.where(key), key,
+                                                       name))
+                ftype = str(f.get("type", ""))
+                base = ftype.split(":", 1)
+                if ftype not in FIELD_TYPES and not (
+                        len(base) == 2 and base[0] in ("record", "list") and
+                        base[1] in records):
+                    problems.append("%s: record %s: field %s has bad type %r"
+                                    % (f.where("type"), name, f.get("name"),
+                                       ftype))
+            if rec.get("shape") == "text":
+                for f in rec.get("fields") or []:
+                    if f.get("type") not in ("int", "int_text", "string"):
+                        problems.append("%s: record %s: a text record holds "
+                                        "int and string fields only" %
+                                        (f.where("type"), name))
+            self.records[name] = rec
+        for name, kind in (replies.get("kinds") or {}).items():
+            for key in kind or {}:
+                if key not in REPLY_KIND_FIELDS:
+                    problems.append("%s: unknown field %r in kind %s" %
+                                    (kind.where(key), key, name))
+            if kind.get("record") and kind["record"] not in records:
+                problems.append("%s: kind %s: no record %r" %
+                                (kind.where("record"), name, kind["record"]))
+            if "doc" not in kind:
+                problems.append("%s: kind %s needs a doc" % (kind.where(),
+                                                             name))
+            self.kinds[name] = kind
+        if problems:
+            raise SpecError(problems)
+
+    # -- types shared by functions
+
+    def add_type(self, name, sig, lines, arg, table=None):
+        if name in self.types:
+            if self.types[name][0] != sig:
+                raise SpecError(["%s: type %s is defined twice, differently "
+                                 "(give one a c_type; first at %s)" %
+                                 (arg.where, name, self.types[name][2])])
+            return
+        self.types[name] = (sig, lines, arg.where)
+        self.type_order.append(name)
+        if table:
+            self.tables[name] = table
+
+    # -- functions
+
+    def converter(self, kind_name):
+        kind = self.kinds[kind_name]
+        return "reds__conv_" + (kind.get("converter") or kind_name)
+
+    def out_param(self, kind_name):
+        kind = self.kinds[kind_name]
+        ctype = kind.get("c_type")
+        if not ctype:
+            return None
+        return "%s *out" % ctype if not ctype.endswith("*") else \
+            "%s*out" % ctype
+
+    def build_function(self, cmd, fname, ops, kind_name, doc_extra):
+        where = cmd.where()
+        args = named_apart([Arg(a, where) for a in cmd.get("arguments", [])])
+        apply_ops(args, ops, where, cmd.name)
+        base = cmd.get("c_name") or cident(cmd.name)
+        fb = FunctionBuilder(self, cmd, fname, base)
+        code = Code()
+        for a in args:
+            code.extend(fb.top_code(a))
+        params = [d[1:] for d in code.decls if d[0] == "param"]
+        opt_fields = [d[1:] for d in code.decls if d[0] == "opt"]
+        fb.check_unique(args[0] if args else Arg({"name": "x", "type":
+                                                  "string"}, where),
+                        params)
+        opts_type = None
+        if opt_fields:
+            fb.check_unique(args[0], opt_fields)
+            opts_type = self.opts_type(cmd, fname, base, opt_fields)
+        words = cmd.name.split(" ")
+        name_check, name_write = [], []
+        for w in words:
+            lit, n = resp_literal(w)
+            name_check.append("reds__size_lit(&sz, %d);" % n)
+            name_write.append("p = reds__put_lit(p, %s, %d);" % (lit, n))
+        kind = self.kinds[kind_name]
+        out = self.out_param(kind_name)
+        return {
+            "name": "reds_" + fname,
+            "command": cmd.name,
+            "id": "REDS__CMD_" + cident(cmd.name).upper(),
+            "summary": cmd.get("summary", ""),
+            "syntax": " ".join(words) + (" " + syntax(args) if args else ""),
+            "since": cmd.get("since"),
+            "complexity": cmd.get("complexity"),
+            "group": cmd.group,
+            "flags": list(cmd.get("flags", [])),
+            "deprecated": cmd.get("deprecated_since"),
+            "replaced_by": cmd.get("replaced_by"),
+            "scope": cmd.get("scope"),
+            "params": params,
+            "opts_type": opts_type,
+            "opt_fields": opt_fields,
+            "out": out,
+            "out_doc": kind["doc"],
+            "owned": bool(kind.get("owned")),
+            "kind": kind_name,
+            "conv": self.converter(kind_name),
+            "check": name_check + code.check,
+            "write": name_write + code.write,
+            "doc": doc_extra,
+        }
+
+    def opts_type(self, cmd, fname, base, fields):
+        sig = ("opts", tuple((d[0], d[1]) for d in fields))
+        # Variants share the command's options struct when theirs is the
+        # same; otherwise each gets its own.
+        for candidate in ("reds_%s_opts" % base, "reds_%s_opts" % fname):
+            existing = self.types.get(candidate)
+            if existing is None or existing[0] == sig:
+                name = candidate
+                break
+        lines = ["/** Optional arguments of %s (zero-initialise; NULL for "
+                 "none). */" % comment(cmd.name), "typedef struct %s {" % name]
+        for ctype, fname_, fdoc in fields:
+            lines.append("    %s;%s" % (decl(ctype, fname_), " /**< %s */" %
+                                         comment(fdoc) if fdoc else ""))
+        lines.append("} %s;" % name)
+        fake = Arg({"name": "opts", "type": "block"}, cmd.where())
+        self.add_type(name, sig, lines, fake)
+        return name
+
+    def functions(self):
+        out = []
+        seen = {}
+        for group in sorted(self.spec.groups):
+            for name in sorted(self.spec.groups[group]):
+                cmd = self.spec.commands[name]
+                if "dedicated" in cmd or "excluded" in cmd:
+                    continue
+                base = cmd.get("c_name") or cident(name)
+                entries = [(base, {k: cmd[k] for k in
+                                   ("omit", "require", "fix", "select")
+                                   if k in cmd}, cmd["reply"],
+                            cmd.get("doc"))]
+                for v in cmd.get("variants", []):
+                    entries.append((v["c_name"], v, v["reply"], v.get("doc")))
+                for fname, ops, kind, doc in entries:
+                    if fname in seen:
+                        raise SpecError(["%s: %s: function reds_%s is also "
+                                         "made by %s" % (cmd.where(), name,
+                                                         fname, seen[fname])])
+                    seen[fname] = name
+                    fn = self.build_function(cmd, fname, ops, kind, doc)
+                    fn["types"] = [t for t in self.type_order
+                                   if t not in self._emitted]
+                    self._emitted.update(fn["types"])
+                    out.append(fn)
+        runtime_api = hand_written_functions()
+        for fn in out:
+            if fn["name"] in runtime_api:
+                raise SpecError(["%s: function %s would clash with the "
+                                 "runtime's %s(); give the command a c_name"
+                                 % (self.spec.commands[fn["command"]].where(),
+                                    fn["name"], fn["name"])])
+        records = {"reds_" + r for r in self.records}
+        records |= {"reds_%s_list" % k["record"] for k in self.kinds.values()
+                    if k.get("list")}
+        for fn in out:
+            if fn["name"] in self.types or fn["name"] in records:
+                raise SpecError(["%s: function %s has the name of a type; "
+                                 "rename one (c_name, c_type or the record)"
+                                 % (self.spec.commands[fn["command"]].where(),
+                                    fn["name"])])
+        return out
+
+    # -- the command table
+
+    def table(self):
+        rows = []
+        for name in sorted(self.spec.commands):
+            cmd = self.spec.commands[name]
+            flags = ["REDS_CMD_" + f.upper() for f in cmd.get("flags", [])]
+            if cmd.get("scope") == "connection":
+                flags.append("REDS_CMD_CONNECTION_SCOPE")
+            if cmd.get("deprecated_since"):
+                flags.append("REDS_CMD_DEPRECATED")
+            req, resp, tips = "REDS_REQUEST_DEFAULT", "REDS_RESPONSE_DEFAULT", []
+            for tip in cmd.get("tips", []):
+                if tip.startswith("request_policy:"):
+                    req = "REDS_REQUEST_" + tip.split(":")[1].upper()
+                elif tip.startswith("response_policy:"):
+                    resp = "REDS_RESPONSE_" + tip.split(":")[1].upper()
+                else:
+                    tips.append("REDS_TIP_" + tip.upper())
+            specs = []
+            for ks in cmd.get("key_specs", []):
+                bs, fk = ks["begin_search"], ks["find_keys"]
+                kflags = " | ".join("REDS_KEY_" + f.upper()
+                                    for f in ks.get("flags", [])) or "0"
+                if "index" in bs:
+                    b = ("REDS_BEGIN_INDEX", bs["index"], "NULL")
+                elif "keyword" in bs:
+                    b = ("REDS_BEGIN_KEYWORD", bs["keyword"]["startfrom"],
+                         c_string(bs["keyword"]["keyword"]))
+                else:
+                    b = ("REDS_BEGIN_UNKNOWN", 0, "NULL")
+                if "range" in fk:
+                    r = fk["range"]
+                    f = ("REDS_FIND_RANGE", r["lastkey"], r["keystep"],
+                         r["limit"])
+                elif "keynum" in fk:
+                    r = fk["keynum"]
+                    f = ("REDS_FIND_KEYNUM", r["keynumidx"], r["firstkey"],
+                         r["keystep"])
+                else:
+                    f = ("REDS_FIND_UNKNOWN", 0, 0, 0)
+                specs.append("{%s, %s, %s, %d, %s, %d, %d, %d}" % (
+                    kflags, b[0], f[0], b[1], b[2], f[1], f[2], f[3]))
+            bound = not ("dedicated" in cmd or "excluded" in cmd)
+            rows.append({
+                "name": name,
+                "id": "REDS__CMD_" + cident(name).upper(),
+                "ident": cident(name),
+                "group": cmd.group,
+                "since": cmd.get("since", ""),
+                "reply": cmd.get("reply", "") if bound else
+                ("dedicated:" + cmd["dedicated"] if "dedicated" in cmd
+                 else "excluded"),
+                "arity": cmd.get("arity", 0),
+                "flags": " | ".join(flags) or "0",
+                "req": req,
+                "resp": resp,
+                "tips": " | ".join(tips) or "0",
+                "specs": specs,
+                "conv": self.converter(cmd["reply"]) if bound else "NULL",
+            })
+        return rows
+
+    # -- records
+
+    def record_views(self):
+        """Records in dependency order, with their C field declarations."""
+        order, views = [], {}
+
+        def visit(name):
+            if name in views:
+                return
+            views[name] = None
+            rec = self.records[name]
+            fields = []
+            for f in rec.get("fields") or []:
+                ftype = f["type"]
+                cname = cident(f["name"])
+                if ftype.startswith("record:"):
+                    sub = ftype.split(":", 1)[1]
+                    visit(sub)
+                    fields.append({"decl": ["reds_%s %s;" % (sub, cname)],
+                                   "fill": "reds__fill_%s({src}, a, &{dst})"
+                                           % sub, "cname": cname, "f": f})
+                elif ftype.startswith("list:"):
+                    sub = ftype.split(":", 1)[1]
+                    visit(sub)
+                    fields.append({"decl": ["size_t n%s;" % cname,
+                                            "reds_%s *%s;" % (sub, cname)],
+                                   "list": sub, "cname": cname, "f": f})
+                else:
+                    ctype, fill = FIELD_TYPES[ftype]
+                    fields.append({"decl": [decl(ctype, cname) + ";"],
+                                   "fill": fill, "cname": cname, "f": f,
+                                   "text_int": ftype in ("int", "int_text")})
+            for view, f in zip(fields, rec.get("fields") or []):
+                view["doc"] = f.get("doc")
+                view["key"] = f.get("key") or f["name"]
+                view["optional"] = bool(f.get("optional"))
+                view["name"] = f["name"]
+                view.setdefault("list", None)
+                view.setdefault("fill", None)
+                view.setdefault("text_int", False)
+            views[name] = {"name": name, "rec": rec, "fields": fields,
+                           "shape": rec["shape"],
+                           "doc": rec.get("doc", name)}
+            order.append(views[name])
+
+        for name in sorted(self.records):
+            visit(name)
+        return order
+
+    def kind_views(self):
+        out = []
+        for name in sorted(self.kinds):
+            kind = self.kinds[name]
+            if not kind.get("record"):
+                continue
+            out.append({"name": name, "record": kind["record"],
+                        "list": bool(kind.get("list")),
+                        "nullable": bool(kind.get("nullable"))})
+        return out
+
+    # -- rendering
+
+    def render(self):
+        self._emitted = set()
+        functions = self.functions()
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(os.path.join(HERE, "templates")),
+            keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+            undefined=jinja2.StrictUndefined)
+        env.filters["comment"] = comment
+        env.globals["decl"] = decl
+        env.filters["c_string"] = c_string
+        ctx = {
+            "functions": functions,
+            "types": self.types,
+            "tables": self.tables,
+            "table": self.table(),
+            "records": self.record_views(),
+            "record_kinds": self.kind_views(),
+            "kinds": self.kinds,
+            "groups": sorted(self.spec.groups),
+        }
+        files = {}
+        for template, path in (
+                ("commands.h.j2", "include/reds/commands.h"),
+                ("commands.c.j2", "commands.c"),
+                ("command_table.c.j2", "command_table.c"),
+                ("command_ids.h.j2", "command_ids.h"),
+                ("replies.c.j2", "replies.c"),
+                ("replies.h.j2", "replies.h")):
+            files[path] = env.get_template(template).render(**ctx)
+        return files
+
+
+def generate(spec_dir):
+    spec = speclib.Spec(spec_dir)
+    gen = Generator(spec)
+    problems = speclib.validate(spec, gen.kinds)
+    if problems:
+        raise SpecError(problems)
+    return gen.render()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--spec", default=os.path.join(ROOT, "spec"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "generated"))
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 when --out is not what the spec gives")
+    args = ap.parse_args()
+    try:
+        files = generate(args.spec)
+    except SpecError as e:
+        for p in e.problems:
+            print(p, file=sys.stderr)
+        print("generate: %d problem(s); nothing written" % len(e.problems),
+              file=sys.stderr)
+        return 1
+    if args.check:
+        stale = []
+        for path, text in sorted(files.items()):
+            full = os.path.join(args.out, path)
+            if not os.path.exists(full) or open(full).read() != text:
+                stale.append(path)
+        if stale:
+            print("generated/ is stale (%s): run `make generate` and commit "
+                  "the result" % ", ".join(stale), file=sys.stderr)
+            return 1
+        return 0
+    # Write every file to a temporary name first, then rename: a failure
+    # leaves generated/ as it was.
+    pending = []
+    for path, text in sorted(files.items()):
+        full = os.path.join(args.out, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        if os.path.exists(full) and open(full).read() == text:
+            continue
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(full))
+        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        pending.append((tmp, full))
+    for tmp, full in pending:
+        os.replace(tmp, full)
+    print("generate: %d file(s) updated" % len(pending))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

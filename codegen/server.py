@@ -1,0 +1,92 @@
+"""Connect the build-time tools to a server: a URL, or a throwaway one."""
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import resp
+
+
+@contextlib.contextmanager
+def connect(url=None, sentinel=False):
+    """Yield a resp.Connection to `url`, or to a redis-server started here.
+
+    The throwaway server listens only on a unix socket in a temporary
+    directory and is stopped (and the directory removed) on exit.
+    """
+    if url:
+        conn = resp.Connection(url)
+        try:
+            yield conn
+        finally:
+            conn.close()
+        return
+    binary = shutil.which("redis-server")
+    if not binary:
+        raise SystemExit("redis-server is not installed (make deps), "
+                         "or pass URL=redis://host:port")
+    tmp = tempfile.mkdtemp(prefix="reds-tool-")
+    sock = os.path.join(tmp, "redis.sock")
+    argv = [binary]
+    if sentinel:
+        conf = os.path.join(tmp, "sentinel.conf")
+        with open(conf, "w") as f:
+            f.write("port 0\nunixsocket %s\n" % sock)
+        argv = [binary, conf, "--sentinel"]
+    else:
+        argv += ["--port", "0", "--unixsocket", sock, "--save", "",
+                 "--appendonly", "no", "--dir", tmp]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                conn = resp.Connection("unix://" + sock)
+                conn.call("PING")
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise SystemExit("the throwaway redis-server did not "
+                                     "start")
+                time.sleep(0.05)
+        try:
+            yield conn
+        finally:
+            conn.close()
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def pairs(flat):
+    """A flat [k1, v1, k2, v2] reply as a dict."""
+    return dict(zip(flat[::2], flat[1::2]))
+
+
+def fetch_commands(conn):
+    """{name: {"docs": {...}, "info": [...]}} for every leaf command.
+
+    Names are upper case; a subcommand is 'CONTAINER SUB'.
+    """
+    docs = pairs(conn.call("COMMAND", "DOCS"))
+    out = {}
+
+    def add(name, doc, info):
+        out[name.replace("|", " ").upper()] = {"docs": doc, "info": info}
+
+    for info in conn.call("COMMAND", "INFO"):
+        name = info[0]
+        doc = pairs(docs.get(name, []))
+        subs = info[9] if len(info) > 9 else []
+        if subs:
+            subdocs = pairs(doc.get("subcommands", []))
+            for sub in subs:
+                add(sub[0], pairs(subdocs.get(sub[0], [])), sub)
+        else:
+            add(name, doc, info)
+    return out

@@ -1,0 +1,474 @@
+"""The reds command catalogue: load, validate and write spec/*.yaml.
+
+Shared by generate.py, import_spec.py and audit.py so that all three agree
+on one schema (documented in spec/README.md). Every value loaded keeps the
+line it came from, so that errors read `spec/string.yaml:12: message`.
+"""
+
+import json
+import os
+import re
+
+import yaml
+
+ARG_TYPES = ("key", "string", "integer", "double", "unix-time", "pattern",
+             "pure-token", "oneof", "block")
+ARG_FLAGS = ("optional", "multiple", "multiple_token")
+SCALAR_TYPES = ("key", "string", "integer", "double", "unix-time", "pattern")
+
+COMMAND_FLAGS = (
+    "admin", "allow_busy", "asking", "blocking", "denyoom", "fast", "loading",
+    "movablekeys", "no_async_loading", "no_auth", "no_mandatory_keys",
+    "no_multi", "noscript", "pubsub", "readonly", "skip_monitor",
+    "skip_slowlog", "stale", "write", "module", "may_replicate", "sentinel",
+    "only_sentinel", "no_async_loading", "allow_busy")
+KEYSPEC_FLAGS = ("RO", "RW", "OW", "RM", "access", "update", "insert",
+                 "delete", "not_key", "incomplete", "variable_flags")
+TIPS = ("nondeterministic_output", "nondeterministic_output_order",
+        "request_policy:all_nodes", "request_policy:all_shards",
+        "request_policy:multi_shard", "request_policy:special",
+        "response_policy:one_succeeded", "response_policy:all_succeeded",
+        "response_policy:agg_logical_and", "response_policy:agg_logical_or",
+        "response_policy:agg_min", "response_policy:agg_max",
+        "response_policy:agg_sum", "response_policy:special")
+SCOPES = ("connection",)
+DEDICATED_APIS = ("pubsub", "monitor", "transaction")
+
+# Fields a person writes; the importer never touches them.
+COMMAND_ANNOTATIONS = ("reply", "c_name", "scope", "dedicated", "excluded",
+                       "omit", "require", "fix", "select", "variants",
+                       "doc")
+ARG_ANNOTATIONS = ("c_name", "c_type")
+# Fields the importer owns, in the order they are written.
+COMMAND_IMPORTED = ("summary", "since", "complexity", "deprecated_since",
+                    "replaced_by", "arity", "flags", "tips", "key_specs",
+                    "arguments")
+COMMAND_FIELDS = COMMAND_IMPORTED + COMMAND_ANNOTATIONS
+ARG_IMPORTED = ("name", "type", "token", "key_spec_index", "optional",
+                "multiple", "multiple_token", "since", "deprecated_since",
+                "arguments")
+ARG_FIELDS = ARG_IMPORTED + ARG_ANNOTATIONS
+VARIANT_FIELDS = ("c_name", "reply", "omit", "require", "fix", "select",
+                  "doc")
+KEYSPEC_FIELDS = ("flags", "begin_search", "find_keys", "notes")
+
+IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+COMMAND_NAME = re.compile(r"^[A-Z][A-Z0-9_\-]*( [A-Z][A-Z0-9_\-]*)?$")
+VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+class SpecError(Exception):
+    """One or more problems, each already formatted as `file:line: msg`."""
+
+    def __init__(self, problems):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Node(dict):
+    """A mapping that remembers where it was written."""
+
+    file = "?"
+    line = 0
+    key_lines = None
+
+    def where(self, key=None):
+        line = self.line
+        if key is not None and self.key_lines and key in self.key_lines:
+            line = self.key_lines[key]
+        return "%s:%d" % (self.file, line)
+
+
+class Seq(list):
+    file = "?"
+    line = 0
+
+    def where(self, index=None):
+        lines = getattr(self, "item_lines", None)
+        line = lines[index] if lines and index is not None else self.line
+        return "%s:%d" % (self.file, line)
+
+
+def _loader_for(path):
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        out = Node()
+        out.file, out.line, out.key_lines = path, node.start_mark.line + 1, {}
+        for knode, vnode in node.value:
+            key = loader.construct_object(knode, deep=True)
+            if key in out:
+                raise SpecError(["%s:%d: duplicate key %r" %
+                                 (path, knode.start_mark.line + 1, key)])
+            out[key] = loader.construct_object(vnode, deep=True)
+            out.key_lines[key] = knode.start_mark.line + 1
+        return out
+
+    def sequence(loader, node):
+        out = Seq(loader.construct_object(n, deep=True) for n in node.value)
+        out.file, out.line = path, node.start_mark.line + 1
+        out.item_lines = [n.start_mark.line + 1 for n in node.value]
+        return out
+
+    Loader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    Loader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, sequence)
+    return Loader
+
+
+def load_file(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        data = yaml.load(text, Loader=_loader_for(path))
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise SpecError(["%s:%d: %s" % (path, mark.line + 1 if mark else 0,
+                                         e.problem or e)])
+    return data if data is not None else Node()
+
+
+class Spec:
+    """All commands of spec/*.yaml plus the reply kinds of replies.yaml."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.commands = {}          # name -> Node, with .group set
+        self.groups = {}            # group -> [names]
+        self.replies = Node()
+        problems = []
+        for fname in sorted(os.listdir(directory)):
+            if not fname.endswith(".yaml"):
+                continue
+            path = os.path.join(directory, fname)
+            try:
+                data = load_file(path)
+            except SpecError as e:
+                problems += e.problems
+                continue
+            if fname == "replies.yaml":
+                self.replies = data
+                continue
+            group = fname[:-5]
+            if not isinstance(data, dict):
+                problems.append("%s:1: a group file is a mapping of command "
+                                "name to entry" % path)
+                continue
+            names = []
+            for name, entry in data.items():
+                if name in self.commands:
+                    problems.append("%s: %s is also in %s" % (
+                        data.where(name), name,
+                        self.commands[name].file))
+                    continue
+                if not isinstance(entry, Node):
+                    problems.append("%s: %s: the entry must be a mapping" %
+                                    (data.where(name), name))
+                    continue
+                entry.group = group
+                entry.name = name
+                self.commands[name] = entry
+                names.append(name)
+            self.groups[group] = names
+        if problems:
+            raise SpecError(problems)
+
+
+# ---------------------------------------------------------------- validation
+
+def _check_fields(node, allowed, what, problems):
+    for key in node:
+        if key not in allowed:
+            problems.append("%s: unknown field %r in %s" %
+                            (node.where(key), key, what))
+
+
+def _check_args(args, cname, problems, path=""):
+    if not isinstance(args, list):
+        problems.append("%s: %s: arguments must be a list" %
+                        (getattr(args, "where", lambda: "?")(), cname))
+        return
+    for arg in args:
+        if not isinstance(arg, Node):
+            problems.append("%s: %s: each argument is a mapping" %
+                            (args.where(), cname))
+            continue
+        what = "argument of %s" % cname
+        _check_fields(arg, ARG_FIELDS, what, problems)
+        name = arg.get("name")
+        if not isinstance(name, str) or not name:
+            problems.append("%s: %s: argument without a name" %
+                            (arg.where(), cname))
+            continue
+        atype = arg.get("type")
+        if atype not in ARG_TYPES:
+            problems.append("%s: %s: argument %r has bad type %r (one of %s)"
+                            % (arg.where("type"), cname, name, atype,
+                               ", ".join(ARG_TYPES)))
+            continue
+        for flag in ARG_FLAGS:
+            if flag in arg and arg[flag] is not True:
+                problems.append("%s: %s: %s: %r must be true or absent" %
+                                (arg.where(flag), cname, name, flag))
+        if arg.get("multiple_token") and not arg.get("multiple"):
+            problems.append("%s: %s: %s: multiple_token needs multiple" %
+                            (arg.where(), cname, name))
+        if atype == "pure-token" and not isinstance(arg.get("token"), str):
+            problems.append("%s: %s: pure-token %r needs a token" %
+                            (arg.where(), cname, name))
+        if "token" in arg and not isinstance(arg["token"], str):
+            problems.append("%s: %s: %s: token must be a string" %
+                            (arg.where("token"), cname, name))
+        for vfield in ("since", "deprecated_since"):
+            if vfield in arg and not VERSION.match(str(arg[vfield])):
+                problems.append("%s: %s: %s: %s must look like 1.2.3" %
+                                (arg.where(vfield), cname, name, vfield))
+        if "c_name" in arg and not IDENT.match(str(arg["c_name"])):
+            problems.append("%s: %s: %s: c_name %r is not a C identifier" %
+                            (arg.where("c_name"), cname, name, arg["c_name"]))
+        if "c_type" in arg and not IDENT.match(str(arg["c_type"])):
+            problems.append("%s: %s: %s: c_type %r is not a C identifier" %
+                            (arg.where("c_type"), cname, name, arg["c_type"]))
+        if atype in ("oneof", "block"):
+            if not arg.get("arguments"):
+                problems.append("%s: %s: %s %r needs arguments" %
+                                (arg.where(), cname, atype, name))
+            else:
+                _check_args(arg["arguments"], cname, problems)
+        elif "arguments" in arg:
+            problems.append("%s: %s: only oneof and block have arguments" %
+                            (arg.where("arguments"), cname))
+        if "c_type" in arg and atype not in ("oneof", "block"):
+            problems.append("%s: %s: %s: c_type applies to oneof and block" %
+                            (arg.where("c_type"), cname, name))
+
+
+def _check_keyspec(ks, cname, problems):
+    if not isinstance(ks, Node):
+        problems.append("%s: key spec must be a mapping" % cname)
+        return
+    _check_fields(ks, KEYSPEC_FIELDS, "key spec of %s" % cname, problems)
+    for flag in ks.get("flags", []):
+        if flag not in KEYSPEC_FLAGS:
+            problems.append("%s: %s: unknown key spec flag %r" %
+                            (ks.where("flags"), cname, flag))
+    bs = ks.get("begin_search")
+    if not isinstance(bs, dict) or len(bs) != 1 or \
+            next(iter(bs)) not in ("index", "keyword", "unknown"):
+        problems.append("%s: %s: begin_search is {index: N}, "
+                        "{keyword: {keyword: K, startfrom: N}} or "
+                        "{unknown: null}" % (ks.where("begin_search"), cname))
+    fk = ks.get("find_keys")
+    if not isinstance(fk, dict) or len(fk) != 1 or \
+            next(iter(fk)) not in ("range", "keynum", "unknown"):
+        problems.append("%s: %s: find_keys is {range: {...}}, "
+                        "{keynum: {...}} or {unknown: null}" %
+                        (ks.where("find_keys"), cname))
+
+
+def validate(spec, reply_kinds):
+    """Return a list of `file:line: message` problems (empty when valid)."""
+    problems = []
+    for name in sorted(spec.commands):
+        cmd = spec.commands[name]
+        if not COMMAND_NAME.match(name):
+            problems.append("%s: bad command name %r (upper case; a "
+                            "subcommand is 'CONTAINER SUB')" %
+                            (cmd.where(), name))
+        _check_fields(cmd, COMMAND_FIELDS, "command %s" % name, problems)
+        for field in ("summary", "since", "arity"):
+            if field not in cmd:
+                problems.append("%s: %s: missing %r" %
+                                (cmd.where(), name, field))
+        if "since" in cmd and not VERSION.match(str(cmd["since"])):
+            problems.append("%s: %s: since must look like 1.2.3" %
+                            (cmd.where("since"), name))
+        if "arity" in cmd and not isinstance(cmd["arity"], int):
+            problems.append("%s: %s: arity must be an integer" %
+                            (cmd.where("arity"), name))
+        for flag in cmd.get("flags", []):
+            if flag not in COMMAND_FLAGS:
+                problems.append("%s: %s: unknown command flag %r" %
+                                (cmd.where("flags"), name, flag))
+        for tip in cmd.get("tips", []):
+            if tip not in TIPS:
+                problems.append("%s: %s: unknown tip %r" %
+                                (cmd.where("tips"), name, tip))
+        for ks in cmd.get("key_specs", []):
+            _check_keyspec(ks, name, problems)
+        _check_args(cmd.get("arguments", []), name, problems)
+        status = [f for f in ("dedicated", "excluded") if f in cmd]
+        if len(status) > 1:
+            problems.append("%s: %s: dedicated and excluded exclude each "
+                            "other" % (cmd.where(), name))
+        if "dedicated" in cmd and cmd["dedicated"] not in DEDICATED_APIS:
+            problems.append("%s: %s: dedicated must be one of %s" %
+                            (cmd.where("dedicated"), name,
+                             ", ".join(DEDICATED_APIS)))
+        if "excluded" in cmd and not (isinstance(cmd["excluded"], str) and
+                                      cmd["excluded"].strip()):
+            problems.append("%s: %s: excluded needs a reason" %
+                            (cmd.where("excluded"), name))
+        if "scope" in cmd and cmd["scope"] not in SCOPES:
+            problems.append("%s: %s: scope must be one of %s" %
+                            (cmd.where("scope"), name, ", ".join(SCOPES)))
+        if status:
+            for field in ("reply", "variants"):
+                if field in cmd:
+                    problems.append("%s: %s: a %s command has no %s" %
+                                    (cmd.where(field), name, status[0],
+                                     field))
+            continue
+        if "reply" not in cmd:
+            problems.append("%s: %s: missing reply kind (see replies.yaml)"
+                            % (cmd.where(), name))
+        elif cmd["reply"] not in reply_kinds:
+            problems.append("%s: %s: unknown reply kind %r" %
+                            (cmd.where("reply"), name, cmd["reply"]))
+        if "c_name" in cmd and not IDENT.match(str(cmd["c_name"])):
+            problems.append("%s: %s: c_name %r is not a C identifier" %
+                            (cmd.where("c_name"), name, cmd["c_name"]))
+        for variant in cmd.get("variants", []):
+            if not isinstance(variant, Node):
+                problems.append("%s: %s: a variant is a mapping" %
+                                (cmd.where("variants"), name))
+                continue
+            _check_fields(variant, VARIANT_FIELDS,
+                          "variant of %s" % name, problems)
+            for field in ("c_name", "reply"):
+                if field not in variant:
+                    problems.append("%s: %s: variant without %s" %
+                                    (variant.where(), name, field))
+            if variant.get("reply") not in reply_kinds:
+                problems.append("%s: %s: unknown reply kind %r" %
+                                (variant.where("reply"), name,
+                                 variant.get("reply")))
+    return problems
+
+
+# ------------------------------------------------------------------- writing
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ .\-:/()'`,]*$")
+
+
+def scalar(value):
+    """A YAML scalar that reads back as exactly `value`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if value is None:
+        return "null"
+    text = str(value)
+    if _PLAIN.match(text) and not text.endswith(":") and ": " not in text \
+            and " #" not in text and text.strip() == text:
+        try:
+            if yaml.safe_load(text) == text:
+                return text
+        except yaml.YAMLError:
+            pass
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _flow(value):
+    if isinstance(value, dict):
+        return "{" + ", ".join("%s: %s" % (k, _flow(v))
+                               for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return scalar(value)
+
+
+def _is_leaf(value):
+    """Small enough to write on one line."""
+    if isinstance(value, dict):
+        return all(not isinstance(v, (dict, list)) or
+                   (isinstance(v, dict) and _is_leaf(v) and len(v) <= 3) or
+                   (isinstance(v, list) and all(not isinstance(x, (dict, list))
+                                                for x in v))
+                   for v in value.values()) and len(_flow(value)) <= 78
+    if isinstance(value, list):
+        return all(not isinstance(v, (dict, list)) for v in value) and \
+            len(_flow(value)) <= 70
+    return True
+
+
+def _emit(value, indent, out):
+    pad = " " * indent
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item and not _is_leaf(item):
+                out.append("%s%s:" % (pad, key))
+                _emit(item, indent + 2, out)
+            else:
+                out.append("%s%s: %s" % (pad, key, _flow(item)))
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and not _is_leaf(item):
+                first = True
+                for key, sub in item.items():
+                    lead = pad + ("- " if first else "  ")
+                    first = False
+                    if isinstance(sub, (dict, list)) and sub and \
+                            not _is_leaf(sub):
+                        out.append("%s%s:" % (lead, key))
+                        _emit(sub, indent + 4, out)
+                    else:
+                        out.append("%s%s: %s" % (lead, key, _flow(sub)))
+            else:
+                out.append("%s- %s" % (pad, _flow(item)))
+
+
+def ordered_arg(arg):
+    """An argument's fields in canonical order (imported, then annotations)."""
+    out = {}
+    for key in ARG_FIELDS:
+        if key in arg:
+            out[key] = [ordered_arg(a) for a in arg[key]] \
+                if key == "arguments" else arg[key]
+    return out
+
+
+def ordered_command(cmd):
+    out = {}
+    for key in COMMAND_FIELDS:
+        if key not in cmd:
+            continue
+        value = cmd[key]
+        if key == "arguments":
+            value = [ordered_arg(a) for a in value]
+        elif key == "key_specs":
+            value = [{k: ks[k] for k in KEYSPEC_FIELDS if k in ks}
+                     for ks in value]
+        elif key == "variants":
+            value = [{k: v[k] for k in VARIANT_FIELDS if k in v}
+                     for v in value]
+        out[key] = value
+    return out
+
+
+def dump_group(group, commands):
+    """The canonical text of spec/<group>.yaml."""
+    out = ["# reds command catalogue, group %r. Schema: spec/README.md." %
+           group,
+           "# Server fields come from `make import-spec`; reply, c_name, "
+           "variants,",
+           "# scope, dedicated and excluded are written by people and kept "
+           "by it.",
+           ""]
+    for name in sorted(commands):
+        out.append("%s:" % scalar(name))
+        _emit(ordered_command(commands[name]), 2, out)
+        out.append("")
+    return "\n".join(out)
+
+
+def plain(value):
+    """Strip Node/Seq wrappers (for comparisons and dumping)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

@@ -1,0 +1,146 @@
+/* Lookups in the generated command table, and key extraction from key
+ * specs (the algorithm of the server's getKeysUsingKeySpecs). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+size_t reds_catalog_count(void)
+{
+    return reds__ncommands;
+}
+
+const reds_catalog_entry *reds_catalog_at(size_t i)
+{
+    return i < reds__ncommands ? &reds__commands[i].info : NULL;
+}
+
+/* Case-insensitive compare of a name given as bytes with a table name. */
+static int compare(const char *name, size_t len, const char *entry)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char a = (unsigned char)name[i], b = (unsigned char)entry[i];
+        if (a >= 'a' && a <= 'z')
+            a = (unsigned char)(a - 'a' + 'A');
+        if (!b || a != b)
+            return a < b ? -1 : 1;
+    }
+    return entry[len] ? -1 : 0;
+}
+
+static const reds_catalog_entry *search(const char *name, size_t len)
+{
+    size_t lo = 0, hi = reds__ncommands;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = compare(name, len, reds__commands[mid].info.name);
+        if (c == 0)
+            return &reds__commands[mid].info;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const reds_catalog_entry *reds_catalog_lookup(const char *name)
+{
+    return name ? search(name, strlen(name)) : NULL;
+}
+
+const reds_catalog_entry *reds_catalog_find(size_t argc, const reds_str *argv)
+{
+    if (!argc || !argv || !argv[0].ptr)
+        return NULL;
+    const reds_catalog_entry *info = search(argv[0].ptr, argv[0].len);
+    if (info || argc < 2 || !argv[1].ptr)
+        return info;
+    /* Containers are not leaves: try "CONTAINER SUB". */
+    char name[64];
+    if (argv[0].len + 1 + argv[1].len >= sizeof name)
+        return NULL;
+    memcpy(name, argv[0].ptr, argv[0].len);
+    name[argv[0].len] = ' ';
+    memcpy(name + argv[0].len + 1, argv[1].ptr, argv[1].len);
+    return search(name, argv[0].len + 1 + argv[1].len);
+}
+
+static bool equals_nocase(reds_str s, const char *word)
+{
+    size_t n = strlen(word);
+    return s.len == n && s.ptr && strncasecmp(s.ptr, word, n) == 0;
+}
+
+static bool parse_count(reds_str s, long *out)
+{
+    char buf[24], *end;
+    if (!s.ptr || !s.len || s.len >= sizeof buf)
+        return false;
+    memcpy(buf, s.ptr, s.len);
+    buf[s.len] = '\0';
+    long v = strtol(buf, &end, 10);
+    if (*end || v < 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+long reds_catalog_keys(const reds_catalog_entry *cmd, size_t argc, const reds_str *argv,
+                       size_t *pos, size_t max)
+{
+    if (!cmd || (argc && !argv))
+        return -1;
+    long found = 0, n = (long)argc;
+    for (unsigned s = 0; s < cmd->nkey_specs; s++) {
+        const reds_key_spec *ks = &cmd->key_specs[s];
+        long first = 0, last, step;
+        if (ks->begin_search == REDS_BEGIN_INDEX) {
+            first = ks->index;
+        } else if (ks->begin_search == REDS_BEGIN_KEYWORD) {
+            long start = ks->index > 0 ? ks->index : n + ks->index;
+            long end = ks->index > 0 ? n - 1 : 1;
+            for (long i = start; i != end; i += start <= end ? 1 : -1) {
+                if (i >= n || i < 1)
+                    break;
+                if (equals_nocase(argv[i], ks->keyword)) {
+                    first = i + 1;
+                    break;
+                }
+            }
+            if (!first)
+                continue; /* the keyword is optional and absent */
+        } else {
+            continue;
+        }
+        if (ks->find_keys == REDS_FIND_RANGE) {
+            step = ks->b;
+            if (ks->a >= 0)
+                last = first + ks->a;
+            else if (!ks->c)
+                last = n + ks->a;
+            else
+                last = first + ((n - first) / ks->c + ks->a);
+        } else if (ks->find_keys == REDS_FIND_KEYNUM) {
+            long numkeys;
+            step = ks->c;
+            if (first + ks->a >= n || !parse_count(argv[first + ks->a], &numkeys))
+                return -1;
+            first += ks->b;
+            if (numkeys == 0)
+                continue;
+            last = first + (numkeys - 1) * step;
+        } else {
+            continue;
+        }
+        if (step <= 0 || last >= n || last < first || first >= n)
+            return -1;
+        for (long i = first; i <= last; i += step) {
+            if ((size_t)found < max)
+                pos[found] = (size_t)i;
+            found++;
+        }
+    }
+    return found;
+}

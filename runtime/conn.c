@@ -1,0 +1,396 @@
+/* One connection: TCP or unix socket, blocking I/O with kernel timeouts
+ * (SO_RCVTIMEO/SO_SNDTIMEO), replies parsed by hiredis's reader into the
+ * connection's arena. A non-pipelined round trip is one send() and one
+ * recv(): no poll(), no getpid(), no clock call. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <hiredis/read.h>
+
+#include "internal.h"
+#include "pack.h"
+
+#define READ_MIN (64 * 1024)
+#define READ_MAX (1024 * 1024)
+#define READER_MAXBUF (1024 * 1024)
+
+atomic_uint reds__fork_generation;
+
+/* ------------------------------------------- hiredis reader -> arena nodes */
+
+static reds_reply *node_for(const redisReadTask *task, int type)
+{
+    reds__conn *conn = task->privdata;
+    reds_reply *node;
+    if (task->parent) {
+        /* Children live in their parent's contiguous element array. */
+        reds_reply *parent = task->parent->obj;
+        node = &parent->element[task->idx];
+    } else {
+        node = reds__arena_alloc(&conn->arena, sizeof *node);
+        if (!node)
+            return NULL;
+    }
+    node->type = (reds_reply_type)type;
+    node->len = 0;
+    node->str = NULL;
+    node->integer = 0;
+    node->element = NULL;
+    return node;
+}
+
+static void *create_string(const redisReadTask *task, char *str, size_t len)
+{
+    reds__conn *conn = task->privdata;
+    reds_reply *node = node_for(task, task->type);
+    if (!node)
+        return NULL;
+    node->str = reds__arena_strdup(&conn->arena, str, len);
+    node->len = len;
+    return node->str ? node : NULL;
+}
+
+static void *create_array(const redisReadTask *task, int elements)
+{
+    reds__conn *conn = task->privdata;
+    reds_reply *node = node_for(task, REDS_REPLY_ARRAY);
+    if (!node)
+        return NULL;
+    node->len = (size_t)elements;
+    if (elements > 0) {
+        node->element = reds__arena_alloc(&conn->arena, (size_t)elements * sizeof *node);
+        if (!node->element)
+            return NULL;
+    }
+    return node;
+}
+
+static void *create_integer(const redisReadTask *task, long long value)
+{
+    reds_reply *node = node_for(task, REDS_REPLY_INTEGER);
+    if (node)
+        node->integer = value;
+    return node;
+}
+
+static void *create_nil(const redisReadTask *task)
+{
+    return node_for(task, REDS_REPLY_NIL);
+}
+
+static void free_object(void *obj)
+{
+    (void)obj; /* the arena owns every node */
+}
+
+static redisReplyObjectFunctions arena_functions = {
+    create_string, create_array, create_integer, create_nil, free_object,
+};
+
+/* ------------------------------------------------------------- transport */
+
+static void describe(const reds__config *cfg, char *buf, size_t size)
+{
+    if (cfg->unix_path)
+        snprintf(buf, size, "unix:%s", cfg->unix_path);
+    else if (strchr(cfg->host, ':'))
+        snprintf(buf, size, "[%s]:%d", cfg->host, cfg->port);
+    else
+        snprintf(buf, size, "%s:%d", cfg->host, cfg->port);
+}
+
+static reds_err io_error(const reds__conn *conn, const char *what, int err)
+{
+    char where[300];
+    describe(conn->cfg, where, sizeof where);
+    if (err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT)
+        return reds__error(REDS_ERR_TIMEOUT, "Timeout %s %s", what, where);
+    return reds__error(REDS_ERR_CONNECTION, "Error %s %s: %s", what, where,
+                       err ? strerror(err) : "connection closed by server");
+}
+
+static void set_timeout(int fd, int ms)
+{
+    struct timeval tv = {0, 0};
+    if (ms > 0) {
+        tv.tv_sec = ms / 1000;
+        tv.tv_usec = (ms % 1000) * 1000;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* connect() bounded by the connect timeout: non-blocking, then poll(). */
+static int connect_within(int fd, const struct sockaddr *addr, socklen_t len, int ms)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return errno;
+    int err = 0;
+    if (connect(fd, addr, len) < 0) {
+        err = errno;
+        if (err == EINPROGRESS) {
+            struct pollfd p = {fd, POLLOUT, 0};
+            int n;
+            do
+                n = poll(&p, 1, ms > 0 ? ms : -1);
+            while (n < 0 && errno == EINTR);
+            if (n == 0) {
+                err = ETIMEDOUT;
+            } else if (n < 0) {
+                err = errno;
+            } else {
+                socklen_t elen = sizeof err;
+                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+                    err = errno;
+            }
+        }
+    }
+    if (!err && fcntl(fd, F_SETFL, flags) < 0)
+        err = errno;
+    return err;
+}
+
+static void tune_tcp(int fd, int keepalive_s)
+{
+    int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    if (keepalive_s > 0) {
+        int interval = keepalive_s / 3 > 0 ? keepalive_s / 3 : 1, count = 3;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+#ifdef TCP_KEEPIDLE
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &keepalive_s, sizeof keepalive_s);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+#endif
+    }
+}
+
+static reds_err open_socket(reds__conn *conn)
+{
+    const reds__config *cfg = conn->cfg;
+    char where[300];
+    describe(cfg, where, sizeof where);
+    if (cfg->unix_path) {
+        struct sockaddr_un sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sun_family = AF_UNIX;
+        if (strlen(cfg->unix_path) >= sizeof sa.sun_path)
+            return reds__error(REDS_ERR_DATA, "unix socket path is longer than %zu bytes",
+                               sizeof sa.sun_path - 1);
+        memcpy(sa.sun_path, cfg->unix_path, strlen(cfg->unix_path));
+        conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (conn->fd < 0)
+            return io_error(conn, "creating a socket for", errno);
+        int err = connect_within(conn->fd, (struct sockaddr *)&sa, sizeof sa,
+                                 cfg->connect_timeout_ms);
+        return err ? io_error(conn, "connecting to", err) : REDS_OK;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg->port);
+    struct addrinfo hints, *res, *ai;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(cfg->host, port, &hints, &res);
+    if (rc != 0)
+        return reds__error(REDS_ERR_CONNECTION, "Error resolving %s: %s", where,
+                           gai_strerror(rc));
+    int err = 0;
+    for (ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        err = connect_within(fd, ai->ai_addr, ai->ai_addrlen, cfg->connect_timeout_ms);
+        if (!err) {
+            conn->fd = fd;
+            tune_tcp(fd, cfg->keepalive_s);
+            break;
+        }
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return conn->fd < 0 ? io_error(conn, "connecting to", err) : REDS_OK;
+}
+
+/* AUTH, SELECT and CLIENT SETNAME, sent in one write and read in order. */
+static reds_err handshake(reds__conn *conn)
+{
+    const reds__config *cfg = conn->cfg;
+    struct {
+        const char *name;
+        size_t argc;
+        reds_str argv[4];
+    } cmds[3];
+    size_t n = 0;
+    char db[16];
+    if (cfg->password) {
+        size_t i = 0;
+        cmds[n].name = "AUTH";
+        cmds[n].argv[i++] = REDS_STR("AUTH");
+        if (cfg->username)
+            cmds[n].argv[i++] = reds_cstr(cfg->username);
+        cmds[n].argv[i++] = reds_cstr(cfg->password);
+        cmds[n++].argc = i;
+    }
+    if (cfg->db) {
+        snprintf(db, sizeof db, "%d", cfg->db);
+        cmds[n].name = "SELECT";
+        cmds[n].argv[0] = REDS_STR("SELECT");
+        cmds[n].argv[1] = reds_cstr(db);
+        cmds[n++].argc = 2;
+    }
+    if (cfg->client_name) {
+        cmds[n].name = "CLIENT SETNAME";
+        cmds[n].argv[0] = REDS_STR("CLIENT");
+        cmds[n].argv[1] = REDS_STR("SETNAME");
+        cmds[n].argv[2] = reds_cstr(cfg->client_name);
+        cmds[n++].argc = 3;
+    }
+    if (!n)
+        return REDS_OK;
+    size_t bound = 0;
+    for (size_t i = 0; i < n; i++)
+        bound += reds__argv_bound(cmds[i].argc, cmds[i].argv);
+    char *buf = malloc(bound), *p = buf;
+    if (!buf)
+        return reds__error(REDS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        p = reds__put_argv(p, cmds[i].argc, cmds[i].argv);
+    reds_err err = reds__conn_write(conn, buf, (size_t)(p - buf));
+    /* The buffer holds the password: wipe it before freeing. */
+    memset(buf, 0, bound);
+    free(buf);
+    reds_err first = REDS_OK;
+    for (size_t i = 0; i < n && !err; i++) {
+        reds_reply *reply;
+        err = reds__conn_read(conn, &reply);
+        if (!err && reply->type == REDS_REPLY_ERROR && !first) {
+            first = reds__error_from_reply(reply->str, reply->len);
+            /* Any refusal of AUTH is an authentication failure. */
+            if (i == 0 && cfg->password)
+                first = REDS_ERR_AUTH;
+            reds__error(first, "%s: %s", cmds[i].name, reply->str);
+        }
+        reds__arena_finish(&conn->arena);
+    }
+    return err ? err : first;
+}
+
+reds_err reds__conn_open(const reds__config *cfg, reds__conn **out)
+{
+    reds__conn *conn = calloc(1, sizeof *conn);
+    *out = NULL;
+    if (!conn)
+        return reds__error(REDS_ERR_NOMEM, "out of memory");
+    conn->fd = -1;
+    conn->cfg = cfg;
+    conn->fork_generation = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
+    conn->rcap = READ_MIN;
+    conn->rbuf = malloc(conn->rcap);
+    conn->reader = redisReaderCreateWithFunctions(&arena_functions);
+    if (!conn->rbuf || !conn->reader) {
+        reds__conn_close(conn);
+        return reds__error(REDS_ERR_NOMEM, "out of memory");
+    }
+    conn->reader->privdata = conn;
+    conn->reader->maxbuf = READER_MAXBUF;
+    reds_err err = open_socket(conn);
+    if (!err) {
+        /* The handshake is bounded by the connect timeout, so a server
+         * that accepts but never answers cannot hang us. */
+        set_timeout(conn->fd, cfg->connect_timeout_ms);
+        err = handshake(conn);
+        if (!err && cfg->socket_timeout_ms != cfg->connect_timeout_ms)
+            set_timeout(conn->fd, cfg->socket_timeout_ms);
+    }
+    if (err) {
+        reds__conn_close(conn);
+        return err;
+    }
+    *out = conn;
+    return REDS_OK;
+}
+
+void reds__conn_close(reds__conn *conn)
+{
+    if (!conn)
+        return;
+    /* close() only: in a forked child this leaves the parent's socket as
+     * it is (shutdown() would cut it for both processes). */
+    if (conn->fd >= 0)
+        close(conn->fd);
+    if (conn->reader)
+        redisReaderFree(conn->reader);
+    reds__arena_clear(&conn->arena);
+    free(conn->rbuf);
+    free(conn);
+}
+
+reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = send(conn->fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            conn->broken = true;
+            return io_error(conn, "writing to", errno);
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
+{
+    redisReader *r = conn->reader;
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(r, &reply) != REDIS_OK) {
+            conn->broken = true;
+            reds__arena_clear(&conn->arena);
+            if (r->err == REDIS_ERR_OOM)
+                return reds__error(REDS_ERR_NOMEM, "out of memory reading a reply");
+            return reds__error(REDS_ERR_INVALID_RESPONSE, "Protocol error: %s", r->errstr);
+        }
+        if (reply) {
+            *out = reply;
+            return REDS_OK;
+        }
+        ssize_t n = recv(conn->fd, conn->rbuf, conn->rcap, 0);
+        if (n > 0) {
+            if (redisReaderFeed(r, conn->rbuf, (size_t)n) != REDIS_OK) {
+                conn->broken = true;
+                return reds__error(REDS_ERR_NOMEM, "out of memory reading a reply");
+            }
+            /* A full buffer means more is coming: read bigger next time. */
+            if ((size_t)n == conn->rcap && conn->rcap < READ_MAX) {
+                char *bigger = realloc(conn->rbuf, conn->rcap * 2);
+                if (bigger) {
+                    conn->rbuf = bigger;
+                    conn->rcap *= 2;
+                }
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        conn->broken = true;
+        reds__arena_clear(&conn->arena);
+        return io_error(conn, "reading from", n == 0 ? 0 : errno);
+    }
+}

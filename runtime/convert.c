@@ -1,0 +1,347 @@
+/* Reply converters for the base reply kinds of spec/replies.yaml, and the
+ * fill helpers that generated record converters are made of. A converter
+ * views the reply in the arena: strings are not copied again. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+#include "pack.h"
+
+static const char *type_name(const reds_reply *r)
+{
+    static const char *names[] = {"?", "a bulk string", "an array", "an integer",
+                                  "nil", "a status", "an error"};
+    return r && r->type >= 1 && r->type <= 6 ? names[r->type] : "nothing";
+}
+
+reds_err reds__bad_reply(const reds_reply *r, const char *expected)
+{
+    return reds__error(REDS_ERR_INVALID_RESPONSE, "expected %s reply, got %s", expected,
+                       type_name(r));
+}
+
+static reds_err nomem(void)
+{
+    return reds__error(REDS_ERR_NOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------ fill helpers */
+
+reds_err reds__fill_str(const reds_reply *r, reds_str *dst)
+{
+    if (r->type != REDS_REPLY_STRING && r->type != REDS_REPLY_STATUS)
+        return reds__bad_reply(r, "a string");
+    dst->ptr = r->str;
+    dst->len = r->len;
+    return REDS_OK;
+}
+
+reds_err reds__fill_nullable_str(const reds_reply *r, reds_str *dst)
+{
+    if (r->type == REDS_REPLY_NIL) {
+        dst->ptr = NULL;
+        dst->len = 0;
+        return REDS_OK;
+    }
+    return reds__fill_str(r, dst);
+}
+
+reds_err reds__fill_int(const reds_reply *r, int64_t *dst)
+{
+    if (r->type != REDS_REPLY_INTEGER)
+        return reds__bad_reply(r, "an integer");
+    *dst = r->integer;
+    return REDS_OK;
+}
+
+reds_err reds__fill_bool(const reds_reply *r, bool *dst)
+{
+    if (r->type != REDS_REPLY_INTEGER || (r->integer != 0 && r->integer != 1))
+        return r->type == REDS_REPLY_INTEGER
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE,
+                                 "expected 0 or 1, got %lld", (long long)r->integer)
+                   : reds__bad_reply(r, "an integer 0 or 1");
+    *dst = r->integer == 1;
+    return REDS_OK;
+}
+
+/* Parse a whole decimal integer; no sign for unsigned. */
+static bool parse_i64(const char *s, size_t len, int64_t *out)
+{
+    if (!len || len > 20)
+        return false;
+    char buf[24], *end;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (errno || *end || end == buf)
+        return false;
+    *out = v;
+    return true;
+}
+
+reds_err reds__fill_int_text(const reds_reply *r, int64_t *dst)
+{
+    if (r->type == REDS_REPLY_INTEGER) {
+        *dst = r->integer;
+        return REDS_OK;
+    }
+    if ((r->type == REDS_REPLY_STRING || r->type == REDS_REPLY_STATUS) &&
+        parse_i64(r->str, r->len, dst))
+        return REDS_OK;
+    return reds__bad_reply(r, "an integer or a decimal string");
+}
+
+reds_err reds__fill_u64(const reds_reply *r, uint64_t *dst)
+{
+    if (r->type == REDS_REPLY_STRING && r->len && r->len <= 20) {
+        uint64_t v = 0;
+        size_t i;
+        for (i = 0; i < r->len && r->str[i] >= '0' && r->str[i] <= '9'; i++) {
+            uint64_t d = (uint64_t)(r->str[i] - '0');
+            if (v > (UINT64_MAX - d) / 10)
+                break;
+            v = v * 10 + d;
+        }
+        if (i == r->len) {
+            *dst = v;
+            return REDS_OK;
+        }
+    }
+    return reds__bad_reply(r, "an unsigned decimal string");
+}
+
+bool reds__parse_double(const char *s, size_t len, double *out)
+{
+    if (!len || len > 400)
+        return false;
+    char buf[512], *end;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    /* The server writes infinities as inf/-inf (and +inf); strtod knows. */
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (*end || end == buf || (errno == ERANGE && !isinf(v)))
+        return false;
+    *out = v;
+    return true;
+}
+
+reds_err reds__fill_double(const reds_reply *r, double *dst)
+{
+    if (r->type == REDS_REPLY_INTEGER) {
+        *dst = (double)r->integer;
+        return REDS_OK;
+    }
+    if ((r->type == REDS_REPLY_STRING || r->type == REDS_REPLY_STATUS) &&
+        reds__parse_double(r->str, r->len, dst))
+        return REDS_OK;
+    return reds__bad_reply(r, "a double");
+}
+
+reds_err reds__fill_strlist(const reds_reply *r, reds__arena *a, reds_strlist *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of strings");
+    dst->count = r->len;
+    dst->items = NULL;
+    if (!r->len)
+        return REDS_OK;
+    dst->items = reds__arena_alloc(a, r->len * sizeof *dst->items);
+    if (!dst->items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        reds_err err = reds__fill_nullable_str(&r->element[i], &dst->items[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_intlist(const reds_reply *r, reds__arena *a, reds_intlist *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of integers");
+    dst->count = r->len;
+    dst->items = NULL;
+    if (!r->len)
+        return REDS_OK;
+    dst->items = reds__arena_alloc(a, r->len * sizeof *dst->items);
+    if (!dst->items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        reds_err err = reds__fill_int(&r->element[i], &dst->items[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_map(const reds_reply *r, reds__arena *a, reds_map *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE,
+                                 "expected field/value pairs, got %zu elements", r->len)
+                   : reds__bad_reply(r, "an array of field/value pairs");
+    dst->count = r->len / 2;
+    dst->items = NULL;
+    if (!r->len)
+        return REDS_OK;
+    dst->items = reds__arena_alloc(a, dst->count * sizeof *dst->items);
+    if (!dst->items)
+        return nomem();
+    for (size_t i = 0; i < dst->count; i++) {
+        reds_err err = reds__fill_str(&r->element[2 * i], &dst->items[i].key);
+        if (!err)
+            err = reds__fill_nullable_str(&r->element[2 * i + 1], &dst->items[i].value);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_reply(const reds_reply *r, const reds_reply **dst)
+{
+    *dst = r;
+    return REDS_OK;
+}
+
+/* ---------------------------------------------------- top-level converters */
+
+/* An owned result of `size` bytes filled by `fill`; nil gives NULL when
+ * `nullable`, InvalidResponse otherwise. */
+#define OWNED(kind, T, nullable, fill_call)                                    \
+    reds_err reds__conv_##kind(const reds_reply *r, reds__arena *a, void *out)  \
+    {                                                                           \
+        if (r->type == REDS_REPLY_NIL && (nullable)) {                          \
+            *(T **)out = NULL;                                               \
+            return REDS_OK;                                                     \
+        }                                                                       \
+        T *v = reds__arena_result(a, sizeof *v);                             \
+        if (!v)                                                                 \
+            return nomem();                                                     \
+        reds_err err = fill_call;                                               \
+        if (err)                                                                \
+            return err;                                                         \
+        *(T **)out = v;                                                      \
+        return REDS_OK;                                                         \
+    }
+
+OWNED(string, reds_str, false, reds__fill_str(r, v))
+OWNED(nullable_string, reds_str, true, reds__fill_str(r, v))
+OWNED(strlist, reds_strlist, false, reds__fill_strlist(r, a, v))
+OWNED(nullable_strlist, reds_strlist, true, reds__fill_strlist(r, a, v))
+OWNED(map, reds_map, false, reds__fill_map(r, a, v))
+OWNED(intlist, reds_intlist, false, reds__fill_intlist(r, a, v))
+
+reds_err reds__conv_reply(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_reply *root = reds__arena_result(a, sizeof *root);
+    if (!root)
+        return nomem();
+    *root = *r;
+    *(reds_reply **)out = root;
+    return REDS_OK;
+}
+
+reds_err reds__conv_ok(const reds_reply *r, reds__arena *a, void *out)
+{
+    (void)a;
+    (void)out;
+    return r->type == REDS_REPLY_STATUS ? REDS_OK : reds__bad_reply(r, "a status");
+}
+
+reds_err reds__conv_ok_or_nil(const reds_reply *r, reds__arena *a, void *out)
+{
+    (void)a;
+    if (r->type != REDS_REPLY_STATUS && r->type != REDS_REPLY_NIL)
+        return reds__bad_reply(r, "OK or nil");
+    *(bool *)out = r->type == REDS_REPLY_STATUS;
+    return REDS_OK;
+}
+
+reds_err reds__conv_int(const reds_reply *r, reds__arena *a, void *out)
+{
+    (void)a;
+    return reds__fill_int(r, out);
+}
+
+reds_err reds__conv_bool(const reds_reply *r, reds__arena *a, void *out)
+{
+    (void)a;
+    return reds__fill_bool(r, out);
+}
+
+reds_err reds__conv_nullable_int(const reds_reply *r, reds__arena *a, void *out)
+{
+    (void)a;
+    reds_opt_i64 *v = out;
+    v->set = r->type != REDS_REPLY_NIL;
+    v->value = 0;
+    return v->set ? reds__fill_int(r, &v->value) : REDS_OK;
+}
+
+reds_err reds__conv_double(const reds_reply *r, reds__arena *a, void *out)
+{
+    (void)a;
+    return reds__fill_double(r, out);
+}
+
+reds_err reds__conv_nullable_double(const reds_reply *r, reds__arena *a, void *out)
+{
+    (void)a;
+    reds_opt_f64 *v = out;
+    v->set = r->type != REDS_REPLY_NIL;
+    v->value = 0;
+    return v->set ? reds__fill_double(r, &v->value) : REDS_OK;
+}
+
+/* ------------------------------------------------------------- public bits */
+
+const reds_reply *reds_reply_at(const reds_reply *r, size_t i)
+{
+    return r && r->type == REDS_REPLY_ARRAY && i < r->len ? &r->element[i] : NULL;
+}
+
+reds_err reds_reply_int(const reds_reply *r, int64_t *out)
+{
+    return r ? reds__fill_int(r, out) : reds__bad_reply(r, "an integer");
+}
+
+reds_err reds_reply_str(const reds_reply *r, reds_str *out)
+{
+    return r ? reds__fill_str(r, out) : reds__bad_reply(r, "a string");
+}
+
+reds_err reds_reply_double(const reds_reply *r, double *out)
+{
+    return r ? reds__fill_double(r, out) : reds__bad_reply(r, "a double");
+}
+
+const reds_str *reds_map_get(const reds_map *map, reds_str key)
+{
+    if (!map)
+        return NULL;
+    for (size_t i = 0; i < map->count; i++) {
+        const reds_str *k = &map->items[i].key;
+        if (k->len == key.len && (key.len == 0 || memcmp(k->ptr, key.ptr, key.len) == 0))
+            return &map->items[i].value;
+    }
+    return NULL;
+}
+
+char *reds__put_f64_slow(char *p, double v)
+{
+    char tmp[32];
+    int n;
+    if (isinf(v))
+        n = snprintf(tmp, sizeof tmp, "%s", v > 0 ? "+inf" : "-inf");
+    else
+        n = snprintf(tmp, sizeof tmp, "%.17g", v);
+    return reds__put_str(p, reds_strn(tmp, (size_t)n));
+}

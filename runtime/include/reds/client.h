@@ -1,0 +1,93 @@
+/*
+ * reds: clients, connections and generic command execution.
+ *
+ * A reds_client is opaque and thread-safe. Each command borrows a
+ * connection from the client's pool for exactly one round trip and gives
+ * it back, so any number of threads can share one client. Every generated
+ * command function (see <reds/commands.h>) takes a reds_client *, whatever
+ * the client routes to.
+ */
+#ifndef REDS_CLIENT_H
+#define REDS_CLIENT_H
+
+#include <reds/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct reds_client reds_client;
+
+/** Use in a timeout field to wait forever; 0 always means "the default". */
+#define REDS_NO_TIMEOUT (-1)
+/** Use in keepalive_s to turn TCP keepalive off. */
+#define REDS_DISABLED (-1)
+
+/** How to reach and set up a server. Zero-initialise for the defaults:
+ *  `reds_options o = {0}; o.port = 6380;`. Strings are copied. */
+typedef struct reds_options {
+    const char *host;          /**< default "127.0.0.1" */
+    int port;                  /**< default 6379 */
+    const char *unix_path;     /**< a unix socket; when set, host/port are unused */
+    const char *username;      /**< ACL user for AUTH (needs password) */
+    const char *password;      /**< AUTH on connect when set */
+    int db;                    /**< SELECT on connect when non-zero */
+    const char *client_name;   /**< CLIENT SETNAME on connect when set */
+    int connect_timeout_ms;    /**< connect and handshake; default 5000 */
+    int socket_timeout_ms;     /**< each read/write; default REDS_NO_TIMEOUT */
+    int keepalive_s;           /**< TCP keepalive idle time; default 60 */
+    int max_connections;       /**< pool size cap; default 0 = unlimited */
+} reds_options;
+
+/** Create a client. Nothing is connected until the first command.
+ *  `opts` may be NULL for every default. The caller owns `*out` and
+ *  releases it with reds_client_free(). */
+reds_err reds_client_new(const reds_options *opts, reds_client **out);
+
+/** Close every connection and release the client. NULL is ignored. The
+ *  caller must ensure no thread is still using it. */
+void reds_client_free(reds_client *client);
+
+/** A handle on one connection of its own, for commands that change the
+ *  state of a connection (SELECT, AUTH, CLIENT SETNAME, CLIENT TRACKING,
+ *  ...), which a pooled client refuses. It connects with `client`'s
+ *  options and stays usable from any thread (calls are serialised). If
+ *  the connection drops it reconnects with those options, so state set
+ *  by commands is lost. The caller owns `*out`; reds_client_free() it. */
+reds_err reds_client_dedicated(reds_client *client, reds_client **out);
+
+/** Send any command, binary-safe: argv[0] is the command name, and a
+ *  container's subcommand is argv[1] ("CLIENT", "LIST"). `*out` receives
+ *  the reply as a generic tree the caller owns (reds_free()), or, when a
+ *  response callback is set for the command, whatever that callback
+ *  fills. `out` may be NULL to discard the reply. */
+reds_err reds_execute_command(reds_client *client, size_t argc,
+                              const reds_str *argv, void *out);
+
+/** A reply converter: fill `out` from `reply` (borrowed for the call).
+ *  Return REDS_OK, or an error code (REDS_ERR_INVALID_RESPONSE for a
+ *  reply of the wrong shape) after reds_set_error(). */
+typedef reds_err (*reds_response_callback)(const reds_reply *reply, void *out,
+                                           void *udata);
+
+/** Replace how `client` converts the replies of `command` ("GET",
+ *  "CLIENT LIST"), as redis-py's set_response_callback. The callback then
+ *  serves both the typed function, whose `out` type it must fill, and
+ *  reds_execute_command(). NULL `callback` restores the default. Set
+ *  callbacks before sharing the client between threads. */
+reds_err reds_set_response_callback(reds_client *client, const char *command,
+                                    reds_response_callback callback,
+                                    void *udata);
+
+/** Record an error for reds_errmsg() (printf format) and return `err`;
+ *  for response callbacks and extensions. */
+reds_err reds_set_error(reds_err err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

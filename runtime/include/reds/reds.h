@@ -1,0 +1,15 @@
+/*
+ * reds: a Redis client library for C with generated, typed commands.
+ * Include this umbrella header, or just <reds/commands.h>.
+ */
+#ifndef REDS_H
+#define REDS_H
+
+#include <reds/types.h>
+#include <reds/client.h>
+#include <reds/catalog.h>
+#include <reds/commands.h>
+
+#define REDS_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * reds runtime internals: shared by the runtime and the generated code,
+ * never installed. Names are reds__* (double underscore).
+ */
+#ifndef REDS_INTERNAL_H
+#define REDS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <reds/client.h>
+#include <reds/catalog.h>
+#include <reds/types.h>
+
+#if defined(__GNUC__)
+#define REDS__LIKELY(x) __builtin_expect(!!(x), 1)
+#define REDS__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define REDS__LIKELY(x) (x)
+#define REDS__UNLIKELY(x) (x)
+#endif
+
+/* ------------------------------------------------------------------ arena */
+
+/* Replies are parsed into an arena: a list of chunks with a bump pointer.
+ * A converter that produces an owned result allocates it with
+ * reds__arena_result(); the runtime then hands every chunk to the result,
+ * which reds_free() releases in one go. Otherwise the arena is reset and
+ * its chunk reused, so scalar replies cost no malloc at all. */
+typedef struct reds__chunk {
+    struct reds__chunk *next;
+    size_t size;
+} reds__chunk;
+
+typedef struct reds__arena {
+    char *cur, *end;
+    reds__chunk *head;
+    struct reds__owned *result; /* set when a converter made an owned result */
+} reds__arena;
+
+/* The header in front of every owned result. */
+typedef struct reds__owned {
+    reds__chunk *chunks;
+    size_t reserved; /* keeps the result 16-byte aligned */
+} reds__owned;
+
+void *reds__arena_alloc_slow(reds__arena *a, size_t n);
+
+static inline void *reds__arena_alloc(reds__arena *a, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (REDS__UNLIKELY((size_t)(a->end - a->cur) < n))
+        return reds__arena_alloc_slow(a, n);
+    void *p = a->cur;
+    a->cur += n;
+    return p;
+}
+
+/* Copy `len` bytes into the arena with a NUL after them. */
+char *reds__arena_strdup(reds__arena *a, const char *s, size_t len);
+/* Allocate the owned result (zeroed) that the caller will receive. */
+void *reds__arena_result(reds__arena *a, size_t size);
+/* After a conversion: give the chunks to the result, or reset for reuse. */
+void reds__arena_finish(reds__arena *a);
+/* Release everything (on close, or after a failed conversion). */
+void reds__arena_clear(reds__arena *a);
+
+/* ------------------------------------------------------------------ errors */
+
+reds_err reds__error(reds_err err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* The code for a server error reply, by its prefix (LOADING, NOSCRIPT...). */
+reds_err reds__error_from_reply(const char *msg, size_t len);
+void reds__clear_error(void);
+/* The code of the last reds__error() on this thread. */
+reds_err reds__last_err(void);
+
+/* -------------------------------------------------------------- converters */
+
+/* Fill `out` from `r`. Owned results go through reds__arena_result(). */
+typedef reds_err (*reds__conv_fn)(const reds_reply *r, reds__arena *a,
+                                  void *out);
+
+/* Shape errors, with the expected shape in the message. */
+reds_err reds__bad_reply(const reds_reply *r, const char *expected);
+
+/* ------------------------------------------------------- the command table */
+
+typedef struct reds__command {
+    reds_catalog_entry info;
+    reds__conv_fn conv;     /* the base function's converter */
+} reds__command;
+
+extern const reds__command reds__commands[];
+extern const size_t reds__ncommands;
+
+/* ------------------------------------------------------------ connections */
+
+typedef struct reds__config {
+    char *host;
+    int port;
+    char *unix_path;
+    char *username;
+    char *password;
+    int db;
+    char *client_name;
+    int connect_timeout_ms;
+    int socket_timeout_ms;
+    int keepalive_s;
+    int max_connections;
+} reds__config;
+
+typedef struct reds__conn {
+    int fd;
+    const reds__config *cfg; /* owned by the client, outlives the conn */
+    unsigned fork_generation;
+    bool broken;            /* closed or desynchronised: never reuse */
+    struct redisReader *reader;
+    reds__arena arena;
+    char *rbuf;
+    size_t rcap;
+    struct reds__conn *next; /* pool free list */
+} reds__conn;
+
+/* Fork generation: bumped in every child, so that connections inherited
+ * from a parent are recognised and dropped without touching the socket. */
+extern atomic_uint reds__fork_generation;
+
+reds_err reds__conn_open(const reds__config *cfg, reds__conn **out);
+void reds__conn_close(reds__conn *conn);
+reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len);
+/* Read the next reply into conn->arena. On failure the connection is
+ * marked broken (a reply may be half read). */
+reds_err reds__conn_read(reds__conn *conn, reds_reply **out);
+
+/* ---------------------------------------------------------------- commands */
+
+/* A command being packed: RESP written straight from typed arguments into
+ * `buf` (the inline buffer for small commands), sent as is. */
+typedef struct reds__cmd {
+    char *buf;
+    size_t len;
+    unsigned id;            /* index in reds__commands, or REDS__CMD_NONE */
+    reds__conv_fn conv;
+    void *out;
+    char inline_buf[256];
+} reds__cmd;
+
+#define REDS__CMD_NONE ((unsigned)-1)
+
+/* Running total while sizing a command, before anything is written. */
+typedef struct reds__size {
+    size_t argc;
+    size_t bytes;
+    const char *bad;        /* name of the first invalid argument */
+} reds__size;
+
+/* --------------------------------------------------------------- routers */
+
+/* A reds_client is a router: a pool of one server, a dedicated connection,
+ * and later a pipeline, cluster, Sentinel or ring. Every command of every
+ * mode goes through run(). */
+typedef struct reds__router {
+    const char *kind;
+    reds_err (*run)(reds_client *c, reds__cmd *cmd);
+    void (*destroy)(reds_client *c);
+} reds__router;
+
+typedef struct reds__callback {
+    reds_response_callback fn;
+    void *udata;
+} reds__callback;
+
+struct reds_client {
+    const reds__router *router;
+    reds__config *cfg;
+    /* Per-command reply overrides, indexed by command id; NULL when none
+     * (the hot path pays one load and one branch). */
+    reds__callback *_Atomic callbacks;
+};
+
+reds_err reds__config_new(const reds_options *opts, reds__config **out);
+void reds__config_free(reds__config *cfg);
+reds_err reds__config_copy(const reds__config *cfg, reds__config **out);
+
+/* One round trip on `conn`: write the command, read its reply, map error
+ * replies, convert. */
+reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd);
+/* Convert one reply for `cmd` (override or converter); used by every
+ * router once the reply is in the arena. */
+reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a,
+                       const reds_reply *reply);
+
+/* The entry point of every generated wrapper, after packing. */
+reds_err reds__cmd_run(reds_client *c, reds__cmd *cmd, char *end,
+                       reds__conv_fn conv, void *out);
+/* Start a command of `size.argc` arguments; returns where to write, or
+ * NULL (error already set) on a NULL handle or invalid arguments. */
+char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, unsigned id,
+                      const reds__size *size);
+const char *reds__command_name(unsigned id);
+
+#endif

@@ -1,0 +1,200 @@
+/* See fixture.h. */
+#include "fixture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int fixture_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+int fixture_command(const fixture_server *s, const char *inline_cmd, char *buf, size_t size)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(s->sock) >= sizeof sa.sun_path) {
+        close(fd);
+        return -1;
+    }
+    memcpy(sa.sun_path, s->sock, strlen(s->sock) + 1);
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return -1;
+    }
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s\r\n", inline_cmd);
+    if (write(fd, line, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    size_t got = 0;
+    while (got + 1 < size) {
+        ssize_t r = read(fd, buf + got, 1);
+        if (r <= 0)
+            break;
+        if (buf[got] == '\n')
+            break;
+        got++;
+    }
+    buf[got] = '\0';
+    if (got && buf[got - 1] == '\r')
+        buf[got - 1] = '\0';
+    close(fd);
+    return got ? 0 : -1;
+}
+
+static bool ready(const fixture_server *s)
+{
+    char reply[64];
+    return fixture_command(s, "PING", reply, sizeof reply) == 0 && strcmp(reply, "+PONG") == 0;
+}
+
+static int spawn(fixture_server *s, const char *const *extra)
+{
+    char port[16], logfile[256];
+    snprintf(port, sizeof port, "%d", s->port);
+    snprintf(logfile, sizeof logfile, "%s/redis.log", s->dir);
+    const char *argv[64] = {"redis-server", "--port", port, "--bind", "127.0.0.1",
+                            "--unixsocket", s->sock, "--unixsocketperm", "700",
+                            "--save", "", "--appendonly", "no",
+                            "--enable-debug-command", "local", "--dir", s->dir,
+                            "--logfile", logfile, "--daemonize", "no"};
+    size_t n = 21;
+    for (size_t i = 0; extra && extra[i] && n < 63; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    pid_t parent = getpid();
+    s->pid = fork();
+    if (s->pid < 0)
+        return -1;
+    if (s->pid == 0) {
+        /* The server must not outlive the test, however the test ends. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+        }
+        execvp("redis-server", (char *const *)argv);
+        fprintf(stderr, "fixture: cannot run redis-server: %s\n", strerror(errno));
+        _exit(127);
+    }
+    for (int i = 0; i < 500; i++) {
+        if (ready(s))
+            return 0;
+        int status;
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return -1; /* exited: the port was taken, or bad arguments */
+        }
+        sleep_ms(10);
+    }
+    fixture_kill(s);
+    return -1;
+}
+
+int fixture_start(fixture_server *s, const char *const *extra)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "/tmp/reds-test-XXXXXX");
+    if (!mkdtemp(s->dir)) {
+        perror("fixture: mkdtemp");
+        return -1;
+    }
+    snprintf(s->sock, sizeof s->sock, "%s/redis.sock", s->dir);
+    /* Another process may grab the free port first: try a few. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        s->port = fixture_free_port();
+        if (s->port > 0 && spawn(s, extra) == 0)
+            return 0;
+    }
+    fprintf(stderr, "fixture: redis-server did not start (log in %s)\n", s->dir);
+    return -1;
+}
+
+void fixture_kill(fixture_server *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
+    }
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_type == DT_DIR)
+            remove_dir(path);
+        else
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+void fixture_stop(fixture_server *s)
+{
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        for (int i = 0; i < 300; i++) {
+            if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+                s->pid = 0;
+                break;
+            }
+            sleep_ms(10);
+        }
+        fixture_kill(s);
+    }
+    if (s->dir[0])
+        remove_dir(s->dir);
+    s->dir[0] = '\0';
+}

@@ -1,0 +1,35 @@
+/* Real redis-server processes for tests, the demo and the benchmarks:
+ * started on a free loopback port and a unix socket in a fresh temporary
+ * directory, and always stopped (the server also dies with its parent). */
+#ifndef REDS_FIXTURE_H
+#define REDS_FIXTURE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct fixture_server {
+    pid_t pid;
+    int port;
+    char dir[128];
+    char sock[192];
+} fixture_server;
+
+/* Start redis-server with the standard test flags plus `extra` (a NULL
+ * terminated argv tail, may be NULL). Returns 0, or -1 with a message on
+ * stderr. */
+int fixture_start(fixture_server *s, const char *const *extra);
+
+/* Stop the server (SIGTERM, then SIGKILL) and remove its directory. */
+void fixture_stop(fixture_server *s);
+
+/* Kill with SIGKILL and wait, leaving the directory (restart tests). */
+void fixture_kill(fixture_server *s);
+
+/* Send one inline command on a fresh connection and return the first
+ * reply line in `buf` ("+OK", ":1", ...); for fixture-level set-up only. */
+int fixture_command(const fixture_server *s, const char *inline_cmd, char *buf, size_t size);
+
+/* A free TCP port on 127.0.0.1 (bound and released). */
+int fixture_free_port(void);
+
+#endif
