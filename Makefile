@@ -12,7 +12,8 @@
 
 CC ?= cc
 SAN ?=
-BUILD := build$(if $(SAN),/san)
+BUILDDIR ?= build
+BUILD := $(BUILDDIR)$(if $(SAN),/san)
 
 # A Python 3 with Jinja2 and PyYAML: the one on the PATH, or Debian's.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
@@ -34,7 +35,7 @@ SHLIB := $(BUILD)/libreds.so
 HEADERS := $(wildcard runtime/*.h runtime/include/reds/*.h generated/*.h generated/include/reds/*.h)
 
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/check_*.c)))
-TEST_SUPPORT := $(BUILD)/obj/tests/fixture.o
+TEST_SUPPORT := $(BUILD)/obj/tests/fixture.o $(BUILD)/obj/tests/testutil.o
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(sort $(wildcard examples/*.c)))
 WITH_REDIS := $(BUILD)/tools/with-redis
 
@@ -59,7 +60,7 @@ generate:
 check-generated:
 	$(PYTHON) codegen/generate.py --check
 
-$(BUILD)/obj/%.o: %.c $(HEADERS)
+$(BUILD)/obj/%.o: %.c $(HEADERS) tests/testutil.h tests/fixture.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -70,7 +71,7 @@ $(LIB): $(LIB_OBJ)
 $(SHLIB): $(LIB_OBJ)
 	$(CC) -shared $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIB) tests/fixture.h
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIB) tests/fixture.h tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests $< $(TEST_SUPPORT) $(LIB) $(TEST_LDLIBS) $(LDLIBS) -o $@
 
@@ -78,9 +79,9 @@ $(BUILD)/examples/%: examples/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-$(WITH_REDIS): tools/with_redis.c $(TEST_SUPPORT) tests/fixture.h
+$(WITH_REDIS): tools/with_redis.c $(BUILD)/obj/tests/fixture.o tests/fixture.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests $< $(TEST_SUPPORT) -o $@
+	$(CC) $(ALL_CFLAGS) -Itests $< $(BUILD)/obj/tests/fixture.o -o $@
 
 examples: $(EXAMPLES)
 
@@ -124,4 +125,4 @@ format:
 	  examples/*.c bench/*.c tools/*.c
 
 clean:
-	rm -rf build
+	rm -rf $(BUILDDIR)

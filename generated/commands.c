@@ -4277,7 +4277,7 @@ reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, re
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_llen(reds_client *c, reds_str key, reds_reply **out)
+reds_err reds_llen(reds_client *c, reds_str key, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4291,7 +4291,7 @@ reds_err reds_llen(reds_client *c, reds_str key, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nLLEN\r\n", 10);
     p = reds__put_str(p, key);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
 reds_err reds_lmove(reds_client *c, reds_str source, reds_str destination, reds_lmove_wherefrom wherefrom, reds_lmove_whereto whereto, reds_reply **out)
@@ -4437,7 +4437,7 @@ reds_err reds_lpos(reds_client *c, reds_str key, reds_str element, const reds_lp
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out)
+reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4446,13 +4446,13 @@ reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *element, size_
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, element, nelement, sizeof *element, "element");
-    if (nelement == 0) {
+    reds__size_array(&sz, elements, nelements, sizeof *elements, "element");
+    if (nelements == 0) {
         return reds__error(REDS_ERR_DATA, "LPUSH: element needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nelement; i0++) {
-            reds__size_str(&sz, element[i0], "element");
+        for (size_t i0 = 0; i0 < nelements; i0++) {
+            reds__size_str(&sz, elements[i0], "element");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_LPUSH, &sz);
@@ -4460,10 +4460,10 @@ reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *element, size_
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nLPUSH\r\n", 11);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nelement; i0++) {
-        p = reds__put_str(p, element[i0]);
+    for (size_t i0 = 0; i0 < nelements; i0++) {
+        p = reds__put_str(p, elements[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
 reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out)
@@ -4495,7 +4495,7 @@ reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *element, size
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_reply **out)
+reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4513,7 +4513,7 @@ reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, 
     p = reds__put_str(p, key);
     p = reds__put_i64(p, start);
     p = reds__put_i64(p, stop);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
 reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element, reds_reply **out)
@@ -4623,7 +4623,7 @@ reds_err reds_rpoplpush(reds_client *c, reds_str source, reds_str destination, r
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out)
+reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4632,13 +4632,13 @@ reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *element, size_
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, element, nelement, sizeof *element, "element");
-    if (nelement == 0) {
+    reds__size_array(&sz, elements, nelements, sizeof *elements, "element");
+    if (nelements == 0) {
         return reds__error(REDS_ERR_DATA, "RPUSH: element needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nelement; i0++) {
-            reds__size_str(&sz, element[i0], "element");
+        for (size_t i0 = 0; i0 < nelements; i0++) {
+            reds__size_str(&sz, elements[i0], "element");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_RPUSH, &sz);
@@ -4646,10 +4646,10 @@ reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *element, size_
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nRPUSH\r\n", 11);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nelement; i0++) {
-        p = reds__put_str(p, element[i0]);
+    for (size_t i0 = 0; i0 < nelements; i0++) {
+        p = reds__put_str(p, elements[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
 reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out)

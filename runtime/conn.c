@@ -30,14 +30,14 @@ atomic_uint reds__fork_generation;
 
 static reds_reply *node_for(const redisReadTask *task, int type)
 {
-    reds__conn *conn = task->privdata;
+    reds__arena *arena = task->privdata;
     reds_reply *node;
     if (task->parent) {
         /* Children live in their parent's contiguous element array. */
         reds_reply *parent = task->parent->obj;
         node = &parent->element[task->idx];
     } else {
-        node = reds__arena_alloc(&conn->arena, sizeof *node);
+        node = reds__arena_alloc(arena, sizeof *node);
         if (!node)
             return NULL;
     }
@@ -51,24 +51,22 @@ static reds_reply *node_for(const redisReadTask *task, int type)
 
 static void *create_string(const redisReadTask *task, char *str, size_t len)
 {
-    reds__conn *conn = task->privdata;
     reds_reply *node = node_for(task, task->type);
     if (!node)
         return NULL;
-    node->str = reds__arena_strdup(&conn->arena, str, len);
+    node->str = reds__arena_strdup(task->privdata, str, len);
     node->len = len;
     return node->str ? node : NULL;
 }
 
 static void *create_array(const redisReadTask *task, int elements)
 {
-    reds__conn *conn = task->privdata;
     reds_reply *node = node_for(task, REDS_REPLY_ARRAY);
     if (!node)
         return NULL;
     node->len = (size_t)elements;
     if (elements > 0) {
-        node->element = reds__arena_alloc(&conn->arena, (size_t)elements * sizeof *node);
+        node->element = reds__arena_alloc(task->privdata, (size_t)elements * sizeof *node);
         if (!node->element)
             return NULL;
     }
@@ -96,6 +94,16 @@ static void free_object(void *obj)
 static redisReplyObjectFunctions arena_functions = {
     create_string, create_array, create_integer, create_nil, free_object,
 };
+
+struct redisReader *reds__reader_new(reds__arena *arena)
+{
+    redisReader *r = redisReaderCreateWithFunctions(&arena_functions);
+    if (r) {
+        r->privdata = arena;
+        r->maxbuf = READER_MAXBUF;
+    }
+    return r;
+}
 
 /* ------------------------------------------------------------- transport */
 
@@ -300,13 +308,11 @@ reds_err reds__conn_open(const reds__config *cfg, reds__conn **out)
     conn->fork_generation = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
     conn->rcap = READ_MIN;
     conn->rbuf = malloc(conn->rcap);
-    conn->reader = redisReaderCreateWithFunctions(&arena_functions);
+    conn->reader = reds__reader_new(&conn->arena);
     if (!conn->rbuf || !conn->reader) {
         reds__conn_close(conn);
         return reds__error(REDS_ERR_NOMEM, "out of memory");
     }
-    conn->reader->privdata = conn;
-    conn->reader->maxbuf = READER_MAXBUF;
     reds_err err = open_socket(conn);
     if (!err) {
         /* The handshake is bounded by the connect timeout, so a server

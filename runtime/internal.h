@@ -131,6 +131,9 @@ typedef struct reds__conn {
  * from a parent are recognised and dropped without touching the socket. */
 extern atomic_uint reds__fork_generation;
 
+/* A hiredis reader that builds reds_reply nodes in `arena`. */
+struct redisReader *reds__reader_new(reds__arena *arena);
+
 reds_err reds__conn_open(const reds__config *cfg, reds__conn **out);
 void reds__conn_close(reds__conn *conn);
 reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len);

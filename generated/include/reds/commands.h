@@ -2921,9 +2921,9 @@ reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, re
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_llen(reds_client *c, reds_str key, reds_reply **out);
+reds_err reds_llen(reds_client *c, reds_str key, int64_t *out);
 
 /** wherefrom: LEFT | RIGHT. 0 leaves it out where it is optional. */
 typedef enum reds_lmove_wherefrom {
@@ -3036,11 +3036,11 @@ reds_err reds_lpos(reds_client *c, reds_str key, reds_str element, const reds_lp
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param element element
- * @param nelement number of element
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param elements element
+ * @param nelements number of elements
+ * @param out  the integer reply.
  */
-reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out);
+reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out);
 
 /**
  * LPUSHX: Prepend an element to a list, only if the list exists
@@ -3070,9 +3070,9 @@ reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *element, size
  * @param key key
  * @param start start
  * @param stop stop
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_reply **out);
+reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_strlist **out);
 
 /**
  * LREM: Remove elements from a list
@@ -3169,11 +3169,11 @@ reds_err reds_rpoplpush(reds_client *c, reds_str source, reds_str destination, r
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param element element
- * @param nelement number of element
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param elements element
+ * @param nelements number of elements
+ * @param out  the integer reply.
  */
-reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out);
+reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out);
 
 /**
  * RPUSHX: Append an element to a list, only if the list exists

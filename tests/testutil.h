@@ -1,0 +1,57 @@
+/* Shared by the Check suites: one real redis-server per test binary, a
+ * FLUSHALL before each test, and assertions that print reds' message. */
+#ifndef REDS_TESTUTIL_H
+#define REDS_TESTUTIL_H
+
+#define REDS_ALLOW_DEPRECATED 1
+
+#include <check.h>
+#include <string.h>
+
+#include <reds/reds.h>
+
+#include "fixture.h"
+
+/* The server of this test binary (started by test_main when asked). */
+extern fixture_server test_server;
+
+/* Run `suite`, starting a server first when `with_server`; returns the
+ * process exit status (0 when every test passed). */
+int test_main(Suite *suite, bool with_server);
+
+/* A checked fixture: FLUSHALL the test server before a test. */
+void test_flush(void);
+
+/* A new pooled client on the test server over TCP (or the unix socket);
+ * `opts` may carry extra options (host/port are filled in). */
+reds_client *test_client(const reds_options *opts);
+reds_client *test_client_unix(const reds_options *opts);
+
+/* Run an inline command on the test server outside reds (set-up only). */
+void test_raw(const char *inline_cmd, char *reply, size_t size);
+
+#define ASSERT_OK(expr)                                                                          \
+    do {                                                                                         \
+        reds_err err_ = (expr);                                                                  \
+        ck_assert_msg(err_ == REDS_OK, "%s -> %s: %s", #expr, reds_err_name(err_),              \
+                      reds_errmsg());                                                            \
+    } while (0)
+
+#define ASSERT_ERR(expr, code)                                                                   \
+    do {                                                                                         \
+        reds_err err_ = (expr);                                                                  \
+        ck_assert_msg(err_ == (code), "%s -> %s (%s), expected %s", #expr, reds_err_name(err_), \
+                      reds_errmsg(), reds_err_name(code));                                       \
+    } while (0)
+
+/* A reds_str equals a C string, byte for byte. */
+#define ASSERT_STR(s, expect)                                                                    \
+    do {                                                                                         \
+        const reds_str *s_ = (s);                                                                \
+        const char *e_ = (expect);                                                               \
+        ck_assert_msg(s_ && s_->ptr, "%s is NULL, expected \"%s\"", #s, e_);                     \
+        ck_assert_msg(s_->len == strlen(e_) && memcmp(s_->ptr, e_, s_->len) == 0,               \
+                      "%s is \"%.*s\", expected \"%s\"", #s, (int)s_->len, s_->ptr, e_);         \
+    } while (0)
+
+#endif
