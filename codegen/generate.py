@@ -19,6 +19,7 @@ How arguments become C (spec/README.md has the full rules):
 """
 
 import argparse
+import collections
 import os
 import re
 import sys
@@ -194,11 +195,18 @@ def _syntax_one(a):
 
 # ------------------------------------------------------------- code building
 
+# One C declaration an argument contributes: a parameter or a struct field.
+# `where` is the argument's spec location; `tag` is "param" or "opt" for
+# top-level arguments.
+Decl = collections.namedtuple("Decl", "ctype name doc where tag",
+                              defaults=(None,))
+
+
 class Code:
     """The pieces one argument contributes to its container and function."""
 
     def __init__(self, decls=None, check=None, write=None, present=None):
-        self.decls = decls or []      # [(ctype, name, doc)]
+        self.decls = decls or []      # [Decl]
         self.check = check or []      # lines: validate and size (may return)
         self.write = write or []      # lines: pack into p
         self.present = present        # C expression, None when always sent
@@ -304,22 +312,27 @@ class FunctionBuilder:
             tc, tw = self._token(arg.token)
             if arg.fixed or required:
                 return Code(check=tc, write=tw)
-            return Code(decls=[("bool", arg.cname, "send %s" % arg.token)],
+            return Code(decls=[Decl("bool", arg.cname, "send %s" % arg.token,
+                                    arg.where)],
                         check=guarded(acc, tc), write=guarded(acc, tw),
                         present=acc)
         if arg.type in speclib.SCALAR_TYPES:
             if required:
                 check, write = self._scalar_value(arg.type, acc, arg.name)
                 check, write = self._with_token(arg, check, write)
-                return Code(decls=[(self.SCALAR_REQ[arg.type], arg.cname,
-                                    arg.label())], check=check, write=write)
+                doc = arg.type + (" (after %s)" % arg.token if arg.token else "")
+                return Code(decls=[Decl(self.SCALAR_REQ[arg.type], arg.cname,
+                                        doc, arg.where)],
+                            check=check, write=write)
             ctype = self.SCALAR_OPT[arg.type]
-            present = "%s.ptr != NULL" % acc if ctype == "reds_str" \
-                else "%s.set" % acc
+            # A NULL pointer with a length is not "left out" but invalid:
+            # it counts as given, and sizing it fails with a DataError.
+            present = "%s.ptr != NULL || %s.len != 0" % (acc, acc) \
+                if ctype == "reds_str" else "%s.set" % acc
             value = acc if ctype == "reds_str" else acc + ".value"
             check, write = self._scalar_value(arg.type, value, arg.name)
             check, write = self._with_token(arg, check, write)
-            return Code(decls=[(ctype, arg.cname, arg.label())],
+            return Code(decls=[Decl(ctype, arg.cname, arg.label(), arg.where)],
                         check=guarded(present, check),
                         write=guarded(present, write), present=present)
         if arg.type == "oneof" and arg.token_only:
@@ -337,7 +350,7 @@ class FunctionBuilder:
                                                  acc)]
             size, write = self._with_token(arg, size, write)
             present = None if required else "%s != 0" % acc
-            return Code(decls=[(ename, arg.cname, arg.label())],
+            return Code(decls=[Decl(ename, arg.cname, arg.label(), arg.where)],
                         check=check + guarded(present, size),
                         write=guarded(present, write), present=present)
         if arg.type == "block":
@@ -349,15 +362,15 @@ class FunctionBuilder:
     def struct_type(self, arg, fields_code, with_set, doc):
         name = "reds_" + (arg.c_type or "%s_%s" % (self.type_prefix,
                                                    arg.cname.rstrip("_")))
-        decls = ([("bool", "set", "give this argument")] if with_set else []) \
-            + fields_code.decls
-        self.check_unique(arg, decls)
-        sig = ("struct", tuple((d[0], d[1]) for d in decls))
+        decls = ([Decl("bool", "set", "give this argument", arg.where)]
+                 if with_set else []) + fields_code.decls
+        self.check_unique(decls)
+        sig = ("struct", tuple((d.ctype, d.name) for d in decls))
         lines = ["/** %s */" % comment(doc), "typedef struct %s {" % name]
-        for ctype, fname, fdoc in decls:
-            lines.append("    %s;%s" % (decl(ctype, fname),
-                                        " /**< %s */" % comment(fdoc)
-                                        if fdoc else ""))
+        for d in decls:
+            lines.append("    %s;%s" % (decl(d.ctype, d.name),
+                                        " /**< %s */" % comment(d.doc)
+                                        if d.doc else ""))
         lines.append("} %s;" % name)
         self.gen.add_type(name, sig, lines, arg)
         return name
@@ -382,7 +395,7 @@ class FunctionBuilder:
                                  "%s: %s" % (arg.name, syntax(arg.children)))
         check, write = self._with_token(arg, inner.check, inner.write)
         present = None if required else "%s.set" % acc
-        return Code(decls=[(tname, arg.cname, arg.label())],
+        return Code(decls=[Decl(tname, arg.cname, arg.label(), arg.where)],
                     check=guarded(present, check),
                     write=guarded(present, write), present=present)
 
@@ -419,7 +432,7 @@ class FunctionBuilder:
                                      "%s" % (arg.name, syntax(arg.children)))
             check = self.exclusive_check(arg, presents, True) + inner.check
             check, write = self._with_token(arg, check, inner.write)
-            return Code(decls=[(tname, arg.cname, arg.label())],
+            return Code(decls=[Decl(tname, arg.cname, arg.label(), arg.where)],
                         check=check, write=write)
         # Among fields: the choices become fields of the container.
         inner, presents = self.choices(arg, prefix)
@@ -496,9 +509,9 @@ class FunctionBuilder:
                                                         ["}"]))
         write = guarded(present, once_write + [loop] + indent(each_write) +
                         ["}"])
-        decls = [("const %s *" % ctype, arg.cname, arg.label()),
-                 ("size_t", "n" + arg.cname.rstrip("_"),
-                  "number of %s" % arg.cname)]
+        decls = [Decl("const %s *" % ctype, arg.cname, arg.label(), arg.where),
+                 Decl("size_t", "n" + arg.cname.rstrip("_"),
+                      "number of %s" % arg.cname, arg.where)]
         return Code(decls=decls, check=check, write=write, present=present)
 
     def top_code(self, arg):
@@ -511,17 +524,17 @@ class FunctionBuilder:
         else:
             code = self.arg_code(arg, True, "", False)
             tag = "param"
-        code.decls = [d if len(d) == 4 else (tag,) + d for d in code.decls]
+        code.decls = [d if d.tag else d._replace(tag=tag) for d in code.decls]
         return code
 
-    def check_unique(self, arg, decls):
+    def check_unique(self, decls):
         seen = set()
         for d in decls:
-            name = d[-2]
-            if name in seen:
-                self.problem(arg, "two fields would be named %r; give one a "
-                             "c_name" % name)
-            seen.add(name)
+            if d.name in seen:
+                raise SpecError(["%s: %s: two fields would be named %r; give "
+                                 "one a c_name" % (d.where, self.command.name,
+                                                   d.name)])
+            seen.add(d.name)
 
 
 def hand_written_functions():
@@ -714,14 +727,12 @@ class Generator:
         code = Code()
         for a in args:
             code.extend(fb.top_code(a))
-        params = [d[1:] for d in code.decls if d[0] == "param"]
-        opt_fields = [d[1:] for d in code.decls if d[0] == "opt"]
-        fb.check_unique(args[0] if args else Arg({"name": "x", "type":
-                                                  "string"}, where),
-                        params)
+        params = [d for d in code.decls if d.tag == "param"]
+        opt_fields = [d for d in code.decls if d.tag == "opt"]
+        fb.check_unique(params)
         opts_type = None
         if opt_fields:
-            fb.check_unique(args[0], opt_fields)
+            fb.check_unique(opt_fields)
             opts_type = self.opts_type(cmd, fname, base, opt_fields)
         words = cmd.name.split(" ")
         name_check, name_write = [], []
@@ -758,7 +769,7 @@ class Generator:
         }
 
     def opts_type(self, cmd, fname, base, fields):
-        sig = ("opts", tuple((d[0], d[1]) for d in fields))
+        sig = ("opts", tuple((d.ctype, d.name) for d in fields))
         # Variants share the command's options struct when theirs is the
         # same; otherwise each gets its own.
         for candidate in ("reds_%s_opts" % base, "reds_%s_opts" % fname):
@@ -768,9 +779,9 @@ class Generator:
                 break
         lines = ["/** Optional arguments of %s (zero-initialise; NULL for "
                  "none). */" % comment(cmd.name), "typedef struct %s {" % name]
-        for ctype, fname_, fdoc in fields:
-            lines.append("    %s;%s" % (decl(ctype, fname_), " /**< %s */" %
-                                         comment(fdoc) if fdoc else ""))
+        for d in fields:
+            lines.append("    %s;%s" % (decl(d.ctype, d.name), " /**< %s */" %
+                                         comment(d.doc) if d.doc else ""))
         lines.append("} %s;" % name)
         fake = Arg({"name": "opts", "type": "block"}, cmd.where())
         self.add_type(name, sig, lines, fake)

@@ -169,6 +169,8 @@ class Spec:
                     continue
                 entry.group = group
                 entry.name = name
+                # Point messages about the command at its name's line.
+                entry.line = data.key_lines.get(name, entry.line)
                 self.commands[name] = entry
                 names.append(name)
             self.groups[group] = names

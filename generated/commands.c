@@ -1203,18 +1203,18 @@ reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 13);
     reds__size_num(&sz);
-    if (!!(subcommand.importing.ptr != NULL) + !!(subcommand.migrating.ptr != NULL) + !!(subcommand.node.ptr != NULL) + !!(subcommand.stable) != 1) {
+    if (!!(subcommand.importing.ptr != NULL || subcommand.importing.len != 0) + !!(subcommand.migrating.ptr != NULL || subcommand.migrating.len != 0) + !!(subcommand.node.ptr != NULL || subcommand.node.len != 0) + !!(subcommand.stable) != 1) {
         return reds__error(REDS_ERR_DATA, "CLUSTER SETSLOT: give exactly one of IMPORTING node-id, MIGRATING node-id, NODE node-id, STABLE");
     }
-    if (subcommand.importing.ptr != NULL) {
+    if (subcommand.importing.ptr != NULL || subcommand.importing.len != 0) {
         reds__size_lit(&sz, 15);
         reds__size_str(&sz, subcommand.importing, "node-id");
     }
-    if (subcommand.migrating.ptr != NULL) {
+    if (subcommand.migrating.ptr != NULL || subcommand.migrating.len != 0) {
         reds__size_lit(&sz, 15);
         reds__size_str(&sz, subcommand.migrating, "node-id");
     }
-    if (subcommand.node.ptr != NULL) {
+    if (subcommand.node.ptr != NULL || subcommand.node.len != 0) {
         reds__size_lit(&sz, 10);
         reds__size_str(&sz, subcommand.node, "node-id");
     }
@@ -1227,15 +1227,15 @@ reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$7\r\nSETSLOT\r\n", 13);
     p = reds__put_i64(p, slot);
-    if (subcommand.importing.ptr != NULL) {
+    if (subcommand.importing.ptr != NULL || subcommand.importing.len != 0) {
         p = reds__put_lit(p, "$9\r\nIMPORTING\r\n", 15);
         p = reds__put_str(p, subcommand.importing);
     }
-    if (subcommand.migrating.ptr != NULL) {
+    if (subcommand.migrating.ptr != NULL || subcommand.migrating.len != 0) {
         p = reds__put_lit(p, "$9\r\nMIGRATING\r\n", 15);
         p = reds__put_str(p, subcommand.migrating);
     }
-    if (subcommand.node.ptr != NULL) {
+    if (subcommand.node.ptr != NULL || subcommand.node.len != 0) {
         p = reds__put_lit(p, "$4\r\nNODE\r\n", 10);
         p = reds__put_str(p, subcommand.node);
     }
@@ -1336,7 +1336,7 @@ reds_err reds_auth(reds_client *c, reds_str password, const reds_auth_opts *opts
     reds__cmd cmd;
     char *p;
     reds__size_lit(&sz, 10);
-    if (o->username.ptr != NULL) {
+    if (o->username.ptr != NULL || o->username.len != 0) {
         reds__size_str(&sz, o->username, "username");
     }
     reds__size_str(&sz, password, "password");
@@ -1344,7 +1344,7 @@ reds_err reds_auth(reds_client *c, reds_str password, const reds_auth_opts *opts
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nAUTH\r\n", 10);
-    if (o->username.ptr != NULL) {
+    if (o->username.ptr != NULL || o->username.len != 0) {
         p = reds__put_str(p, o->username);
     }
     p = reds__put_str(p, password);
@@ -1471,7 +1471,7 @@ reds_err reds_client_kill(reds_client *c, const reds_client_kill_filter *filters
     }
     if (!sz.bad) {
         for (size_t i0 = 0; i0 < nfilters; i0++) {
-            if (!!(filters[i0].id.set) + !!(filters[i0].type != 0) + !!(filters[i0].user.ptr != NULL) + !!(filters[i0].addr.ptr != NULL) + !!(filters[i0].laddr.ptr != NULL) + !!(filters[i0].skipme.ptr != NULL) != 1) {
+            if (!!(filters[i0].id.set) + !!(filters[i0].type != 0) + !!(filters[i0].user.ptr != NULL || filters[i0].user.len != 0) + !!(filters[i0].addr.ptr != NULL || filters[i0].addr.len != 0) + !!(filters[i0].laddr.ptr != NULL || filters[i0].laddr.len != 0) + !!(filters[i0].skipme.ptr != NULL || filters[i0].skipme.len != 0) != 1) {
                 return reds__error(REDS_ERR_DATA, "CLIENT KILL: give exactly one of ID client-id, TYPE normal_master_slave_pubsub, USER username, ADDR ip:port, LADDR ip:port, SKIPME yes/no");
             }
             if (filters[i0].id.set) {
@@ -1485,19 +1485,19 @@ reds_err reds_client_kill(reds_client *c, const reds_client_kill_filter *filters
                 reds__size_lit(&sz, 10);
                 reds__size_lit(&sz, 13);
             }
-            if (filters[i0].user.ptr != NULL) {
+            if (filters[i0].user.ptr != NULL || filters[i0].user.len != 0) {
                 reds__size_lit(&sz, 10);
                 reds__size_str(&sz, filters[i0].user, "username");
             }
-            if (filters[i0].addr.ptr != NULL) {
+            if (filters[i0].addr.ptr != NULL || filters[i0].addr.len != 0) {
                 reds__size_lit(&sz, 10);
                 reds__size_str(&sz, filters[i0].addr, "ip:port");
             }
-            if (filters[i0].laddr.ptr != NULL) {
+            if (filters[i0].laddr.ptr != NULL || filters[i0].laddr.len != 0) {
                 reds__size_lit(&sz, 11);
                 reds__size_str(&sz, filters[i0].laddr, "ip:port");
             }
-            if (filters[i0].skipme.ptr != NULL) {
+            if (filters[i0].skipme.ptr != NULL || filters[i0].skipme.len != 0) {
                 reds__size_lit(&sz, 12);
                 reds__size_str(&sz, filters[i0].skipme, "yes/no");
             }
@@ -1517,19 +1517,19 @@ reds_err reds_client_kill(reds_client *c, const reds_client_kill_filter *filters
             p = reds__put_lit(p, "$4\r\nTYPE\r\n", 10);
             p = reds__put_lit(p, reds__lit_client_kill_type[filters[i0].type].ptr, reds__lit_client_kill_type[filters[i0].type].len);
         }
-        if (filters[i0].user.ptr != NULL) {
+        if (filters[i0].user.ptr != NULL || filters[i0].user.len != 0) {
             p = reds__put_lit(p, "$4\r\nUSER\r\n", 10);
             p = reds__put_str(p, filters[i0].user);
         }
-        if (filters[i0].addr.ptr != NULL) {
+        if (filters[i0].addr.ptr != NULL || filters[i0].addr.len != 0) {
             p = reds__put_lit(p, "$4\r\nADDR\r\n", 10);
             p = reds__put_str(p, filters[i0].addr);
         }
-        if (filters[i0].laddr.ptr != NULL) {
+        if (filters[i0].laddr.ptr != NULL || filters[i0].laddr.len != 0) {
             p = reds__put_lit(p, "$5\r\nLADDR\r\n", 11);
             p = reds__put_str(p, filters[i0].laddr);
         }
-        if (filters[i0].skipme.ptr != NULL) {
+        if (filters[i0].skipme.ptr != NULL || filters[i0].skipme.len != 0) {
             p = reds__put_lit(p, "$6\r\nSKIPME\r\n", 12);
             p = reds__put_str(p, filters[i0].skipme);
         }
@@ -1832,7 +1832,7 @@ reds_err reds_hello(reds_client *c, const reds_hello_opts *opts, reds_hello_repl
             reds__size_str(&sz, o->arguments.username_password.username, "username");
             reds__size_str(&sz, o->arguments.username_password.password, "password");
         }
-        if (o->arguments.clientname.ptr != NULL) {
+        if (o->arguments.clientname.ptr != NULL || o->arguments.clientname.len != 0) {
             reds__size_lit(&sz, 13);
             reds__size_str(&sz, o->arguments.clientname, "clientname");
         }
@@ -1848,7 +1848,7 @@ reds_err reds_hello(reds_client *c, const reds_hello_opts *opts, reds_hello_repl
             p = reds__put_str(p, o->arguments.username_password.username);
             p = reds__put_str(p, o->arguments.username_password.password);
         }
-        if (o->arguments.clientname.ptr != NULL) {
+        if (o->arguments.clientname.ptr != NULL || o->arguments.clientname.len != 0) {
             p = reds__put_lit(p, "$7\r\nSETNAME\r\n", 13);
             p = reds__put_str(p, o->arguments.clientname);
         }
@@ -1866,14 +1866,14 @@ reds_err reds_ping(reds_client *c, const reds_ping_opts *opts, reds_str **out)
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
-    if (o->message.ptr != NULL) {
+    if (o->message.ptr != NULL || o->message.len != 0) {
         reds__size_str(&sz, o->message, "message");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_PING, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nPING\r\n", 10);
-    if (o->message.ptr != NULL) {
+    if (o->message.ptr != NULL || o->message.len != 0) {
         p = reds__put_str(p, o->message);
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
@@ -2134,10 +2134,10 @@ reds_err reds_migrate(reds_client *c, reds_str host, int64_t port, reds_migrate_
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, host, "host");
     reds__size_num(&sz);
-    if (!!(key_or_empty_string.key.ptr != NULL) + !!(key_or_empty_string.empty_string) != 1) {
+    if (!!(key_or_empty_string.key.ptr != NULL || key_or_empty_string.key.len != 0) + !!(key_or_empty_string.empty_string) != 1) {
         return reds__error(REDS_ERR_DATA, "MIGRATE: give exactly one of key, ");
     }
-    if (key_or_empty_string.key.ptr != NULL) {
+    if (key_or_empty_string.key.ptr != NULL || key_or_empty_string.key.len != 0) {
         reds__size_str(&sz, key_or_empty_string.key, "key");
     }
     if (key_or_empty_string.empty_string) {
@@ -2151,10 +2151,10 @@ reds_err reds_migrate(reds_client *c, reds_str host, int64_t port, reds_migrate_
     if (o->replace) {
         reds__size_lit(&sz, 13);
     }
-    if (!!(o->password.ptr != NULL) + !!(o->username_password.set) > 1) {
+    if (!!(o->password.ptr != NULL || o->password.len != 0) + !!(o->username_password.set) > 1) {
         return reds__error(REDS_ERR_DATA, "MIGRATE: give at most one of AUTH password, AUTH2 username_password");
     }
-    if (o->password.ptr != NULL) {
+    if (o->password.ptr != NULL || o->password.len != 0) {
         reds__size_lit(&sz, 10);
         reds__size_str(&sz, o->password, "password");
     }
@@ -2178,7 +2178,7 @@ reds_err reds_migrate(reds_client *c, reds_str host, int64_t port, reds_migrate_
     p = reds__put_lit(p, "$7\r\nMIGRATE\r\n", 13);
     p = reds__put_str(p, host);
     p = reds__put_i64(p, port);
-    if (key_or_empty_string.key.ptr != NULL) {
+    if (key_or_empty_string.key.ptr != NULL || key_or_empty_string.key.len != 0) {
         p = reds__put_str(p, key_or_empty_string.key);
     }
     if (key_or_empty_string.empty_string) {
@@ -2192,7 +2192,7 @@ reds_err reds_migrate(reds_client *c, reds_str host, int64_t port, reds_migrate_
     if (o->replace) {
         p = reds__put_lit(p, "$7\r\nREPLACE\r\n", 13);
     }
-    if (o->password.ptr != NULL) {
+    if (o->password.ptr != NULL || o->password.len != 0) {
         p = reds__put_lit(p, "$4\r\nAUTH\r\n", 10);
         p = reds__put_str(p, o->password);
     }
@@ -2544,7 +2544,7 @@ reds_err reds_scan(reds_client *c, int64_t cursor, const reds_scan_opts *opts, r
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_num(&sz);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         reds__size_lit(&sz, 11);
         reds__size_str(&sz, o->pattern, "pattern");
     }
@@ -2552,7 +2552,7 @@ reds_err reds_scan(reds_client *c, int64_t cursor, const reds_scan_opts *opts, r
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
     }
-    if (o->type.ptr != NULL) {
+    if (o->type.ptr != NULL || o->type.len != 0) {
         reds__size_lit(&sz, 10);
         reds__size_str(&sz, o->type, "type");
     }
@@ -2561,7 +2561,7 @@ reds_err reds_scan(reds_client *c, int64_t cursor, const reds_scan_opts *opts, r
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nSCAN\r\n", 10);
     p = reds__put_i64(p, cursor);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
         p = reds__put_str(p, o->pattern);
     }
@@ -2569,7 +2569,7 @@ reds_err reds_scan(reds_client *c, int64_t cursor, const reds_scan_opts *opts, r
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    if (o->type.ptr != NULL) {
+    if (o->type.ptr != NULL || o->type.len != 0) {
         p = reds__put_lit(p, "$4\r\nTYPE\r\n", 10);
         p = reds__put_str(p, o->type);
     }
@@ -2587,7 +2587,7 @@ reds_err reds_sort(reds_client *c, reds_str key, const reds_sort_opts *opts, red
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
-    if (o->by.ptr != NULL) {
+    if (o->by.ptr != NULL || o->by.len != 0) {
         reds__size_lit(&sz, 8);
         reds__size_str(&sz, o->by, "pattern");
     }
@@ -2619,7 +2619,7 @@ reds_err reds_sort(reds_client *c, reds_str key, const reds_sort_opts *opts, red
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nSORT\r\n", 10);
     p = reds__put_str(p, key);
-    if (o->by.ptr != NULL) {
+    if (o->by.ptr != NULL || o->by.len != 0) {
         p = reds__put_lit(p, "$2\r\nBY\r\n", 8);
         p = reds__put_str(p, o->by);
     }
@@ -2654,7 +2654,7 @@ reds_err reds_sort_store(reds_client *c, reds_str key, reds_str destination, con
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
-    if (o->by.ptr != NULL) {
+    if (o->by.ptr != NULL || o->by.len != 0) {
         reds__size_lit(&sz, 8);
         reds__size_str(&sz, o->by, "pattern");
     }
@@ -2688,7 +2688,7 @@ reds_err reds_sort_store(reds_client *c, reds_str key, reds_str destination, con
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nSORT\r\n", 10);
     p = reds__put_str(p, key);
-    if (o->by.ptr != NULL) {
+    if (o->by.ptr != NULL || o->by.len != 0) {
         p = reds__put_lit(p, "$2\r\nBY\r\n", 8);
         p = reds__put_str(p, o->by);
     }
@@ -2725,7 +2725,7 @@ reds_err reds_sort_ro(reds_client *c, reds_str key, const reds_sort_ro_opts *opt
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, key, "key");
-    if (o->by.ptr != NULL) {
+    if (o->by.ptr != NULL || o->by.len != 0) {
         reds__size_lit(&sz, 8);
         reds__size_str(&sz, o->by, "pattern");
     }
@@ -2757,7 +2757,7 @@ reds_err reds_sort_ro(reds_client *c, reds_str key, const reds_sort_ro_opts *opt
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nSORT_RO\r\n", 13);
     p = reds__put_str(p, key);
-    if (o->by.ptr != NULL) {
+    if (o->by.ptr != NULL || o->by.len != 0) {
         p = reds__put_lit(p, "$2\r\nBY\r\n", 8);
         p = reds__put_str(p, o->by);
     }
@@ -3068,11 +3068,11 @@ reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double l
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
     }
-    if (o->store.ptr != NULL) {
+    if (o->store.ptr != NULL || o->store.len != 0) {
         reds__size_lit(&sz, 11);
         reds__size_str(&sz, o->store, "key");
     }
-    if (o->storedist.ptr != NULL) {
+    if (o->storedist.ptr != NULL || o->storedist.len != 0) {
         reds__size_lit(&sz, 15);
         reds__size_str(&sz, o->storedist, "key");
     }
@@ -3104,11 +3104,11 @@ reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double l
     if (o->order != 0) {
         p = reds__put_lit(p, reds__lit_georadius_order[o->order].ptr, reds__lit_georadius_order[o->order].len);
     }
-    if (o->store.ptr != NULL) {
+    if (o->store.ptr != NULL || o->store.len != 0) {
         p = reds__put_lit(p, "$5\r\nSTORE\r\n", 11);
         p = reds__put_str(p, o->store);
     }
-    if (o->storedist.ptr != NULL) {
+    if (o->storedist.ptr != NULL || o->storedist.len != 0) {
         p = reds__put_lit(p, "$9\r\nSTOREDIST\r\n", 15);
         p = reds__put_str(p, o->storedist);
     }
@@ -3154,11 +3154,11 @@ reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, d
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
     }
-    if (o->store.ptr != NULL) {
+    if (o->store.ptr != NULL || o->store.len != 0) {
         reds__size_lit(&sz, 11);
         reds__size_str(&sz, o->store, "key");
     }
-    if (o->storedist.ptr != NULL) {
+    if (o->storedist.ptr != NULL || o->storedist.len != 0) {
         reds__size_lit(&sz, 15);
         reds__size_str(&sz, o->storedist, "key");
     }
@@ -3189,11 +3189,11 @@ reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, d
     if (o->order != 0) {
         p = reds__put_lit(p, reds__lit_georadiusbymember_order[o->order].ptr, reds__lit_georadiusbymember_order[o->order].len);
     }
-    if (o->store.ptr != NULL) {
+    if (o->store.ptr != NULL || o->store.len != 0) {
         p = reds__put_lit(p, "$5\r\nSTORE\r\n", 11);
         p = reds__put_str(p, o->store);
     }
-    if (o->storedist.ptr != NULL) {
+    if (o->storedist.ptr != NULL || o->storedist.len != 0) {
         p = reds__put_lit(p, "$9\r\nSTOREDIST\r\n", 15);
         p = reds__put_str(p, o->storedist);
     }
@@ -3351,10 +3351,10 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 15);
     reds__size_str(&sz, key, "key");
-    if (!!(from.member.ptr != NULL) + !!(from.longitude_latitude.set) != 1) {
+    if (!!(from.member.ptr != NULL || from.member.len != 0) + !!(from.longitude_latitude.set) != 1) {
         return reds__error(REDS_ERR_DATA, "GEOSEARCH: give exactly one of FROMMEMBER member, FROMLONLAT longitude_latitude");
     }
-    if (from.member.ptr != NULL) {
+    if (from.member.ptr != NULL || from.member.len != 0) {
         reds__size_lit(&sz, 17);
         reds__size_str(&sz, from.member, "member");
     }
@@ -3410,7 +3410,7 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, 
         return reds__last_err();
     p = reds__put_lit(p, "$9\r\nGEOSEARCH\r\n", 15);
     p = reds__put_str(p, key);
-    if (from.member.ptr != NULL) {
+    if (from.member.ptr != NULL || from.member.len != 0) {
         p = reds__put_lit(p, "$10\r\nFROMMEMBER\r\n", 17);
         p = reds__put_str(p, from.member);
     }
@@ -3464,10 +3464,10 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
     reds__size_lit(&sz, 21);
     reds__size_str(&sz, destination, "destination");
     reds__size_str(&sz, source, "source");
-    if (!!(from.member.ptr != NULL) + !!(from.longitude_latitude.set) != 1) {
+    if (!!(from.member.ptr != NULL || from.member.len != 0) + !!(from.longitude_latitude.set) != 1) {
         return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: give exactly one of FROMMEMBER member, FROMLONLAT longitude_latitude");
     }
-    if (from.member.ptr != NULL) {
+    if (from.member.ptr != NULL || from.member.len != 0) {
         reds__size_lit(&sz, 17);
         reds__size_str(&sz, from.member, "member");
     }
@@ -3518,7 +3518,7 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
     p = reds__put_lit(p, "$14\r\nGEOSEARCHSTORE\r\n", 21);
     p = reds__put_str(p, destination);
     p = reds__put_str(p, source);
-    if (from.member.ptr != NULL) {
+    if (from.member.ptr != NULL || from.member.len != 0) {
         p = reds__put_lit(p, "$10\r\nFROMMEMBER\r\n", 17);
         p = reds__put_str(p, from.member);
     }
@@ -3841,7 +3841,7 @@ reds_err reds_hscan(reds_client *c, reds_str key, int64_t cursor, const reds_hsc
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
     reds__size_num(&sz);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         reds__size_lit(&sz, 11);
         reds__size_str(&sz, o->pattern, "pattern");
     }
@@ -3855,7 +3855,7 @@ reds_err reds_hscan(reds_client *c, reds_str key, int64_t cursor, const reds_hsc
     p = reds__put_lit(p, "$5\r\nHSCAN\r\n", 11);
     p = reds__put_str(p, key);
     p = reds__put_i64(p, cursor);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
         p = reds__put_str(p, o->pattern);
     }
@@ -4711,7 +4711,7 @@ reds_err reds_pubsub_channels(reds_client *c, const reds_pubsub_channels_opts *o
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 14);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         reds__size_str(&sz, o->pattern, "pattern");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_PUBSUB_CHANNELS, &sz);
@@ -4719,7 +4719,7 @@ reds_err reds_pubsub_channels(reds_client *c, const reds_pubsub_channels_opts *o
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nPUBSUB\r\n", 12);
     p = reds__put_lit(p, "$8\r\nCHANNELS\r\n", 14);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_str(p, o->pattern);
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
@@ -4802,7 +4802,7 @@ reds_err reds_pubsub_shardchannels(reds_client *c, const reds_pubsub_shardchanne
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 20);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         reds__size_str(&sz, o->pattern, "pattern");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_PUBSUB_SHARDCHANNELS, &sz);
@@ -4810,7 +4810,7 @@ reds_err reds_pubsub_shardchannels(reds_client *c, const reds_pubsub_shardchanne
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nPUBSUB\r\n", 12);
     p = reds__put_lit(p, "$13\r\nSHARDCHANNELS\r\n", 20);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_str(p, o->pattern);
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
@@ -5258,7 +5258,7 @@ reds_err reds_function_list(reds_client *c, const reds_function_list_opts *opts,
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     reds__size_lit(&sz, 10);
-    if (o->library_name_pattern.ptr != NULL) {
+    if (o->library_name_pattern.ptr != NULL || o->library_name_pattern.len != 0) {
         reds__size_lit(&sz, 18);
         reds__size_str(&sz, o->library_name_pattern, "library-name-pattern");
     }
@@ -5270,7 +5270,7 @@ reds_err reds_function_list(reds_client *c, const reds_function_list_opts *opts,
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nFUNCTION\r\n", 14);
     p = reds__put_lit(p, "$4\r\nLIST\r\n", 10);
-    if (o->library_name_pattern.ptr != NULL) {
+    if (o->library_name_pattern.ptr != NULL || o->library_name_pattern.len != 0) {
         p = reds__put_lit(p, "$11\r\nLIBRARYNAME\r\n", 18);
         p = reds__put_str(p, o->library_name_pattern);
     }
@@ -5497,7 +5497,7 @@ reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_reply 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 9);
     reds__size_lit(&sz, 9);
-    if (o->categoryname.ptr != NULL) {
+    if (o->categoryname.ptr != NULL || o->categoryname.len != 0) {
         reds__size_str(&sz, o->categoryname, "categoryname");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ACL_CAT, &sz);
@@ -5505,7 +5505,7 @@ reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_reply 
         return reds__last_err();
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$3\r\nCAT\r\n", 9);
-    if (o->categoryname.ptr != NULL) {
+    if (o->categoryname.ptr != NULL || o->categoryname.len != 0) {
         p = reds__put_str(p, o->categoryname);
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
@@ -5971,21 +5971,21 @@ reds_err reds_command_list(reds_client *c, const reds_command_list_opts *opts, r
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 10);
-    if (!!(o->module_name.ptr != NULL) + !!(o->category.ptr != NULL) + !!(o->pattern.ptr != NULL) > 1) {
+    if (!!(o->module_name.ptr != NULL || o->module_name.len != 0) + !!(o->category.ptr != NULL || o->category.len != 0) + !!(o->pattern.ptr != NULL || o->pattern.len != 0) > 1) {
         return reds__error(REDS_ERR_DATA, "COMMAND LIST: give at most one of MODULE module-name, ACLCAT category, PATTERN pattern");
     }
-    if ((o->module_name.ptr != NULL) || (o->category.ptr != NULL) || (o->pattern.ptr != NULL)) {
+    if ((o->module_name.ptr != NULL || o->module_name.len != 0) || (o->category.ptr != NULL || o->category.len != 0) || (o->pattern.ptr != NULL || o->pattern.len != 0)) {
         reds__size_lit(&sz, 14);
     }
-    if (o->module_name.ptr != NULL) {
+    if (o->module_name.ptr != NULL || o->module_name.len != 0) {
         reds__size_lit(&sz, 12);
         reds__size_str(&sz, o->module_name, "module-name");
     }
-    if (o->category.ptr != NULL) {
+    if (o->category.ptr != NULL || o->category.len != 0) {
         reds__size_lit(&sz, 12);
         reds__size_str(&sz, o->category, "category");
     }
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         reds__size_lit(&sz, 13);
         reds__size_str(&sz, o->pattern, "pattern");
     }
@@ -5994,18 +5994,18 @@ reds_err reds_command_list(reds_client *c, const reds_command_list_opts *opts, r
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCOMMAND\r\n", 13);
     p = reds__put_lit(p, "$4\r\nLIST\r\n", 10);
-    if ((o->module_name.ptr != NULL) || (o->category.ptr != NULL) || (o->pattern.ptr != NULL)) {
+    if ((o->module_name.ptr != NULL || o->module_name.len != 0) || (o->category.ptr != NULL || o->category.len != 0) || (o->pattern.ptr != NULL || o->pattern.len != 0)) {
         p = reds__put_lit(p, "$8\r\nFILTERBY\r\n", 14);
     }
-    if (o->module_name.ptr != NULL) {
+    if (o->module_name.ptr != NULL || o->module_name.len != 0) {
         p = reds__put_lit(p, "$6\r\nMODULE\r\n", 12);
         p = reds__put_str(p, o->module_name);
     }
-    if (o->category.ptr != NULL) {
+    if (o->category.ptr != NULL || o->category.len != 0) {
         p = reds__put_lit(p, "$6\r\nACLCAT\r\n", 12);
         p = reds__put_str(p, o->category);
     }
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_lit(p, "$7\r\nPATTERN\r\n", 13);
         p = reds__put_str(p, o->pattern);
     }
@@ -7406,7 +7406,7 @@ reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_ssc
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
     reds__size_num(&sz);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         reds__size_lit(&sz, 11);
         reds__size_str(&sz, o->pattern, "pattern");
     }
@@ -7420,7 +7420,7 @@ reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_ssc
     p = reds__put_lit(p, "$5\r\nSSCAN\r\n", 11);
     p = reds__put_str(p, key);
     p = reds__put_i64(p, cursor);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
         p = reds__put_str(p, o->pattern);
     }
@@ -8536,7 +8536,7 @@ reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zsc
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
     reds__size_num(&sz);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         reds__size_lit(&sz, 11);
         reds__size_str(&sz, o->pattern, "pattern");
     }
@@ -8550,7 +8550,7 @@ reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zsc
     p = reds__put_lit(p, "$5\r\nZSCAN\r\n", 11);
     p = reds__put_str(p, key);
     p = reds__put_i64(p, cursor);
-    if (o->pattern.ptr != NULL) {
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
         p = reds__put_str(p, o->pattern);
     }
@@ -8764,13 +8764,13 @@ reds_err reds_xadd(reds_client *c, reds_str key, reds_xadd_id_or_auto id_or_auto
             reds__size_num(&sz);
         }
     }
-    if (!!(id_or_auto.auto_id) + !!(id_or_auto.id.ptr != NULL) != 1) {
+    if (!!(id_or_auto.auto_id) + !!(id_or_auto.id.ptr != NULL || id_or_auto.id.len != 0) != 1) {
         return reds__error(REDS_ERR_DATA, "XADD: give exactly one of *, id");
     }
     if (id_or_auto.auto_id) {
         reds__size_lit(&sz, 7);
     }
-    if (id_or_auto.id.ptr != NULL) {
+    if (id_or_auto.id.ptr != NULL || id_or_auto.id.len != 0) {
         reds__size_str(&sz, id_or_auto.id, "id");
     }
     reds__size_array(&sz, field_value, nfield_value, sizeof *field_value, "field_value");
@@ -8805,7 +8805,7 @@ reds_err reds_xadd(reds_client *c, reds_str key, reds_xadd_id_or_auto id_or_auto
     if (id_or_auto.auto_id) {
         p = reds__put_lit(p, "$1\r\n*\r\n", 7);
     }
-    if (id_or_auto.id.ptr != NULL) {
+    if (id_or_auto.id.ptr != NULL || id_or_auto.id.len != 0) {
         p = reds__put_str(p, id_or_auto.id);
     }
     for (size_t i0 = 0; i0 < nfield_value; i0++) {
@@ -8897,7 +8897,7 @@ reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str cons
     if (o->justid) {
         reds__size_lit(&sz, 12);
     }
-    if (o->lastid.ptr != NULL) {
+    if (o->lastid.ptr != NULL || o->lastid.len != 0) {
         reds__size_lit(&sz, 12);
         reds__size_str(&sz, o->lastid, "id");
     }
@@ -8930,7 +8930,7 @@ reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str cons
     if (o->justid) {
         p = reds__put_lit(p, "$6\r\nJUSTID\r\n", 12);
     }
-    if (o->lastid.ptr != NULL) {
+    if (o->lastid.ptr != NULL || o->lastid.len != 0) {
         p = reds__put_lit(p, "$6\r\nLASTID\r\n", 12);
         p = reds__put_str(p, o->lastid);
     }
@@ -8979,10 +8979,10 @@ reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, re
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, groupname, "groupname");
-    if (!!(id.id.ptr != NULL) + !!(id.new_id) != 1) {
+    if (!!(id.id.ptr != NULL || id.id.len != 0) + !!(id.new_id) != 1) {
         return reds__error(REDS_ERR_DATA, "XGROUP CREATE: give exactly one of id, $");
     }
-    if (id.id.ptr != NULL) {
+    if (id.id.ptr != NULL || id.id.len != 0) {
         reds__size_str(&sz, id.id, "id");
     }
     if (id.new_id) {
@@ -9002,7 +9002,7 @@ reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, re
     p = reds__put_lit(p, "$6\r\nCREATE\r\n", 12);
     p = reds__put_str(p, key);
     p = reds__put_str(p, groupname);
-    if (id.id.ptr != NULL) {
+    if (id.id.ptr != NULL || id.id.len != 0) {
         p = reds__put_str(p, id.id);
     }
     if (id.new_id) {
@@ -9115,10 +9115,10 @@ reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, red
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, groupname, "groupname");
-    if (!!(id.id.ptr != NULL) + !!(id.new_id) != 1) {
+    if (!!(id.id.ptr != NULL || id.id.len != 0) + !!(id.new_id) != 1) {
         return reds__error(REDS_ERR_DATA, "XGROUP SETID: give exactly one of id, $");
     }
-    if (id.id.ptr != NULL) {
+    if (id.id.ptr != NULL || id.id.len != 0) {
         reds__size_str(&sz, id.id, "id");
     }
     if (id.new_id) {
@@ -9135,7 +9135,7 @@ reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, red
     p = reds__put_lit(p, "$5\r\nSETID\r\n", 11);
     p = reds__put_str(p, key);
     p = reds__put_str(p, groupname);
-    if (id.id.ptr != NULL) {
+    if (id.id.ptr != NULL || id.id.len != 0) {
         p = reds__put_str(p, id.id);
     }
     if (id.new_id) {
@@ -9277,7 +9277,7 @@ reds_err reds_xpending(reds_client *c, reds_str key, reds_str group, const reds_
         reds__size_str(&sz, o->filters.start, "start");
         reds__size_str(&sz, o->filters.end, "end");
         reds__size_num(&sz);
-        if (o->filters.consumer.ptr != NULL) {
+        if (o->filters.consumer.ptr != NULL || o->filters.consumer.len != 0) {
             reds__size_str(&sz, o->filters.consumer, "consumer");
         }
     }
@@ -9295,7 +9295,7 @@ reds_err reds_xpending(reds_client *c, reds_str key, reds_str group, const reds_
         p = reds__put_str(p, o->filters.start);
         p = reds__put_str(p, o->filters.end);
         p = reds__put_i64(p, o->filters.count);
-        if (o->filters.consumer.ptr != NULL) {
+        if (o->filters.consumer.ptr != NULL || o->filters.consumer.len != 0) {
             p = reds__put_str(p, o->filters.consumer);
         }
     }
@@ -9510,7 +9510,7 @@ reds_err reds_xsetid(reds_client *c, reds_str key, reds_str last_id, const reds_
         reds__size_lit(&sz, 19);
         reds__size_num(&sz);
     }
-    if (o->max_deleted_entry_id.ptr != NULL) {
+    if (o->max_deleted_entry_id.ptr != NULL || o->max_deleted_entry_id.len != 0) {
         reds__size_lit(&sz, 19);
         reds__size_str(&sz, o->max_deleted_entry_id, "max_deleted_entry_id");
     }
@@ -9524,7 +9524,7 @@ reds_err reds_xsetid(reds_client *c, reds_str key, reds_str last_id, const reds_
         p = reds__put_lit(p, "$12\r\nENTRIESADDED\r\n", 19);
         p = reds__put_i64(p, o->entries_added.value);
     }
-    if (o->max_deleted_entry_id.ptr != NULL) {
+    if (o->max_deleted_entry_id.ptr != NULL || o->max_deleted_entry_id.len != 0) {
         p = reds__put_lit(p, "$12\r\nMAXDELETEDID\r\n", 19);
         p = reds__put_str(p, o->max_deleted_entry_id);
     }

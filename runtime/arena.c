@@ -1,4 +1,5 @@
 /* The reply arena (see internal.h). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,19 @@ void reds__arena_clear(reds__arena *a)
     a->head = NULL;
     a->cur = a->end = NULL;
     a->result = NULL;
+}
+
+void *reds_alloc(size_t size)
+{
+    if (size > SIZE_MAX - sizeof(reds__chunk) - sizeof(reds__owned))
+        return NULL;
+    reds__chunk *c = calloc(1, sizeof *c + sizeof(reds__owned) + size);
+    if (!c)
+        return NULL;
+    c->size = sizeof(reds__owned) + size;
+    reds__owned *h = (reds__owned *)(c + 1);
+    h->chunks = c;
+    return h + 1;
 }
 
 void reds_free(void *result)

@@ -335,13 +335,20 @@ const reds_str *reds_map_get(const reds_map *map, reds_str key)
     return NULL;
 }
 
+/* The shortest of 15, 16 or 17 significant digits that reads back as
+ * exactly `v`: 0.1 is sent as "0.1", not "0.10000000000000001". */
 char *reds__put_f64_slow(char *p, double v)
 {
     char tmp[32];
-    int n;
-    if (isinf(v))
+    int n = 0;
+    if (isinf(v)) {
         n = snprintf(tmp, sizeof tmp, "%s", v > 0 ? "+inf" : "-inf");
-    else
-        n = snprintf(tmp, sizeof tmp, "%.17g", v);
+    } else {
+        for (int digits = 15; digits <= 17; digits++) {
+            n = snprintf(tmp, sizeof tmp, "%.*g", digits, v);
+            if (strtod(tmp, NULL) == v)
+                break;
+        }
+    }
     return reds__put_str(p, reds_strn(tmp, (size_t)n));
 }

@@ -83,8 +83,10 @@ int fixture_command(const fixture_server *s, const char *inline_cmd, char *buf, 
 
 static bool ready(const fixture_server *s)
 {
+    /* Any answer but LOADING means it serves (NOAUTH: it wants a password). */
     char reply[64];
-    return fixture_command(s, "PING", reply, sizeof reply) == 0 && strcmp(reply, "+PONG") == 0;
+    return fixture_command(s, "PING", reply, sizeof reply) == 0 &&
+           (strcmp(reply, "+PONG") == 0 || strncmp(reply, "-NOAUTH", 7) == 0);
 }
 
 static int spawn(fixture_server *s, const char *const *extra)

@@ -140,8 +140,8 @@ typedef enum reds_bitcount_index_unit {
 /** index: start end [BYTE | BIT] */
 typedef struct reds_bitcount_index {
     bool set; /**< give this argument */
-    int64_t start; /**< start */
-    int64_t end; /**< end */
+    int64_t start; /**< integer */
+    int64_t end; /**< integer */
     reds_bitcount_index_unit index_unit; /**< index_unit */
 } reds_bitcount_index;
 
@@ -168,8 +168,8 @@ reds_err reds_bitcount(reds_client *c, reds_str key, const reds_bitcount_opts *o
 /** encoding_offset: encoding offset */
 typedef struct reds_bitfield_encoding_offset {
     bool set; /**< give this argument */
-    reds_str encoding; /**< encoding */
-    int64_t offset; /**< offset */
+    reds_str encoding; /**< string */
+    int64_t offset; /**< integer */
 } reds_bitfield_encoding_offset;
 
 /** wrap_sat_fail: WRAP | SAT | FAIL. 0 leaves it out where it is optional. */
@@ -182,17 +182,17 @@ typedef enum reds_bitfield_wrap_sat_fail {
 /** encoding_offset_value: encoding offset value */
 typedef struct reds_bitfield_encoding_offset_value {
     bool set; /**< give this argument */
-    reds_str encoding; /**< encoding */
-    int64_t offset; /**< offset */
-    int64_t value; /**< value */
+    reds_str encoding; /**< string */
+    int64_t offset; /**< integer */
+    int64_t value; /**< integer */
 } reds_bitfield_encoding_offset_value;
 
 /** encoding_offset_increment: encoding offset increment */
 typedef struct reds_bitfield_encoding_offset_increment {
     bool set; /**< give this argument */
-    reds_str encoding; /**< encoding */
-    int64_t offset; /**< offset */
-    int64_t increment; /**< increment */
+    reds_str encoding; /**< string */
+    int64_t offset; /**< integer */
+    int64_t increment; /**< integer */
 } reds_bitfield_encoding_offset_increment;
 
 /** write: [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> */
@@ -232,8 +232,8 @@ reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *o
 
 /** one encoding_offset: encoding offset */
 typedef struct reds_bitfield_ro_encoding_offset {
-    reds_str encoding; /**< encoding */
-    int64_t offset; /**< offset */
+    reds_str encoding; /**< string */
+    int64_t offset; /**< integer */
 } reds_bitfield_ro_encoding_offset;
 
 /** Optional arguments of BITFIELD_RO (zero-initialise; NULL for none). */
@@ -266,8 +266,8 @@ reds_err reds_bitfield_ro(reds_client *c, reds_str key, const reds_bitfield_ro_o
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param operation operation
- * @param destkey destkey
+ * @param operation string
+ * @param destkey key
  * @param key key
  * @param nkey number of key
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -283,14 +283,14 @@ typedef enum reds_bitpos_index_unit {
 /** end_index: end [BYTE | BIT] */
 typedef struct reds_bitpos_end_index {
     bool set; /**< give this argument */
-    int64_t end; /**< end */
+    int64_t end; /**< integer */
     reds_bitpos_index_unit index_unit; /**< index_unit */
 } reds_bitpos_end_index;
 
 /** index: start [end [BYTE | BIT]] */
 typedef struct reds_bitpos_index {
     bool set; /**< give this argument */
-    int64_t start; /**< start */
+    int64_t start; /**< integer */
     reds_bitpos_end_index end_index; /**< end_index */
 } reds_bitpos_index;
 
@@ -309,7 +309,7 @@ typedef struct reds_bitpos_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param bit bit
+ * @param bit integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -325,7 +325,7 @@ reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpo
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param offset offset
+ * @param offset integer
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_getbit(reds_client *c, reds_str key, int64_t offset, reds_reply **out);
@@ -340,8 +340,8 @@ reds_err reds_getbit(reds_client *c, reds_str key, int64_t offset, reds_reply **
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param offset offset
- * @param value value
+ * @param offset integer
+ * @param value integer
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_setbit(reds_client *c, reds_str key, int64_t offset, int64_t value, reds_reply **out);
@@ -378,8 +378,8 @@ reds_err reds_cluster_addslots(reds_client *c, const int64_t *slot, size_t nslot
 
 /** one start-slot_end-slot: start-slot end-slot */
 typedef struct reds_cluster_addslotsrange_start_slot_end_slot {
-    int64_t start_slot; /**< start-slot */
-    int64_t end_slot; /**< end-slot */
+    int64_t start_slot; /**< integer */
+    int64_t end_slot; /**< integer */
 } reds_cluster_addslotsrange_start_slot_end_slot;
 
 /**
@@ -419,7 +419,7 @@ reds_err reds_cluster_bumpepoch(reds_client *c, reds_reply **out);
  * Flags: admin, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param node_id node-id
+ * @param node_id string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_cluster_count_failure_reports(reds_client *c, reds_str node_id, reds_reply **out);
@@ -433,7 +433,7 @@ reds_err reds_cluster_count_failure_reports(reds_client *c, reds_str node_id, re
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param slot slot
+ * @param slot integer
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_cluster_countkeysinslot(reds_client *c, int64_t slot, reds_reply **out);
@@ -455,8 +455,8 @@ reds_err reds_cluster_delslots(reds_client *c, const int64_t *slot, size_t nslot
 
 /** one start-slot_end-slot: start-slot end-slot */
 typedef struct reds_cluster_delslotsrange_start_slot_end_slot {
-    int64_t start_slot; /**< start-slot */
-    int64_t end_slot; /**< end-slot */
+    int64_t start_slot; /**< integer */
+    int64_t end_slot; /**< integer */
 } reds_cluster_delslotsrange_start_slot_end_slot;
 
 /**
@@ -521,7 +521,7 @@ reds_err reds_cluster_flushslots(reds_client *c, reds_reply **out);
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param node_id node-id
+ * @param node_id string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_cluster_forget(reds_client *c, reds_str node_id, reds_reply **out);
@@ -535,8 +535,8 @@ reds_err reds_cluster_forget(reds_client *c, reds_str node_id, reds_reply **out)
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param slot slot
- * @param count count
+ * @param slot integer
+ * @param count integer
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_cluster_getkeysinslot(reds_client *c, int64_t slot, int64_t count, reds_reply **out);
@@ -576,7 +576,7 @@ reds_err reds_cluster_info(reds_client *c, reds_reply **out);
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param key key
+ * @param key string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_cluster_keyslot(reds_client *c, reds_str key, reds_reply **out);
@@ -608,8 +608,8 @@ typedef struct reds_cluster_meet_opts {
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param ip ip
- * @param port port
+ * @param ip string
+ * @param port integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -650,7 +650,7 @@ reds_err reds_cluster_nodes(reds_client *c, reds_reply **out);
  * Flags: admin, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param node_id node-id
+ * @param node_id string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_cluster_replicas(reds_client *c, reds_str node_id, reds_reply **out);
@@ -664,7 +664,7 @@ reds_err reds_cluster_replicas(reds_client *c, reds_str node_id, reds_reply **ou
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param node_id node-id
+ * @param node_id string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_cluster_replicate(reds_client *c, reds_str node_id, reds_reply **out);
@@ -716,7 +716,7 @@ reds_err reds_cluster_saveconfig(reds_client *c, reds_reply **out);
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param config_epoch config-epoch
+ * @param config_epoch integer
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_cluster_set_config_epoch(reds_client *c, int64_t config_epoch, reds_reply **out);
@@ -738,7 +738,7 @@ typedef struct reds_cluster_setslot_subcommand {
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param slot slot
+ * @param slot integer
  * @param subcommand subcommand
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -767,7 +767,7 @@ reds_err reds_cluster_shards(reds_client *c, reds_reply **out);
  * @deprecated Since Redis 5.0.0; use CLUSTER REPLICAS.
  *
  * @param c    client, dedicated connection or pipeline
- * @param node_id node-id
+ * @param node_id string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 5.0.0")
@@ -832,7 +832,7 @@ typedef struct reds_auth_opts {
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
  *
  * @param c    client, dedicated connection or pipeline
- * @param password password
+ * @param password string
  * @param opts optional arguments, NULL for none
  */
 reds_err reds_auth(reds_client *c, reds_str password, const reds_auth_opts *opts);
@@ -979,7 +979,7 @@ reds_err reds_client_kill(reds_client *c, const reds_client_kill_filter *filters
  * The old form, CLIENT KILL ip:port: kills that one connection.
  *
  * @param c    client, dedicated connection or pipeline
- * @param addr ip:port
+ * @param addr string
  */
 reds_err reds_client_kill_addr(reds_client *c, reds_str addr);
 
@@ -1059,7 +1059,7 @@ typedef struct reds_client_pause_opts {
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param timeout timeout
+ * @param timeout integer
  * @param opts optional arguments, NULL for none
  */
 reds_err reds_client_pause(reds_client *c, int64_t timeout, const reds_client_pause_opts *opts);
@@ -1075,7 +1075,7 @@ reds_err reds_client_pause(reds_client *c, int64_t timeout, const reds_client_pa
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
  *
  * @param c    client, dedicated connection or pipeline
- * @param connection_name connection-name
+ * @param connection_name string
  */
 reds_err reds_client_setname(reds_client *c, reds_str connection_name);
 
@@ -1147,7 +1147,7 @@ typedef struct reds_client_unblock_opts {
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param client_id client-id
+ * @param client_id integer
  * @param opts optional arguments, NULL for none
  * @param out  the integer reply 1 (true) or 0 (false).
  */
@@ -1174,7 +1174,7 @@ reds_err reds_client_unpause(reds_client *c);
  * Flags: fast, loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param message message
+ * @param message string
  * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_echo(reds_client *c, reds_str message, reds_str **out);
@@ -1182,14 +1182,14 @@ reds_err reds_echo(reds_client *c, reds_str message, reds_str **out);
 /** username_password: username password */
 typedef struct reds_hello_username_password {
     bool set; /**< give this argument */
-    reds_str username; /**< username */
-    reds_str password; /**< password */
+    reds_str username; /**< string */
+    reds_str password; /**< string */
 } reds_hello_username_password;
 
 /** arguments: protover [AUTH username password] [SETNAME clientname] */
 typedef struct reds_hello_arguments {
     bool set; /**< give this argument */
-    int64_t protover; /**< protover */
+    int64_t protover; /**< integer */
     reds_hello_username_password username_password; /**< AUTH username_password */
     reds_str clientname; /**< SETNAME clientname */
 } reds_hello_arguments;
@@ -1278,7 +1278,7 @@ reds_err reds_reset(reds_client *c, reds_str **out);
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
  *
  * @param c    client, dedicated connection or pipeline
- * @param index index
+ * @param index integer
  */
 reds_err reds_select(reds_client *c, int64_t index);
 
@@ -1299,8 +1299,8 @@ typedef struct reds_copy_opts {
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param source source
- * @param destination destination
+ * @param source key
+ * @param destination key
  * @param opts optional arguments, NULL for none
  * @param out  the integer reply 1 (true) or 0 (false).
  */
@@ -1373,7 +1373,7 @@ typedef struct reds_expire_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param seconds seconds
+ * @param seconds integer
  * @param opts optional arguments, NULL for none
  * @param out  the integer reply 1 (true) or 0 (false).
  */
@@ -1402,7 +1402,7 @@ typedef struct reds_expireat_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param unix_time_seconds unix-time-seconds
+ * @param unix_time_seconds unix-time
  * @param opts optional arguments, NULL for none
  * @param out  the integer reply 1 (true) or 0 (false).
  */
@@ -1445,8 +1445,8 @@ typedef struct reds_migrate_key_or_empty_string {
 /** username_password: username password */
 typedef struct reds_migrate_username_password {
     bool set; /**< give this argument */
-    reds_str username; /**< username */
-    reds_str password; /**< password */
+    reds_str username; /**< string */
+    reds_str password; /**< string */
 } reds_migrate_username_password;
 
 /** Optional arguments of MIGRATE (zero-initialise; NULL for none). */
@@ -1470,11 +1470,11 @@ typedef struct reds_migrate_opts {
  * `out` is OK, or NOKEY when none of the keys exists.
  *
  * @param c    client, dedicated connection or pipeline
- * @param host host
- * @param port port
+ * @param host string
+ * @param port integer
  * @param key_or_empty_string key_or_empty_string
- * @param destination_db destination-db
- * @param timeout timeout
+ * @param destination_db integer
+ * @param timeout integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
@@ -1490,7 +1490,7 @@ reds_err reds_migrate(reds_client *c, reds_str host, int64_t port, reds_migrate_
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param db db
+ * @param db integer
  * @param out  the integer reply 1 (true) or 0 (false).
  */
 reds_err reds_move(reds_client *c, reds_str key, int64_t db, bool *out);
@@ -1601,7 +1601,7 @@ typedef struct reds_pexpire_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param milliseconds milliseconds
+ * @param milliseconds integer
  * @param opts optional arguments, NULL for none
  * @param out  the integer reply 1 (true) or 0 (false).
  */
@@ -1630,7 +1630,7 @@ typedef struct reds_pexpireat_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param unix_time_milliseconds unix-time-milliseconds
+ * @param unix_time_milliseconds unix-time
  * @param opts optional arguments, NULL for none
  * @param out  the integer reply 1 (true) or 0 (false).
  */
@@ -1687,7 +1687,7 @@ reds_err reds_randomkey(reds_client *c, reds_str **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param newkey newkey
+ * @param newkey key
  */
 reds_err reds_rename(reds_client *c, reds_str key, reds_str newkey);
 
@@ -1701,7 +1701,7 @@ reds_err reds_rename(reds_client *c, reds_str key, reds_str newkey);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param newkey newkey
+ * @param newkey key
  * @param out  the integer reply 1 (true) or 0 (false).
  */
 reds_err reds_renamenx(reds_client *c, reds_str key, reds_str newkey, bool *out);
@@ -1724,8 +1724,8 @@ typedef struct reds_restore_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param ttl ttl
- * @param serialized_value serialized-value
+ * @param ttl integer
+ * @param serialized_value string
  * @param opts optional arguments, NULL for none
  */
 reds_err reds_restore(reds_client *c, reds_str key, int64_t ttl, reds_str serialized_value, const reds_restore_opts *opts);
@@ -1746,7 +1746,7 @@ typedef struct reds_scan_opts {
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param cursor cursor
+ * @param cursor integer
  * @param opts optional arguments, NULL for none
  * @param out  one page of the iteration; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
  */
@@ -1755,8 +1755,8 @@ reds_err reds_scan(reds_client *c, int64_t cursor, const reds_scan_opts *opts, r
 /** offset_count: offset count */
 typedef struct reds_sort_limit {
     bool set; /**< give this argument */
-    int64_t offset; /**< offset */
-    int64_t count; /**< count */
+    int64_t offset; /**< integer */
+    int64_t count; /**< integer */
 } reds_sort_limit;
 
 /** order: ASC | DESC. 0 leaves it out where it is optional. */
@@ -1802,7 +1802,7 @@ reds_err reds_sort(reds_client *c, reds_str key, const reds_sort_opts *opts, red
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param destination STORE destination
+ * @param destination key (after STORE)
  * @param opts optional arguments, NULL for none
  * @param out  the integer reply.
  */
@@ -1811,8 +1811,8 @@ reds_err reds_sort_store(reds_client *c, reds_str key, reds_str destination, con
 /** offset_count: offset count */
 typedef struct reds_sort_ro_limit {
     bool set; /**< give this argument */
-    int64_t offset; /**< offset */
-    int64_t count; /**< count */
+    int64_t offset; /**< integer */
+    int64_t count; /**< integer */
 } reds_sort_ro_limit;
 
 /** order: ASC | DESC. 0 leaves it out where it is optional. */
@@ -1913,8 +1913,8 @@ reds_err reds_unlink(reds_client *c, const reds_str *keys, size_t nkeys, int64_t
  * Flags: noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numreplicas numreplicas
- * @param timeout timeout
+ * @param numreplicas integer
+ * @param timeout integer
  * @param out  the integer reply.
  */
 reds_err reds_wait(reds_client *c, int64_t numreplicas, int64_t timeout, int64_t *out);
@@ -1929,9 +1929,9 @@ typedef enum reds_geoadd_condition {
 
 /** one longitude_latitude_member: longitude latitude member */
 typedef struct reds_geoadd_longitude_latitude_member {
-    double longitude; /**< longitude */
-    double latitude; /**< latitude */
-    reds_str member; /**< member */
+    double longitude; /**< double */
+    double latitude; /**< double */
+    reds_str member; /**< string */
 } reds_geoadd_longitude_latitude_member;
 
 /** Optional arguments of GEOADD (zero-initialise; NULL for none). */
@@ -1980,8 +1980,8 @@ typedef struct reds_geodist_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member1 member1
- * @param member2 member2
+ * @param member1 string
+ * @param member2 string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2030,7 +2030,7 @@ typedef enum reds_georadius_unit {
 /** count: COUNT count [ANY] */
 typedef struct reds_georadius_count {
     bool set; /**< give this argument */
-    int64_t count; /**< COUNT count */
+    int64_t count; /**< integer (after COUNT) */
     bool any; /**< send ANY */
 } reds_georadius_count;
 
@@ -2062,9 +2062,9 @@ typedef struct reds_georadius_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param longitude longitude
- * @param latitude latitude
- * @param radius radius
+ * @param longitude double
+ * @param latitude double
+ * @param radius double
  * @param unit unit
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -2083,7 +2083,7 @@ typedef enum reds_georadiusbymember_unit {
 /** count: COUNT count [ANY] */
 typedef struct reds_georadiusbymember_count {
     bool set; /**< give this argument */
-    int64_t count; /**< COUNT count */
+    int64_t count; /**< integer (after COUNT) */
     bool any; /**< send ANY */
 } reds_georadiusbymember_count;
 
@@ -2115,8 +2115,8 @@ typedef struct reds_georadiusbymember_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
- * @param radius radius
+ * @param member string
+ * @param radius double
  * @param unit unit
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -2135,7 +2135,7 @@ typedef enum reds_georadiusbymember_ro_unit {
 /** count: COUNT count [ANY] */
 typedef struct reds_georadiusbymember_ro_count {
     bool set; /**< give this argument */
-    int64_t count; /**< COUNT count */
+    int64_t count; /**< integer (after COUNT) */
     bool any; /**< send ANY */
 } reds_georadiusbymember_ro_count;
 
@@ -2165,8 +2165,8 @@ typedef struct reds_georadiusbymember_ro_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
- * @param radius radius
+ * @param member string
+ * @param radius double
  * @param unit unit
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -2185,7 +2185,7 @@ typedef enum reds_georadius_ro_unit {
 /** count: COUNT count [ANY] */
 typedef struct reds_georadius_ro_count {
     bool set; /**< give this argument */
-    int64_t count; /**< COUNT count */
+    int64_t count; /**< integer (after COUNT) */
     bool any; /**< send ANY */
 } reds_georadius_ro_count;
 
@@ -2215,9 +2215,9 @@ typedef struct reds_georadius_ro_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param longitude longitude
- * @param latitude latitude
- * @param radius radius
+ * @param longitude double
+ * @param latitude double
+ * @param radius double
  * @param unit unit
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -2228,8 +2228,8 @@ reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, doubl
 /** longitude_latitude: longitude latitude */
 typedef struct reds_geosearch_longitude_latitude {
     bool set; /**< give this argument */
-    double longitude; /**< longitude */
-    double latitude; /**< latitude */
+    double longitude; /**< double */
+    double latitude; /**< double */
 } reds_geosearch_longitude_latitude;
 
 /** from: exactly one of FROMMEMBER member FROMLONLAT longitude latitude */
@@ -2249,15 +2249,15 @@ typedef enum reds_geosearch_unit {
 /** circle: BYRADIUS radius <M | KM | FT | MI> */
 typedef struct reds_geosearch_circle {
     bool set; /**< give this argument */
-    double radius; /**< BYRADIUS radius */
+    double radius; /**< double (after BYRADIUS) */
     reds_geosearch_unit unit; /**< unit */
 } reds_geosearch_circle;
 
 /** box: BYBOX width height <M | KM | FT | MI> */
 typedef struct reds_geosearch_box {
     bool set; /**< give this argument */
-    double width; /**< BYBOX width */
-    double height; /**< height */
+    double width; /**< double (after BYBOX) */
+    double height; /**< double */
     reds_geosearch_unit unit; /**< unit */
 } reds_geosearch_box;
 
@@ -2276,7 +2276,7 @@ typedef enum reds_geosearch_order {
 /** count: COUNT count [ANY] */
 typedef struct reds_geosearch_count {
     bool set; /**< give this argument */
-    int64_t count; /**< COUNT count */
+    int64_t count; /**< integer (after COUNT) */
     bool any; /**< send ANY */
 } reds_geosearch_count;
 
@@ -2309,8 +2309,8 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, 
 /** longitude_latitude: longitude latitude */
 typedef struct reds_geosearchstore_longitude_latitude {
     bool set; /**< give this argument */
-    double longitude; /**< longitude */
-    double latitude; /**< latitude */
+    double longitude; /**< double */
+    double latitude; /**< double */
 } reds_geosearchstore_longitude_latitude;
 
 /** from: exactly one of FROMMEMBER member FROMLONLAT longitude latitude */
@@ -2330,15 +2330,15 @@ typedef enum reds_geosearchstore_unit {
 /** circle: BYRADIUS radius <M | KM | FT | MI> */
 typedef struct reds_geosearchstore_circle {
     bool set; /**< give this argument */
-    double radius; /**< BYRADIUS radius */
+    double radius; /**< double (after BYRADIUS) */
     reds_geosearchstore_unit unit; /**< unit */
 } reds_geosearchstore_circle;
 
 /** box: BYBOX width height <M | KM | FT | MI> */
 typedef struct reds_geosearchstore_box {
     bool set; /**< give this argument */
-    double width; /**< BYBOX width */
-    double height; /**< height */
+    double width; /**< double (after BYBOX) */
+    double height; /**< double */
     reds_geosearchstore_unit unit; /**< unit */
 } reds_geosearchstore_box;
 
@@ -2357,7 +2357,7 @@ typedef enum reds_geosearchstore_order {
 /** count: COUNT count [ANY] */
 typedef struct reds_geosearchstore_count {
     bool set; /**< give this argument */
-    int64_t count; /**< COUNT count */
+    int64_t count; /**< integer (after COUNT) */
     bool any; /**< send ANY */
 } reds_geosearchstore_count;
 
@@ -2377,8 +2377,8 @@ typedef struct reds_geosearchstore_opts {
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param destination destination
- * @param source source
+ * @param destination key
+ * @param source key
  * @param from from
  * @param by by
  * @param opts optional arguments, NULL for none
@@ -2414,7 +2414,7 @@ reds_err reds_hdel(reds_client *c, reds_str key, const reds_str *fields, size_t 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param field field
+ * @param field string
  * @param out  the integer reply 1 (true) or 0 (false).
  */
 reds_err reds_hexists(reds_client *c, reds_str key, reds_str field, bool *out);
@@ -2429,7 +2429,7 @@ reds_err reds_hexists(reds_client *c, reds_str key, reds_str field, bool *out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param field field
+ * @param field string
  * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_hget(reds_client *c, reds_str key, reds_str field, reds_str **out);
@@ -2458,8 +2458,8 @@ reds_err reds_hgetall(reds_client *c, reds_str key, reds_map **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param field field
- * @param increment increment
+ * @param field string
+ * @param increment integer
  * @param out  the integer reply.
  */
 reds_err reds_hincrby(reds_client *c, reds_str key, reds_str field, int64_t increment, int64_t *out);
@@ -2474,8 +2474,8 @@ reds_err reds_hincrby(reds_client *c, reds_str key, reds_str field, int64_t incr
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param field field
- * @param increment increment
+ * @param field string
+ * @param increment double
  * @param out  the number the server sent as a string.
  */
 reds_err reds_hincrbyfloat(reds_client *c, reds_str key, reds_str field, double increment, double *out);
@@ -2526,8 +2526,8 @@ reds_err reds_hmget(reds_client *c, reds_str key, const reds_str *fields, size_t
 
 /** one field_value: field value */
 typedef struct reds_field_value {
-    reds_str field; /**< field */
-    reds_str value; /**< value */
+    reds_str field; /**< string */
+    reds_str value; /**< string */
 } reds_field_value;
 
 /**
@@ -2574,7 +2574,7 @@ reds_err reds_hrandfield(reds_client *c, reds_str key, reds_str **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param count count
+ * @param count integer
  * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_hrandfield_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out);
@@ -2591,7 +2591,7 @@ reds_err reds_hrandfield_count(reds_client *c, reds_str key, int64_t count, reds
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param count count
+ * @param count integer
  * @param out  the field/value pairs of the reply, in order. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_hrandfield_withvalues(reds_client *c, reds_str key, int64_t count, reds_map **out);
@@ -2612,7 +2612,7 @@ typedef struct reds_hscan_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param cursor cursor
+ * @param cursor integer
  * @param opts optional arguments, NULL for none
  * @param out  one page of field/value pairs; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
  */
@@ -2644,8 +2644,8 @@ reds_err reds_hset(reds_client *c, reds_str key, const reds_field_value *pairs, 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param field field
- * @param value value
+ * @param field string
+ * @param value string
  * @param out  the integer reply 1 (true) or 0 (false).
  */
 reds_err reds_hsetnx(reds_client *c, reds_str key, reds_str field, reds_str value, bool *out);
@@ -2660,7 +2660,7 @@ reds_err reds_hsetnx(reds_client *c, reds_str key, reds_str field, reds_str valu
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param field field
+ * @param field string
  * @param out  the integer reply.
  */
 reds_err reds_hstrlen(reds_client *c, reds_str key, reds_str field, int64_t *out);
@@ -2726,7 +2726,7 @@ reds_err reds_pfcount(reds_client *c, const reds_str *key, size_t nkey, reds_rep
  * Flags: admin, denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param subcommand subcommand
+ * @param subcommand string
  * @param key key
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2741,7 +2741,7 @@ reds_err reds_pfdebug(reds_client *c, reds_str subcommand, reds_str key, reds_re
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param destkey destkey
+ * @param destkey key
  * @param sourcekey sourcekey
  * @param nsourcekey number of sourcekey
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -2784,11 +2784,11 @@ typedef enum reds_blmove_whereto {
  * Flags: blocking, denyoom, noscript, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param source source
- * @param destination destination
+ * @param source key
+ * @param destination key
  * @param wherefrom wherefrom
  * @param whereto whereto
- * @param timeout timeout
+ * @param timeout double
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_blmove(reds_client *c, reds_str source, reds_str destination, reds_blmove_wherefrom wherefrom, reds_blmove_whereto whereto, double timeout, reds_reply **out);
@@ -2813,8 +2813,8 @@ typedef struct reds_blmpop_opts {
  * Flags: blocking, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param timeout timeout
- * @param numkeys numkeys
+ * @param timeout double
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param where where
@@ -2834,7 +2834,7 @@ reds_err reds_blmpop(reds_client *c, double timeout, int64_t numkeys, const reds
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param nkey number of key
- * @param timeout timeout
+ * @param timeout double
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_blpop(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out);
@@ -2850,7 +2850,7 @@ reds_err reds_blpop(reds_client *c, const reds_str *key, size_t nkey, double tim
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param nkey number of key
- * @param timeout timeout
+ * @param timeout double
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_brpop(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out);
@@ -2865,9 +2865,9 @@ reds_err reds_brpop(reds_client *c, const reds_str *key, size_t nkey, double tim
  * @deprecated Since Redis 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
  *
  * @param c    client, dedicated connection or pipeline
- * @param source source
- * @param destination destination
- * @param timeout timeout
+ * @param source key
+ * @param destination key
+ * @param timeout double
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
@@ -2883,7 +2883,7 @@ reds_err reds_brpoplpush(reds_client *c, reds_str source, reds_str destination, 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param index index
+ * @param index integer
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_lindex(reds_client *c, reds_str key, int64_t index, reds_reply **out);
@@ -2905,8 +2905,8 @@ typedef enum reds_linsert_where {
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param where where
- * @param pivot pivot
- * @param element element
+ * @param pivot string
+ * @param element string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, reds_str pivot, reds_str element, reds_reply **out);
@@ -2946,8 +2946,8 @@ typedef enum reds_lmove_whereto {
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param source source
- * @param destination destination
+ * @param source key
+ * @param destination key
  * @param wherefrom wherefrom
  * @param whereto whereto
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -2974,7 +2974,7 @@ typedef struct reds_lmpop_opts {
  * Flags: movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys numkeys
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param where where
@@ -3020,7 +3020,7 @@ typedef struct reds_lpos_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param element element
+ * @param element string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3068,8 +3068,8 @@ reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *element, size
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param start start
- * @param stop stop
+ * @param start integer
+ * @param stop integer
  * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_strlist **out);
@@ -3084,8 +3084,8 @@ reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param count count
- * @param element element
+ * @param count integer
+ * @param element string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element, reds_reply **out);
@@ -3100,8 +3100,8 @@ reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param index index
- * @param element element
+ * @param index integer
+ * @param element string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_lset(reds_client *c, reds_str key, int64_t index, reds_str element, reds_reply **out);
@@ -3116,8 +3116,8 @@ reds_err reds_lset(reds_client *c, reds_str key, int64_t index, reds_str element
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param start start
- * @param stop stop
+ * @param start integer
+ * @param stop integer
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_ltrim(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_reply **out);
@@ -3152,8 +3152,8 @@ reds_err reds_rpop(reds_client *c, reds_str key, const reds_rpop_opts *opts, red
  * @deprecated Since Redis 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
  *
  * @param c    client, dedicated connection or pipeline
- * @param source source
- * @param destination destination
+ * @param source key
+ * @param destination key
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
@@ -3202,8 +3202,8 @@ reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *element, size
  * Flags: fast, loading, pubsub, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param channel channel
- * @param message message
+ * @param channel string
+ * @param message string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_publish(reds_client *c, reds_str channel, reds_str message, reds_reply **out);
@@ -3321,8 +3321,8 @@ reds_err reds_pubsub_shardnumsub(reds_client *c, const reds_pubsub_shardnumsub_o
  * Flags: fast, loading, pubsub, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param shardchannel shardchannel
- * @param message message
+ * @param shardchannel string
+ * @param message string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_spublish(reds_client *c, reds_str shardchannel, reds_str message, reds_reply **out);
@@ -3346,8 +3346,8 @@ typedef struct reds_eval_opts {
  * Flags: movablekeys, no_mandatory_keys, noscript, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param script script
- * @param numkeys numkeys
+ * @param script string
+ * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3370,8 +3370,8 @@ typedef struct reds_evalsha_opts {
  * Flags: movablekeys, no_mandatory_keys, noscript, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param sha1 sha1
- * @param numkeys numkeys
+ * @param sha1 string
+ * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3394,8 +3394,8 @@ typedef struct reds_evalsha_ro_opts {
  * Flags: movablekeys, no_mandatory_keys, noscript, readonly, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param sha1 sha1
- * @param numkeys numkeys
+ * @param sha1 string
+ * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3418,8 +3418,8 @@ typedef struct reds_eval_ro_opts {
  * Flags: movablekeys, no_mandatory_keys, noscript, readonly, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param script script
- * @param numkeys numkeys
+ * @param script string
+ * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3442,8 +3442,8 @@ typedef struct reds_fcall_opts {
  * Flags: movablekeys, no_mandatory_keys, noscript, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param function function
- * @param numkeys numkeys
+ * @param function string
+ * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3466,8 +3466,8 @@ typedef struct reds_fcall_ro_opts {
  * Flags: movablekeys, no_mandatory_keys, noscript, readonly, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param function function
- * @param numkeys numkeys
+ * @param function string
+ * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3482,7 +3482,7 @@ reds_err reds_fcall_ro(reds_client *c, reds_str function, int64_t numkeys, const
  * Flags: noscript, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param library_name library-name
+ * @param library_name string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_function_delete(reds_client *c, reds_str library_name, reds_reply **out);
@@ -3585,7 +3585,7 @@ typedef struct reds_function_load_opts {
  * Flags: denyoom, noscript, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param function_code function-code
+ * @param function_code string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3612,7 +3612,7 @@ typedef struct reds_function_restore_opts {
  * Flags: denyoom, noscript, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param serialized_value serialized-value
+ * @param serialized_value string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3727,7 +3727,7 @@ reds_err reds_script_kill(reds_client *c, reds_reply **out);
  * Flags: noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param script script
+ * @param script string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_script_load(reds_client *c, reds_str script, reds_reply **out);
@@ -3783,8 +3783,8 @@ typedef struct reds_acl_dryrun_opts {
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param username username
- * @param command command
+ * @param username string
+ * @param command string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3818,7 +3818,7 @@ reds_err reds_acl_genpass(reds_client *c, const reds_acl_genpass_opts *opts, red
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param username username
+ * @param username string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_acl_getuser(reds_client *c, reds_str username, reds_reply **out);
@@ -3910,7 +3910,7 @@ typedef struct reds_acl_setuser_opts {
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param username username
+ * @param username string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -4089,7 +4089,7 @@ reds_err reds_command_list(reds_client *c, const reds_command_list_opts *opts, r
 
 /** one parameter: parameter */
 typedef struct reds_config_get_parameter {
-    reds_str parameter; /**< parameter */
+    reds_str parameter; /**< string */
 } reds_config_get_parameter;
 
 /**
@@ -4148,8 +4148,8 @@ reds_err reds_config_rewrite(reds_client *c, reds_reply **out);
 
 /** one parameter_value: parameter value */
 typedef struct reds_config_set_parameter_value {
-    reds_str parameter; /**< parameter */
-    reds_str value; /**< value */
+    reds_str parameter; /**< string */
+    reds_str value; /**< string */
 } reds_config_set_parameter_value;
 
 /**
@@ -4196,8 +4196,8 @@ reds_err reds_debug(reds_client *c, reds_reply **out);
 /** target: host port [FORCE] */
 typedef struct reds_failover_target {
     bool set; /**< give this argument */
-    reds_str host; /**< host */
-    int64_t port; /**< port */
+    reds_str host; /**< string */
+    int64_t port; /**< integer */
     bool force; /**< send FORCE */
 } reds_failover_target;
 
@@ -4327,7 +4327,7 @@ reds_err reds_latency_doctor(reds_client *c, reds_reply **out);
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param event event
+ * @param event string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_latency_graph(reds_client *c, reds_str event, reds_reply **out);
@@ -4374,7 +4374,7 @@ reds_err reds_latency_histogram(reds_client *c, const reds_latency_histogram_opt
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param event event
+ * @param event string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_latency_history(reds_client *c, reds_str event, reds_reply **out);
@@ -4553,7 +4553,7 @@ typedef struct reds_module_load_opts {
  * Flags: admin, no_async_loading, noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param path path
+ * @param path string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -4561,13 +4561,13 @@ reds_err reds_module_load(reds_client *c, reds_str path, const reds_module_load_
 
 /** one configs: name value */
 typedef struct reds_module_loadex_configs {
-    reds_str name; /**< name */
-    reds_str value; /**< value */
+    reds_str name; /**< string */
+    reds_str value; /**< string */
 } reds_module_loadex_configs;
 
 /** one args: arg */
 typedef struct reds_module_loadex_args {
-    reds_str arg; /**< arg */
+    reds_str arg; /**< string */
 } reds_module_loadex_args;
 
 /** Optional arguments of MODULE LOADEX (zero-initialise; NULL for none). */
@@ -4587,7 +4587,7 @@ typedef struct reds_module_loadex_opts {
  * Flags: admin, no_async_loading, noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param path path
+ * @param path string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -4602,7 +4602,7 @@ reds_err reds_module_loadex(reds_client *c, reds_str path, const reds_module_loa
  * Flags: admin, no_async_loading, noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param name name
+ * @param name string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_module_unload(reds_client *c, reds_str name, reds_reply **out);
@@ -4610,8 +4610,8 @@ reds_err reds_module_unload(reds_client *c, reds_str name, reds_reply **out);
 /** host-port: host port */
 typedef struct reds_replicaof_host_port {
     bool set; /**< give this argument */
-    reds_str host; /**< host */
-    int64_t port; /**< port */
+    reds_str host; /**< string */
+    int64_t port; /**< integer */
 } reds_replicaof_host_port;
 
 /** no-one: NO ONE */
@@ -4657,8 +4657,8 @@ typedef struct reds_restore_asking_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param ttl ttl
- * @param serialized_value serialized-value
+ * @param ttl integer
+ * @param serialized_value string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -4721,8 +4721,8 @@ reds_err reds_shutdown(reds_client *c, const reds_shutdown_opts *opts, reds_repl
 /** host-port: host port */
 typedef struct reds_slaveof_host_port {
     bool set; /**< give this argument */
-    reds_str host; /**< host */
-    int64_t port; /**< port */
+    reds_str host; /**< string */
+    int64_t port; /**< integer */
 } reds_slaveof_host_port;
 
 /** no-one: NO ONE */
@@ -4819,8 +4819,8 @@ reds_err reds_slowlog_reset(reds_client *c, reds_reply **out);
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param index1 index1
- * @param index2 index2
+ * @param index1 integer
+ * @param index2 integer
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_swapdb(reds_client *c, int64_t index1, int64_t index2, reds_reply **out);
@@ -4894,7 +4894,7 @@ reds_err reds_sdiff(reds_client *c, const reds_str *key, size_t nkey, reds_reply
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param destination destination
+ * @param destination key
  * @param key key
  * @param nkey number of key
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -4930,7 +4930,7 @@ typedef struct reds_sintercard_opts {
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys numkeys
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param opts optional arguments, NULL for none
@@ -4947,7 +4947,7 @@ reds_err reds_sintercard(reds_client *c, int64_t numkeys, const reds_str *key, s
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param destination destination
+ * @param destination key
  * @param key key
  * @param nkey number of key
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -4964,7 +4964,7 @@ reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
+ * @param member string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_sismember(reds_client *c, reds_str key, reds_str member, reds_reply **out);
@@ -5008,9 +5008,9 @@ reds_err reds_smismember(reds_client *c, reds_str key, const reds_str *member, s
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param source source
- * @param destination destination
- * @param member member
+ * @param source key
+ * @param destination key
+ * @param member string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_smove(reds_client *c, reds_str source, reds_str destination, reds_str member, reds_reply **out);
@@ -5087,7 +5087,7 @@ typedef struct reds_sscan_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param cursor cursor
+ * @param cursor integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5117,7 +5117,7 @@ reds_err reds_sunion(reds_client *c, const reds_str *key, size_t nkey, reds_repl
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param destination destination
+ * @param destination key
  * @param key key
  * @param nkey number of key
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -5146,8 +5146,8 @@ typedef struct reds_bzmpop_opts {
  * Flags: blocking, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param timeout timeout
- * @param numkeys numkeys
+ * @param timeout double
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param where where
@@ -5167,7 +5167,7 @@ reds_err reds_bzmpop(reds_client *c, double timeout, int64_t numkeys, const reds
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param nkey number of key
- * @param timeout timeout
+ * @param timeout double
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_bzpopmax(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out);
@@ -5183,7 +5183,7 @@ reds_err reds_bzpopmax(reds_client *c, const reds_str *key, size_t nkey, double 
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param nkey number of key
- * @param timeout timeout
+ * @param timeout double
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_bzpopmin(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out);
@@ -5202,8 +5202,8 @@ typedef enum reds_zadd_comparison {
 
 /** one score_member: score member */
 typedef struct reds_zadd_score_member {
-    double score; /**< score */
-    reds_str member; /**< member */
+    double score; /**< double */
+    reds_str member; /**< string */
 } reds_zadd_score_member;
 
 /** Optional arguments of ZADD (zero-initialise; NULL for none). */
@@ -5255,8 +5255,8 @@ reds_err reds_zcard(reds_client *c, reds_str key, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min min
- * @param max max
+ * @param min double
+ * @param max double
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_zcount(reds_client *c, reds_str key, double min, double max, reds_reply **out);
@@ -5275,7 +5275,7 @@ typedef struct reds_zdiff_opts {
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys numkeys
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param opts optional arguments, NULL for none
@@ -5292,8 +5292,8 @@ reds_err reds_zdiff(reds_client *c, int64_t numkeys, const reds_str *key, size_t
  * Flags: denyoom, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param destination destination
- * @param numkeys numkeys
+ * @param destination key
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -5310,8 +5310,8 @@ reds_err reds_zdiffstore(reds_client *c, reds_str destination, int64_t numkeys, 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param increment increment
- * @param member member
+ * @param increment integer
+ * @param member string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_zincrby(reds_client *c, reds_str key, int64_t increment, reds_str member, reds_reply **out);
@@ -5340,7 +5340,7 @@ typedef struct reds_zinter_opts {
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys numkeys
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param opts optional arguments, NULL for none
@@ -5362,7 +5362,7 @@ typedef struct reds_zintercard_opts {
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys numkeys
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param opts optional arguments, NULL for none
@@ -5393,8 +5393,8 @@ typedef struct reds_zinterstore_opts {
  * Flags: denyoom, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param destination destination
- * @param numkeys numkeys
+ * @param destination key
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param opts optional arguments, NULL for none
@@ -5412,8 +5412,8 @@ reds_err reds_zinterstore(reds_client *c, reds_str destination, int64_t numkeys,
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min min
- * @param max max
+ * @param min string
+ * @param max string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_zlexcount(reds_client *c, reds_str key, reds_str min, reds_str max, reds_reply **out);
@@ -5438,7 +5438,7 @@ typedef struct reds_zmpop_opts {
  * Flags: movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys numkeys
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param where where
@@ -5506,7 +5506,7 @@ reds_err reds_zpopmin(reds_client *c, reds_str key, const reds_zpopmin_opts *opt
 /** options: count [WITHSCORES] */
 typedef struct reds_zrandmember_options {
     bool set; /**< give this argument */
-    int64_t count; /**< count */
+    int64_t count; /**< integer */
     bool withscores; /**< send WITHSCORES */
 } reds_zrandmember_options;
 
@@ -5539,8 +5539,8 @@ typedef enum reds_zrange_sortby {
 /** offset_count: offset count */
 typedef struct reds_zrange_offset_count {
     bool set; /**< give this argument */
-    int64_t offset; /**< offset */
-    int64_t count; /**< count */
+    int64_t offset; /**< integer */
+    int64_t count; /**< integer */
 } reds_zrange_offset_count;
 
 /** Optional arguments of ZRANGE (zero-initialise; NULL for none). */
@@ -5561,8 +5561,8 @@ typedef struct reds_zrange_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param start start
- * @param stop stop
+ * @param start string
+ * @param stop string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5571,8 +5571,8 @@ reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop
 /** offset_count: offset count */
 typedef struct reds_zrangebylex_offset_count {
     bool set; /**< give this argument */
-    int64_t offset; /**< offset */
-    int64_t count; /**< count */
+    int64_t offset; /**< integer */
+    int64_t count; /**< integer */
 } reds_zrangebylex_offset_count;
 
 /** Optional arguments of ZRANGEBYLEX (zero-initialise; NULL for none). */
@@ -5591,8 +5591,8 @@ typedef struct reds_zrangebylex_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min min
- * @param max max
+ * @param min string
+ * @param max string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5602,8 +5602,8 @@ reds_err reds_zrangebylex(reds_client *c, reds_str key, reds_str min, reds_str m
 /** offset_count: offset count */
 typedef struct reds_zrangebyscore_offset_count {
     bool set; /**< give this argument */
-    int64_t offset; /**< offset */
-    int64_t count; /**< count */
+    int64_t offset; /**< integer */
+    int64_t count; /**< integer */
 } reds_zrangebyscore_offset_count;
 
 /** Optional arguments of ZRANGEBYSCORE (zero-initialise; NULL for none). */
@@ -5623,8 +5623,8 @@ typedef struct reds_zrangebyscore_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min min
- * @param max max
+ * @param min double
+ * @param max double
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5640,8 +5640,8 @@ typedef enum reds_zrangestore_sortby {
 /** offset_count: offset count */
 typedef struct reds_zrangestore_offset_count {
     bool set; /**< give this argument */
-    int64_t offset; /**< offset */
-    int64_t count; /**< count */
+    int64_t offset; /**< integer */
+    int64_t count; /**< integer */
 } reds_zrangestore_offset_count;
 
 /** Optional arguments of ZRANGESTORE (zero-initialise; NULL for none). */
@@ -5660,10 +5660,10 @@ typedef struct reds_zrangestore_opts {
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param dst dst
- * @param src src
- * @param min min
- * @param max max
+ * @param dst key
+ * @param src key
+ * @param min string
+ * @param max string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5679,7 +5679,7 @@ reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str m
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
+ * @param member string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_reply **out);
@@ -5710,8 +5710,8 @@ reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *member, size_t 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min min
- * @param max max
+ * @param min string
+ * @param max string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_zremrangebylex(reds_client *c, reds_str key, reds_str min, reds_str max, reds_reply **out);
@@ -5726,8 +5726,8 @@ reds_err reds_zremrangebylex(reds_client *c, reds_str key, reds_str min, reds_st
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param start start
- * @param stop stop
+ * @param start integer
+ * @param stop integer
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_reply **out);
@@ -5742,8 +5742,8 @@ reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min min
- * @param max max
+ * @param min double
+ * @param max double
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_zremrangebyscore(reds_client *c, reds_str key, double min, double max, reds_reply **out);
@@ -5764,8 +5764,8 @@ typedef struct reds_zrevrange_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param start start
- * @param stop stop
+ * @param start integer
+ * @param stop integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5775,8 +5775,8 @@ reds_err reds_zrevrange(reds_client *c, reds_str key, int64_t start, int64_t sto
 /** offset_count: offset count */
 typedef struct reds_zrevrangebylex_offset_count {
     bool set; /**< give this argument */
-    int64_t offset; /**< offset */
-    int64_t count; /**< count */
+    int64_t offset; /**< integer */
+    int64_t count; /**< integer */
 } reds_zrevrangebylex_offset_count;
 
 /** Optional arguments of ZREVRANGEBYLEX (zero-initialise; NULL for none). */
@@ -5795,8 +5795,8 @@ typedef struct reds_zrevrangebylex_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param max max
- * @param min min
+ * @param max string
+ * @param min string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5806,8 +5806,8 @@ reds_err reds_zrevrangebylex(reds_client *c, reds_str key, reds_str max, reds_st
 /** offset_count: offset count */
 typedef struct reds_zrevrangebyscore_offset_count {
     bool set; /**< give this argument */
-    int64_t offset; /**< offset */
-    int64_t count; /**< count */
+    int64_t offset; /**< integer */
+    int64_t count; /**< integer */
 } reds_zrevrangebyscore_offset_count;
 
 /** Optional arguments of ZREVRANGEBYSCORE (zero-initialise; NULL for none). */
@@ -5827,8 +5827,8 @@ typedef struct reds_zrevrangebyscore_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param max max
- * @param min min
+ * @param max double
+ * @param min double
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5845,7 +5845,7 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
+ * @param member string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_zrevrank(reds_client *c, reds_str key, reds_str member, reds_reply **out);
@@ -5866,7 +5866,7 @@ typedef struct reds_zscan_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param cursor cursor
+ * @param cursor integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5882,7 +5882,7 @@ reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zsc
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
+ * @param member string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_zscore(reds_client *c, reds_str key, reds_str member, reds_reply **out);
@@ -5911,7 +5911,7 @@ typedef struct reds_zunion_opts {
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys numkeys
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param opts optional arguments, NULL for none
@@ -5942,8 +5942,8 @@ typedef struct reds_zunionstore_opts {
  * Flags: denyoom, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param destination destination
- * @param numkeys numkeys
+ * @param destination key
+ * @param numkeys integer
  * @param key key
  * @param nkey number of key
  * @param opts optional arguments, NULL for none
@@ -5963,7 +5963,7 @@ reds_err reds_zunionstore(reds_client *c, reds_str destination, int64_t numkeys,
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param group group
+ * @param group string
  * @param id id
  * @param nid number of id
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -5987,7 +5987,7 @@ typedef struct reds_xadd_trim {
     bool set; /**< give this argument */
     reds_xadd_strategy strategy; /**< strategy */
     reds_xadd_operator operator_; /**< operator */
-    reds_str threshold; /**< threshold */
+    reds_str threshold; /**< string */
     reds_opt_i64 count; /**< LIMIT count */
 } reds_xadd_trim;
 
@@ -5999,8 +5999,8 @@ typedef struct reds_xadd_id_or_auto {
 
 /** one field_value: field value */
 typedef struct reds_xadd_field_value {
-    reds_str field; /**< field */
-    reds_str value; /**< value */
+    reds_str field; /**< string */
+    reds_str value; /**< string */
 } reds_xadd_field_value;
 
 /** Optional arguments of XADD (zero-initialise; NULL for none). */
@@ -6043,10 +6043,10 @@ typedef struct reds_xautoclaim_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param group group
- * @param consumer consumer
- * @param min_idle_time min-idle-time
- * @param start start
+ * @param group string
+ * @param consumer string
+ * @param min_idle_time string
+ * @param start string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -6072,9 +6072,9 @@ typedef struct reds_xclaim_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param group group
- * @param consumer consumer
- * @param min_idle_time min-idle-time
+ * @param group string
+ * @param consumer string
+ * @param min_idle_time string
  * @param id id
  * @param nid number of id
  * @param opts optional arguments, NULL for none
@@ -6120,7 +6120,7 @@ typedef struct reds_xgroup_create_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param groupname groupname
+ * @param groupname string
  * @param id id
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -6137,8 +6137,8 @@ reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, re
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param groupname groupname
- * @param consumername consumername
+ * @param groupname string
+ * @param consumername string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_xgroup_createconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, reds_reply **out);
@@ -6153,8 +6153,8 @@ reds_err reds_xgroup_createconsumer(reds_client *c, reds_str key, reds_str group
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param groupname groupname
- * @param consumername consumername
+ * @param groupname string
+ * @param consumername string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_xgroup_delconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, reds_reply **out);
@@ -6169,7 +6169,7 @@ reds_err reds_xgroup_delconsumer(reds_client *c, reds_str key, reds_str groupnam
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param groupname groupname
+ * @param groupname string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_xgroup_destroy(reds_client *c, reds_str key, reds_str groupname, reds_reply **out);
@@ -6208,7 +6208,7 @@ typedef struct reds_xgroup_setid_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param groupname groupname
+ * @param groupname string
  * @param id id
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -6225,7 +6225,7 @@ reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, red
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param groupname groupname
+ * @param groupname string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_xinfo_consumers(reds_client *c, reds_str key, reds_str groupname, reds_reply **out);
@@ -6301,9 +6301,9 @@ reds_err reds_xlen(reds_client *c, reds_str key, reds_reply **out);
 typedef struct reds_xpending_filters {
     bool set; /**< give this argument */
     reds_opt_i64 min_idle_time; /**< IDLE min-idle-time */
-    reds_str start; /**< start */
-    reds_str end; /**< end */
-    int64_t count; /**< count */
+    reds_str start; /**< string */
+    reds_str end; /**< string */
+    int64_t count; /**< integer */
     reds_str consumer; /**< consumer */
 } reds_xpending_filters;
 
@@ -6322,7 +6322,7 @@ typedef struct reds_xpending_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param group group
+ * @param group string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -6343,8 +6343,8 @@ typedef struct reds_xrange_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param start start
- * @param end end
+ * @param start string
+ * @param end string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -6390,8 +6390,8 @@ typedef struct reds_xreadgroup_opts {
  * Flags: blocking, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
- * @param group group
- * @param consumer consumer
+ * @param group string
+ * @param consumer string
  * @param key key
  * @param nkey number of key
  * @param id id
@@ -6416,8 +6416,8 @@ typedef struct reds_xrevrange_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param end end
- * @param start start
+ * @param end string
+ * @param start string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -6439,7 +6439,7 @@ typedef struct reds_xsetid_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param last_id last-id
+ * @param last_id string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -6474,7 +6474,7 @@ typedef struct reds_xtrim_opts {
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param strategy strategy
- * @param threshold threshold
+ * @param threshold string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -6492,7 +6492,7 @@ reds_err reds_xtrim(reds_client *c, reds_str key, reds_xtrim_strategy strategy, 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param value value
+ * @param value string
  * @param out  the integer reply.
  */
 reds_err reds_append(reds_client *c, reds_str key, reds_str value, int64_t *out);
@@ -6521,7 +6521,7 @@ reds_err reds_decr(reds_client *c, reds_str key, int64_t *out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param decrement decrement
+ * @param decrement integer
  * @param out  the integer reply.
  */
 reds_err reds_decrby(reds_client *c, reds_str key, int64_t decrement, int64_t *out);
@@ -6588,8 +6588,8 @@ reds_err reds_getex(reds_client *c, reds_str key, const reds_getex_opts *opts, r
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param start start
- * @param end end
+ * @param start integer
+ * @param end integer
  * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_getrange(reds_client *c, reds_str key, int64_t start, int64_t end, reds_str **out);
@@ -6605,7 +6605,7 @@ reds_err reds_getrange(reds_client *c, reds_str key, int64_t start, int64_t end,
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param value value
+ * @param value string
  * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
@@ -6635,7 +6635,7 @@ reds_err reds_incr(reds_client *c, reds_str key, int64_t *out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param increment increment
+ * @param increment integer
  * @param out  the integer reply.
  */
 reds_err reds_incrby(reds_client *c, reds_str key, int64_t increment, int64_t *out);
@@ -6650,7 +6650,7 @@ reds_err reds_incrby(reds_client *c, reds_str key, int64_t increment, int64_t *o
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param increment increment
+ * @param increment double
  * @param out  the number the server sent as a string.
  */
 reds_err reds_incrbyfloat(reds_client *c, reds_str key, double increment, double *out);
@@ -6664,8 +6664,8 @@ reds_err reds_incrbyfloat(reds_client *c, reds_str key, double increment, double
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param key1 key1
- * @param key2 key2
+ * @param key1 key
+ * @param key2 key
  * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_lcs(reds_client *c, reds_str key1, reds_str key2, reds_str **out);
@@ -6679,8 +6679,8 @@ reds_err reds_lcs(reds_client *c, reds_str key1, reds_str key2, reds_str **out);
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param key1 key1
- * @param key2 key2
+ * @param key1 key
+ * @param key2 key
  * @param out  the integer reply.
  */
 reds_err reds_lcs_len(reds_client *c, reds_str key1, reds_str key2, int64_t *out);
@@ -6700,8 +6700,8 @@ typedef struct reds_lcs_opts {
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param key1 key1
- * @param key2 key2
+ * @param key1 key
+ * @param key2 key
  * @param opts optional arguments, NULL for none
  * @param out  the matches (longest first) and the length of the LCS. The caller owns `*out` and releases it with reds_free().
  */
@@ -6725,7 +6725,7 @@ reds_err reds_mget(reds_client *c, const reds_str *keys, size_t nkeys, reds_strl
 /** one key_value: key value */
 typedef struct reds_key_value {
     reds_str key; /**< key */
-    reds_str value; /**< value */
+    reds_str value; /**< string */
 } reds_key_value;
 
 /**
@@ -6767,8 +6767,8 @@ reds_err reds_msetnx(reds_client *c, const reds_key_value *pairs, size_t npairs,
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param milliseconds milliseconds
- * @param value value
+ * @param milliseconds integer
+ * @param value string
  */
 reds_err reds_psetex(reds_client *c, reds_str key, int64_t milliseconds, reds_str value);
 
@@ -6798,7 +6798,7 @@ typedef struct reds_set_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param value value
+ * @param value string
  * @param opts optional arguments, NULL for none
  * @param out  true when the command did its work (OK), false when a condition prevented it (nil).
  */
@@ -6817,7 +6817,7 @@ reds_err reds_set(reds_client *c, reds_str key, reds_str value, const reds_set_o
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param value value
+ * @param value string
  * @param opts optional arguments, NULL for none
  * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
@@ -6833,8 +6833,8 @@ reds_err reds_set_get(reds_client *c, reds_str key, reds_str value, const reds_s
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param seconds seconds
- * @param value value
+ * @param seconds integer
+ * @param value string
  */
 reds_err reds_setex(reds_client *c, reds_str key, int64_t seconds, reds_str value);
 
@@ -6848,7 +6848,7 @@ reds_err reds_setex(reds_client *c, reds_str key, int64_t seconds, reds_str valu
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param value value
+ * @param value string
  * @param out  the integer reply 1 (true) or 0 (false).
  */
 reds_err reds_setnx(reds_client *c, reds_str key, reds_str value, bool *out);
@@ -6863,8 +6863,8 @@ reds_err reds_setnx(reds_client *c, reds_str key, reds_str value, bool *out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param offset offset
- * @param value value
+ * @param offset integer
+ * @param value string
  * @param out  the integer reply.
  */
 reds_err reds_setrange(reds_client *c, reds_str key, int64_t offset, reds_str value, int64_t *out);
@@ -6894,8 +6894,8 @@ reds_err reds_strlen(reds_client *c, reds_str key, int64_t *out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param start start
- * @param end end
+ * @param start integer
+ * @param end integer
  * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 2.0.0")

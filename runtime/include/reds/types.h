@@ -176,6 +176,10 @@ typedef struct reds_intlist {
 /** Release any owned result a reds function gave you. NULL is ignored. */
 void reds_free(void *result);
 
+/** Zeroed memory that reds_free() releases: for response callbacks that
+ *  fill an owned result. NULL when out of memory. */
+void *reds_alloc(size_t size);
+
 #ifdef __cplusplus
 }
 #endif
