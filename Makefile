@@ -46,8 +46,8 @@ GENERATED := generated/include/reds/commands.h generated/commands.c \
 SPEC := $(wildcard spec/*.yaml)
 CODEGEN := $(wildcard codegen/*.py codegen/templates/*.j2)
 
-.PHONY: all lib deps generate check-generated test run-tests tests demo bench \
-	examples import-spec audit clean format
+.PHONY: all lib deps generate check-generated check-headers test run-tests tests demo \
+	bench examples import-spec audit clean format
 
 all: lib examples
 
@@ -61,6 +61,16 @@ generate:
 
 check-generated:
 	$(PYTHON) codegen/generate.py --check
+
+# The public headers build warning-free as C99, C11 and C++.
+check-headers:
+	@for std in c99 c11; do \
+	  $(CC) -std=$$std -Wall -Wextra -Werror -pedantic -Iruntime/include -Igenerated/include \
+	    -fsyntax-only tests/headers.c || exit 1; done
+	@for std in c++11 c++17; do \
+	  c++ -std=$$std -Wall -Wextra -Werror -pedantic -x c++ -Iruntime/include \
+	    -Igenerated/include -fsyntax-only tests/headers.c || exit 1; done
+	@echo "headers: C99, C11, C++11, C++17 clean"
 
 $(BUILD)/obj/%.o: %.c $(HEADERS) tests/testutil.h tests/fixture.h
 	@mkdir -p $(dir $@)
@@ -103,6 +113,7 @@ run-tests: tests
 
 test: deps
 	@$(MAKE) --no-print-directory check-generated
+	@$(MAKE) --no-print-directory check-headers
 	@$(MAKE) --no-print-directory -j2 all tests
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory -j2 SAN=1 tests
