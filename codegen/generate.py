@@ -141,9 +141,15 @@ class Arg:
             c.type == "pure-token" and not c.multiple for c in self.children)
 
     def label(self):
-        """How the docs name it: its token, or its name."""
+        """How messages and docs name it: EX seconds, NX | XX, LIMIT."""
         if self.type == "pure-token":
-            return self.token
+            return self.token or '""'
+        if self.type in ("oneof", "block"):
+            if self.token:
+                return self.token
+            if self.type == "oneof":
+                return " | ".join(c.label() for c in self.children)
+            return self.name
         return ("%s %s" % (self.token, self.name)) if self.token else self.name
 
 
@@ -246,6 +252,7 @@ class FunctionBuilder:
         self.type_prefix = type_prefix  # base command's C name, for types
         self.cmd_label = command.name
         self.depth = 0
+        self.presence = {}  # id(Arg) -> C test of "given" (None: always)
 
     def problem(self, arg, message):
         raise SpecError(["%s: %s: %s" % (arg.where, self.command.name,
@@ -305,6 +312,11 @@ class FunctionBuilder:
         """Code for `arg` in a container whose fields are reached through
         `prefix` ('' for parameters, 'o->' for options, 'x.' in structs).
         `required`: sent unconditionally (not optional, not a choice)."""
+        code = self._arg_code(arg, required, prefix, in_struct)
+        self.presence[id(arg)] = code.present
+        return code
+
+    def _arg_code(self, arg, required, prefix, in_struct):
         acc = prefix + arg.cname
         if arg.multiple:
             return self.multiple_code(arg, required, prefix)
@@ -412,9 +424,9 @@ class FunctionBuilder:
             code.extend(c)
         return code, presents
 
-    def exclusive_check(self, arg, presents, required):
+    def exclusive_check(self, arg, presents, required, labels=None):
         count = " + ".join("!!(%s)" % p for p in presents)
-        labels = ", ".join(a.label() for a in arg.children)
+        labels = labels or ", ".join(a.label() for a in arg.children)
         if required:
             return guarded("%s != 1" % count, [
                 "return reds__error(REDS_ERR_DATA, \"%s: give exactly one "
@@ -727,6 +739,7 @@ class Generator:
         code = Code()
         for a in args:
             code.extend(fb.top_code(a))
+        code.check += self.exclusive_groups(cmd, args, fb)
         params = [d for d in code.decls if d.tag == "param"]
         opt_fields = [d for d in code.decls if d.tag == "opt"]
         fb.check_unique(params)
@@ -767,6 +780,31 @@ class Generator:
             "write": name_write + code.write,
             "doc": doc_extra,
         }
+
+    def exclusive_groups(self, cmd, args, fb):
+        """Checks for `exclusive:` groups: independent optional arguments
+        the server accepts only one of. Members a variant left out are
+        skipped."""
+        lines = []
+        for group in cmd.get("exclusive", []):
+            members = []
+            for path in group:
+                try:
+                    members.append(find_path(args, path, cmd.where(),
+                                             cmd.name))
+                except SpecError:
+                    continue  # omitted by this function
+            presents = [fb.presence.get(id(m)) for m in members]
+            if len(members) < 2:
+                continue
+            if None in presents:
+                raise SpecError(["%s: %s: exclusive %r: every member must "
+                                 "be optional" % (cmd.where("exclusive"),
+                                                  cmd.name, group)])
+            labels = ", ".join(m.label() for m in members)
+            lines += fb.exclusive_check(members[0], presents, False,
+                                        c_string(labels)[1:-1])
+        return lines
 
     def opts_type(self, cmd, fname, base, fields):
         sig = ("opts", tuple((d.ctype, d.name) for d in fields))
@@ -838,8 +876,10 @@ class Generator:
         for name in sorted(self.spec.commands):
             cmd = self.spec.commands[name]
             flags = ["REDS_CMD_" + f.upper() for f in cmd.get("flags", [])]
-            if cmd.get("scope") == "connection":
+            if cmd.get("scope") in ("connection", "closes"):
                 flags.append("REDS_CMD_CONNECTION_SCOPE")
+            if cmd.get("scope") == "closes":
+                flags.append("REDS_CMD_CLOSES_CONNECTION")
             if cmd.get("deprecated_since"):
                 flags.append("REDS_CMD_DEPRECATED")
             req, resp, tips = "REDS_REQUEST_DEFAULT", "REDS_RESPONSE_DEFAULT", []

@@ -31,13 +31,13 @@ TIPS = ("nondeterministic_output", "nondeterministic_output_order",
         "response_policy:agg_logical_and", "response_policy:agg_logical_or",
         "response_policy:agg_min", "response_policy:agg_max",
         "response_policy:agg_sum", "response_policy:special")
-SCOPES = ("connection",)
+SCOPES = ("connection", "closes")
 DEDICATED_APIS = ("pubsub", "monitor", "transaction")
 
 # Fields a person writes; the importer never touches them.
 COMMAND_ANNOTATIONS = ("reply", "c_name", "scope", "dedicated", "excluded",
-                       "omit", "require", "fix", "select", "variants",
-                       "doc")
+                       "omit", "require", "fix", "select", "exclusive",
+                       "variants", "doc")
 ARG_ANNOTATIONS = ("c_name", "c_type")
 # Fields the importer owns, in the order they are written.
 COMMAND_IMPORTED = ("summary", "since", "complexity", "deprecated_since",
@@ -313,6 +313,13 @@ def validate(spec, reply_kinds):
                                       cmd["excluded"].strip()):
             problems.append("%s: %s: excluded needs a reason" %
                             (cmd.where("excluded"), name))
+        groups = cmd.get("exclusive", [])
+        if not isinstance(groups, list) or not all(
+                isinstance(g, list) and len(g) >= 2 and
+                all(isinstance(p, str) for p in g) for g in groups):
+            problems.append("%s: %s: exclusive is a list of lists of two or "
+                            "more argument paths" % (cmd.where("exclusive"),
+                                                     name))
         if "scope" in cmd and cmd["scope"] not in SCOPES:
             problems.append("%s: %s: scope must be one of %s" %
                             (cmd.where("scope"), name, ", ".join(SCOPES)))

@@ -1705,7 +1705,7 @@ const reds__command reds__commands[] = {
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      NULL},
     [REDS__CMD_QUIT] = {{"QUIT", "connection", "1.0.0", "ok", -1,
-                      REDS_CMD_ALLOW_BUSY | REDS_CMD_FAST | REDS_CMD_LOADING | REDS_CMD_NO_AUTH | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE,
+                      REDS_CMD_ALLOW_BUSY | REDS_CMD_FAST | REDS_CMD_LOADING | REDS_CMD_NO_AUTH | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE | REDS_CMD_CLOSES_CONNECTION,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      reds__conv_ok},
     [REDS__CMD_RANDOMKEY] = {{"RANDOMKEY", "generic", "1.0.0", "nullable_string", 1,

@@ -465,7 +465,7 @@ reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *o
         if (!sz.bad) {
             for (size_t i0 = 0; i0 < o->noperation; i0++) {
                 if (!!(o->operation[i0].encoding_offset.set) + !!(o->operation[i0].write.set) != 1) {
-                    return reds__error(REDS_ERR_DATA, "BITFIELD: give exactly one of GET encoding_offset, write");
+                    return reds__error(REDS_ERR_DATA, "BITFIELD: give exactly one of GET, write");
                 }
                 if (o->operation[i0].encoding_offset.set) {
                     reds__size_lit(&sz, 9);
@@ -481,7 +481,7 @@ reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *o
                         reds__size_lit(&sz, 10);
                     }
                     if (!!(o->operation[i0].write.encoding_offset_value.set) + !!(o->operation[i0].write.encoding_offset_increment.set) != 1) {
-                        return reds__error(REDS_ERR_DATA, "BITFIELD: give exactly one of SET encoding_offset_value, INCRBY encoding_offset_increment");
+                        return reds__error(REDS_ERR_DATA, "BITFIELD: give exactly one of SET, INCRBY");
                     }
                     if (o->operation[i0].write.encoding_offset_value.set) {
                         reds__size_lit(&sz, 9);
@@ -1472,7 +1472,7 @@ reds_err reds_client_kill(reds_client *c, const reds_client_kill_filter *filters
     if (!sz.bad) {
         for (size_t i0 = 0; i0 < nfilters; i0++) {
             if (!!(filters[i0].id.set) + !!(filters[i0].type != 0) + !!(filters[i0].user.ptr != NULL || filters[i0].user.len != 0) + !!(filters[i0].addr.ptr != NULL || filters[i0].addr.len != 0) + !!(filters[i0].laddr.ptr != NULL || filters[i0].laddr.len != 0) + !!(filters[i0].skipme.ptr != NULL || filters[i0].skipme.len != 0) != 1) {
-                return reds__error(REDS_ERR_DATA, "CLIENT KILL: give exactly one of ID client-id, TYPE normal_master_slave_pubsub, USER username, ADDR ip:port, LADDR ip:port, SKIPME yes/no");
+                return reds__error(REDS_ERR_DATA, "CLIENT KILL: give exactly one of ID client-id, TYPE, USER username, ADDR ip:port, LADDR ip:port, SKIPME yes/no");
             }
             if (filters[i0].id.set) {
                 reds__size_lit(&sz, 8);
@@ -1583,6 +1583,9 @@ reds_err reds_client_list(reds_client *c, const reds_client_list_opts *opts, red
                 reds__size_num(&sz);
             }
         }
+    }
+    if (!!(o->type != 0) + !!(o->id.set) > 1) {
+        return reds__error(REDS_ERR_DATA, "CLIENT LIST: give at most one of TYPE, ID");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CLIENT_LIST, &sz);
     if (!p)
@@ -1704,6 +1707,9 @@ reds_err reds_client_tracking(reds_client *c, reds_client_tracking_status status
     }
     if (o->noloop) {
         reds__size_lit(&sz, 12);
+    }
+    if (!!(o->bcast) + !!(o->optin) + !!(o->optout) > 1) {
+        return reds__error(REDS_ERR_DATA, "CLIENT TRACKING: give at most one of BCAST, OPTIN, OPTOUT");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CLIENT_TRACKING, &sz);
     if (!p)
@@ -2135,7 +2141,7 @@ reds_err reds_migrate(reds_client *c, reds_str host, int64_t port, reds_migrate_
     reds__size_str(&sz, host, "host");
     reds__size_num(&sz);
     if (!!(key_or_empty_string.key.ptr != NULL || key_or_empty_string.key.len != 0) + !!(key_or_empty_string.empty_string) != 1) {
-        return reds__error(REDS_ERR_DATA, "MIGRATE: give exactly one of key, ");
+        return reds__error(REDS_ERR_DATA, "MIGRATE: give exactly one of key, \"\"");
     }
     if (key_or_empty_string.key.ptr != NULL || key_or_empty_string.key.len != 0) {
         reds__size_str(&sz, key_or_empty_string.key, "key");
@@ -2152,7 +2158,7 @@ reds_err reds_migrate(reds_client *c, reds_str host, int64_t port, reds_migrate_
         reds__size_lit(&sz, 13);
     }
     if (!!(o->password.ptr != NULL || o->password.len != 0) + !!(o->username_password.set) > 1) {
-        return reds__error(REDS_ERR_DATA, "MIGRATE: give at most one of AUTH password, AUTH2 username_password");
+        return reds__error(REDS_ERR_DATA, "MIGRATE: give at most one of AUTH password, AUTH2");
     }
     if (o->password.ptr != NULL || o->password.len != 0) {
         reds__size_lit(&sz, 10);
@@ -2508,6 +2514,9 @@ reds_err reds_restore(reds_client *c, reds_str key, int64_t ttl, reds_str serial
     if (o->frequency.set) {
         reds__size_lit(&sz, 10);
         reds__size_num(&sz);
+    }
+    if (!!(o->seconds.set) + !!(o->frequency.set) > 1) {
+        return reds__error(REDS_ERR_DATA, "RESTORE: give at most one of IDLETIME seconds, FREQ frequency");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_RESTORE, &sz);
     if (!p)
@@ -3352,7 +3361,7 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, 
     reds__size_lit(&sz, 15);
     reds__size_str(&sz, key, "key");
     if (!!(from.member.ptr != NULL || from.member.len != 0) + !!(from.longitude_latitude.set) != 1) {
-        return reds__error(REDS_ERR_DATA, "GEOSEARCH: give exactly one of FROMMEMBER member, FROMLONLAT longitude_latitude");
+        return reds__error(REDS_ERR_DATA, "GEOSEARCH: give exactly one of FROMMEMBER member, FROMLONLAT");
     }
     if (from.member.ptr != NULL || from.member.len != 0) {
         reds__size_lit(&sz, 17);
@@ -3465,7 +3474,7 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
     reds__size_str(&sz, destination, "destination");
     reds__size_str(&sz, source, "source");
     if (!!(from.member.ptr != NULL || from.member.len != 0) + !!(from.longitude_latitude.set) != 1) {
-        return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: give exactly one of FROMMEMBER member, FROMLONLAT longitude_latitude");
+        return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: give exactly one of FROMMEMBER member, FROMLONLAT");
     }
     if (from.member.ptr != NULL || from.member.len != 0) {
         reds__size_lit(&sz, 17);
@@ -6789,6 +6798,9 @@ reds_err reds_restore_asking(reds_client *c, reds_str key, int64_t ttl, reds_str
     if (o->frequency.set) {
         reds__size_lit(&sz, 10);
         reds__size_num(&sz);
+    }
+    if (!!(o->seconds.set) + !!(o->frequency.set) > 1) {
+        return reds__error(REDS_ERR_DATA, "RESTORE-ASKING: give at most one of IDLETIME seconds, FREQ frequency");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_RESTORE_ASKING, &sz);
     if (!p)

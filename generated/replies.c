@@ -278,7 +278,7 @@ reds_err reds__fill_lcs_match(const reds_reply *r, reds__arena *a, reds_lcs_matc
         err = reds__fill_lcs_range(&r->element[0], a, &dst->a);
     if (!err)
         err = reds__fill_lcs_range(&r->element[1], a, &dst->b);
-    if (r->len > 2)
+    if (!err && r->len > 2)
         err = reds__fill_int(&r->element[2], &dst->len);
     return err;
 }

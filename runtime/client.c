@@ -188,6 +188,11 @@ reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
     err = reds__conn_read(conn, &reply);
     if (err)
         return err;
+    /* The server closes the connection once it has answered QUIT: never
+     * reuse it, so that a dedicated handle reconnects for its next call. */
+    if (REDS__UNLIKELY(cmd->id < reds__ncommands &&
+                       (reds__commands[cmd->id].info.flags & REDS_CMD_CLOSES_CONNECTION)))
+        conn->broken = true;
     return reds__deliver(c, cmd, &conn->arena, reply);
 }
 

@@ -241,6 +241,11 @@ START_TEST(records_array_and_map)
     reds_free(lcs);
     ck_assert_int_eq(convert(reds__conv_lcs_idx, PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n:1\r\n"), &lcs),
                      REDS_ERR_INVALID_RESPONSE);
+    /* A bad field before a good optional one still fails the record. */
+    ck_assert_int_eq(convert(reds__conv_lcs_idx,
+                             PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n*3\r\n:1\r\n*2\r\n:0\r\n:1\r\n:4\r\n"),
+                             &lcs),
+                     REDS_ERR_INVALID_RESPONSE);
 
     reds_hello_reply *h = NULL;
     ck_assert_int_eq(convert(reds__conv_hello,

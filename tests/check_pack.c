@@ -225,11 +225,14 @@ START_TEST(repeated_choices)
     ASSERT_SENT("*3\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$11\r\n127.0.0.1:1\r\n");
     /* CLIENT LIST ID id...: a block holding an array. */
     int64_t ids[] = {1, 22};
-    reds_client_list_opts lo = {.type = REDS_CLIENT_LIST_TYPE_NORMAL,
-                                .id = {.set = true, .ids = ids, .nids = 2}};
+    reds_client_list_opts lo = {.id = {.set = true, .ids = ids, .nids = 2}};
     ASSERT_OK(reds_client_list(cap, &lo, NULL));
-    ASSERT_SENT("*7\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n$4\r\nTYPE\r\n$6\r\nNORMAL\r\n$2\r\nID\r\n"
-                "$1\r\n1\r\n$2\r\n22\r\n");
+    ASSERT_SENT("*5\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n$2\r\nID\r\n$1\r\n1\r\n$2\r\n22\r\n");
+    /* TYPE and ID are independent options the server takes only one of
+     * (the spec's `exclusive:`). */
+    lo.type = REDS_CLIENT_LIST_TYPE_NORMAL;
+    ASSERT_NOTHING_SENT(reds_client_list(cap, &lo, NULL), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "CLIENT LIST: give at most one of TYPE, ID");
 }
 END_TEST
 

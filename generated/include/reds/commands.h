@@ -142,7 +142,7 @@ typedef struct reds_bitcount_index {
     bool set; /**< give this argument */
     int64_t start; /**< integer */
     int64_t end; /**< integer */
-    reds_bitcount_index_unit index_unit; /**< index_unit */
+    reds_bitcount_index_unit index_unit; /**< BYTE | BIT */
 } reds_bitcount_index;
 
 /** Optional arguments of BITCOUNT (zero-initialise; NULL for none). */
@@ -198,20 +198,20 @@ typedef struct reds_bitfield_encoding_offset_increment {
 /** write: [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> */
 typedef struct reds_bitfield_write {
     bool set; /**< give this argument */
-    reds_bitfield_wrap_sat_fail wrap_sat_fail; /**< OVERFLOW wrap_sat_fail */
-    reds_bitfield_encoding_offset_value encoding_offset_value; /**< SET encoding_offset_value */
-    reds_bitfield_encoding_offset_increment encoding_offset_increment; /**< INCRBY encoding_offset_increment */
+    reds_bitfield_wrap_sat_fail wrap_sat_fail; /**< OVERFLOW */
+    reds_bitfield_encoding_offset_value encoding_offset_value; /**< SET */
+    reds_bitfield_encoding_offset_increment encoding_offset_increment; /**< INCRBY */
 } reds_bitfield_write;
 
 /** one operation: exactly one of GET encoding offset [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> */
 typedef struct reds_bitfield_operation {
-    reds_bitfield_encoding_offset encoding_offset; /**< GET encoding_offset */
+    reds_bitfield_encoding_offset encoding_offset; /**< GET */
     reds_bitfield_write write; /**< write */
 } reds_bitfield_operation;
 
 /** Optional arguments of BITFIELD (zero-initialise; NULL for none). */
 typedef struct reds_bitfield_opts {
-    const reds_bitfield_operation *operation; /**< operation */
+    const reds_bitfield_operation *operation; /**< GET | write */
     size_t noperation; /**< number of operation */
 } reds_bitfield_opts;
 
@@ -238,7 +238,7 @@ typedef struct reds_bitfield_ro_encoding_offset {
 
 /** Optional arguments of BITFIELD_RO (zero-initialise; NULL for none). */
 typedef struct reds_bitfield_ro_opts {
-    const reds_bitfield_ro_encoding_offset *encoding_offset; /**< GET encoding_offset */
+    const reds_bitfield_ro_encoding_offset *encoding_offset; /**< GET */
     size_t nencoding_offset; /**< number of encoding_offset */
 } reds_bitfield_ro_opts;
 
@@ -284,7 +284,7 @@ typedef enum reds_bitpos_index_unit {
 typedef struct reds_bitpos_end_index {
     bool set; /**< give this argument */
     int64_t end; /**< integer */
-    reds_bitpos_index_unit index_unit; /**< index_unit */
+    reds_bitpos_index_unit index_unit; /**< BYTE | BIT */
 } reds_bitpos_end_index;
 
 /** index: start [end [BYTE | BIT]] */
@@ -482,7 +482,7 @@ typedef enum reds_cluster_failover_options {
 
 /** Optional arguments of CLUSTER FAILOVER (zero-initialise; NULL for none). */
 typedef struct reds_cluster_failover_opts {
-    reds_cluster_failover_options options; /**< options */
+    reds_cluster_failover_options options; /**< FORCE | TAKEOVER */
 } reds_cluster_failover_opts;
 
 /**
@@ -677,7 +677,7 @@ typedef enum reds_cluster_reset_hard_soft {
 
 /** Optional arguments of CLUSTER RESET (zero-initialise; NULL for none). */
 typedef struct reds_cluster_reset_opts {
-    reds_cluster_reset_hard_soft hard_soft; /**< hard_soft */
+    reds_cluster_reset_hard_soft hard_soft; /**< HARD | SOFT */
 } reds_cluster_reset_opts;
 
 /**
@@ -739,7 +739,7 @@ typedef struct reds_cluster_setslot_subcommand {
  *
  * @param c    client, dedicated connection or pipeline
  * @param slot integer
- * @param subcommand subcommand
+ * @param subcommand IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot_subcommand subcommand, reds_reply **out);
@@ -854,7 +854,7 @@ typedef enum reds_client_caching_mode {
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
  *
  * @param c    client, dedicated connection or pipeline
- * @param mode mode
+ * @param mode YES | NO
  */
 reds_err reds_client_caching(reds_client *c, reds_client_caching_mode mode);
 
@@ -943,7 +943,7 @@ typedef enum reds_client_kill_type {
 /** one new-format: exactly one of [ID client-id] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes/no] */
 typedef struct reds_client_kill_filter {
     reds_opt_i64 id; /**< ID client-id */
-    reds_client_kill_type type; /**< TYPE normal_master_slave_pubsub */
+    reds_client_kill_type type; /**< TYPE */
     reds_str user; /**< USER username */
     reds_str addr; /**< ADDR ip:port */
     reds_str laddr; /**< LADDR ip:port */
@@ -962,7 +962,7 @@ typedef struct reds_client_kill_filter {
  * were killed.
  *
  * @param c    client, dedicated connection or pipeline
- * @param filters new-format
+ * @param filters ID client-id | TYPE | USER username | ADDR ip:port | LADDR ip:port | SKIPME yes/no
  * @param nfilters number of filters
  * @param out  the integer reply.
  */
@@ -1000,8 +1000,8 @@ typedef struct reds_client_list_id {
 
 /** Optional arguments of CLIENT LIST (zero-initialise; NULL for none). */
 typedef struct reds_client_list_opts {
-    reds_client_list_type type; /**< TYPE normal_master_replica_pubsub */
-    reds_client_list_id id; /**< ID id */
+    reds_client_list_type type; /**< TYPE */
+    reds_client_list_id id; /**< ID */
 } reds_client_list_opts;
 
 /**
@@ -1035,7 +1035,7 @@ typedef enum reds_client_no_evict_enabled {
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
  *
  * @param c    client, dedicated connection or pipeline
- * @param enabled enabled
+ * @param enabled ON | OFF
  */
 reds_err reds_client_no_evict(reds_client *c, reds_client_no_evict_enabled enabled);
 
@@ -1047,7 +1047,7 @@ typedef enum reds_client_pause_mode {
 
 /** Optional arguments of CLIENT PAUSE (zero-initialise; NULL for none). */
 typedef struct reds_client_pause_opts {
-    reds_client_pause_mode mode; /**< mode */
+    reds_client_pause_mode mode; /**< WRITE | ALL */
 } reds_client_pause_opts;
 
 /**
@@ -1107,7 +1107,7 @@ typedef struct reds_client_tracking_opts {
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
  *
  * @param c    client, dedicated connection or pipeline
- * @param status status
+ * @param status ON | OFF
  * @param opts optional arguments, NULL for none
  */
 reds_err reds_client_tracking(reds_client *c, reds_client_tracking_status status, const reds_client_tracking_opts *opts);
@@ -1135,7 +1135,7 @@ typedef enum reds_client_unblock_timeout_error {
 
 /** Optional arguments of CLIENT UNBLOCK (zero-initialise; NULL for none). */
 typedef struct reds_client_unblock_opts {
-    reds_client_unblock_timeout_error timeout_error; /**< timeout_error */
+    reds_client_unblock_timeout_error timeout_error; /**< TIMEOUT | ERROR */
 } reds_client_unblock_opts;
 
 /**
@@ -1190,7 +1190,7 @@ typedef struct reds_hello_username_password {
 typedef struct reds_hello_arguments {
     bool set; /**< give this argument */
     int64_t protover; /**< integer */
-    reds_hello_username_password username_password; /**< AUTH username_password */
+    reds_hello_username_password username_password; /**< AUTH */
     reds_str clientname; /**< SETNAME clientname */
 } reds_hello_arguments;
 
@@ -1245,8 +1245,6 @@ reds_err reds_ping(reds_client *c, const reds_ping_opts *opts, reds_str **out);
  *
  * Since 1.0.0. Complexity: O(1)
  * Flags: allow_busy, fast, loading, no_auth, noscript, stale.
- * Changes the state of its connection: only on a dedicated connection
- * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
  *
  * @param c    client, dedicated connection or pipeline
  */
@@ -1360,7 +1358,7 @@ typedef enum reds_expire_condition {
 
 /** Optional arguments of EXPIRE (zero-initialise; NULL for none). */
 typedef struct reds_expire_opts {
-    reds_expire_condition condition; /**< condition */
+    reds_expire_condition condition; /**< NX | XX | GT | LT */
 } reds_expire_opts;
 
 /**
@@ -1389,7 +1387,7 @@ typedef enum reds_expireat_condition {
 
 /** Optional arguments of EXPIREAT (zero-initialise; NULL for none). */
 typedef struct reds_expireat_opts {
-    reds_expireat_condition condition; /**< condition */
+    reds_expireat_condition condition; /**< NX | XX | GT | LT */
 } reds_expireat_opts;
 
 /**
@@ -1454,7 +1452,7 @@ typedef struct reds_migrate_opts {
     bool copy; /**< send COPY */
     bool replace; /**< send REPLACE */
     reds_str password; /**< AUTH password */
-    reds_migrate_username_password username_password; /**< AUTH2 username_password */
+    reds_migrate_username_password username_password; /**< AUTH2 */
     const reds_str *keys; /**< KEYS key */
     size_t nkeys; /**< number of keys */
 } reds_migrate_opts;
@@ -1472,7 +1470,7 @@ typedef struct reds_migrate_opts {
  * @param c    client, dedicated connection or pipeline
  * @param host string
  * @param port integer
- * @param key_or_empty_string key_or_empty_string
+ * @param key_or_empty_string key | ""
  * @param destination_db integer
  * @param timeout integer
  * @param opts optional arguments, NULL for none
@@ -1588,7 +1586,7 @@ typedef enum reds_pexpire_condition {
 
 /** Optional arguments of PEXPIRE (zero-initialise; NULL for none). */
 typedef struct reds_pexpire_opts {
-    reds_pexpire_condition condition; /**< condition */
+    reds_pexpire_condition condition; /**< NX | XX | GT | LT */
 } reds_pexpire_opts;
 
 /**
@@ -1617,7 +1615,7 @@ typedef enum reds_pexpireat_condition {
 
 /** Optional arguments of PEXPIREAT (zero-initialise; NULL for none). */
 typedef struct reds_pexpireat_opts {
-    reds_pexpireat_condition condition; /**< condition */
+    reds_pexpireat_condition condition; /**< NX | XX | GT | LT */
 } reds_pexpireat_opts;
 
 /**
@@ -1768,10 +1766,10 @@ typedef enum reds_sort_order {
 /** Optional arguments of SORT (zero-initialise; NULL for none). */
 typedef struct reds_sort_opts {
     reds_str by; /**< BY pattern */
-    reds_sort_limit limit; /**< LIMIT offset_count */
+    reds_sort_limit limit; /**< LIMIT */
     const reds_str *get; /**< GET pattern */
     size_t nget; /**< number of get */
-    reds_sort_order order; /**< order */
+    reds_sort_order order; /**< ASC | DESC */
     bool alpha; /**< send ALPHA */
 } reds_sort_opts;
 
@@ -1824,10 +1822,10 @@ typedef enum reds_sort_ro_order {
 /** Optional arguments of SORT_RO (zero-initialise; NULL for none). */
 typedef struct reds_sort_ro_opts {
     reds_str by; /**< BY pattern */
-    reds_sort_ro_limit limit; /**< LIMIT offset_count */
+    reds_sort_ro_limit limit; /**< LIMIT */
     const reds_str *get; /**< GET pattern */
     size_t nget; /**< number of get */
-    reds_sort_ro_order order; /**< order */
+    reds_sort_ro_order order; /**< ASC | DESC */
     bool alpha; /**< send ALPHA */
 } reds_sort_ro_opts;
 
@@ -1936,7 +1934,7 @@ typedef struct reds_geoadd_longitude_latitude_member {
 
 /** Optional arguments of GEOADD (zero-initialise; NULL for none). */
 typedef struct reds_geoadd_opts {
-    reds_geoadd_condition condition; /**< condition */
+    reds_geoadd_condition condition; /**< NX | XX */
     bool change; /**< send CH */
 } reds_geoadd_opts;
 
@@ -1967,7 +1965,7 @@ typedef enum reds_geodist_unit {
 
 /** Optional arguments of GEODIST (zero-initialise; NULL for none). */
 typedef struct reds_geodist_opts {
-    reds_geodist_unit unit; /**< unit */
+    reds_geodist_unit unit; /**< M | KM | FT | MI */
 } reds_geodist_opts;
 
 /**
@@ -2046,7 +2044,7 @@ typedef struct reds_georadius_opts {
     bool withdist; /**< send WITHDIST */
     bool withhash; /**< send WITHHASH */
     reds_georadius_count count; /**< count */
-    reds_georadius_order order; /**< order */
+    reds_georadius_order order; /**< ASC | DESC */
     reds_str store; /**< STORE key */
     reds_str storedist; /**< STOREDIST key */
 } reds_georadius_opts;
@@ -2065,7 +2063,7 @@ typedef struct reds_georadius_opts {
  * @param longitude double
  * @param latitude double
  * @param radius double
- * @param unit unit
+ * @param unit M | KM | FT | MI
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2099,7 +2097,7 @@ typedef struct reds_georadiusbymember_opts {
     bool withdist; /**< send WITHDIST */
     bool withhash; /**< send WITHHASH */
     reds_georadiusbymember_count count; /**< count */
-    reds_georadiusbymember_order order; /**< order */
+    reds_georadiusbymember_order order; /**< ASC | DESC */
     reds_str store; /**< STORE key */
     reds_str storedist; /**< STOREDIST key */
 } reds_georadiusbymember_opts;
@@ -2117,7 +2115,7 @@ typedef struct reds_georadiusbymember_opts {
  * @param key key
  * @param member string
  * @param radius double
- * @param unit unit
+ * @param unit M | KM | FT | MI
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2151,7 +2149,7 @@ typedef struct reds_georadiusbymember_ro_opts {
     bool withdist; /**< send WITHDIST */
     bool withhash; /**< send WITHHASH */
     reds_georadiusbymember_ro_count count; /**< count */
-    reds_georadiusbymember_ro_order order; /**< order */
+    reds_georadiusbymember_ro_order order; /**< ASC | DESC */
 } reds_georadiusbymember_ro_opts;
 
 /**
@@ -2167,7 +2165,7 @@ typedef struct reds_georadiusbymember_ro_opts {
  * @param key key
  * @param member string
  * @param radius double
- * @param unit unit
+ * @param unit M | KM | FT | MI
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2201,7 +2199,7 @@ typedef struct reds_georadius_ro_opts {
     bool withdist; /**< send WITHDIST */
     bool withhash; /**< send WITHHASH */
     reds_georadius_ro_count count; /**< count */
-    reds_georadius_ro_order order; /**< order */
+    reds_georadius_ro_order order; /**< ASC | DESC */
 } reds_georadius_ro_opts;
 
 /**
@@ -2218,7 +2216,7 @@ typedef struct reds_georadius_ro_opts {
  * @param longitude double
  * @param latitude double
  * @param radius double
- * @param unit unit
+ * @param unit M | KM | FT | MI
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2235,7 +2233,7 @@ typedef struct reds_geosearch_longitude_latitude {
 /** from: exactly one of FROMMEMBER member FROMLONLAT longitude latitude */
 typedef struct reds_geosearch_from {
     reds_str member; /**< FROMMEMBER member */
-    reds_geosearch_longitude_latitude longitude_latitude; /**< FROMLONLAT longitude_latitude */
+    reds_geosearch_longitude_latitude longitude_latitude; /**< FROMLONLAT */
 } reds_geosearch_from;
 
 /** unit: M | KM | FT | MI. 0 leaves it out where it is optional. */
@@ -2250,7 +2248,7 @@ typedef enum reds_geosearch_unit {
 typedef struct reds_geosearch_circle {
     bool set; /**< give this argument */
     double radius; /**< double (after BYRADIUS) */
-    reds_geosearch_unit unit; /**< unit */
+    reds_geosearch_unit unit; /**< M | KM | FT | MI */
 } reds_geosearch_circle;
 
 /** box: BYBOX width height <M | KM | FT | MI> */
@@ -2258,7 +2256,7 @@ typedef struct reds_geosearch_box {
     bool set; /**< give this argument */
     double width; /**< double (after BYBOX) */
     double height; /**< double */
-    reds_geosearch_unit unit; /**< unit */
+    reds_geosearch_unit unit; /**< M | KM | FT | MI */
 } reds_geosearch_box;
 
 /** by: exactly one of BYRADIUS radius <M | KM | FT | MI> BYBOX width height <M | KM | FT | MI> */
@@ -2282,7 +2280,7 @@ typedef struct reds_geosearch_count {
 
 /** Optional arguments of GEOSEARCH (zero-initialise; NULL for none). */
 typedef struct reds_geosearch_opts {
-    reds_geosearch_order order; /**< order */
+    reds_geosearch_order order; /**< ASC | DESC */
     reds_geosearch_count count; /**< count */
     bool withcoord; /**< send WITHCOORD */
     bool withdist; /**< send WITHDIST */
@@ -2299,8 +2297,8 @@ typedef struct reds_geosearch_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param from from
- * @param by by
+ * @param from FROMMEMBER member | FROMLONLAT
+ * @param by circle | box
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2316,7 +2314,7 @@ typedef struct reds_geosearchstore_longitude_latitude {
 /** from: exactly one of FROMMEMBER member FROMLONLAT longitude latitude */
 typedef struct reds_geosearchstore_from {
     reds_str member; /**< FROMMEMBER member */
-    reds_geosearchstore_longitude_latitude longitude_latitude; /**< FROMLONLAT longitude_latitude */
+    reds_geosearchstore_longitude_latitude longitude_latitude; /**< FROMLONLAT */
 } reds_geosearchstore_from;
 
 /** unit: M | KM | FT | MI. 0 leaves it out where it is optional. */
@@ -2331,7 +2329,7 @@ typedef enum reds_geosearchstore_unit {
 typedef struct reds_geosearchstore_circle {
     bool set; /**< give this argument */
     double radius; /**< double (after BYRADIUS) */
-    reds_geosearchstore_unit unit; /**< unit */
+    reds_geosearchstore_unit unit; /**< M | KM | FT | MI */
 } reds_geosearchstore_circle;
 
 /** box: BYBOX width height <M | KM | FT | MI> */
@@ -2339,7 +2337,7 @@ typedef struct reds_geosearchstore_box {
     bool set; /**< give this argument */
     double width; /**< double (after BYBOX) */
     double height; /**< double */
-    reds_geosearchstore_unit unit; /**< unit */
+    reds_geosearchstore_unit unit; /**< M | KM | FT | MI */
 } reds_geosearchstore_box;
 
 /** by: exactly one of BYRADIUS radius <M | KM | FT | MI> BYBOX width height <M | KM | FT | MI> */
@@ -2363,7 +2361,7 @@ typedef struct reds_geosearchstore_count {
 
 /** Optional arguments of GEOSEARCHSTORE (zero-initialise; NULL for none). */
 typedef struct reds_geosearchstore_opts {
-    reds_geosearchstore_order order; /**< order */
+    reds_geosearchstore_order order; /**< ASC | DESC */
     reds_geosearchstore_count count; /**< count */
     bool storedist; /**< send STOREDIST */
 } reds_geosearchstore_opts;
@@ -2379,8 +2377,8 @@ typedef struct reds_geosearchstore_opts {
  * @param c    client, dedicated connection or pipeline
  * @param destination key
  * @param source key
- * @param from from
- * @param by by
+ * @param from FROMMEMBER member | FROMLONLAT
+ * @param by circle | box
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2786,8 +2784,8 @@ typedef enum reds_blmove_whereto {
  * @param c    client, dedicated connection or pipeline
  * @param source key
  * @param destination key
- * @param wherefrom wherefrom
- * @param whereto whereto
+ * @param wherefrom LEFT | RIGHT
+ * @param whereto LEFT | RIGHT
  * @param timeout double
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2817,7 +2815,7 @@ typedef struct reds_blmpop_opts {
  * @param numkeys integer
  * @param key key
  * @param nkey number of key
- * @param where where
+ * @param where LEFT | RIGHT
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -2904,7 +2902,7 @@ typedef enum reds_linsert_where {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param where where
+ * @param where BEFORE | AFTER
  * @param pivot string
  * @param element string
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -2948,8 +2946,8 @@ typedef enum reds_lmove_whereto {
  * @param c    client, dedicated connection or pipeline
  * @param source key
  * @param destination key
- * @param wherefrom wherefrom
- * @param whereto whereto
+ * @param wherefrom LEFT | RIGHT
+ * @param whereto LEFT | RIGHT
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_lmove(reds_client *c, reds_str source, reds_str destination, reds_lmove_wherefrom wherefrom, reds_lmove_whereto whereto, reds_reply **out);
@@ -2977,7 +2975,7 @@ typedef struct reds_lmpop_opts {
  * @param numkeys integer
  * @param key key
  * @param nkey number of key
- * @param where where
+ * @param where LEFT | RIGHT
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -3508,7 +3506,7 @@ typedef enum reds_function_flush_async {
 
 /** Optional arguments of FUNCTION FLUSH (zero-initialise; NULL for none). */
 typedef struct reds_function_flush_opts {
-    reds_function_flush_async async; /**< async */
+    reds_function_flush_async async; /**< ASYNC | SYNC */
 } reds_function_flush_opts;
 
 /**
@@ -3600,7 +3598,7 @@ typedef enum reds_function_restore_policy {
 
 /** Optional arguments of FUNCTION RESTORE (zero-initialise; NULL for none). */
 typedef struct reds_function_restore_opts {
-    reds_function_restore_policy policy; /**< policy */
+    reds_function_restore_policy policy; /**< FLUSH | APPEND | REPLACE */
 } reds_function_restore_opts;
 
 /**
@@ -3647,7 +3645,7 @@ typedef enum reds_script_debug_mode {
  * Flags: noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param mode mode
+ * @param mode YES | SYNC | NO
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_script_debug(reds_client *c, reds_script_debug_mode mode, reds_reply **out);
@@ -3675,7 +3673,7 @@ typedef enum reds_script_flush_async {
 
 /** Optional arguments of SCRIPT FLUSH (zero-initialise; NULL for none). */
 typedef struct reds_script_flush_opts {
-    reds_script_flush_async async; /**< async */
+    reds_script_flush_async async; /**< ASYNC | SYNC */
 } reds_script_flush_opts;
 
 /**
@@ -4203,7 +4201,7 @@ typedef struct reds_failover_target {
 
 /** Optional arguments of FAILOVER (zero-initialise; NULL for none). */
 typedef struct reds_failover_opts {
-    reds_failover_target target; /**< TO target */
+    reds_failover_target target; /**< TO */
     bool abort; /**< send ABORT */
     reds_opt_i64 milliseconds; /**< TIMEOUT milliseconds */
 } reds_failover_opts;
@@ -4230,7 +4228,7 @@ typedef enum reds_flushall_async {
 
 /** Optional arguments of FLUSHALL (zero-initialise; NULL for none). */
 typedef struct reds_flushall_opts {
-    reds_flushall_async async; /**< async */
+    reds_flushall_async async; /**< ASYNC | SYNC */
 } reds_flushall_opts;
 
 /**
@@ -4255,7 +4253,7 @@ typedef enum reds_flushdb_async {
 
 /** Optional arguments of FLUSHDB (zero-initialise; NULL for none). */
 typedef struct reds_flushdb_opts {
-    reds_flushdb_async async; /**< async */
+    reds_flushdb_async async; /**< ASYNC | SYNC */
 } reds_flushdb_opts;
 
 /**
@@ -4572,9 +4570,9 @@ typedef struct reds_module_loadex_args {
 
 /** Optional arguments of MODULE LOADEX (zero-initialise; NULL for none). */
 typedef struct reds_module_loadex_opts {
-    const reds_module_loadex_configs *configs; /**< CONFIG configs */
+    const reds_module_loadex_configs *configs; /**< CONFIG */
     size_t nconfigs; /**< number of configs */
-    const reds_module_loadex_args *args; /**< ARGS args */
+    const reds_module_loadex_args *args; /**< ARGS */
     size_t nargs; /**< number of args */
 } reds_module_loadex_opts;
 
@@ -4634,7 +4632,7 @@ typedef struct reds_replicaof_args {
  * Flags: admin, no_async_loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param args args
+ * @param args host-port | no-one
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_replicaof(reds_client *c, reds_replicaof_args args, reds_reply **out);
@@ -4698,7 +4696,7 @@ typedef enum reds_shutdown_nosave_save {
 
 /** Optional arguments of SHUTDOWN (zero-initialise; NULL for none). */
 typedef struct reds_shutdown_opts {
-    reds_shutdown_nosave_save nosave_save; /**< nosave_save */
+    reds_shutdown_nosave_save nosave_save; /**< NOSAVE | SAVE */
     bool now; /**< send NOW */
     bool force; /**< send FORCE */
     bool abort; /**< send ABORT */
@@ -4746,7 +4744,7 @@ typedef struct reds_slaveof_args {
  * @deprecated Since Redis 5.0.0; use REPLICAOF.
  *
  * @param c    client, dedicated connection or pipeline
- * @param args args
+ * @param args host-port | no-one
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 5.0.0")
@@ -5150,7 +5148,7 @@ typedef struct reds_bzmpop_opts {
  * @param numkeys integer
  * @param key key
  * @param nkey number of key
- * @param where where
+ * @param where MIN | MAX
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5208,8 +5206,8 @@ typedef struct reds_zadd_score_member {
 
 /** Optional arguments of ZADD (zero-initialise; NULL for none). */
 typedef struct reds_zadd_opts {
-    reds_zadd_condition condition; /**< condition */
-    reds_zadd_comparison comparison; /**< comparison */
+    reds_zadd_condition condition; /**< NX | XX */
+    reds_zadd_comparison comparison; /**< GT | LT */
     bool change; /**< send CH */
     bool increment; /**< send INCR */
 } reds_zadd_opts;
@@ -5327,7 +5325,7 @@ typedef enum reds_zinter_aggregate {
 typedef struct reds_zinter_opts {
     const int64_t *weight; /**< WEIGHTS weight */
     size_t nweight; /**< number of weight */
-    reds_zinter_aggregate aggregate; /**< AGGREGATE aggregate */
+    reds_zinter_aggregate aggregate; /**< AGGREGATE */
     bool withscores; /**< send WITHSCORES */
 } reds_zinter_opts;
 
@@ -5381,7 +5379,7 @@ typedef enum reds_zinterstore_aggregate {
 typedef struct reds_zinterstore_opts {
     const int64_t *weight; /**< WEIGHTS weight */
     size_t nweight; /**< number of weight */
-    reds_zinterstore_aggregate aggregate; /**< AGGREGATE aggregate */
+    reds_zinterstore_aggregate aggregate; /**< AGGREGATE */
 } reds_zinterstore_opts;
 
 /**
@@ -5441,7 +5439,7 @@ typedef struct reds_zmpop_opts {
  * @param numkeys integer
  * @param key key
  * @param nkey number of key
- * @param where where
+ * @param where MIN | MAX
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -5545,9 +5543,9 @@ typedef struct reds_zrange_offset_count {
 
 /** Optional arguments of ZRANGE (zero-initialise; NULL for none). */
 typedef struct reds_zrange_opts {
-    reds_zrange_sortby sortby; /**< sortby */
+    reds_zrange_sortby sortby; /**< BYSCORE | BYLEX */
     bool rev; /**< send REV */
-    reds_zrange_offset_count offset_count; /**< LIMIT offset_count */
+    reds_zrange_offset_count offset_count; /**< LIMIT */
     bool withscores; /**< send WITHSCORES */
 } reds_zrange_opts;
 
@@ -5577,7 +5575,7 @@ typedef struct reds_zrangebylex_offset_count {
 
 /** Optional arguments of ZRANGEBYLEX (zero-initialise; NULL for none). */
 typedef struct reds_zrangebylex_opts {
-    reds_zrangebylex_offset_count offset_count; /**< LIMIT offset_count */
+    reds_zrangebylex_offset_count offset_count; /**< LIMIT */
 } reds_zrangebylex_opts;
 
 /**
@@ -5609,7 +5607,7 @@ typedef struct reds_zrangebyscore_offset_count {
 /** Optional arguments of ZRANGEBYSCORE (zero-initialise; NULL for none). */
 typedef struct reds_zrangebyscore_opts {
     bool withscores; /**< send WITHSCORES */
-    reds_zrangebyscore_offset_count offset_count; /**< LIMIT offset_count */
+    reds_zrangebyscore_offset_count offset_count; /**< LIMIT */
 } reds_zrangebyscore_opts;
 
 /**
@@ -5646,9 +5644,9 @@ typedef struct reds_zrangestore_offset_count {
 
 /** Optional arguments of ZRANGESTORE (zero-initialise; NULL for none). */
 typedef struct reds_zrangestore_opts {
-    reds_zrangestore_sortby sortby; /**< sortby */
+    reds_zrangestore_sortby sortby; /**< BYSCORE | BYLEX */
     bool rev; /**< send REV */
-    reds_zrangestore_offset_count offset_count; /**< LIMIT offset_count */
+    reds_zrangestore_offset_count offset_count; /**< LIMIT */
 } reds_zrangestore_opts;
 
 /**
@@ -5781,7 +5779,7 @@ typedef struct reds_zrevrangebylex_offset_count {
 
 /** Optional arguments of ZREVRANGEBYLEX (zero-initialise; NULL for none). */
 typedef struct reds_zrevrangebylex_opts {
-    reds_zrevrangebylex_offset_count offset_count; /**< LIMIT offset_count */
+    reds_zrevrangebylex_offset_count offset_count; /**< LIMIT */
 } reds_zrevrangebylex_opts;
 
 /**
@@ -5813,7 +5811,7 @@ typedef struct reds_zrevrangebyscore_offset_count {
 /** Optional arguments of ZREVRANGEBYSCORE (zero-initialise; NULL for none). */
 typedef struct reds_zrevrangebyscore_opts {
     bool withscores; /**< send WITHSCORES */
-    reds_zrevrangebyscore_offset_count offset_count; /**< LIMIT offset_count */
+    reds_zrevrangebyscore_offset_count offset_count; /**< LIMIT */
 } reds_zrevrangebyscore_opts;
 
 /**
@@ -5898,7 +5896,7 @@ typedef enum reds_zunion_aggregate {
 typedef struct reds_zunion_opts {
     const int64_t *weight; /**< WEIGHTS weight */
     size_t nweight; /**< number of weight */
-    reds_zunion_aggregate aggregate; /**< AGGREGATE aggregate */
+    reds_zunion_aggregate aggregate; /**< AGGREGATE */
     bool withscores; /**< send WITHSCORES */
 } reds_zunion_opts;
 
@@ -5930,7 +5928,7 @@ typedef enum reds_zunionstore_aggregate {
 typedef struct reds_zunionstore_opts {
     const int64_t *weight; /**< WEIGHTS weight */
     size_t nweight; /**< number of weight */
-    reds_zunionstore_aggregate aggregate; /**< AGGREGATE aggregate */
+    reds_zunionstore_aggregate aggregate; /**< AGGREGATE */
 } reds_zunionstore_opts;
 
 /**
@@ -5985,8 +5983,8 @@ typedef enum reds_xadd_operator {
 /** trim: <MAXLEN | MINID> [= | ~] threshold [LIMIT count] */
 typedef struct reds_xadd_trim {
     bool set; /**< give this argument */
-    reds_xadd_strategy strategy; /**< strategy */
-    reds_xadd_operator operator_; /**< operator */
+    reds_xadd_strategy strategy; /**< MAXLEN | MINID */
+    reds_xadd_operator operator_; /**< = | ~ */
     reds_str threshold; /**< string */
     reds_opt_i64 count; /**< LIMIT count */
 } reds_xadd_trim;
@@ -6019,7 +6017,7 @@ typedef struct reds_xadd_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param id_or_auto id_or_auto
+ * @param id_or_auto * | id
  * @param field_value field_value
  * @param nfield_value number of field_value
  * @param opts optional arguments, NULL for none
@@ -6121,7 +6119,7 @@ typedef struct reds_xgroup_create_opts {
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param groupname string
- * @param id id
+ * @param id id | $
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -6209,7 +6207,7 @@ typedef struct reds_xgroup_setid_opts {
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param groupname string
- * @param id id
+ * @param id id | $
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
@@ -6265,7 +6263,7 @@ typedef struct reds_xinfo_stream_full {
 
 /** Optional arguments of XINFO STREAM (zero-initialise; NULL for none). */
 typedef struct reds_xinfo_stream_opts {
-    reds_xinfo_stream_full full; /**< FULL full */
+    reds_xinfo_stream_full full; /**< FULL */
 } reds_xinfo_stream_opts;
 
 /**
@@ -6459,7 +6457,7 @@ typedef enum reds_xtrim_operator {
 
 /** Optional arguments of XTRIM (zero-initialise; NULL for none). */
 typedef struct reds_xtrim_opts {
-    reds_xtrim_operator operator_; /**< operator */
+    reds_xtrim_operator operator_; /**< = | ~ */
     reds_opt_i64 count; /**< LIMIT count */
 } reds_xtrim_opts;
 
@@ -6473,7 +6471,7 @@ typedef struct reds_xtrim_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param strategy strategy
+ * @param strategy MAXLEN | MINID
  * @param threshold string
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
@@ -6780,7 +6778,7 @@ typedef enum reds_set_condition {
 
 /** Optional arguments of SET (zero-initialise; NULL for none). */
 typedef struct reds_set_opts {
-    reds_set_condition condition; /**< condition */
+    reds_set_condition condition; /**< NX | XX */
     reds_opt_i64 ex; /**< EX seconds */
     reds_opt_i64 px; /**< PX milliseconds */
     reds_opt_i64 exat; /**< EXAT unix-time-seconds */

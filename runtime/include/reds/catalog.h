@@ -42,7 +42,9 @@ enum {
     REDS_CMD_CONNECTION_SCOPE = 1u << 24,
     /** reds: deprecated by Redis (the function carries a deprecation
      *  attribute too). */
-    REDS_CMD_DEPRECATED = 1u << 25
+    REDS_CMD_DEPRECATED = 1u << 25,
+    /** reds: the server closes the connection after answering (QUIT). */
+    REDS_CMD_CLOSES_CONNECTION = 1u << 26
 };
 
 /** COMMAND INFO tips: request and response policies and output notes. */
