@@ -154,10 +154,19 @@ reds_err reds__fill_strlist(const reds_reply *r, reds__arena *a, reds_strlist *d
     dst->items = reds__arena_alloc(a, r->len * sizeof *dst->items);
     if (!dst->items)
         return nomem();
+    /* reds__fill_nullable_str(), inlined by hand: this is the per-element
+     * loop of LRANGE, SMEMBERS, KEYS... */
     for (size_t i = 0; i < r->len; i++) {
-        reds_err err = reds__fill_nullable_str(&r->element[i], &dst->items[i]);
-        if (err)
-            return err;
+        const reds_reply *e = &r->element[i];
+        if (REDS__LIKELY(e->type == REDS_REPLY_STRING || e->type == REDS_REPLY_STATUS)) {
+            dst->items[i].ptr = e->str;
+            dst->items[i].len = e->len;
+        } else if (e->type == REDS_REPLY_NIL) {
+            dst->items[i].ptr = NULL;
+            dst->items[i].len = 0;
+        } else {
+            return reds__bad_reply(e, "a string");
+        }
     }
     return REDS_OK;
 }
