@@ -280,6 +280,16 @@ static void pool_put(pool_client *p, reds__conn *conn)
     reds__conn_close(conn);
 }
 
+static reds_err pool_acquire(reds_client *c, reds__conn **out)
+{
+    return pool_get((pool_client *)c, out);
+}
+
+static void pool_release(reds_client *c, reds__conn *conn)
+{
+    pool_put((pool_client *)c, conn);
+}
+
 static reds_err pool_run(reds_client *c, reds__cmd *cmd)
 {
     pool_client *p = (pool_client *)c;
@@ -306,7 +316,8 @@ static void pool_destroy(reds_client *c)
     pthread_mutex_destroy(&p->lock);
 }
 
-static const reds__router pool_router = {"pool", pool_run, pool_destroy};
+static const reds__router pool_router = {"pool", pool_run, pool_acquire, pool_release,
+                                         pool_destroy};
 
 static void on_fork_child(void)
 {
@@ -347,9 +358,23 @@ void reds_client_free(reds_client *c)
     if (!c)
         return;
     c->router->destroy(c);
-    reds__config_free(c->cfg);
-    free(atomic_load(&c->callbacks));
+    if (!c->parent) {
+        reds__config_free(c->cfg);
+        free(atomic_load(&c->callbacks));
+    }
     free(c);
+}
+
+reds_err reds__client_acquire(reds_client *c, reds__conn **out)
+{
+    if (!c->router->acquire)
+        return reds__error(REDS_ERR_DATA, "a %s cannot lend a connection", c->router->kind);
+    return c->router->acquire(c, out);
+}
+
+void reds__client_release(reds_client *c, reds__conn *conn)
+{
+    c->router->release(c, conn);
 }
 
 /* --------------------------------------------------- dedicated connections */
@@ -360,7 +385,8 @@ typedef struct dedicated_client {
     reds__conn *conn;
 } dedicated_client;
 
-static reds_err dedicated_run(reds_client *c, reds__cmd *cmd)
+/* Lock the handle and make sure its connection is open and usable. */
+static reds_err dedicated_acquire(reds_client *c, reds__conn **out)
 {
     dedicated_client *d = (dedicated_client *)c;
     reds_err err = REDS_OK;
@@ -372,9 +398,28 @@ static reds_err dedicated_run(reds_client *c, reds__cmd *cmd)
     }
     if (!d->conn)
         err = reds__conn_open(c->cfg, &d->conn);
-    if (!err)
-        err = reds__roundtrip(c, d->conn, cmd);
-    pthread_mutex_unlock(&d->lock);
+    if (err) {
+        pthread_mutex_unlock(&d->lock);
+        return err;
+    }
+    *out = d->conn;
+    return REDS_OK;
+}
+
+static void dedicated_release(reds_client *c, reds__conn *conn)
+{
+    (void)conn;
+    pthread_mutex_unlock(&((dedicated_client *)c)->lock);
+}
+
+static reds_err dedicated_run(reds_client *c, reds__cmd *cmd)
+{
+    reds__conn *conn;
+    reds_err err = dedicated_acquire(c, &conn);
+    if (err)
+        return err;
+    err = reds__roundtrip(c, conn, cmd);
+    dedicated_release(c, conn);
     return err;
 }
 
@@ -386,6 +431,7 @@ static void dedicated_destroy(reds_client *c)
 }
 
 static const reds__router dedicated_router = {"dedicated connection", dedicated_run,
+                                              dedicated_acquire, dedicated_release,
                                               dedicated_destroy};
 
 static reds__callback *copy_callbacks(const reds_client *c, bool *failed)

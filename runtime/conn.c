@@ -112,6 +112,30 @@ struct redisReader *reds__reader_new(reds__arena *arena)
 
 /* ------------------------------------------------------------- transport */
 
+static ssize_t plain_send(reds__conn *conn, const char *buf, size_t len)
+{
+    return send(conn->fd, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t plain_recv(reds__conn *conn, char *buf, size_t len)
+{
+    return recv(conn->fd, buf, len, 0);
+}
+
+static size_t plain_pending(reds__conn *conn)
+{
+    (void)conn;
+    return 0;
+}
+
+static void plain_close(reds__conn *conn, bool inherited)
+{
+    (void)conn;
+    (void)inherited;
+}
+
+static const reds__io plain_io = {plain_send, plain_recv, plain_pending, plain_close};
+
 static void describe(const reds__config *cfg, char *buf, size_t size)
 {
     if (cfg->unix_path)
@@ -239,7 +263,7 @@ static reds_err open_socket(reds__conn *conn)
 }
 
 /* AUTH, SELECT and CLIENT SETNAME, sent in one write and read in order. */
-static reds_err handshake(reds__conn *conn)
+reds_err reds__conn_handshake(reds__conn *conn)
 {
     const reds__config *cfg = conn->cfg;
     struct {
@@ -309,6 +333,7 @@ reds_err reds__conn_open(const reds__config *cfg, reds__conn **out)
     if (!conn)
         return reds__error(REDS_ERR_NOMEM, "out of memory");
     conn->fd = -1;
+    conn->io = &plain_io;
     conn->cfg = cfg;
     conn->fork_generation = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
     conn->rcap = READ_MIN;
@@ -323,7 +348,7 @@ reds_err reds__conn_open(const reds__config *cfg, reds__conn **out)
         /* The handshake is bounded by the connect timeout, so a server
          * that accepts but never answers cannot hang us. */
         set_timeout(conn->fd, cfg->connect_timeout_ms);
-        err = handshake(conn);
+        err = reds__conn_handshake(conn);
         if (!err && cfg->socket_timeout_ms != cfg->connect_timeout_ms)
             set_timeout(conn->fd, cfg->socket_timeout_ms);
     }
@@ -341,6 +366,8 @@ void reds__conn_close(reds__conn *conn)
         return;
     /* close() only: in a forked child this leaves the parent's socket as
      * it is (shutdown() would cut it for both processes). */
+    unsigned gen = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
+    conn->io->close(conn, conn->fork_generation != gen);
     if (conn->fd >= 0)
         close(conn->fd);
     if (conn->reader)
@@ -353,7 +380,7 @@ void reds__conn_close(reds__conn *conn)
 reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len)
 {
     while (len) {
-        ssize_t n = send(conn->fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = conn->io->send(conn, buf, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -401,7 +428,7 @@ reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
             return REDS_OK;
         }
         if (!avail) {
-            ssize_t n = recv(conn->fd, conn->rbuf, conn->rcap, 0);
+            ssize_t n = conn->io->recv(conn, conn->rbuf, conn->rcap);
             if (n <= 0) {
                 if (n < 0 && errno == EINTR)
                     continue;
@@ -427,4 +454,31 @@ reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
         off += n;
         avail -= n;
     }
+}
+
+reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **out)
+{
+    *out = NULL;
+    /* A reply may be complete in the reader already, or buffered by TLS. */
+    void *reply = NULL;
+    if (redisReaderGetReply(conn->reader, &reply) != REDIS_OK)
+        return reds__conn_read(conn, out); /* reports the protocol error */
+    if (reply) {
+        *out = reply;
+        return REDS_OK;
+    }
+    if (!conn->io->pending(conn)) {
+        struct pollfd p = {conn->fd, POLLIN, 0};
+        int n;
+        do
+            n = poll(&p, 1, timeout_ms < 0 ? -1 : timeout_ms);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            conn->broken = true;
+            return io_error(conn, "waiting for", errno);
+        }
+        if (n == 0)
+            return REDS_OK;
+    }
+    return reds__conn_read(conn, out);
 }

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 #include <reds/client.h>
 #include <reds/catalog.h>
@@ -115,8 +116,26 @@ typedef struct reds__config {
     int max_connections;
 } reds__config;
 
+struct reds__conn;
+
+/* How a connection moves bytes: plain sockets here, TLS in tls.c. */
+typedef struct reds__io {
+    /* As send()/recv(): bytes moved, 0 at end of stream (recv), or -1 with
+     * errno set (EAGAIN when a socket timeout expired). */
+    ssize_t (*send)(struct reds__conn *conn, const char *buf, size_t len);
+    ssize_t (*recv)(struct reds__conn *conn, char *buf, size_t len);
+    /* Bytes already received and buffered by the transport (TLS records),
+     * which poll() on the socket cannot see; 0 for plain sockets. */
+    size_t (*pending)(struct reds__conn *conn);
+    /* Release the transport's state; the socket is closed by the caller.
+     * `inherited` is true in a forked child: say nothing to the peer. */
+    void (*close)(struct reds__conn *conn, bool inherited);
+} reds__io;
+
 typedef struct reds__conn {
     int fd;
+    const reds__io *io;
+    void *tls;               /* the transport's state (an SSL *), if any */
     const reds__config *cfg; /* owned by the client, outlives the conn */
     unsigned fork_generation;
     bool broken;            /* closed or desynchronised: never reuse */
@@ -136,10 +155,18 @@ struct redisReader *reds__reader_new(reds__arena *arena);
 
 reds_err reds__conn_open(const reds__config *cfg, reds__conn **out);
 void reds__conn_close(reds__conn *conn);
+/* Run the connect-time set-up (AUTH, SELECT, CLIENT SETNAME) again, on a
+ * connection that is open and idle. */
+reds_err reds__conn_handshake(reds__conn *conn);
 reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len);
 /* Read the next reply into conn->arena. On failure the connection is
  * marked broken (a reply may be half read). */
 reds_err reds__conn_read(reds__conn *conn, reds_reply **out);
+/* As reds__conn_read(), but wait at most `timeout_ms` (0: do not wait,
+ * negative: forever) for a reply to start arriving; `*out` is NULL when
+ * none did. For pub/sub and MONITOR, which wait for what the server sends
+ * unasked. Once a reply has started, the socket timeout bounds the rest. */
+reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **out);
 
 /* ---------------------------------------------------------------- commands */
 
@@ -166,11 +193,16 @@ typedef struct reds__size {
 /* --------------------------------------------------------------- routers */
 
 /* A reds_client is a router: a pool of one server, a dedicated connection,
- * and later a pipeline, cluster, Sentinel or ring. Every command of every
+ * a pipeline, and later cluster, Sentinel or ring. Every command of every
  * mode goes through run(). */
 typedef struct reds__router {
     const char *kind;
     reds_err (*run)(reds_client *c, reds__cmd *cmd);
+    /* Lend one connection for a batch of commands (pipelines,
+     * transactions), and take it back. NULL when the router cannot. */
+    reds_err (*acquire)(reds_client *c, reds__conn **out);
+    void (*release)(reds_client *c, reds__conn *conn);
+    /* Free the router's own state (not the reds_client itself). */
     void (*destroy)(reds_client *c);
 } reds__router;
 
@@ -185,7 +217,14 @@ struct reds_client {
     /* Per-command reply overrides, indexed by command id; NULL when none
      * (the hot path pays one load and one branch). */
     reds__callback *_Atomic callbacks;
+    /* A child handle (a pipeline) uses its parent's cfg and callbacks and
+     * frees neither. */
+    reds_client *parent;
 };
+
+/* Borrow one connection of `c` for a batch, and give it back. */
+reds_err reds__client_acquire(reds_client *c, reds__conn **out);
+void reds__client_release(reds_client *c, reds__conn *conn);
 
 reds_err reds__config_new(const reds_options *opts, reds__config **out);
 void reds__config_free(reds__config *cfg);

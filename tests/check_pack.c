@@ -27,8 +27,8 @@ static void capture_destroy(reds_client *c)
     (void)c;
 }
 
-static const reds__router capture_router = {"capture", capture_run, capture_destroy};
-static struct reds_client capture = {&capture_router, NULL, NULL};
+static const reds__router capture_router = {"capture", capture_run, NULL, NULL, capture_destroy};
+static struct reds_client capture = {&capture_router, NULL, NULL, NULL};
 static reds_client *const cap = &capture;
 
 static void reset(void)
