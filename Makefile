@@ -3,7 +3,8 @@
 #   make demo             install what is missing, build, run the quickstart
 #                         against a throwaway redis-server
 #   make test             the whole suite: generated/ fresh, -Werror build,
-#                         tests, then again under ASan + UBSan
+#                         tests, then again under ASan + UBSan, then the
+#                         thread suite under ThreadSanitizer (make tsan)
 #   make bench            reds against hiredis and redis-benchmark
 #   make generate         regenerate generated/ from spec/
 #   make check-generated  fail when generated/ is stale
@@ -15,7 +16,9 @@ SAN ?=
 # `make V=1` shows every command.
 Q := $(if $(V),,@)
 BUILDDIR ?= build
-BUILD := $(BUILDDIR)$(if $(SAN),/san)
+# `make TSAN=1 ...` builds with ThreadSanitizer, in a directory of its own.
+TSAN ?=
+BUILD := $(BUILDDIR)$(if $(SAN),/san)$(if $(TSAN),/tsan)
 
 # A Python 3 with Jinja2 and PyYAML: the one on the PATH, or Debian's.
 PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
@@ -24,7 +27,7 @@ PYTHON ?= $(shell for p in python3 /usr/bin/python3; do \
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 comma := ,
-SANFLAGS := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+SANFLAGS := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)$(if $(TSAN), -fsanitize=thread -fno-omit-frame-pointer)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) \
 	-Iruntime/include -Igenerated/include -Iruntime -Igenerated
 LDLIBS := -lhiredis -lssl -lcrypto -lpthread -lm
@@ -46,7 +49,7 @@ GENERATED := generated/include/reds/commands.h generated/commands.c \
 SPEC := $(wildcard spec/*.yaml)
 CODEGEN := $(wildcard codegen/*.py codegen/templates/*.j2)
 
-.PHONY: all lib deps generate check-generated check-headers test run-tests tests demo \
+.PHONY: all lib deps generate check-generated check-headers test run-tests tests demo tsan \
 	bench examples import-spec audit clean format
 
 all: lib examples
@@ -119,6 +122,17 @@ test: deps
 	@$(MAKE) --no-print-directory -j2 SAN=1 tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) --no-print-directory SAN=1 run-tests
+	@$(MAKE) --no-print-directory tsan
+
+# The thread suite under ThreadSanitizer (its own build, BUILDDIR/tsan):
+# 16 threads share one client for 100,000 commands; any data race fails it.
+TSAN_SUITES := check_threads
+tsan:
+	@$(MAKE) --no-print-directory -j2 TSAN=1 $(TSAN_SUITES:%=$(BUILDDIR)/tsan/tests/%)
+	@failed=0; for t in $(TSAN_SUITES); do echo "== $(BUILDDIR)/tsan/tests/$$t (TSan)"; \
+	  TSAN_OPTIONS="halt_on_error=1 exitcode=66 $$TSAN_OPTIONS" \
+	  $(BUILDDIR)/tsan/tests/$$t || failed=1; done; \
+	[ $$failed = 0 ] && echo "== ThreadSanitizer: clean"; exit $$failed
 
 demo: deps
 	@$(MAKE) --no-print-directory generate

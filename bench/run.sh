@@ -38,7 +38,8 @@ redis_benchmark rb_p100 -h "$REDS_HOST" -p "$REDS_PORT" -n "$(n 500000)" -P 100
 echo "== callgrind (user-space instructions in the measured loop)"
 if command -v valgrind >/dev/null; then
     for c in "seq_reds $(n 5000)" "seq_hiredis $(n 5000)" \
-        "lrange_reds $(n 20)" "lrange_hiredis $(n 20)"; do
+        "lrange_reds $(n 20)" "lrange_hiredis $(n 20)" \
+        "pipe_reds $(n 500)" "pipe_hiredis $(n 500)"; do
         set -- $c
         cg=$out/callgrind.$1.out
         valgrind -q --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \

@@ -44,15 +44,21 @@ RESERVED = {"c", "opts", "out", "o", "p", "sz", "cmd", "no_opts"}
 
 REPLY_KIND_FIELDS = ("c_type", "owned", "nullable", "record", "list",
                      "converter", "doc")
-RECORD_FIELDS = ("shape", "doc", "fields")
-RECORD_SHAPES = ("array", "map", "text")
-FIELD_FIELDS = ("name", "type", "key", "doc", "optional")
+RECORD_FIELDS = ("shape", "doc", "fields", "nullable", "presence")
+RECORD_SHAPES = ("array", "map", "text", "pairs", "lines", "words", "typed")
+FIELD_FIELDS = ("name", "type", "key", "doc", "optional", "nullable", "rest",
+                "prefix")
+# Field types a line of text can hold (text, lines and words records).
+TEXT_FIELD_TYPES = ("int", "int_text", "string")
 FIELD_TYPES = {
     # type: (C declaration, fill call template; {src} reply, {dst} lvalue)
     "int": ("int64_t", "reds__fill_int({src}, &{dst})"),
     "int_text": ("int64_t", "reds__fill_int_text({src}, &{dst})"),
+    "nullable_int": ("reds_opt_i64", "reds__fill_nullable_int({src}, &{dst})"),
     "u64": ("uint64_t", "reds__fill_u64({src}, &{dst})"),
     "double": ("double", "reds__fill_double({src}, &{dst})"),
+    "nullable_double": ("reds_opt_f64",
+                        "reds__fill_nullable_double({src}, &{dst})"),
     "bool": ("bool", "reds__fill_bool({src}, &{dst})"),
     "string": ("reds_str", "reds__fill_str({src}, &{dst})"),
     "nullable_string": ("reds_str", "reds__fill_nullable_str({src}, &{dst})"),
@@ -125,6 +131,10 @@ class Arg:
         if self.cname in C_KEYWORDS or self.cname in RESERVED:
             self.cname += "_"
         self.c_type = spec.get("c_type")
+        # count_of: sent as the element count of a sibling array (numkeys);
+        # `count_expr` is that count in C, set by resolve_counts().
+        self.count_of = spec.get("count_of")
+        self.count_expr = None
         self.fixed = False
         self.children = named_apart([Arg(a, where)
                                      for a in spec.get("arguments", [])])
@@ -318,6 +328,10 @@ class FunctionBuilder:
 
     def _arg_code(self, arg, required, prefix, in_struct):
         acc = prefix + arg.cname
+        if arg.count_expr:
+            return Code(check=["reds__size_num(&sz);"],
+                        write=["p = reds__put_i64(p, (int64_t)%s);" %
+                               arg.count_expr])
         if arg.multiple:
             return self.multiple_code(arg, required, prefix)
         if arg.type == "pure-token":
@@ -362,6 +376,12 @@ class FunctionBuilder:
                                                  acc)]
             size, write = self._with_token(arg, size, write)
             present = None if required else "%s != 0" % acc
+            # Each choice is "given" when the enum holds it, so that an
+            # `exclusive:` group can name one choice (ZADD's NX).
+            for alt in arg.children:
+                self.presence[id(alt)] = "%s == %s_%s" % (
+                    acc, ename.upper(),
+                    cident(alt.spec.get("c_name") or alt.name).upper())
             return Code(decls=[Decl(ename, arg.cname, arg.label(), arg.where)],
                         check=check + guarded(present, size),
                         write=guarded(present, write), present=present)
@@ -481,6 +501,15 @@ class FunctionBuilder:
             write = ["p = reds__put_lit(p, reds__lit_%s[%s].ptr, "
                      "reds__lit_%s[%s].len);" % (ctype[5:], item, ctype[5:],
                                                  item)]
+        elif single.type == "block" and len(single.children) == 1 and \
+                single.children[0].type in speclib.SCALAR_TYPES and \
+                not (single.children[0].token or single.children[0].optional
+                     or single.children[0].multiple):
+            # A block of one value (CONFIG GET parameter): an array of
+            # that value, not of one-field structs.
+            ctype = self.SCALAR_REQ[single.children[0].type]
+            check, write = self._scalar_value(single.children[0].type, item,
+                                              arg.name)
         elif single.type == "block":
             inner = Code()
             for child in single.children:
@@ -555,7 +584,9 @@ def hand_written_functions():
     inc = os.path.join(ROOT, "runtime", "include", "reds")
     for fname in os.listdir(inc):
         with open(os.path.join(inc, fname)) as f:
-            names |= set(re.findall(r"\b(reds_[a-z0-9_]+)\s*\(", f.read()))
+            # Declarations only: doc comments name generated functions.
+            text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", f.read(), flags=re.S)
+            names |= set(re.findall(r"\b(reds_[a-z0-9_]+)\s*\(", text))
     return names
 
 
@@ -616,7 +647,35 @@ def apply_ops(args, ops, where, cmdname):
         if arg.multiple:
             alt.multiple = True
         replace_arg(args, arg, alt)
+    for path in ops.get("single", []):
+        # One element instead of an array (ZADD INCR takes one pair): a
+        # required block then becomes parameters of its own.
+        arg = find_path(args, path, where, cmdname)
+        if not arg.multiple:
+            raise SpecError(["%s: %s: single %r: not a multiple argument" %
+                             (where, cmdname, path)])
+        arg.multiple = arg.multiple_token = False
     return args
+
+
+def resolve_counts(args, where, cmdname, top=True):
+    """Point each `count_of` argument (numkeys) at the element count of
+    its sibling array, which it is then sent as: the caller gives the
+    array, never the count."""
+    for arg in args:
+        resolve_counts(arg.children, where, cmdname, False)
+        if not arg.count_of:
+            continue
+        target = [a for a in args if a is not arg and
+                  arg.count_of in (a.name, a.cname.rstrip("_"))]
+        if not top or arg.type != "integer" or arg.optional or \
+                len(target) != 1 or not target[0].multiple:
+            raise SpecError(["%s: %s: count_of %r: a required top-level "
+                             "integer counting one sibling array" %
+                             (where, cmdname, arg.count_of)])
+        t = target[0]
+        arg.count_expr = "%sn%s" % ("o->" if t.optional else "",
+                                    t.cname.rstrip("_"))
 
 
 def replace_arg(args, old, new):
@@ -627,6 +686,101 @@ def replace_arg(args, old, new):
         if replace_arg(a.children, old, new):
             return True
     return False
+
+
+# ------------------------------------------------------------ record checks
+
+def check_record_layout(name, rec, records):
+    """Problems with the shape-specific rules of one record: `pairs` has a
+    key and a value field, `lines` and `words` hold text fields, `rest`
+    ends an array or words record, `prefix` collects pairs in a map."""
+    problems = []
+    shape = rec.get("shape")
+    fields = rec.get("fields") or []
+    for i, f in enumerate(fields):
+        ftype = str(f.get("type", ""))
+        last = i == len(fields) - 1
+        where = f.where()
+        if f.get("rest"):
+            if shape not in ("array", "words") or not last:
+                problems.append("%s: record %s: rest is for the last field "
+                                "of an array or words record" % (where, name))
+            elif not (ftype in ("strlist", "intlist") or
+                      ftype.startswith("list:")) or (
+                          shape == "words" and ftype != "strlist"):
+                problems.append("%s: record %s: a rest field is a list" %
+                                (where, name))
+        if f.get("prefix"):
+            sub = records.get(ftype.split(":", 1)[1]) \
+                if ftype.startswith("list:") else None
+            if shape != "map" or not sub or sub.get("shape") != "pairs":
+                problems.append("%s: record %s: a prefix field of a map "
+                                "record is a list of a pairs record" %
+                                (where, name))
+        if f.get("nullable") and shape not in ("array", "map", "pairs"):
+            problems.append("%s: record %s: nullable fields are for array, "
+                            "map and pairs records" % (where, name))
+        if shape in ("lines", "words") and ftype not in TEXT_FIELD_TYPES \
+                and not (shape == "words" and f.get("rest")):
+            problems.append("%s: record %s: a %s record holds int and string "
+                            "fields (and a rest strlist)" % (where, name,
+                                                             shape))
+    if shape == "pairs" and len(fields) != 2:
+        problems.append("%s: record %s: a pairs record has two fields, the "
+                        "key and the value" % (rec.where(), name))
+    return problems
+
+
+def wire_type(ftype):
+    """The reply type a field is read from, as a reds_reply_type name
+    (what a `typed` record tells its fields apart by); None for `reply`."""
+    if ftype in ("int", "nullable_int", "bool"):
+        return "REDS_REPLY_INTEGER"
+    if ftype in ("int_text", "u64", "double", "nullable_double", "string",
+                 "nullable_string"):
+        return "REDS_REPLY_STRING"
+    if ftype == "reply":
+        return None
+    return "REDS_REPLY_ARRAY"  # lists, maps, embedded records
+
+
+def check_typed_record(name, rec, records):
+    """A `typed` record (GEO results): the first field comes first; every
+    other field is optional and is recognised by its reply type, so no
+    two of them may share one. `presence` (a leading `bool set`) is for
+    array records: nullable ones, or ones a typed record may leave out."""
+    problems = []
+    fields = rec.get("fields") or []
+    if rec.get("presence") and rec.get("shape") != "array":
+        problems.append("%s: record %s: presence is for array records" %
+                        (rec.where(), name))
+    if rec.get("presence") and any(f.get("name") == "set" for f in fields):
+        problems.append("%s: record %s: presence adds a field `set`; rename "
+                        "yours" % (rec.where(), name))
+    if rec.get("shape") != "typed":
+        return problems
+    seen = {}
+    for i, f in enumerate(fields):
+        wire = wire_type(str(f.get("type", "")))
+        if i == 0:
+            if f.get("optional") or wire is None:
+                problems.append("%s: record %s: the first field of a typed "
+                                "record is required" % (f.where(), name))
+            continue
+        if not f.get("optional") or wire is None:
+            problems.append("%s: record %s: after the first, a typed record's "
+                            "fields are optional and not `reply`" %
+                            (f.where(), name))
+        elif wire in seen:
+            problems.append("%s: record %s: fields %s and %s are both read "
+                            "from %s; a typed record tells them apart by "
+                            "type" % (f.where(), name, seen[wire],
+                                      f.get("name"), wire))
+        seen[wire] = f.get("name")
+    if len(fields) > 32:
+        problems.append("%s: record %s: a typed record has at most 32 fields"
+                        % (rec.where(), name))
+    return problems
 
 
 # --------------------------------------------------------------- generator
@@ -686,6 +840,8 @@ class Generator:
                         problems.append("%s: record %s: a text record holds "
                                         "int and string fields only" %
                                         (f.where("type"), name))
+            problems += check_record_layout(name, rec, records)
+            problems += check_typed_record(name, rec, records)
             self.records[name] = rec
         for name, kind in (replies.get("kinds") or {}).items():
             for key in kind or {}:
@@ -732,8 +888,10 @@ class Generator:
 
     def build_function(self, cmd, fname, ops, kind_name, doc_extra):
         where = cmd.where()
-        args = named_apart([Arg(a, where) for a in cmd.get("arguments", [])])
+        args = named_apart([Arg(a, where) for a in
+                            cmd.get("arguments") or cmd.get("c_arguments", [])])
         apply_ops(args, ops, where, cmd.name)
+        resolve_counts(args, where, cmd.name)
         base = cmd.get("c_name") or cident(cmd.name)
         fb = FunctionBuilder(self, cmd, fname, base)
         code = Code()
@@ -794,7 +952,9 @@ class Generator:
                                              cmd.name))
                 except SpecError:
                     continue  # omitted by this function
-            presents = [fb.presence.get(id(m)) for m in members]
+            # A token a variant fixes is always given.
+            presents = ["1" if m.fixed else fb.presence.get(id(m))
+                        for m in members]
             if len(members) < 2:
                 continue
             if None in presents:
@@ -835,7 +995,8 @@ class Generator:
                     continue
                 base = cmd.get("c_name") or cident(name)
                 entries = [(base, {k: cmd[k] for k in
-                                   ("omit", "require", "fix", "select")
+                                   ("omit", "require", "fix", "select",
+                                    "single")
                                    if k in cmd}, cmd["reply"],
                             cmd.get("doc"))]
                 for v in cmd.get("variants", []):
@@ -956,10 +1117,12 @@ class Generator:
                                    "fill": "reds__fill_%s({src}, a, &{dst})"
                                            % sub, "cname": cname, "f": f})
                 elif ftype.startswith("list:"):
+                    # A pointer to a record that may be declared later
+                    # (records may nest themselves: COMMAND DOCS).
                     sub = ftype.split(":", 1)[1]
-                    visit(sub)
                     fields.append({"decl": ["size_t n%s;" % cname,
-                                            "reds_%s *%s;" % (sub, cname)],
+                                            "struct reds_%s *%s;" % (sub,
+                                                                    cname)],
                                    "list": sub, "cname": cname, "f": f})
                 else:
                     ctype, fill = FIELD_TYPES[ftype]
@@ -974,8 +1137,26 @@ class Generator:
                 view.setdefault("list", None)
                 view.setdefault("fill", None)
                 view.setdefault("text_int", False)
+                view["rest"] = bool(f.get("rest"))
+                view["prefix"] = bool(f.get("prefix"))
+                view["type"] = f["type"]
+                # `call`: an expression filling the field from {src} into
+                # the record reached through {d} ("dst->").
+                if view["list"]:
+                    call = "reds__fill_list_%s({src}, a, &{d}n%s, &{d}%s)" % (
+                        view["list"], view["cname"], view["cname"])
+                else:
+                    call = view["fill"].replace("{dst}",
+                                                "{d}" + view["cname"])
+                if f.get("nullable"):
+                    call = "(({src})->type == REDS_REPLY_NIL ? REDS_OK : " \
+                        "%s)" % call
+                view["call"] = call
+                view["wire"] = wire_type(f["type"])
             views[name] = {"name": name, "rec": rec, "fields": fields,
                            "shape": rec["shape"],
+                           "nullable": bool(rec.get("nullable")),
+                           "presence": bool(rec.get("presence")),
                            "doc": rec.get("doc", name)}
             order.append(views[name])
 

@@ -36,9 +36,10 @@ DEDICATED_APIS = ("pubsub", "monitor", "transaction")
 
 # Fields a person writes; the importer never touches them.
 COMMAND_ANNOTATIONS = ("reply", "c_name", "scope", "dedicated", "excluded",
-                       "omit", "require", "fix", "select", "exclusive",
-                       "variants", "doc")
-ARG_ANNOTATIONS = ("c_name", "c_type")
+                       "omit", "require", "fix", "select", "single",
+                       "exclusive",
+                       "variants", "doc", "c_arguments")
+ARG_ANNOTATIONS = ("c_name", "c_type", "count_of")
 # Fields the importer owns, in the order they are written.
 COMMAND_IMPORTED = ("summary", "since", "complexity", "deprecated_since",
                     "replaced_by", "arity", "flags", "tips", "key_specs",
@@ -49,7 +50,7 @@ ARG_IMPORTED = ("name", "type", "token", "key_spec_index", "optional",
                 "arguments")
 ARG_FIELDS = ARG_IMPORTED + ARG_ANNOTATIONS
 VARIANT_FIELDS = ("c_name", "reply", "omit", "require", "fix", "select",
-                  "doc")
+                  "single", "doc")
 KEYSPEC_FIELDS = ("flags", "begin_search", "find_keys", "notes")
 
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -301,6 +302,14 @@ def validate(spec, reply_kinds):
         for ks in cmd.get("key_specs", []):
             _check_keyspec(ks, name, problems)
         _check_args(cmd.get("arguments", []), name, problems)
+        if "c_arguments" in cmd:
+            # Arguments the server does not document (Redis 7.0's COMMAND
+            # GETKEYS): bound as written, ignored by the audit.
+            if "arguments" in cmd:
+                problems.append("%s: %s: the server documents arguments "
+                                "now; drop c_arguments" %
+                                (cmd.where("c_arguments"), name))
+            _check_args(cmd["c_arguments"], name, problems)
         status = [f for f in ("dedicated", "excluded") if f in cmd]
         if len(status) > 1:
             problems.append("%s: %s: dedicated and excluded exclude each "
@@ -446,7 +455,7 @@ def ordered_command(cmd):
         if key not in cmd:
             continue
         value = cmd[key]
-        if key == "arguments":
+        if key in ("arguments", "c_arguments"):
             value = [ordered_arg(a) for a in value]
         elif key == "key_specs":
             value = [{k: ks[k] for k in KEYSPEC_FIELDS if k in ks}

@@ -13,32 +13,26 @@
 #include "pack.h"
 #include "replies.h"
 
-static const reds_str reds__lit_bitcount_index_unit[] = {
+static const reds_str reds__lit_bit_unit[] = {
     {NULL, 0},
     {"$4\r\nBYTE\r\n", 10},
     {"$3\r\nBIT\r\n", 9},
 };
 
-static const reds_str reds__lit_bitfield_wrap_sat_fail[] = {
+static const reds_str reds__lit_bitfield_overflow[] = {
     {NULL, 0},
     {"$4\r\nWRAP\r\n", 10},
     {"$3\r\nSAT\r\n", 9},
     {"$4\r\nFAIL\r\n", 10},
 };
 
-static const reds_str reds__lit_bitpos_index_unit[] = {
-    {NULL, 0},
-    {"$4\r\nBYTE\r\n", 10},
-    {"$3\r\nBIT\r\n", 9},
-};
-
-static const reds_str reds__lit_cluster_failover_options[] = {
+static const reds_str reds__lit_cluster_failover_mode[] = {
     {NULL, 0},
     {"$5\r\nFORCE\r\n", 11},
     {"$8\r\nTAKEOVER\r\n", 14},
 };
 
-static const reds_str reds__lit_cluster_reset_hard_soft[] = {
+static const reds_str reds__lit_cluster_reset_mode[] = {
     {NULL, 0},
     {"$4\r\nHARD\r\n", 10},
     {"$4\r\nSOFT\r\n", 10},
@@ -141,7 +135,7 @@ static const reds_str reds__lit_geoadd_condition[] = {
     {"$2\r\nXX\r\n", 8},
 };
 
-static const reds_str reds__lit_geodist_unit[] = {
+static const reds_str reds__lit_geo_unit[] = {
     {NULL, 0},
     {"$1\r\nM\r\n", 7},
     {"$2\r\nKM\r\n", 8},
@@ -149,103 +143,13 @@ static const reds_str reds__lit_geodist_unit[] = {
     {"$2\r\nMI\r\n", 8},
 };
 
-static const reds_str reds__lit_georadius_unit[] = {
-    {NULL, 0},
-    {"$1\r\nM\r\n", 7},
-    {"$2\r\nKM\r\n", 8},
-    {"$2\r\nFT\r\n", 8},
-    {"$2\r\nMI\r\n", 8},
-};
-
-static const reds_str reds__lit_georadius_order[] = {
+static const reds_str reds__lit_geo_order[] = {
     {NULL, 0},
     {"$3\r\nASC\r\n", 9},
     {"$4\r\nDESC\r\n", 10},
 };
 
-static const reds_str reds__lit_georadiusbymember_unit[] = {
-    {NULL, 0},
-    {"$1\r\nM\r\n", 7},
-    {"$2\r\nKM\r\n", 8},
-    {"$2\r\nFT\r\n", 8},
-    {"$2\r\nMI\r\n", 8},
-};
-
-static const reds_str reds__lit_georadiusbymember_order[] = {
-    {NULL, 0},
-    {"$3\r\nASC\r\n", 9},
-    {"$4\r\nDESC\r\n", 10},
-};
-
-static const reds_str reds__lit_georadiusbymember_ro_unit[] = {
-    {NULL, 0},
-    {"$1\r\nM\r\n", 7},
-    {"$2\r\nKM\r\n", 8},
-    {"$2\r\nFT\r\n", 8},
-    {"$2\r\nMI\r\n", 8},
-};
-
-static const reds_str reds__lit_georadiusbymember_ro_order[] = {
-    {NULL, 0},
-    {"$3\r\nASC\r\n", 9},
-    {"$4\r\nDESC\r\n", 10},
-};
-
-static const reds_str reds__lit_georadius_ro_unit[] = {
-    {NULL, 0},
-    {"$1\r\nM\r\n", 7},
-    {"$2\r\nKM\r\n", 8},
-    {"$2\r\nFT\r\n", 8},
-    {"$2\r\nMI\r\n", 8},
-};
-
-static const reds_str reds__lit_georadius_ro_order[] = {
-    {NULL, 0},
-    {"$3\r\nASC\r\n", 9},
-    {"$4\r\nDESC\r\n", 10},
-};
-
-static const reds_str reds__lit_geosearch_unit[] = {
-    {NULL, 0},
-    {"$1\r\nM\r\n", 7},
-    {"$2\r\nKM\r\n", 8},
-    {"$2\r\nFT\r\n", 8},
-    {"$2\r\nMI\r\n", 8},
-};
-
-static const reds_str reds__lit_geosearch_order[] = {
-    {NULL, 0},
-    {"$3\r\nASC\r\n", 9},
-    {"$4\r\nDESC\r\n", 10},
-};
-
-static const reds_str reds__lit_geosearchstore_unit[] = {
-    {NULL, 0},
-    {"$1\r\nM\r\n", 7},
-    {"$2\r\nKM\r\n", 8},
-    {"$2\r\nFT\r\n", 8},
-    {"$2\r\nMI\r\n", 8},
-};
-
-static const reds_str reds__lit_geosearchstore_order[] = {
-    {NULL, 0},
-    {"$3\r\nASC\r\n", 9},
-    {"$4\r\nDESC\r\n", 10},
-};
-
-static const reds_str reds__lit_blmove_wherefrom[] = {
-    {NULL, 0},
-    {"$4\r\nLEFT\r\n", 10},
-    {"$5\r\nRIGHT\r\n", 11},
-};
-
-static const reds_str reds__lit_blmove_whereto[] = {
-    {NULL, 0},
-    {"$4\r\nLEFT\r\n", 10},
-    {"$5\r\nRIGHT\r\n", 11},
-};
-
-static const reds_str reds__lit_blmpop_where[] = {
+static const reds_str reds__lit_list_side[] = {
     {NULL, 0},
     {"$4\r\nLEFT\r\n", 10},
     {"$5\r\nRIGHT\r\n", 11},
@@ -257,25 +161,7 @@ static const reds_str reds__lit_linsert_where[] = {
     {"$5\r\nAFTER\r\n", 11},
 };
 
-static const reds_str reds__lit_lmove_wherefrom[] = {
-    {NULL, 0},
-    {"$4\r\nLEFT\r\n", 10},
-    {"$5\r\nRIGHT\r\n", 11},
-};
-
-static const reds_str reds__lit_lmove_whereto[] = {
-    {NULL, 0},
-    {"$4\r\nLEFT\r\n", 10},
-    {"$5\r\nRIGHT\r\n", 11},
-};
-
-static const reds_str reds__lit_lmpop_where[] = {
-    {NULL, 0},
-    {"$4\r\nLEFT\r\n", 10},
-    {"$5\r\nRIGHT\r\n", 11},
-};
-
-static const reds_str reds__lit_function_flush_async[] = {
+static const reds_str reds__lit_flush_mode[] = {
     {NULL, 0},
     {"$5\r\nASYNC\r\n", 11},
     {"$4\r\nSYNC\r\n", 10},
@@ -288,38 +174,13 @@ static const reds_str reds__lit_function_restore_policy[] = {
     {"$7\r\nREPLACE\r\n", 13},
 };
 
-static const reds_str reds__lit_script_debug_mode[] = {
-    {NULL, 0},
-    {"$3\r\nYES\r\n", 9},
-    {"$4\r\nSYNC\r\n", 10},
-    {"$2\r\nNO\r\n", 8},
-};
-
-static const reds_str reds__lit_script_flush_async[] = {
-    {NULL, 0},
-    {"$5\r\nASYNC\r\n", 11},
-    {"$4\r\nSYNC\r\n", 10},
-};
-
-static const reds_str reds__lit_flushall_async[] = {
-    {NULL, 0},
-    {"$5\r\nASYNC\r\n", 11},
-    {"$4\r\nSYNC\r\n", 10},
-};
-
-static const reds_str reds__lit_flushdb_async[] = {
-    {NULL, 0},
-    {"$5\r\nASYNC\r\n", 11},
-    {"$4\r\nSYNC\r\n", 10},
-};
-
-static const reds_str reds__lit_shutdown_nosave_save[] = {
+static const reds_str reds__lit_shutdown_save[] = {
     {NULL, 0},
     {"$6\r\nNOSAVE\r\n", 12},
     {"$4\r\nSAVE\r\n", 10},
 };
 
-static const reds_str reds__lit_bzmpop_where[] = {
+static const reds_str reds__lit_zmpop_where[] = {
     {NULL, 0},
     {"$3\r\nMIN\r\n", 9},
     {"$3\r\nMAX\r\n", 9},
@@ -337,22 +198,9 @@ static const reds_str reds__lit_zadd_comparison[] = {
     {"$2\r\nLT\r\n", 8},
 };
 
-static const reds_str reds__lit_zinter_aggregate[] = {
+static const reds_str reds__lit_zset_aggregate[] = {
     {NULL, 0},
     {"$3\r\nSUM\r\n", 9},
-    {"$3\r\nMIN\r\n", 9},
-    {"$3\r\nMAX\r\n", 9},
-};
-
-static const reds_str reds__lit_zinterstore_aggregate[] = {
-    {NULL, 0},
-    {"$3\r\nSUM\r\n", 9},
-    {"$3\r\nMIN\r\n", 9},
-    {"$3\r\nMAX\r\n", 9},
-};
-
-static const reds_str reds__lit_zmpop_where[] = {
-    {NULL, 0},
     {"$3\r\nMIN\r\n", 9},
     {"$3\r\nMAX\r\n", 9},
 };
@@ -363,45 +211,13 @@ static const reds_str reds__lit_zrange_sortby[] = {
     {"$5\r\nBYLEX\r\n", 11},
 };
 
-static const reds_str reds__lit_zrangestore_sortby[] = {
-    {NULL, 0},
-    {"$7\r\nBYSCORE\r\n", 13},
-    {"$5\r\nBYLEX\r\n", 11},
-};
-
-static const reds_str reds__lit_zunion_aggregate[] = {
-    {NULL, 0},
-    {"$3\r\nSUM\r\n", 9},
-    {"$3\r\nMIN\r\n", 9},
-    {"$3\r\nMAX\r\n", 9},
-};
-
-static const reds_str reds__lit_zunionstore_aggregate[] = {
-    {NULL, 0},
-    {"$3\r\nSUM\r\n", 9},
-    {"$3\r\nMIN\r\n", 9},
-    {"$3\r\nMAX\r\n", 9},
-};
-
-static const reds_str reds__lit_xadd_strategy[] = {
+static const reds_str reds__lit_stream_trim_strategy[] = {
     {NULL, 0},
     {"$6\r\nMAXLEN\r\n", 12},
     {"$5\r\nMINID\r\n", 11},
 };
 
-static const reds_str reds__lit_xadd_operator[] = {
-    {NULL, 0},
-    {"$1\r\n=\r\n", 7},
-    {"$1\r\n~\r\n", 7},
-};
-
-static const reds_str reds__lit_xtrim_strategy[] = {
-    {NULL, 0},
-    {"$6\r\nMAXLEN\r\n", 12},
-    {"$5\r\nMINID\r\n", 11},
-};
-
-static const reds_str reds__lit_xtrim_operator[] = {
+static const reds_str reds__lit_stream_trim_operator[] = {
     {NULL, 0},
     {"$1\r\n=\r\n", 7},
     {"$1\r\n~\r\n", 7},
@@ -413,7 +229,7 @@ static const reds_str reds__lit_set_condition[] = {
     {"$2\r\nXX\r\n", 8},
 };
 
-reds_err reds_bitcount(reds_client *c, reds_str key, const reds_bitcount_opts *opts, reds_reply **out)
+reds_err reds_bitcount(reds_client *c, reds_str key, const reds_bitcount_opts *opts, int64_t *out)
 {
     static const reds_bitcount_opts no_opts;
     const reds_bitcount_opts *o = opts ? opts : &no_opts;
@@ -427,10 +243,10 @@ reds_err reds_bitcount(reds_client *c, reds_str key, const reds_bitcount_opts *o
     if (o->index.set) {
         reds__size_num(&sz);
         reds__size_num(&sz);
-        if ((unsigned)o->index.index_unit > 2) {
-            return reds__error(REDS_ERR_DATA, "BITCOUNT: index_unit is not a reds_bitcount_index_unit value");
+        if ((unsigned)o->index.unit > 2) {
+            return reds__error(REDS_ERR_DATA, "BITCOUNT: index_unit is not a reds_bit_unit value");
         }
-        if (o->index.index_unit != 0) {
+        if (o->index.unit != 0) {
             reds__size_lit(&sz, 10);
         }
     }
@@ -442,14 +258,14 @@ reds_err reds_bitcount(reds_client *c, reds_str key, const reds_bitcount_opts *o
     if (o->index.set) {
         p = reds__put_i64(p, o->index.start);
         p = reds__put_i64(p, o->index.end);
-        if (o->index.index_unit != 0) {
-            p = reds__put_lit(p, reds__lit_bitcount_index_unit[o->index.index_unit].ptr, reds__lit_bitcount_index_unit[o->index.index_unit].len);
+        if (o->index.unit != 0) {
+            p = reds__put_lit(p, reds__lit_bit_unit[o->index.unit].ptr, reds__lit_bit_unit[o->index.unit].len);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *opts, reds_reply **out)
+reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *opts, reds_opt_intlist **out)
 {
     static const reds_bitfield_opts no_opts;
     const reds_bitfield_opts *o = opts ? opts : &no_opts;
@@ -460,38 +276,38 @@ reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *o
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, o->operation, o->noperation, sizeof *o->operation, "operation");
-    if (o->noperation > 0) {
+    reds__size_array(&sz, o->operations, o->noperations, sizeof *o->operations, "operation");
+    if (o->noperations > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->noperation; i0++) {
-                if (!!(o->operation[i0].encoding_offset.set) + !!(o->operation[i0].write.set) != 1) {
+            for (size_t i0 = 0; i0 < o->noperations; i0++) {
+                if (!!(o->operations[i0].get.set) + !!(o->operations[i0].write.set) != 1) {
                     return reds__error(REDS_ERR_DATA, "BITFIELD: give exactly one of GET, write");
                 }
-                if (o->operation[i0].encoding_offset.set) {
+                if (o->operations[i0].get.set) {
                     reds__size_lit(&sz, 9);
-                    reds__size_str(&sz, o->operation[i0].encoding_offset.encoding, "encoding");
+                    reds__size_str(&sz, o->operations[i0].get.encoding, "encoding");
                     reds__size_num(&sz);
                 }
-                if (o->operation[i0].write.set) {
-                    if ((unsigned)o->operation[i0].write.wrap_sat_fail > 3) {
-                        return reds__error(REDS_ERR_DATA, "BITFIELD: wrap_sat_fail is not a reds_bitfield_wrap_sat_fail value");
+                if (o->operations[i0].write.set) {
+                    if ((unsigned)o->operations[i0].write.overflow > 3) {
+                        return reds__error(REDS_ERR_DATA, "BITFIELD: wrap_sat_fail is not a reds_bitfield_overflow value");
                     }
-                    if (o->operation[i0].write.wrap_sat_fail != 0) {
+                    if (o->operations[i0].write.overflow != 0) {
                         reds__size_lit(&sz, 14);
                         reds__size_lit(&sz, 10);
                     }
-                    if (!!(o->operation[i0].write.encoding_offset_value.set) + !!(o->operation[i0].write.encoding_offset_increment.set) != 1) {
+                    if (!!(o->operations[i0].write.set_value.set) + !!(o->operations[i0].write.incrby.set) != 1) {
                         return reds__error(REDS_ERR_DATA, "BITFIELD: give exactly one of SET, INCRBY");
                     }
-                    if (o->operation[i0].write.encoding_offset_value.set) {
+                    if (o->operations[i0].write.set_value.set) {
                         reds__size_lit(&sz, 9);
-                        reds__size_str(&sz, o->operation[i0].write.encoding_offset_value.encoding, "encoding");
+                        reds__size_str(&sz, o->operations[i0].write.set_value.encoding, "encoding");
                         reds__size_num(&sz);
                         reds__size_num(&sz);
                     }
-                    if (o->operation[i0].write.encoding_offset_increment.set) {
+                    if (o->operations[i0].write.incrby.set) {
                         reds__size_lit(&sz, 12);
-                        reds__size_str(&sz, o->operation[i0].write.encoding_offset_increment.encoding, "encoding");
+                        reds__size_str(&sz, o->operations[i0].write.incrby.encoding, "encoding");
                         reds__size_num(&sz);
                         reds__size_num(&sz);
                     }
@@ -504,37 +320,37 @@ reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *o
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nBITFIELD\r\n", 14);
     p = reds__put_str(p, key);
-    if (o->noperation > 0) {
-        for (size_t i0 = 0; i0 < o->noperation; i0++) {
-            if (o->operation[i0].encoding_offset.set) {
+    if (o->noperations > 0) {
+        for (size_t i0 = 0; i0 < o->noperations; i0++) {
+            if (o->operations[i0].get.set) {
                 p = reds__put_lit(p, "$3\r\nGET\r\n", 9);
-                p = reds__put_str(p, o->operation[i0].encoding_offset.encoding);
-                p = reds__put_i64(p, o->operation[i0].encoding_offset.offset);
+                p = reds__put_str(p, o->operations[i0].get.encoding);
+                p = reds__put_i64(p, o->operations[i0].get.offset);
             }
-            if (o->operation[i0].write.set) {
-                if (o->operation[i0].write.wrap_sat_fail != 0) {
+            if (o->operations[i0].write.set) {
+                if (o->operations[i0].write.overflow != 0) {
                     p = reds__put_lit(p, "$8\r\nOVERFLOW\r\n", 14);
-                    p = reds__put_lit(p, reds__lit_bitfield_wrap_sat_fail[o->operation[i0].write.wrap_sat_fail].ptr, reds__lit_bitfield_wrap_sat_fail[o->operation[i0].write.wrap_sat_fail].len);
+                    p = reds__put_lit(p, reds__lit_bitfield_overflow[o->operations[i0].write.overflow].ptr, reds__lit_bitfield_overflow[o->operations[i0].write.overflow].len);
                 }
-                if (o->operation[i0].write.encoding_offset_value.set) {
+                if (o->operations[i0].write.set_value.set) {
                     p = reds__put_lit(p, "$3\r\nSET\r\n", 9);
-                    p = reds__put_str(p, o->operation[i0].write.encoding_offset_value.encoding);
-                    p = reds__put_i64(p, o->operation[i0].write.encoding_offset_value.offset);
-                    p = reds__put_i64(p, o->operation[i0].write.encoding_offset_value.value);
+                    p = reds__put_str(p, o->operations[i0].write.set_value.encoding);
+                    p = reds__put_i64(p, o->operations[i0].write.set_value.offset);
+                    p = reds__put_i64(p, o->operations[i0].write.set_value.value);
                 }
-                if (o->operation[i0].write.encoding_offset_increment.set) {
+                if (o->operations[i0].write.incrby.set) {
                     p = reds__put_lit(p, "$6\r\nINCRBY\r\n", 12);
-                    p = reds__put_str(p, o->operation[i0].write.encoding_offset_increment.encoding);
-                    p = reds__put_i64(p, o->operation[i0].write.encoding_offset_increment.offset);
-                    p = reds__put_i64(p, o->operation[i0].write.encoding_offset_increment.increment);
+                    p = reds__put_str(p, o->operations[i0].write.incrby.encoding);
+                    p = reds__put_i64(p, o->operations[i0].write.incrby.offset);
+                    p = reds__put_i64(p, o->operations[i0].write.incrby.increment);
                 }
             }
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_opt_intlist, out);
 }
 
-reds_err reds_bitfield_ro(reds_client *c, reds_str key, const reds_bitfield_ro_opts *opts, reds_reply **out)
+reds_err reds_bitfield_ro(reds_client *c, reds_str key, const reds_bitfield_ro_opts *opts, reds_intlist **out)
 {
     static const reds_bitfield_ro_opts no_opts;
     const reds_bitfield_ro_opts *o = opts ? opts : &no_opts;
@@ -545,12 +361,12 @@ reds_err reds_bitfield_ro(reds_client *c, reds_str key, const reds_bitfield_ro_o
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 18);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, o->encoding_offset, o->nencoding_offset, sizeof *o->encoding_offset, "encoding_offset");
-    if (o->nencoding_offset > 0) {
+    reds__size_array(&sz, o->gets, o->ngets, sizeof *o->gets, "encoding_offset");
+    if (o->ngets > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nencoding_offset; i0++) {
+            for (size_t i0 = 0; i0 < o->ngets; i0++) {
                 reds__size_lit(&sz, 9);
-                reds__size_str(&sz, o->encoding_offset[i0].encoding, "encoding");
+                reds__size_str(&sz, o->gets[i0].encoding, "encoding");
                 reds__size_num(&sz);
             }
         }
@@ -560,17 +376,17 @@ reds_err reds_bitfield_ro(reds_client *c, reds_str key, const reds_bitfield_ro_o
         return reds__last_err();
     p = reds__put_lit(p, "$11\r\nBITFIELD_RO\r\n", 18);
     p = reds__put_str(p, key);
-    if (o->nencoding_offset > 0) {
-        for (size_t i0 = 0; i0 < o->nencoding_offset; i0++) {
+    if (o->ngets > 0) {
+        for (size_t i0 = 0; i0 < o->ngets; i0++) {
             p = reds__put_lit(p, "$3\r\nGET\r\n", 9);
-            p = reds__put_str(p, o->encoding_offset[i0].encoding);
-            p = reds__put_i64(p, o->encoding_offset[i0].offset);
+            p = reds__put_str(p, o->gets[i0].encoding);
+            p = reds__put_i64(p, o->gets[i0].offset);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_intlist, out);
 }
 
-reds_err reds_bitop(reds_client *c, reds_str operation, reds_str destkey, const reds_str *key, size_t nkey, reds_reply **out)
+reds_err reds_bitop(reds_client *c, reds_str operation, reds_str destkey, const reds_str *keys, size_t nkeys, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -580,13 +396,13 @@ reds_err reds_bitop(reds_client *c, reds_str operation, reds_str destkey, const 
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, operation, "operation");
     reds__size_str(&sz, destkey, "destkey");
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "BITOP: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_BITOP, &sz);
@@ -595,13 +411,13 @@ reds_err reds_bitop(reds_client *c, reds_str operation, reds_str destkey, const 
     p = reds__put_lit(p, "$5\r\nBITOP\r\n", 11);
     p = reds__put_str(p, operation);
     p = reds__put_str(p, destkey);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpos_opts *opts, reds_reply **out)
+reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpos_opts *opts, int64_t *out)
 {
     static const reds_bitpos_opts no_opts;
     const reds_bitpos_opts *o = opts ? opts : &no_opts;
@@ -617,10 +433,10 @@ reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpo
         reds__size_num(&sz);
         if (o->index.end_index.set) {
             reds__size_num(&sz);
-            if ((unsigned)o->index.end_index.index_unit > 2) {
-                return reds__error(REDS_ERR_DATA, "BITPOS: index_unit is not a reds_bitpos_index_unit value");
+            if ((unsigned)o->index.end_index.unit > 2) {
+                return reds__error(REDS_ERR_DATA, "BITPOS: index_unit is not a reds_bit_unit value");
             }
-            if (o->index.end_index.index_unit != 0) {
+            if (o->index.end_index.unit != 0) {
                 reds__size_lit(&sz, 10);
             }
         }
@@ -635,15 +451,15 @@ reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpo
         p = reds__put_i64(p, o->index.start);
         if (o->index.end_index.set) {
             p = reds__put_i64(p, o->index.end_index.end);
-            if (o->index.end_index.index_unit != 0) {
-                p = reds__put_lit(p, reds__lit_bitpos_index_unit[o->index.end_index.index_unit].ptr, reds__lit_bitpos_index_unit[o->index.end_index.index_unit].len);
+            if (o->index.end_index.unit != 0) {
+                p = reds__put_lit(p, reds__lit_bit_unit[o->index.end_index.unit].ptr, reds__lit_bit_unit[o->index.end_index.unit].len);
             }
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_getbit(reds_client *c, reds_str key, int64_t offset, reds_reply **out)
+reds_err reds_getbit(reds_client *c, reds_str key, int64_t offset, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -659,10 +475,10 @@ reds_err reds_getbit(reds_client *c, reds_str key, int64_t offset, reds_reply **
     p = reds__put_lit(p, "$6\r\nGETBIT\r\n", 12);
     p = reds__put_str(p, key);
     p = reds__put_i64(p, offset);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_setbit(reds_client *c, reds_str key, int64_t offset, int64_t value, reds_reply **out)
+reds_err reds_setbit(reds_client *c, reds_str key, int64_t offset, int64_t value, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -680,39 +496,35 @@ reds_err reds_setbit(reds_client *c, reds_str key, int64_t offset, int64_t value
     p = reds__put_str(p, key);
     p = reds__put_i64(p, offset);
     p = reds__put_i64(p, value);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_asking(reds_client *c, reds_reply **out)
+reds_err reds_asking(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ASKING, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nASKING\r\n", 12);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_addslots(reds_client *c, const int64_t *slot, size_t nslot, reds_reply **out)
+reds_err reds_cluster_addslots(reds_client *c, const int64_t *slots, size_t nslots)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 14);
-    reds__size_array(&sz, slot, nslot, sizeof *slot, "slot");
-    if (nslot == 0) {
+    reds__size_array(&sz, slots, nslots, sizeof *slots, "slot");
+    if (nslots == 0) {
         return reds__error(REDS_ERR_DATA, "CLUSTER ADDSLOTS: slot needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nslot; i0++) {
+        for (size_t i0 = 0; i0 < nslots; i0++) {
             reds__size_num(&sz);
         }
     }
@@ -721,27 +533,25 @@ reds_err reds_cluster_addslots(reds_client *c, const int64_t *slot, size_t nslot
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$8\r\nADDSLOTS\r\n", 14);
-    for (size_t i0 = 0; i0 < nslot; i0++) {
-        p = reds__put_i64(p, slot[i0]);
+    for (size_t i0 = 0; i0 < nslots; i0++) {
+        p = reds__put_i64(p, slots[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_addslotsrange(reds_client *c, const reds_cluster_addslotsrange_start_slot_end_slot *start_slot_end_slot, size_t nstart_slot_end_slot, reds_reply **out)
+reds_err reds_cluster_addslotsrange(reds_client *c, const reds_slot_range *ranges, size_t nranges)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 20);
-    reds__size_array(&sz, start_slot_end_slot, nstart_slot_end_slot, sizeof *start_slot_end_slot, "start-slot_end-slot");
-    if (nstart_slot_end_slot == 0) {
+    reds__size_array(&sz, ranges, nranges, sizeof *ranges, "start-slot_end-slot");
+    if (nranges == 0) {
         return reds__error(REDS_ERR_DATA, "CLUSTER ADDSLOTSRANGE: start-slot_end-slot needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nstart_slot_end_slot; i0++) {
+        for (size_t i0 = 0; i0 < nranges; i0++) {
             reds__size_num(&sz);
             reds__size_num(&sz);
         }
@@ -751,14 +561,14 @@ reds_err reds_cluster_addslotsrange(reds_client *c, const reds_cluster_addslotsr
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$13\r\nADDSLOTSRANGE\r\n", 20);
-    for (size_t i0 = 0; i0 < nstart_slot_end_slot; i0++) {
-        p = reds__put_i64(p, start_slot_end_slot[i0].start_slot);
-        p = reds__put_i64(p, start_slot_end_slot[i0].end_slot);
+    for (size_t i0 = 0; i0 < nranges; i0++) {
+        p = reds__put_i64(p, ranges[i0].start);
+        p = reds__put_i64(p, ranges[i0].end);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_bumpepoch(reds_client *c, reds_reply **out)
+reds_err reds_cluster_bumpepoch(reds_client *c, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -772,10 +582,10 @@ reds_err reds_cluster_bumpepoch(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$9\r\nBUMPEPOCH\r\n", 15);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_cluster_count_failure_reports(reds_client *c, reds_str node_id, reds_reply **out)
+reds_err reds_cluster_count_failure_reports(reds_client *c, reds_str node_id, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -791,10 +601,10 @@ reds_err reds_cluster_count_failure_reports(reds_client *c, reds_str node_id, re
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$21\r\nCOUNT-FAILURE-REPORTS\r\n", 28);
     p = reds__put_str(p, node_id);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_cluster_countkeysinslot(reds_client *c, int64_t slot, reds_reply **out)
+reds_err reds_cluster_countkeysinslot(reds_client *c, int64_t slot, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -810,24 +620,22 @@ reds_err reds_cluster_countkeysinslot(reds_client *c, int64_t slot, reds_reply *
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$15\r\nCOUNTKEYSINSLOT\r\n", 22);
     p = reds__put_i64(p, slot);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_cluster_delslots(reds_client *c, const int64_t *slot, size_t nslot, reds_reply **out)
+reds_err reds_cluster_delslots(reds_client *c, const int64_t *slots, size_t nslots)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 14);
-    reds__size_array(&sz, slot, nslot, sizeof *slot, "slot");
-    if (nslot == 0) {
+    reds__size_array(&sz, slots, nslots, sizeof *slots, "slot");
+    if (nslots == 0) {
         return reds__error(REDS_ERR_DATA, "CLUSTER DELSLOTS: slot needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nslot; i0++) {
+        for (size_t i0 = 0; i0 < nslots; i0++) {
             reds__size_num(&sz);
         }
     }
@@ -836,27 +644,25 @@ reds_err reds_cluster_delslots(reds_client *c, const int64_t *slot, size_t nslot
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$8\r\nDELSLOTS\r\n", 14);
-    for (size_t i0 = 0; i0 < nslot; i0++) {
-        p = reds__put_i64(p, slot[i0]);
+    for (size_t i0 = 0; i0 < nslots; i0++) {
+        p = reds__put_i64(p, slots[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_delslotsrange(reds_client *c, const reds_cluster_delslotsrange_start_slot_end_slot *start_slot_end_slot, size_t nstart_slot_end_slot, reds_reply **out)
+reds_err reds_cluster_delslotsrange(reds_client *c, const reds_slot_range *ranges, size_t nranges)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 20);
-    reds__size_array(&sz, start_slot_end_slot, nstart_slot_end_slot, sizeof *start_slot_end_slot, "start-slot_end-slot");
-    if (nstart_slot_end_slot == 0) {
+    reds__size_array(&sz, ranges, nranges, sizeof *ranges, "start-slot_end-slot");
+    if (nranges == 0) {
         return reds__error(REDS_ERR_DATA, "CLUSTER DELSLOTSRANGE: start-slot_end-slot needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nstart_slot_end_slot; i0++) {
+        for (size_t i0 = 0; i0 < nranges; i0++) {
             reds__size_num(&sz);
             reds__size_num(&sz);
         }
@@ -866,28 +672,26 @@ reds_err reds_cluster_delslotsrange(reds_client *c, const reds_cluster_delslotsr
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$13\r\nDELSLOTSRANGE\r\n", 20);
-    for (size_t i0 = 0; i0 < nstart_slot_end_slot; i0++) {
-        p = reds__put_i64(p, start_slot_end_slot[i0].start_slot);
-        p = reds__put_i64(p, start_slot_end_slot[i0].end_slot);
+    for (size_t i0 = 0; i0 < nranges; i0++) {
+        p = reds__put_i64(p, ranges[i0].start);
+        p = reds__put_i64(p, ranges[i0].end);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_failover(reds_client *c, const reds_cluster_failover_opts *opts, reds_reply **out)
+reds_err reds_cluster_failover(reds_client *c, const reds_cluster_failover_opts *opts)
 {
     static const reds_cluster_failover_opts no_opts;
     const reds_cluster_failover_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 14);
-    if ((unsigned)o->options > 2) {
-        return reds__error(REDS_ERR_DATA, "CLUSTER FAILOVER: options is not a reds_cluster_failover_options value");
+    if ((unsigned)o->mode > 2) {
+        return reds__error(REDS_ERR_DATA, "CLUSTER FAILOVER: options is not a reds_cluster_failover_mode value");
     }
-    if (o->options != 0) {
+    if (o->mode != 0) {
         reds__size_lit(&sz, 14);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CLUSTER_FAILOVER, &sz);
@@ -895,19 +699,17 @@ reds_err reds_cluster_failover(reds_client *c, const reds_cluster_failover_opts 
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$8\r\nFAILOVER\r\n", 14);
-    if (o->options != 0) {
-        p = reds__put_lit(p, reds__lit_cluster_failover_options[o->options].ptr, reds__lit_cluster_failover_options[o->options].len);
+    if (o->mode != 0) {
+        p = reds__put_lit(p, reds__lit_cluster_failover_mode[o->mode].ptr, reds__lit_cluster_failover_mode[o->mode].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_flushslots(reds_client *c, reds_reply **out)
+reds_err reds_cluster_flushslots(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 17);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CLUSTER_FLUSHSLOTS, &sz);
@@ -915,16 +717,14 @@ reds_err reds_cluster_flushslots(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$10\r\nFLUSHSLOTS\r\n", 17);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_forget(reds_client *c, reds_str node_id, reds_reply **out)
+reds_err reds_cluster_forget(reds_client *c, reds_str node_id)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, node_id, "node-id");
@@ -934,10 +734,10 @@ reds_err reds_cluster_forget(reds_client *c, reds_str node_id, reds_reply **out)
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$6\r\nFORGET\r\n", 12);
     p = reds__put_str(p, node_id);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_getkeysinslot(reds_client *c, int64_t slot, int64_t count, reds_reply **out)
+reds_err reds_cluster_getkeysinslot(reds_client *c, int64_t slot, int64_t count, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -955,10 +755,10 @@ reds_err reds_cluster_getkeysinslot(reds_client *c, int64_t slot, int64_t count,
     p = reds__put_lit(p, "$13\r\nGETKEYSINSLOT\r\n", 20);
     p = reds__put_i64(p, slot);
     p = reds__put_i64(p, count);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_cluster_help(reds_client *c, reds_reply **out)
+reds_err reds_cluster_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -972,10 +772,10 @@ reds_err reds_cluster_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_cluster_info(reds_client *c, reds_reply **out)
+reds_err reds_cluster_info(reds_client *c, reds_cluster_info_reply **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -989,10 +789,10 @@ reds_err reds_cluster_info(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$4\r\nINFO\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_cluster_info, out);
 }
 
-reds_err reds_cluster_keyslot(reds_client *c, reds_str key, reds_reply **out)
+reds_err reds_cluster_keyslot(reds_client *c, reds_str key, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -1008,10 +808,10 @@ reds_err reds_cluster_keyslot(reds_client *c, reds_str key, reds_reply **out)
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$7\r\nKEYSLOT\r\n", 13);
     p = reds__put_str(p, key);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_cluster_links(reds_client *c, reds_reply **out)
+reds_err reds_cluster_links(reds_client *c, reds_cluster_link_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -1025,18 +825,16 @@ reds_err reds_cluster_links(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$5\r\nLINKS\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_cluster_links, out);
 }
 
-reds_err reds_cluster_meet(reds_client *c, reds_str ip, int64_t port, const reds_cluster_meet_opts *opts, reds_reply **out)
+reds_err reds_cluster_meet(reds_client *c, reds_str ip, int64_t port, const reds_cluster_meet_opts *opts)
 {
     static const reds_cluster_meet_opts no_opts;
     const reds_cluster_meet_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, ip, "ip");
@@ -1054,10 +852,10 @@ reds_err reds_cluster_meet(reds_client *c, reds_str ip, int64_t port, const reds
     if (o->cluster_bus_port.set) {
         p = reds__put_i64(p, o->cluster_bus_port.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_myid(reds_client *c, reds_reply **out)
+reds_err reds_cluster_myid(reds_client *c, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -1071,10 +869,10 @@ reds_err reds_cluster_myid(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$4\r\nMYID\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_cluster_nodes(reds_client *c, reds_reply **out)
+reds_err reds_cluster_nodes(reds_client *c, reds_cluster_node_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -1088,10 +886,10 @@ reds_err reds_cluster_nodes(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$5\r\nNODES\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_cluster_nodes, out);
 }
 
-reds_err reds_cluster_replicas(reds_client *c, reds_str node_id, reds_reply **out)
+reds_err reds_cluster_replicas(reds_client *c, reds_str node_id, reds_cluster_node_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -1107,16 +905,14 @@ reds_err reds_cluster_replicas(reds_client *c, reds_str node_id, reds_reply **ou
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$8\r\nREPLICAS\r\n", 14);
     p = reds__put_str(p, node_id);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_cluster_nodes, out);
 }
 
-reds_err reds_cluster_replicate(reds_client *c, reds_str node_id, reds_reply **out)
+reds_err reds_cluster_replicate(reds_client *c, reds_str node_id)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 15);
     reds__size_str(&sz, node_id, "node-id");
@@ -1126,24 +922,22 @@ reds_err reds_cluster_replicate(reds_client *c, reds_str node_id, reds_reply **o
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$9\r\nREPLICATE\r\n", 15);
     p = reds__put_str(p, node_id);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_reset(reds_client *c, const reds_cluster_reset_opts *opts, reds_reply **out)
+reds_err reds_cluster_reset(reds_client *c, const reds_cluster_reset_opts *opts)
 {
     static const reds_cluster_reset_opts no_opts;
     const reds_cluster_reset_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 11);
-    if ((unsigned)o->hard_soft > 2) {
-        return reds__error(REDS_ERR_DATA, "CLUSTER RESET: hard_soft is not a reds_cluster_reset_hard_soft value");
+    if ((unsigned)o->mode > 2) {
+        return reds__error(REDS_ERR_DATA, "CLUSTER RESET: hard_soft is not a reds_cluster_reset_mode value");
     }
-    if (o->hard_soft != 0) {
+    if (o->mode != 0) {
         reds__size_lit(&sz, 10);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CLUSTER_RESET, &sz);
@@ -1151,19 +945,17 @@ reds_err reds_cluster_reset(reds_client *c, const reds_cluster_reset_opts *opts,
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$5\r\nRESET\r\n", 11);
-    if (o->hard_soft != 0) {
-        p = reds__put_lit(p, reds__lit_cluster_reset_hard_soft[o->hard_soft].ptr, reds__lit_cluster_reset_hard_soft[o->hard_soft].len);
+    if (o->mode != 0) {
+        p = reds__put_lit(p, reds__lit_cluster_reset_mode[o->mode].ptr, reds__lit_cluster_reset_mode[o->mode].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_saveconfig(reds_client *c, reds_reply **out)
+reds_err reds_cluster_saveconfig(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 17);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CLUSTER_SAVECONFIG, &sz);
@@ -1171,16 +963,14 @@ reds_err reds_cluster_saveconfig(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$10\r\nSAVECONFIG\r\n", 17);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_set_config_epoch(reds_client *c, int64_t config_epoch, reds_reply **out)
+reds_err reds_cluster_set_config_epoch(reds_client *c, int64_t config_epoch)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 23);
     reds__size_num(&sz);
@@ -1190,16 +980,14 @@ reds_err reds_cluster_set_config_epoch(reds_client *c, int64_t config_epoch, red
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$16\r\nSET-CONFIG-EPOCH\r\n", 23);
     p = reds__put_i64(p, config_epoch);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot_subcommand subcommand, reds_reply **out)
+reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot_subcommand subcommand)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 13);
     reds__size_num(&sz);
@@ -1242,10 +1030,10 @@ reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot
     if (subcommand.stable) {
         p = reds__put_lit(p, "$6\r\nSTABLE\r\n", 12);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_cluster_shards(reds_client *c, reds_reply **out)
+reds_err reds_cluster_shards(reds_client *c, reds_cluster_shard_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -1259,10 +1047,10 @@ reds_err reds_cluster_shards(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$6\r\nSHARDS\r\n", 12);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_cluster_shards, out);
 }
 
-reds_err reds_cluster_slaves(reds_client *c, reds_str node_id, reds_reply **out)
+reds_err reds_cluster_slaves(reds_client *c, reds_str node_id, reds_cluster_node_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -1278,10 +1066,10 @@ reds_err reds_cluster_slaves(reds_client *c, reds_str node_id, reds_reply **out)
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$6\r\nSLAVES\r\n", 12);
     p = reds__put_str(p, node_id);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_cluster_nodes, out);
 }
 
-reds_err reds_cluster_slots(reds_client *c, reds_reply **out)
+reds_err reds_cluster_slots(reds_client *c, reds_cluster_slot_range_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -1295,37 +1083,33 @@ reds_err reds_cluster_slots(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
     p = reds__put_lit(p, "$5\r\nSLOTS\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_cluster_slots, out);
 }
 
-reds_err reds_readonly(reds_client *c, reds_reply **out)
+reds_err reds_readonly(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_READONLY, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nREADONLY\r\n", 14);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_readwrite(reds_client *c, reds_reply **out)
+reds_err reds_readwrite(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 15);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_READWRITE, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$9\r\nREADWRITE\r\n", 15);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
 reds_err reds_auth(reds_client *c, reds_str password, const reds_auth_opts *opts)
@@ -2897,7 +2681,7 @@ reds_err reds_wait(reds_client *c, int64_t numreplicas, int64_t timeout, int64_t
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_geoadd(reds_client *c, reds_str key, const reds_geoadd_longitude_latitude_member *longitude_latitude_member, size_t nlongitude_latitude_member, const reds_geoadd_opts *opts, reds_reply **out)
+reds_err reds_geoadd(reds_client *c, reds_str key, const reds_geo_member *members, size_t nmembers, const reds_geoadd_opts *opts, int64_t *out)
 {
     static const reds_geoadd_opts no_opts;
     const reds_geoadd_opts *o = opts ? opts : &no_opts;
@@ -2917,15 +2701,15 @@ reds_err reds_geoadd(reds_client *c, reds_str key, const reds_geoadd_longitude_l
     if (o->change) {
         reds__size_lit(&sz, 8);
     }
-    reds__size_array(&sz, longitude_latitude_member, nlongitude_latitude_member, sizeof *longitude_latitude_member, "longitude_latitude_member");
-    if (nlongitude_latitude_member == 0) {
+    reds__size_array(&sz, members, nmembers, sizeof *members, "longitude_latitude_member");
+    if (nmembers == 0) {
         return reds__error(REDS_ERR_DATA, "GEOADD: longitude_latitude_member needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nlongitude_latitude_member; i0++) {
-            reds__size_f64(&sz, longitude_latitude_member[i0].longitude, "longitude");
-            reds__size_f64(&sz, longitude_latitude_member[i0].latitude, "latitude");
-            reds__size_str(&sz, longitude_latitude_member[i0].member, "member");
+        for (size_t i0 = 0; i0 < nmembers; i0++) {
+            reds__size_f64(&sz, members[i0].longitude, "longitude");
+            reds__size_f64(&sz, members[i0].latitude, "latitude");
+            reds__size_str(&sz, members[i0].member, "member");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_GEOADD, &sz);
@@ -2939,15 +2723,15 @@ reds_err reds_geoadd(reds_client *c, reds_str key, const reds_geoadd_longitude_l
     if (o->change) {
         p = reds__put_lit(p, "$2\r\nCH\r\n", 8);
     }
-    for (size_t i0 = 0; i0 < nlongitude_latitude_member; i0++) {
-        p = reds__put_f64(p, longitude_latitude_member[i0].longitude);
-        p = reds__put_f64(p, longitude_latitude_member[i0].latitude);
-        p = reds__put_str(p, longitude_latitude_member[i0].member);
+    for (size_t i0 = 0; i0 < nmembers; i0++) {
+        p = reds__put_f64(p, members[i0].longitude);
+        p = reds__put_f64(p, members[i0].latitude);
+        p = reds__put_str(p, members[i0].member);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_geodist(reds_client *c, reds_str key, reds_str member1, reds_str member2, const reds_geodist_opts *opts, reds_reply **out)
+reds_err reds_geodist(reds_client *c, reds_str key, reds_str member1, reds_str member2, const reds_geodist_opts *opts, reds_opt_f64 *out)
 {
     static const reds_geodist_opts no_opts;
     const reds_geodist_opts *o = opts ? opts : &no_opts;
@@ -2961,7 +2745,7 @@ reds_err reds_geodist(reds_client *c, reds_str key, reds_str member1, reds_str m
     reds__size_str(&sz, member1, "member1");
     reds__size_str(&sz, member2, "member2");
     if ((unsigned)o->unit > 4) {
-        return reds__error(REDS_ERR_DATA, "GEODIST: unit is not a reds_geodist_unit value");
+        return reds__error(REDS_ERR_DATA, "GEODIST: unit is not a reds_geo_unit value");
     }
     if (o->unit != 0) {
         reds__size_lit(&sz, 8);
@@ -2974,12 +2758,12 @@ reds_err reds_geodist(reds_client *c, reds_str key, reds_str member1, reds_str m
     p = reds__put_str(p, member1);
     p = reds__put_str(p, member2);
     if (o->unit != 0) {
-        p = reds__put_lit(p, reds__lit_geodist_unit[o->unit].ptr, reds__lit_geodist_unit[o->unit].len);
+        p = reds__put_lit(p, reds__lit_geo_unit[o->unit].ptr, reds__lit_geo_unit[o->unit].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_double, out);
 }
 
-reds_err reds_geohash(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out)
+reds_err reds_geohash(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -2988,13 +2772,13 @@ reds_err reds_geohash(reds_client *c, reds_str key, const reds_str *member, size
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, member, nmember, sizeof *member, "member");
-    if (nmember == 0) {
+    reds__size_array(&sz, members, nmembers, sizeof *members, "member");
+    if (nmembers == 0) {
         return reds__error(REDS_ERR_DATA, "GEOHASH: member needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nmember; i0++) {
-            reds__size_str(&sz, member[i0], "member");
+        for (size_t i0 = 0; i0 < nmembers; i0++) {
+            reds__size_str(&sz, members[i0], "member");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_GEOHASH, &sz);
@@ -3002,13 +2786,13 @@ reds_err reds_geohash(reds_client *c, reds_str key, const reds_str *member, size
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nGEOHASH\r\n", 13);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nmember; i0++) {
-        p = reds__put_str(p, member[i0]);
+    for (size_t i0 = 0; i0 < nmembers; i0++) {
+        p = reds__put_str(p, members[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_geopos(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out)
+reds_err reds_geopos(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, reds_geo_pos_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -3017,13 +2801,13 @@ reds_err reds_geopos(reds_client *c, reds_str key, const reds_str *member, size_
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, member, nmember, sizeof *member, "member");
-    if (nmember == 0) {
+    reds__size_array(&sz, members, nmembers, sizeof *members, "member");
+    if (nmembers == 0) {
         return reds__error(REDS_ERR_DATA, "GEOPOS: member needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nmember; i0++) {
-            reds__size_str(&sz, member[i0], "member");
+        for (size_t i0 = 0; i0 < nmembers; i0++) {
+            reds__size_str(&sz, members[i0], "member");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_GEOPOS, &sz);
@@ -3031,13 +2815,13 @@ reds_err reds_geopos(reds_client *c, reds_str key, const reds_str *member, size_
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nGEOPOS\r\n", 12);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nmember; i0++) {
-        p = reds__put_str(p, member[i0]);
+    for (size_t i0 = 0; i0 < nmembers; i0++) {
+        p = reds__put_str(p, members[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_geo_pos_list, out);
 }
 
-reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_georadius_unit unit, const reds_georadius_opts *opts, reds_reply **out)
+reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, const reds_georadius_opts *opts, reds_strlist **out)
 {
     static const reds_georadius_opts no_opts;
     const reds_georadius_opts *o = opts ? opts : &no_opts;
@@ -3052,7 +2836,60 @@ reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double l
     reds__size_f64(&sz, latitude, "latitude");
     reds__size_f64(&sz, radius, "radius");
     if (unit == 0 || (unsigned)unit > 4) {
-        return reds__error(REDS_ERR_DATA, "GEORADIUS: unit is not a reds_georadius_unit value");
+        return reds__error(REDS_ERR_DATA, "GEORADIUS: unit is not a reds_geo_unit value");
+    }
+    reds__size_lit(&sz, 8);
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        if (o->count.any) {
+            reds__size_lit(&sz, 9);
+        }
+    }
+    if ((unsigned)o->order > 2) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUS: order is not a reds_geo_order value");
+    }
+    if (o->order != 0) {
+        reds__size_lit(&sz, 10);
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUS, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$9\r\nGEORADIUS\r\n", 15);
+    p = reds__put_str(p, key);
+    p = reds__put_f64(p, longitude);
+    p = reds__put_f64(p, latitude);
+    p = reds__put_f64(p, radius);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.count);
+        if (o->count.any) {
+            p = reds__put_lit(p, "$3\r\nANY\r\n", 9);
+        }
+    }
+    if (o->order != 0) {
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_georadius_with(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, const reds_georadius_with_opts *opts, reds_geo_result_list **out)
+{
+    static const reds_georadius_with_opts no_opts;
+    const reds_georadius_with_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 15);
+    reds__size_str(&sz, key, "key");
+    reds__size_f64(&sz, longitude, "longitude");
+    reds__size_f64(&sz, latitude, "latitude");
+    reds__size_f64(&sz, radius, "radius");
+    if (unit == 0 || (unsigned)unit > 4) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUS: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
     if (o->withcoord) {
@@ -3072,18 +2909,10 @@ reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double l
         }
     }
     if ((unsigned)o->order > 2) {
-        return reds__error(REDS_ERR_DATA, "GEORADIUS: order is not a reds_georadius_order value");
+        return reds__error(REDS_ERR_DATA, "GEORADIUS: order is not a reds_geo_order value");
     }
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
-    }
-    if (o->store.ptr != NULL || o->store.len != 0) {
-        reds__size_lit(&sz, 11);
-        reds__size_str(&sz, o->store, "key");
-    }
-    if (o->storedist.ptr != NULL || o->storedist.len != 0) {
-        reds__size_lit(&sz, 15);
-        reds__size_str(&sz, o->storedist, "key");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUS, &sz);
     if (!p)
@@ -3093,7 +2922,7 @@ reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double l
     p = reds__put_f64(p, longitude);
     p = reds__put_f64(p, latitude);
     p = reds__put_f64(p, radius);
-    p = reds__put_lit(p, reds__lit_georadius_unit[unit].ptr, reds__lit_georadius_unit[unit].len);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
     if (o->withcoord) {
         p = reds__put_lit(p, "$9\r\nWITHCOORD\r\n", 15);
     }
@@ -3111,20 +2940,126 @@ reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double l
         }
     }
     if (o->order != 0) {
-        p = reds__put_lit(p, reds__lit_georadius_order[o->order].ptr, reds__lit_georadius_order[o->order].len);
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
     }
-    if (o->store.ptr != NULL || o->store.len != 0) {
-        p = reds__put_lit(p, "$5\r\nSTORE\r\n", 11);
-        p = reds__put_str(p, o->store);
-    }
-    if (o->storedist.ptr != NULL || o->storedist.len != 0) {
-        p = reds__put_lit(p, "$9\r\nSTOREDIST\r\n", 15);
-        p = reds__put_str(p, o->storedist);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_geo_result_list, out);
 }
 
-reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, double radius, reds_georadiusbymember_unit unit, const reds_georadiusbymember_opts *opts, reds_reply **out)
+reds_err reds_georadius_store(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, reds_str store, const reds_georadius_opts *opts, int64_t *out)
+{
+    static const reds_georadius_opts no_opts;
+    const reds_georadius_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 15);
+    reds__size_str(&sz, key, "key");
+    reds__size_f64(&sz, longitude, "longitude");
+    reds__size_f64(&sz, latitude, "latitude");
+    reds__size_f64(&sz, radius, "radius");
+    if (unit == 0 || (unsigned)unit > 4) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUS: unit is not a reds_geo_unit value");
+    }
+    reds__size_lit(&sz, 8);
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        if (o->count.any) {
+            reds__size_lit(&sz, 9);
+        }
+    }
+    if ((unsigned)o->order > 2) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUS: order is not a reds_geo_order value");
+    }
+    if (o->order != 0) {
+        reds__size_lit(&sz, 10);
+    }
+    reds__size_lit(&sz, 11);
+    reds__size_str(&sz, store, "key");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUS, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$9\r\nGEORADIUS\r\n", 15);
+    p = reds__put_str(p, key);
+    p = reds__put_f64(p, longitude);
+    p = reds__put_f64(p, latitude);
+    p = reds__put_f64(p, radius);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.count);
+        if (o->count.any) {
+            p = reds__put_lit(p, "$3\r\nANY\r\n", 9);
+        }
+    }
+    if (o->order != 0) {
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
+    }
+    p = reds__put_lit(p, "$5\r\nSTORE\r\n", 11);
+    p = reds__put_str(p, store);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
+}
+
+reds_err reds_georadius_storedist(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, reds_str storedist, const reds_georadius_opts *opts, int64_t *out)
+{
+    static const reds_georadius_opts no_opts;
+    const reds_georadius_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 15);
+    reds__size_str(&sz, key, "key");
+    reds__size_f64(&sz, longitude, "longitude");
+    reds__size_f64(&sz, latitude, "latitude");
+    reds__size_f64(&sz, radius, "radius");
+    if (unit == 0 || (unsigned)unit > 4) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUS: unit is not a reds_geo_unit value");
+    }
+    reds__size_lit(&sz, 8);
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        if (o->count.any) {
+            reds__size_lit(&sz, 9);
+        }
+    }
+    if ((unsigned)o->order > 2) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUS: order is not a reds_geo_order value");
+    }
+    if (o->order != 0) {
+        reds__size_lit(&sz, 10);
+    }
+    reds__size_lit(&sz, 15);
+    reds__size_str(&sz, storedist, "key");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUS, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$9\r\nGEORADIUS\r\n", 15);
+    p = reds__put_str(p, key);
+    p = reds__put_f64(p, longitude);
+    p = reds__put_f64(p, latitude);
+    p = reds__put_f64(p, radius);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.count);
+        if (o->count.any) {
+            p = reds__put_lit(p, "$3\r\nANY\r\n", 9);
+        }
+    }
+    if (o->order != 0) {
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
+    }
+    p = reds__put_lit(p, "$9\r\nSTOREDIST\r\n", 15);
+    p = reds__put_str(p, storedist);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
+}
+
+reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, const reds_georadiusbymember_opts *opts, reds_strlist **out)
 {
     static const reds_georadiusbymember_opts no_opts;
     const reds_georadiusbymember_opts *o = opts ? opts : &no_opts;
@@ -3138,7 +3073,58 @@ reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, d
     reds__size_str(&sz, member, "member");
     reds__size_f64(&sz, radius, "radius");
     if (unit == 0 || (unsigned)unit > 4) {
-        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: unit is not a reds_georadiusbymember_unit value");
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: unit is not a reds_geo_unit value");
+    }
+    reds__size_lit(&sz, 8);
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        if (o->count.any) {
+            reds__size_lit(&sz, 9);
+        }
+    }
+    if ((unsigned)o->order > 2) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: order is not a reds_geo_order value");
+    }
+    if (o->order != 0) {
+        reds__size_lit(&sz, 10);
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUSBYMEMBER, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$17\r\nGEORADIUSBYMEMBER\r\n", 24);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, member);
+    p = reds__put_f64(p, radius);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.count);
+        if (o->count.any) {
+            p = reds__put_lit(p, "$3\r\nANY\r\n", 9);
+        }
+    }
+    if (o->order != 0) {
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_georadiusbymember_with(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, const reds_georadiusbymember_with_opts *opts, reds_geo_result_list **out)
+{
+    static const reds_georadiusbymember_with_opts no_opts;
+    const reds_georadiusbymember_with_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 24);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, member, "member");
+    reds__size_f64(&sz, radius, "radius");
+    if (unit == 0 || (unsigned)unit > 4) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
     if (o->withcoord) {
@@ -3158,18 +3144,10 @@ reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, d
         }
     }
     if ((unsigned)o->order > 2) {
-        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: order is not a reds_georadiusbymember_order value");
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: order is not a reds_geo_order value");
     }
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
-    }
-    if (o->store.ptr != NULL || o->store.len != 0) {
-        reds__size_lit(&sz, 11);
-        reds__size_str(&sz, o->store, "key");
-    }
-    if (o->storedist.ptr != NULL || o->storedist.len != 0) {
-        reds__size_lit(&sz, 15);
-        reds__size_str(&sz, o->storedist, "key");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUSBYMEMBER, &sz);
     if (!p)
@@ -3178,7 +3156,7 @@ reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, d
     p = reds__put_str(p, key);
     p = reds__put_str(p, member);
     p = reds__put_f64(p, radius);
-    p = reds__put_lit(p, reds__lit_georadiusbymember_unit[unit].ptr, reds__lit_georadiusbymember_unit[unit].len);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
     if (o->withcoord) {
         p = reds__put_lit(p, "$9\r\nWITHCOORD\r\n", 15);
     }
@@ -3196,20 +3174,122 @@ reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, d
         }
     }
     if (o->order != 0) {
-        p = reds__put_lit(p, reds__lit_georadiusbymember_order[o->order].ptr, reds__lit_georadiusbymember_order[o->order].len);
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
     }
-    if (o->store.ptr != NULL || o->store.len != 0) {
-        p = reds__put_lit(p, "$5\r\nSTORE\r\n", 11);
-        p = reds__put_str(p, o->store);
-    }
-    if (o->storedist.ptr != NULL || o->storedist.len != 0) {
-        p = reds__put_lit(p, "$9\r\nSTOREDIST\r\n", 15);
-        p = reds__put_str(p, o->storedist);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_geo_result_list, out);
 }
 
-reds_err reds_georadiusbymember_ro(reds_client *c, reds_str key, reds_str member, double radius, reds_georadiusbymember_ro_unit unit, const reds_georadiusbymember_ro_opts *opts, reds_reply **out)
+reds_err reds_georadiusbymember_store(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, reds_str store, const reds_georadiusbymember_opts *opts, int64_t *out)
+{
+    static const reds_georadiusbymember_opts no_opts;
+    const reds_georadiusbymember_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 24);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, member, "member");
+    reds__size_f64(&sz, radius, "radius");
+    if (unit == 0 || (unsigned)unit > 4) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: unit is not a reds_geo_unit value");
+    }
+    reds__size_lit(&sz, 8);
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        if (o->count.any) {
+            reds__size_lit(&sz, 9);
+        }
+    }
+    if ((unsigned)o->order > 2) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: order is not a reds_geo_order value");
+    }
+    if (o->order != 0) {
+        reds__size_lit(&sz, 10);
+    }
+    reds__size_lit(&sz, 11);
+    reds__size_str(&sz, store, "key");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUSBYMEMBER, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$17\r\nGEORADIUSBYMEMBER\r\n", 24);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, member);
+    p = reds__put_f64(p, radius);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.count);
+        if (o->count.any) {
+            p = reds__put_lit(p, "$3\r\nANY\r\n", 9);
+        }
+    }
+    if (o->order != 0) {
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
+    }
+    p = reds__put_lit(p, "$5\r\nSTORE\r\n", 11);
+    p = reds__put_str(p, store);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
+}
+
+reds_err reds_georadiusbymember_storedist(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, reds_str storedist, const reds_georadiusbymember_opts *opts, int64_t *out)
+{
+    static const reds_georadiusbymember_opts no_opts;
+    const reds_georadiusbymember_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 24);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, member, "member");
+    reds__size_f64(&sz, radius, "radius");
+    if (unit == 0 || (unsigned)unit > 4) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: unit is not a reds_geo_unit value");
+    }
+    reds__size_lit(&sz, 8);
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        if (o->count.any) {
+            reds__size_lit(&sz, 9);
+        }
+    }
+    if ((unsigned)o->order > 2) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: order is not a reds_geo_order value");
+    }
+    if (o->order != 0) {
+        reds__size_lit(&sz, 10);
+    }
+    reds__size_lit(&sz, 15);
+    reds__size_str(&sz, storedist, "key");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUSBYMEMBER, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$17\r\nGEORADIUSBYMEMBER\r\n", 24);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, member);
+    p = reds__put_f64(p, radius);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.count);
+        if (o->count.any) {
+            p = reds__put_lit(p, "$3\r\nANY\r\n", 9);
+        }
+    }
+    if (o->order != 0) {
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
+    }
+    p = reds__put_lit(p, "$9\r\nSTOREDIST\r\n", 15);
+    p = reds__put_str(p, storedist);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
+}
+
+reds_err reds_georadiusbymember_ro(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, const reds_georadiusbymember_ro_opts *opts, reds_strlist **out)
 {
     static const reds_georadiusbymember_ro_opts no_opts;
     const reds_georadiusbymember_ro_opts *o = opts ? opts : &no_opts;
@@ -3223,7 +3303,58 @@ reds_err reds_georadiusbymember_ro(reds_client *c, reds_str key, reds_str member
     reds__size_str(&sz, member, "member");
     reds__size_f64(&sz, radius, "radius");
     if (unit == 0 || (unsigned)unit > 4) {
-        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: unit is not a reds_georadiusbymember_ro_unit value");
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: unit is not a reds_geo_unit value");
+    }
+    reds__size_lit(&sz, 8);
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        if (o->count.any) {
+            reds__size_lit(&sz, 9);
+        }
+    }
+    if ((unsigned)o->order > 2) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: order is not a reds_geo_order value");
+    }
+    if (o->order != 0) {
+        reds__size_lit(&sz, 10);
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUSBYMEMBER_RO, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$20\r\nGEORADIUSBYMEMBER_RO\r\n", 27);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, member);
+    p = reds__put_f64(p, radius);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.count);
+        if (o->count.any) {
+            p = reds__put_lit(p, "$3\r\nANY\r\n", 9);
+        }
+    }
+    if (o->order != 0) {
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_georadiusbymember_ro_with(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, const reds_georadiusbymember_ro_with_opts *opts, reds_geo_result_list **out)
+{
+    static const reds_georadiusbymember_ro_with_opts no_opts;
+    const reds_georadiusbymember_ro_with_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 27);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, member, "member");
+    reds__size_f64(&sz, radius, "radius");
+    if (unit == 0 || (unsigned)unit > 4) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
     if (o->withcoord) {
@@ -3243,7 +3374,7 @@ reds_err reds_georadiusbymember_ro(reds_client *c, reds_str key, reds_str member
         }
     }
     if ((unsigned)o->order > 2) {
-        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: order is not a reds_georadiusbymember_ro_order value");
+        return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: order is not a reds_geo_order value");
     }
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
@@ -3255,7 +3386,7 @@ reds_err reds_georadiusbymember_ro(reds_client *c, reds_str key, reds_str member
     p = reds__put_str(p, key);
     p = reds__put_str(p, member);
     p = reds__put_f64(p, radius);
-    p = reds__put_lit(p, reds__lit_georadiusbymember_ro_unit[unit].ptr, reds__lit_georadiusbymember_ro_unit[unit].len);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
     if (o->withcoord) {
         p = reds__put_lit(p, "$9\r\nWITHCOORD\r\n", 15);
     }
@@ -3273,12 +3404,12 @@ reds_err reds_georadiusbymember_ro(reds_client *c, reds_str key, reds_str member
         }
     }
     if (o->order != 0) {
-        p = reds__put_lit(p, reds__lit_georadiusbymember_ro_order[o->order].ptr, reds__lit_georadiusbymember_ro_order[o->order].len);
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_geo_result_list, out);
 }
 
-reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_georadius_ro_unit unit, const reds_georadius_ro_opts *opts, reds_reply **out)
+reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, const reds_georadius_ro_opts *opts, reds_strlist **out)
 {
     static const reds_georadius_ro_opts no_opts;
     const reds_georadius_ro_opts *o = opts ? opts : &no_opts;
@@ -3293,7 +3424,60 @@ reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, doubl
     reds__size_f64(&sz, latitude, "latitude");
     reds__size_f64(&sz, radius, "radius");
     if (unit == 0 || (unsigned)unit > 4) {
-        return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: unit is not a reds_georadius_ro_unit value");
+        return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: unit is not a reds_geo_unit value");
+    }
+    reds__size_lit(&sz, 8);
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        if (o->count.any) {
+            reds__size_lit(&sz, 9);
+        }
+    }
+    if ((unsigned)o->order > 2) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: order is not a reds_geo_order value");
+    }
+    if (o->order != 0) {
+        reds__size_lit(&sz, 10);
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_GEORADIUS_RO, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$12\r\nGEORADIUS_RO\r\n", 19);
+    p = reds__put_str(p, key);
+    p = reds__put_f64(p, longitude);
+    p = reds__put_f64(p, latitude);
+    p = reds__put_f64(p, radius);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.count);
+        if (o->count.any) {
+            p = reds__put_lit(p, "$3\r\nANY\r\n", 9);
+        }
+    }
+    if (o->order != 0) {
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_georadius_ro_with(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, const reds_georadius_ro_with_opts *opts, reds_geo_result_list **out)
+{
+    static const reds_georadius_ro_with_opts no_opts;
+    const reds_georadius_ro_with_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 19);
+    reds__size_str(&sz, key, "key");
+    reds__size_f64(&sz, longitude, "longitude");
+    reds__size_f64(&sz, latitude, "latitude");
+    reds__size_f64(&sz, radius, "radius");
+    if (unit == 0 || (unsigned)unit > 4) {
+        return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
     if (o->withcoord) {
@@ -3313,7 +3497,7 @@ reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, doubl
         }
     }
     if ((unsigned)o->order > 2) {
-        return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: order is not a reds_georadius_ro_order value");
+        return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: order is not a reds_geo_order value");
     }
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
@@ -3326,7 +3510,7 @@ reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, doubl
     p = reds__put_f64(p, longitude);
     p = reds__put_f64(p, latitude);
     p = reds__put_f64(p, radius);
-    p = reds__put_lit(p, reds__lit_georadius_ro_unit[unit].ptr, reds__lit_georadius_ro_unit[unit].len);
+    p = reds__put_lit(p, reds__lit_geo_unit[unit].ptr, reds__lit_geo_unit[unit].len);
     if (o->withcoord) {
         p = reds__put_lit(p, "$9\r\nWITHCOORD\r\n", 15);
     }
@@ -3344,12 +3528,12 @@ reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, doubl
         }
     }
     if (o->order != 0) {
-        p = reds__put_lit(p, reds__lit_georadius_ro_order[o->order].ptr, reds__lit_georadius_ro_order[o->order].len);
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_geo_result_list, out);
 }
 
-reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, reds_geosearch_by by, const reds_geosearch_opts *opts, reds_reply **out)
+reds_err reds_geosearch(reds_client *c, reds_str key, reds_geo_from from, reds_geo_by by, const reds_geosearch_opts *opts, reds_strlist **out)
 {
     static const reds_geosearch_opts no_opts;
     const reds_geosearch_opts *o = opts ? opts : &no_opts;
@@ -3360,17 +3544,17 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 15);
     reds__size_str(&sz, key, "key");
-    if (!!(from.member.ptr != NULL || from.member.len != 0) + !!(from.longitude_latitude.set) != 1) {
+    if (!!(from.member.ptr != NULL || from.member.len != 0) + !!(from.lonlat.set) != 1) {
         return reds__error(REDS_ERR_DATA, "GEOSEARCH: give exactly one of FROMMEMBER member, FROMLONLAT");
     }
     if (from.member.ptr != NULL || from.member.len != 0) {
         reds__size_lit(&sz, 17);
         reds__size_str(&sz, from.member, "member");
     }
-    if (from.longitude_latitude.set) {
+    if (from.lonlat.set) {
         reds__size_lit(&sz, 17);
-        reds__size_f64(&sz, from.longitude_latitude.longitude, "longitude");
-        reds__size_f64(&sz, from.longitude_latitude.latitude, "latitude");
+        reds__size_f64(&sz, from.lonlat.longitude, "longitude");
+        reds__size_f64(&sz, from.lonlat.latitude, "latitude");
     }
     if (!!(by.circle.set) + !!(by.box.set) != 1) {
         return reds__error(REDS_ERR_DATA, "GEOSEARCH: give exactly one of circle, box");
@@ -3379,7 +3563,7 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, 
         reds__size_lit(&sz, 14);
         reds__size_f64(&sz, by.circle.radius, "radius");
         if (by.circle.unit == 0 || (unsigned)by.circle.unit > 4) {
-            return reds__error(REDS_ERR_DATA, "GEOSEARCH: unit is not a reds_geosearch_unit value");
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: unit is not a reds_geo_unit value");
         }
         reds__size_lit(&sz, 8);
     }
@@ -3388,12 +3572,106 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, 
         reds__size_f64(&sz, by.box.width, "width");
         reds__size_f64(&sz, by.box.height, "height");
         if (by.box.unit == 0 || (unsigned)by.box.unit > 4) {
-            return reds__error(REDS_ERR_DATA, "GEOSEARCH: unit is not a reds_geosearch_unit value");
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: unit is not a reds_geo_unit value");
         }
         reds__size_lit(&sz, 8);
     }
     if ((unsigned)o->order > 2) {
-        return reds__error(REDS_ERR_DATA, "GEOSEARCH: order is not a reds_geosearch_order value");
+        return reds__error(REDS_ERR_DATA, "GEOSEARCH: order is not a reds_geo_order value");
+    }
+    if (o->order != 0) {
+        reds__size_lit(&sz, 10);
+    }
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        if (o->count.any) {
+            reds__size_lit(&sz, 9);
+        }
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_GEOSEARCH, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$9\r\nGEOSEARCH\r\n", 15);
+    p = reds__put_str(p, key);
+    if (from.member.ptr != NULL || from.member.len != 0) {
+        p = reds__put_lit(p, "$10\r\nFROMMEMBER\r\n", 17);
+        p = reds__put_str(p, from.member);
+    }
+    if (from.lonlat.set) {
+        p = reds__put_lit(p, "$10\r\nFROMLONLAT\r\n", 17);
+        p = reds__put_f64(p, from.lonlat.longitude);
+        p = reds__put_f64(p, from.lonlat.latitude);
+    }
+    if (by.circle.set) {
+        p = reds__put_lit(p, "$8\r\nBYRADIUS\r\n", 14);
+        p = reds__put_f64(p, by.circle.radius);
+        p = reds__put_lit(p, reds__lit_geo_unit[by.circle.unit].ptr, reds__lit_geo_unit[by.circle.unit].len);
+    }
+    if (by.box.set) {
+        p = reds__put_lit(p, "$5\r\nBYBOX\r\n", 11);
+        p = reds__put_f64(p, by.box.width);
+        p = reds__put_f64(p, by.box.height);
+        p = reds__put_lit(p, reds__lit_geo_unit[by.box.unit].ptr, reds__lit_geo_unit[by.box.unit].len);
+    }
+    if (o->order != 0) {
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
+    }
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.count);
+        if (o->count.any) {
+            p = reds__put_lit(p, "$3\r\nANY\r\n", 9);
+        }
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_geosearch_with(reds_client *c, reds_str key, reds_geo_from from, reds_geo_by by, const reds_geosearch_with_opts *opts, reds_geo_result_list **out)
+{
+    static const reds_geosearch_with_opts no_opts;
+    const reds_geosearch_with_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 15);
+    reds__size_str(&sz, key, "key");
+    if (!!(from.member.ptr != NULL || from.member.len != 0) + !!(from.lonlat.set) != 1) {
+        return reds__error(REDS_ERR_DATA, "GEOSEARCH: give exactly one of FROMMEMBER member, FROMLONLAT");
+    }
+    if (from.member.ptr != NULL || from.member.len != 0) {
+        reds__size_lit(&sz, 17);
+        reds__size_str(&sz, from.member, "member");
+    }
+    if (from.lonlat.set) {
+        reds__size_lit(&sz, 17);
+        reds__size_f64(&sz, from.lonlat.longitude, "longitude");
+        reds__size_f64(&sz, from.lonlat.latitude, "latitude");
+    }
+    if (!!(by.circle.set) + !!(by.box.set) != 1) {
+        return reds__error(REDS_ERR_DATA, "GEOSEARCH: give exactly one of circle, box");
+    }
+    if (by.circle.set) {
+        reds__size_lit(&sz, 14);
+        reds__size_f64(&sz, by.circle.radius, "radius");
+        if (by.circle.unit == 0 || (unsigned)by.circle.unit > 4) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: unit is not a reds_geo_unit value");
+        }
+        reds__size_lit(&sz, 8);
+    }
+    if (by.box.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_f64(&sz, by.box.width, "width");
+        reds__size_f64(&sz, by.box.height, "height");
+        if (by.box.unit == 0 || (unsigned)by.box.unit > 4) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: unit is not a reds_geo_unit value");
+        }
+        reds__size_lit(&sz, 8);
+    }
+    if ((unsigned)o->order > 2) {
+        return reds__error(REDS_ERR_DATA, "GEOSEARCH: order is not a reds_geo_order value");
     }
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
@@ -3423,24 +3701,24 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, 
         p = reds__put_lit(p, "$10\r\nFROMMEMBER\r\n", 17);
         p = reds__put_str(p, from.member);
     }
-    if (from.longitude_latitude.set) {
+    if (from.lonlat.set) {
         p = reds__put_lit(p, "$10\r\nFROMLONLAT\r\n", 17);
-        p = reds__put_f64(p, from.longitude_latitude.longitude);
-        p = reds__put_f64(p, from.longitude_latitude.latitude);
+        p = reds__put_f64(p, from.lonlat.longitude);
+        p = reds__put_f64(p, from.lonlat.latitude);
     }
     if (by.circle.set) {
         p = reds__put_lit(p, "$8\r\nBYRADIUS\r\n", 14);
         p = reds__put_f64(p, by.circle.radius);
-        p = reds__put_lit(p, reds__lit_geosearch_unit[by.circle.unit].ptr, reds__lit_geosearch_unit[by.circle.unit].len);
+        p = reds__put_lit(p, reds__lit_geo_unit[by.circle.unit].ptr, reds__lit_geo_unit[by.circle.unit].len);
     }
     if (by.box.set) {
         p = reds__put_lit(p, "$5\r\nBYBOX\r\n", 11);
         p = reds__put_f64(p, by.box.width);
         p = reds__put_f64(p, by.box.height);
-        p = reds__put_lit(p, reds__lit_geosearch_unit[by.box.unit].ptr, reds__lit_geosearch_unit[by.box.unit].len);
+        p = reds__put_lit(p, reds__lit_geo_unit[by.box.unit].ptr, reds__lit_geo_unit[by.box.unit].len);
     }
     if (o->order != 0) {
-        p = reds__put_lit(p, reds__lit_geosearch_order[o->order].ptr, reds__lit_geosearch_order[o->order].len);
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
     }
     if (o->count.set) {
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
@@ -3458,10 +3736,10 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, 
     if (o->withhash) {
         p = reds__put_lit(p, "$8\r\nWITHHASH\r\n", 14);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_geo_result_list, out);
 }
 
-reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str source, reds_geosearchstore_from from, reds_geosearchstore_by by, const reds_geosearchstore_opts *opts, reds_reply **out)
+reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str source, reds_geo_from from, reds_geo_by by, const reds_geosearchstore_opts *opts, int64_t *out)
 {
     static const reds_geosearchstore_opts no_opts;
     const reds_geosearchstore_opts *o = opts ? opts : &no_opts;
@@ -3473,17 +3751,17 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
     reds__size_lit(&sz, 21);
     reds__size_str(&sz, destination, "destination");
     reds__size_str(&sz, source, "source");
-    if (!!(from.member.ptr != NULL || from.member.len != 0) + !!(from.longitude_latitude.set) != 1) {
+    if (!!(from.member.ptr != NULL || from.member.len != 0) + !!(from.lonlat.set) != 1) {
         return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: give exactly one of FROMMEMBER member, FROMLONLAT");
     }
     if (from.member.ptr != NULL || from.member.len != 0) {
         reds__size_lit(&sz, 17);
         reds__size_str(&sz, from.member, "member");
     }
-    if (from.longitude_latitude.set) {
+    if (from.lonlat.set) {
         reds__size_lit(&sz, 17);
-        reds__size_f64(&sz, from.longitude_latitude.longitude, "longitude");
-        reds__size_f64(&sz, from.longitude_latitude.latitude, "latitude");
+        reds__size_f64(&sz, from.lonlat.longitude, "longitude");
+        reds__size_f64(&sz, from.lonlat.latitude, "latitude");
     }
     if (!!(by.circle.set) + !!(by.box.set) != 1) {
         return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: give exactly one of circle, box");
@@ -3492,7 +3770,7 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
         reds__size_lit(&sz, 14);
         reds__size_f64(&sz, by.circle.radius, "radius");
         if (by.circle.unit == 0 || (unsigned)by.circle.unit > 4) {
-            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: unit is not a reds_geosearchstore_unit value");
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: unit is not a reds_geo_unit value");
         }
         reds__size_lit(&sz, 8);
     }
@@ -3501,12 +3779,12 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
         reds__size_f64(&sz, by.box.width, "width");
         reds__size_f64(&sz, by.box.height, "height");
         if (by.box.unit == 0 || (unsigned)by.box.unit > 4) {
-            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: unit is not a reds_geosearchstore_unit value");
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: unit is not a reds_geo_unit value");
         }
         reds__size_lit(&sz, 8);
     }
     if ((unsigned)o->order > 2) {
-        return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: order is not a reds_geosearchstore_order value");
+        return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: order is not a reds_geo_order value");
     }
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
@@ -3531,24 +3809,24 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
         p = reds__put_lit(p, "$10\r\nFROMMEMBER\r\n", 17);
         p = reds__put_str(p, from.member);
     }
-    if (from.longitude_latitude.set) {
+    if (from.lonlat.set) {
         p = reds__put_lit(p, "$10\r\nFROMLONLAT\r\n", 17);
-        p = reds__put_f64(p, from.longitude_latitude.longitude);
-        p = reds__put_f64(p, from.longitude_latitude.latitude);
+        p = reds__put_f64(p, from.lonlat.longitude);
+        p = reds__put_f64(p, from.lonlat.latitude);
     }
     if (by.circle.set) {
         p = reds__put_lit(p, "$8\r\nBYRADIUS\r\n", 14);
         p = reds__put_f64(p, by.circle.radius);
-        p = reds__put_lit(p, reds__lit_geosearchstore_unit[by.circle.unit].ptr, reds__lit_geosearchstore_unit[by.circle.unit].len);
+        p = reds__put_lit(p, reds__lit_geo_unit[by.circle.unit].ptr, reds__lit_geo_unit[by.circle.unit].len);
     }
     if (by.box.set) {
         p = reds__put_lit(p, "$5\r\nBYBOX\r\n", 11);
         p = reds__put_f64(p, by.box.width);
         p = reds__put_f64(p, by.box.height);
-        p = reds__put_lit(p, reds__lit_geosearchstore_unit[by.box.unit].ptr, reds__lit_geosearchstore_unit[by.box.unit].len);
+        p = reds__put_lit(p, reds__lit_geo_unit[by.box.unit].ptr, reds__lit_geo_unit[by.box.unit].len);
     }
     if (o->order != 0) {
-        p = reds__put_lit(p, reds__lit_geosearchstore_order[o->order].ptr, reds__lit_geosearchstore_order[o->order].len);
+        p = reds__put_lit(p, reds__lit_geo_order[o->order].ptr, reds__lit_geo_order[o->order].len);
     }
     if (o->count.set) {
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
@@ -3560,7 +3838,7 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
     if (o->storedist) {
         p = reds__put_lit(p, "$9\r\nSTOREDIST\r\n", 15);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
 reds_err reds_hdel(reds_client *c, reds_str key, const reds_str *fields, size_t nfields, int64_t *out)
@@ -3963,7 +4241,7 @@ reds_err reds_hvals(reds_client *c, reds_str key, reds_strlist **out)
     return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_pfadd(reds_client *c, reds_str key, const reds_pfadd_opts *opts, reds_reply **out)
+reds_err reds_pfadd(reds_client *c, reds_str key, const reds_pfadd_opts *opts, bool *out)
 {
     static const reds_pfadd_opts no_opts;
     const reds_pfadd_opts *o = opts ? opts : &no_opts;
@@ -3974,11 +4252,11 @@ reds_err reds_pfadd(reds_client *c, reds_str key, const reds_pfadd_opts *opts, r
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, o->element, o->nelement, sizeof *o->element, "element");
-    if (o->nelement > 0) {
+    reds__size_array(&sz, o->elements, o->nelements, sizeof *o->elements, "element");
+    if (o->nelements > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nelement; i0++) {
-                reds__size_str(&sz, o->element[i0], "element");
+            for (size_t i0 = 0; i0 < o->nelements; i0++) {
+                reds__size_str(&sz, o->elements[i0], "element");
             }
         }
     }
@@ -3987,15 +4265,15 @@ reds_err reds_pfadd(reds_client *c, reds_str key, const reds_pfadd_opts *opts, r
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nPFADD\r\n", 11);
     p = reds__put_str(p, key);
-    if (o->nelement > 0) {
-        for (size_t i0 = 0; i0 < o->nelement; i0++) {
-            p = reds__put_str(p, o->element[i0]);
+    if (o->nelements > 0) {
+        for (size_t i0 = 0; i0 < o->nelements; i0++) {
+            p = reds__put_str(p, o->elements[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_bool, out);
 }
 
-reds_err reds_pfcount(reds_client *c, const reds_str *key, size_t nkey, reds_reply **out)
+reds_err reds_pfcount(reds_client *c, const reds_str *keys, size_t nkeys, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4003,60 +4281,39 @@ reds_err reds_pfcount(reds_client *c, const reds_str *key, size_t nkey, reds_rep
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "PFCOUNT: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_PFCOUNT, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nPFCOUNT\r\n", 13);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_pfdebug(reds_client *c, reds_str subcommand, reds_str key, reds_reply **out)
+reds_err reds_pfmerge(reds_client *c, reds_str destkey, const reds_str *sourcekeys, size_t nsourcekeys)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
-    reds__size_lit(&sz, 13);
-    reds__size_str(&sz, subcommand, "subcommand");
-    reds__size_str(&sz, key, "key");
-    p = reds__cmd_begin(c, &cmd, REDS__CMD_PFDEBUG, &sz);
-    if (!p)
-        return reds__last_err();
-    p = reds__put_lit(p, "$7\r\nPFDEBUG\r\n", 13);
-    p = reds__put_str(p, subcommand);
-    p = reds__put_str(p, key);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
-}
-
-reds_err reds_pfmerge(reds_client *c, reds_str destkey, const reds_str *sourcekey, size_t nsourcekey, reds_reply **out)
-{
-    reds__size sz = {0, 0, NULL};
-    reds__cmd cmd;
-    char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, destkey, "destkey");
-    reds__size_array(&sz, sourcekey, nsourcekey, sizeof *sourcekey, "sourcekey");
-    if (nsourcekey == 0) {
+    reds__size_array(&sz, sourcekeys, nsourcekeys, sizeof *sourcekeys, "sourcekey");
+    if (nsourcekeys == 0) {
         return reds__error(REDS_ERR_DATA, "PFMERGE: sourcekey needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nsourcekey; i0++) {
-            reds__size_str(&sz, sourcekey[i0], "sourcekey");
+        for (size_t i0 = 0; i0 < nsourcekeys; i0++) {
+            reds__size_str(&sz, sourcekeys[i0], "sourcekey");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_PFMERGE, &sz);
@@ -4064,28 +4321,13 @@ reds_err reds_pfmerge(reds_client *c, reds_str destkey, const reds_str *sourceke
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nPFMERGE\r\n", 13);
     p = reds__put_str(p, destkey);
-    for (size_t i0 = 0; i0 < nsourcekey; i0++) {
-        p = reds__put_str(p, sourcekey[i0]);
+    for (size_t i0 = 0; i0 < nsourcekeys; i0++) {
+        p = reds__put_str(p, sourcekeys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_pfselftest(reds_client *c, reds_reply **out)
-{
-    reds__size sz = {0, 0, NULL};
-    reds__cmd cmd;
-    char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
-    reds__size_lit(&sz, 17);
-    p = reds__cmd_begin(c, &cmd, REDS__CMD_PFSELFTEST, &sz);
-    if (!p)
-        return reds__last_err();
-    p = reds__put_lit(p, "$10\r\nPFSELFTEST\r\n", 17);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
-}
-
-reds_err reds_blmove(reds_client *c, reds_str source, reds_str destination, reds_blmove_wherefrom wherefrom, reds_blmove_whereto whereto, double timeout, reds_reply **out)
+reds_err reds_blmove(reds_client *c, reds_str source, reds_str destination, reds_list_side wherefrom, reds_list_side whereto, double timeout, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4096,11 +4338,11 @@ reds_err reds_blmove(reds_client *c, reds_str source, reds_str destination, reds
     reds__size_str(&sz, source, "source");
     reds__size_str(&sz, destination, "destination");
     if (wherefrom == 0 || (unsigned)wherefrom > 2) {
-        return reds__error(REDS_ERR_DATA, "BLMOVE: wherefrom is not a reds_blmove_wherefrom value");
+        return reds__error(REDS_ERR_DATA, "BLMOVE: wherefrom is not a reds_list_side value");
     }
     reds__size_lit(&sz, 11);
     if (whereto == 0 || (unsigned)whereto > 2) {
-        return reds__error(REDS_ERR_DATA, "BLMOVE: whereto is not a reds_blmove_whereto value");
+        return reds__error(REDS_ERR_DATA, "BLMOVE: whereto is not a reds_list_side value");
     }
     reds__size_lit(&sz, 11);
     reds__size_f64(&sz, timeout, "timeout");
@@ -4110,13 +4352,13 @@ reds_err reds_blmove(reds_client *c, reds_str source, reds_str destination, reds
     p = reds__put_lit(p, "$6\r\nBLMOVE\r\n", 12);
     p = reds__put_str(p, source);
     p = reds__put_str(p, destination);
-    p = reds__put_lit(p, reds__lit_blmove_wherefrom[wherefrom].ptr, reds__lit_blmove_wherefrom[wherefrom].len);
-    p = reds__put_lit(p, reds__lit_blmove_whereto[whereto].ptr, reds__lit_blmove_whereto[whereto].len);
+    p = reds__put_lit(p, reds__lit_list_side[wherefrom].ptr, reds__lit_list_side[wherefrom].len);
+    p = reds__put_lit(p, reds__lit_list_side[whereto].ptr, reds__lit_list_side[whereto].len);
     p = reds__put_f64(p, timeout);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_blmpop(reds_client *c, double timeout, int64_t numkeys, const reds_str *key, size_t nkey, reds_blmpop_where where, const reds_blmpop_opts *opts, reds_reply **out)
+reds_err reds_blmpop(reds_client *c, double timeout, const reds_str *keys, size_t nkeys, reds_list_side where, const reds_blmpop_opts *opts, reds_keyed_elements **out)
 {
     static const reds_blmpop_opts no_opts;
     const reds_blmpop_opts *o = opts ? opts : &no_opts;
@@ -4128,17 +4370,17 @@ reds_err reds_blmpop(reds_client *c, double timeout, int64_t numkeys, const reds
     reds__size_lit(&sz, 12);
     reds__size_f64(&sz, timeout, "timeout");
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "BLMPOP: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     if (where == 0 || (unsigned)where > 2) {
-        return reds__error(REDS_ERR_DATA, "BLMPOP: where is not a reds_blmpop_where value");
+        return reds__error(REDS_ERR_DATA, "BLMPOP: where is not a reds_list_side value");
     }
     reds__size_lit(&sz, 11);
     if (o->count.set) {
@@ -4150,19 +4392,19 @@ reds_err reds_blmpop(reds_client *c, double timeout, int64_t numkeys, const reds
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nBLMPOP\r\n", 12);
     p = reds__put_f64(p, timeout);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    p = reds__put_lit(p, reds__lit_blmpop_where[where].ptr, reds__lit_blmpop_where[where].len);
+    p = reds__put_lit(p, reds__lit_list_side[where].ptr, reds__lit_list_side[where].len);
     if (o->count.set) {
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_keyed_elements, out);
 }
 
-reds_err reds_blpop(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out)
+reds_err reds_blpop(reds_client *c, const reds_str *keys, size_t nkeys, double timeout, reds_keyed_element **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4170,13 +4412,13 @@ reds_err reds_blpop(reds_client *c, const reds_str *key, size_t nkey, double tim
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "BLPOP: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     reds__size_f64(&sz, timeout, "timeout");
@@ -4184,14 +4426,14 @@ reds_err reds_blpop(reds_client *c, const reds_str *key, size_t nkey, double tim
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nBLPOP\r\n", 11);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
     p = reds__put_f64(p, timeout);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_keyed_element, out);
 }
 
-reds_err reds_brpop(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out)
+reds_err reds_brpop(reds_client *c, const reds_str *keys, size_t nkeys, double timeout, reds_keyed_element **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4199,13 +4441,13 @@ reds_err reds_brpop(reds_client *c, const reds_str *key, size_t nkey, double tim
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "BRPOP: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     reds__size_f64(&sz, timeout, "timeout");
@@ -4213,14 +4455,14 @@ reds_err reds_brpop(reds_client *c, const reds_str *key, size_t nkey, double tim
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nBRPOP\r\n", 11);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
     p = reds__put_f64(p, timeout);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_keyed_element, out);
 }
 
-reds_err reds_brpoplpush(reds_client *c, reds_str source, reds_str destination, double timeout, reds_reply **out)
+reds_err reds_brpoplpush(reds_client *c, reds_str source, reds_str destination, double timeout, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4238,10 +4480,10 @@ reds_err reds_brpoplpush(reds_client *c, reds_str source, reds_str destination, 
     p = reds__put_str(p, source);
     p = reds__put_str(p, destination);
     p = reds__put_f64(p, timeout);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_lindex(reds_client *c, reds_str key, int64_t index, reds_reply **out)
+reds_err reds_lindex(reds_client *c, reds_str key, int64_t index, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4257,10 +4499,10 @@ reds_err reds_lindex(reds_client *c, reds_str key, int64_t index, reds_reply **o
     p = reds__put_lit(p, "$6\r\nLINDEX\r\n", 12);
     p = reds__put_str(p, key);
     p = reds__put_i64(p, index);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, reds_str pivot, reds_str element, reds_reply **out)
+reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, reds_str pivot, reds_str element, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4283,7 +4525,7 @@ reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, re
     p = reds__put_lit(p, reds__lit_linsert_where[where].ptr, reds__lit_linsert_where[where].len);
     p = reds__put_str(p, pivot);
     p = reds__put_str(p, element);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
 reds_err reds_llen(reds_client *c, reds_str key, int64_t *out)
@@ -4303,7 +4545,7 @@ reds_err reds_llen(reds_client *c, reds_str key, int64_t *out)
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_lmove(reds_client *c, reds_str source, reds_str destination, reds_lmove_wherefrom wherefrom, reds_lmove_whereto whereto, reds_reply **out)
+reds_err reds_lmove(reds_client *c, reds_str source, reds_str destination, reds_list_side wherefrom, reds_list_side whereto, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4314,11 +4556,11 @@ reds_err reds_lmove(reds_client *c, reds_str source, reds_str destination, reds_
     reds__size_str(&sz, source, "source");
     reds__size_str(&sz, destination, "destination");
     if (wherefrom == 0 || (unsigned)wherefrom > 2) {
-        return reds__error(REDS_ERR_DATA, "LMOVE: wherefrom is not a reds_lmove_wherefrom value");
+        return reds__error(REDS_ERR_DATA, "LMOVE: wherefrom is not a reds_list_side value");
     }
     reds__size_lit(&sz, 11);
     if (whereto == 0 || (unsigned)whereto > 2) {
-        return reds__error(REDS_ERR_DATA, "LMOVE: whereto is not a reds_lmove_whereto value");
+        return reds__error(REDS_ERR_DATA, "LMOVE: whereto is not a reds_list_side value");
     }
     reds__size_lit(&sz, 11);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_LMOVE, &sz);
@@ -4327,12 +4569,12 @@ reds_err reds_lmove(reds_client *c, reds_str source, reds_str destination, reds_
     p = reds__put_lit(p, "$5\r\nLMOVE\r\n", 11);
     p = reds__put_str(p, source);
     p = reds__put_str(p, destination);
-    p = reds__put_lit(p, reds__lit_lmove_wherefrom[wherefrom].ptr, reds__lit_lmove_wherefrom[wherefrom].len);
-    p = reds__put_lit(p, reds__lit_lmove_whereto[whereto].ptr, reds__lit_lmove_whereto[whereto].len);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    p = reds__put_lit(p, reds__lit_list_side[wherefrom].ptr, reds__lit_list_side[wherefrom].len);
+    p = reds__put_lit(p, reds__lit_list_side[whereto].ptr, reds__lit_list_side[whereto].len);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_lmpop(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, reds_lmpop_where where, const reds_lmpop_opts *opts, reds_reply **out)
+reds_err reds_lmpop(reds_client *c, const reds_str *keys, size_t nkeys, reds_list_side where, const reds_lmpop_opts *opts, reds_keyed_elements **out)
 {
     static const reds_lmpop_opts no_opts;
     const reds_lmpop_opts *o = opts ? opts : &no_opts;
@@ -4343,17 +4585,17 @@ reds_err reds_lmpop(reds_client *c, int64_t numkeys, const reds_str *key, size_t
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "LMPOP: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     if (where == 0 || (unsigned)where > 2) {
-        return reds__error(REDS_ERR_DATA, "LMPOP: where is not a reds_lmpop_where value");
+        return reds__error(REDS_ERR_DATA, "LMPOP: where is not a reds_list_side value");
     }
     reds__size_lit(&sz, 11);
     if (o->count.set) {
@@ -4364,22 +4606,20 @@ reds_err reds_lmpop(reds_client *c, int64_t numkeys, const reds_str *key, size_t
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nLMPOP\r\n", 11);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    p = reds__put_lit(p, reds__lit_lmpop_where[where].ptr, reds__lit_lmpop_where[where].len);
+    p = reds__put_lit(p, reds__lit_list_side[where].ptr, reds__lit_list_side[where].len);
     if (o->count.set) {
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_keyed_elements, out);
 }
 
-reds_err reds_lpop(reds_client *c, reds_str key, const reds_lpop_opts *opts, reds_reply **out)
+reds_err reds_lpop(reds_client *c, reds_str key, reds_str **out)
 {
-    static const reds_lpop_opts no_opts;
-    const reds_lpop_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
@@ -4387,21 +4627,34 @@ reds_err reds_lpop(reds_client *c, reds_str key, const reds_lpop_opts *opts, red
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
-    if (o->count.set) {
-        reds__size_num(&sz);
-    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_LPOP, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nLPOP\r\n", 10);
     p = reds__put_str(p, key);
-    if (o->count.set) {
-        p = reds__put_i64(p, o->count.value);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_lpos(reds_client *c, reds_str key, reds_str element, const reds_lpos_opts *opts, reds_reply **out)
+reds_err reds_lpop_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 10);
+    reds__size_str(&sz, key, "key");
+    reds__size_num(&sz);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_LPOP, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$4\r\nLPOP\r\n", 10);
+    p = reds__put_str(p, key);
+    p = reds__put_i64(p, count);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_strlist, out);
+}
+
+reds_err reds_lpos(reds_client *c, reds_str key, reds_str element, const reds_lpos_opts *opts, reds_opt_i64 *out)
 {
     static const reds_lpos_opts no_opts;
     const reds_lpos_opts *o = opts ? opts : &no_opts;
@@ -4417,11 +4670,7 @@ reds_err reds_lpos(reds_client *c, reds_str key, reds_str element, const reds_lp
         reds__size_lit(&sz, 10);
         reds__size_num(&sz);
     }
-    if (o->num_matches.set) {
-        reds__size_lit(&sz, 11);
-        reds__size_num(&sz);
-    }
-    if (o->len.set) {
+    if (o->maxlen.set) {
         reds__size_lit(&sz, 12);
         reds__size_num(&sz);
     }
@@ -4435,15 +4684,52 @@ reds_err reds_lpos(reds_client *c, reds_str key, reds_str element, const reds_lp
         p = reds__put_lit(p, "$4\r\nRANK\r\n", 10);
         p = reds__put_i64(p, o->rank.value);
     }
-    if (o->num_matches.set) {
-        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
-        p = reds__put_i64(p, o->num_matches.value);
-    }
-    if (o->len.set) {
+    if (o->maxlen.set) {
         p = reds__put_lit(p, "$6\r\nMAXLEN\r\n", 12);
-        p = reds__put_i64(p, o->len.value);
+        p = reds__put_i64(p, o->maxlen.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_int, out);
+}
+
+reds_err reds_lpos_count(reds_client *c, reds_str key, reds_str element, int64_t count, const reds_lpos_opts *opts, reds_intlist **out)
+{
+    static const reds_lpos_opts no_opts;
+    const reds_lpos_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 10);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, element, "element");
+    if (o->rank.set) {
+        reds__size_lit(&sz, 10);
+        reds__size_num(&sz);
+    }
+    reds__size_lit(&sz, 11);
+    reds__size_num(&sz);
+    if (o->maxlen.set) {
+        reds__size_lit(&sz, 12);
+        reds__size_num(&sz);
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_LPOS, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$4\r\nLPOS\r\n", 10);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, element);
+    if (o->rank.set) {
+        p = reds__put_lit(p, "$4\r\nRANK\r\n", 10);
+        p = reds__put_i64(p, o->rank.value);
+    }
+    p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+    p = reds__put_i64(p, count);
+    if (o->maxlen.set) {
+        p = reds__put_lit(p, "$6\r\nMAXLEN\r\n", 12);
+        p = reds__put_i64(p, o->maxlen.value);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_intlist, out);
 }
 
 reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out)
@@ -4475,7 +4761,7 @@ reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *elements, size
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out)
+reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4484,13 +4770,13 @@ reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *element, size
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, element, nelement, sizeof *element, "element");
-    if (nelement == 0) {
+    reds__size_array(&sz, elements, nelements, sizeof *elements, "element");
+    if (nelements == 0) {
         return reds__error(REDS_ERR_DATA, "LPUSHX: element needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nelement; i0++) {
-            reds__size_str(&sz, element[i0], "element");
+        for (size_t i0 = 0; i0 < nelements; i0++) {
+            reds__size_str(&sz, elements[i0], "element");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_LPUSHX, &sz);
@@ -4498,10 +4784,10 @@ reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *element, size
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nLPUSHX\r\n", 12);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nelement; i0++) {
-        p = reds__put_str(p, element[i0]);
+    for (size_t i0 = 0; i0 < nelements; i0++) {
+        p = reds__put_str(p, elements[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
 reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_strlist **out)
@@ -4525,7 +4811,7 @@ reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, 
     return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element, reds_reply **out)
+reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4543,16 +4829,14 @@ reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element
     p = reds__put_str(p, key);
     p = reds__put_i64(p, count);
     p = reds__put_str(p, element);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_lset(reds_client *c, reds_str key, int64_t index, reds_str element, reds_reply **out)
+reds_err reds_lset(reds_client *c, reds_str key, int64_t index, reds_str element)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
     reds__size_num(&sz);
@@ -4564,16 +4848,14 @@ reds_err reds_lset(reds_client *c, reds_str key, int64_t index, reds_str element
     p = reds__put_str(p, key);
     p = reds__put_i64(p, index);
     p = reds__put_str(p, element);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_ltrim(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_reply **out)
+reds_err reds_ltrim(reds_client *c, reds_str key, int64_t start, int64_t stop)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
     reds__size_num(&sz);
@@ -4585,13 +4867,11 @@ reds_err reds_ltrim(reds_client *c, reds_str key, int64_t start, int64_t stop, r
     p = reds__put_str(p, key);
     p = reds__put_i64(p, start);
     p = reds__put_i64(p, stop);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_rpop(reds_client *c, reds_str key, const reds_rpop_opts *opts, reds_reply **out)
+reds_err reds_rpop(reds_client *c, reds_str key, reds_str **out)
 {
-    static const reds_rpop_opts no_opts;
-    const reds_rpop_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
@@ -4599,21 +4879,34 @@ reds_err reds_rpop(reds_client *c, reds_str key, const reds_rpop_opts *opts, red
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
-    if (o->count.set) {
-        reds__size_num(&sz);
-    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_RPOP, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nRPOP\r\n", 10);
     p = reds__put_str(p, key);
-    if (o->count.set) {
-        p = reds__put_i64(p, o->count.value);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_rpoplpush(reds_client *c, reds_str source, reds_str destination, reds_reply **out)
+reds_err reds_rpop_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 10);
+    reds__size_str(&sz, key, "key");
+    reds__size_num(&sz);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_RPOP, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$4\r\nRPOP\r\n", 10);
+    p = reds__put_str(p, key);
+    p = reds__put_i64(p, count);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_strlist, out);
+}
+
+reds_err reds_rpoplpush(reds_client *c, reds_str source, reds_str destination, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4629,7 +4922,7 @@ reds_err reds_rpoplpush(reds_client *c, reds_str source, reds_str destination, r
     p = reds__put_lit(p, "$9\r\nRPOPLPUSH\r\n", 15);
     p = reds__put_str(p, source);
     p = reds__put_str(p, destination);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
 reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out)
@@ -4661,7 +4954,7 @@ reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *elements, size
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out)
+reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4670,13 +4963,13 @@ reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *element, size
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, element, nelement, sizeof *element, "element");
-    if (nelement == 0) {
+    reds__size_array(&sz, elements, nelements, sizeof *elements, "element");
+    if (nelements == 0) {
         return reds__error(REDS_ERR_DATA, "RPUSHX: element needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nelement; i0++) {
-            reds__size_str(&sz, element[i0], "element");
+        for (size_t i0 = 0; i0 < nelements; i0++) {
+            reds__size_str(&sz, elements[i0], "element");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_RPUSHX, &sz);
@@ -4684,13 +4977,13 @@ reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *element, size
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nRPUSHX\r\n", 12);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nelement; i0++) {
-        p = reds__put_str(p, element[i0]);
+    for (size_t i0 = 0; i0 < nelements; i0++) {
+        p = reds__put_str(p, elements[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_publish(reds_client *c, reds_str channel, reds_str message, reds_reply **out)
+reds_err reds_publish(reds_client *c, reds_str channel, reds_str message, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4706,10 +4999,10 @@ reds_err reds_publish(reds_client *c, reds_str channel, reds_str message, reds_r
     p = reds__put_lit(p, "$7\r\nPUBLISH\r\n", 13);
     p = reds__put_str(p, channel);
     p = reds__put_str(p, message);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_pubsub_channels(reds_client *c, const reds_pubsub_channels_opts *opts, reds_reply **out)
+reds_err reds_pubsub_channels(reds_client *c, const reds_pubsub_channels_opts *opts, reds_strlist **out)
 {
     static const reds_pubsub_channels_opts no_opts;
     const reds_pubsub_channels_opts *o = opts ? opts : &no_opts;
@@ -4731,10 +5024,10 @@ reds_err reds_pubsub_channels(reds_client *c, const reds_pubsub_channels_opts *o
     if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_str(p, o->pattern);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_pubsub_help(reds_client *c, reds_reply **out)
+reds_err reds_pubsub_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4748,10 +5041,10 @@ reds_err reds_pubsub_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nPUBSUB\r\n", 12);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_pubsub_numpat(reds_client *c, reds_reply **out)
+reds_err reds_pubsub_numpat(reds_client *c, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4765,10 +5058,10 @@ reds_err reds_pubsub_numpat(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nPUBSUB\r\n", 12);
     p = reds__put_lit(p, "$6\r\nNUMPAT\r\n", 12);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_pubsub_numsub(reds_client *c, const reds_pubsub_numsub_opts *opts, reds_reply **out)
+reds_err reds_pubsub_numsub(reds_client *c, const reds_pubsub_numsub_opts *opts, reds_channel_count_list **out)
 {
     static const reds_pubsub_numsub_opts no_opts;
     const reds_pubsub_numsub_opts *o = opts ? opts : &no_opts;
@@ -4779,11 +5072,11 @@ reds_err reds_pubsub_numsub(reds_client *c, const reds_pubsub_numsub_opts *opts,
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 12);
-    reds__size_array(&sz, o->channel, o->nchannel, sizeof *o->channel, "channel");
-    if (o->nchannel > 0) {
+    reds__size_array(&sz, o->channels, o->nchannels, sizeof *o->channels, "channel");
+    if (o->nchannels > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nchannel; i0++) {
-                reds__size_str(&sz, o->channel[i0], "channel");
+            for (size_t i0 = 0; i0 < o->nchannels; i0++) {
+                reds__size_str(&sz, o->channels[i0], "channel");
             }
         }
     }
@@ -4792,15 +5085,15 @@ reds_err reds_pubsub_numsub(reds_client *c, const reds_pubsub_numsub_opts *opts,
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nPUBSUB\r\n", 12);
     p = reds__put_lit(p, "$6\r\nNUMSUB\r\n", 12);
-    if (o->nchannel > 0) {
-        for (size_t i0 = 0; i0 < o->nchannel; i0++) {
-            p = reds__put_str(p, o->channel[i0]);
+    if (o->nchannels > 0) {
+        for (size_t i0 = 0; i0 < o->nchannels; i0++) {
+            p = reds__put_str(p, o->channels[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_channel_counts, out);
 }
 
-reds_err reds_pubsub_shardchannels(reds_client *c, const reds_pubsub_shardchannels_opts *opts, reds_reply **out)
+reds_err reds_pubsub_shardchannels(reds_client *c, const reds_pubsub_shardchannels_opts *opts, reds_strlist **out)
 {
     static const reds_pubsub_shardchannels_opts no_opts;
     const reds_pubsub_shardchannels_opts *o = opts ? opts : &no_opts;
@@ -4822,10 +5115,10 @@ reds_err reds_pubsub_shardchannels(reds_client *c, const reds_pubsub_shardchanne
     if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_str(p, o->pattern);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_pubsub_shardnumsub(reds_client *c, const reds_pubsub_shardnumsub_opts *opts, reds_reply **out)
+reds_err reds_pubsub_shardnumsub(reds_client *c, const reds_pubsub_shardnumsub_opts *opts, reds_channel_count_list **out)
 {
     static const reds_pubsub_shardnumsub_opts no_opts;
     const reds_pubsub_shardnumsub_opts *o = opts ? opts : &no_opts;
@@ -4836,11 +5129,11 @@ reds_err reds_pubsub_shardnumsub(reds_client *c, const reds_pubsub_shardnumsub_o
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 18);
-    reds__size_array(&sz, o->shardchannel, o->nshardchannel, sizeof *o->shardchannel, "shardchannel");
-    if (o->nshardchannel > 0) {
+    reds__size_array(&sz, o->shardchannels, o->nshardchannels, sizeof *o->shardchannels, "shardchannel");
+    if (o->nshardchannels > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nshardchannel; i0++) {
-                reds__size_str(&sz, o->shardchannel[i0], "shardchannel");
+            for (size_t i0 = 0; i0 < o->nshardchannels; i0++) {
+                reds__size_str(&sz, o->shardchannels[i0], "shardchannel");
             }
         }
     }
@@ -4849,15 +5142,15 @@ reds_err reds_pubsub_shardnumsub(reds_client *c, const reds_pubsub_shardnumsub_o
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nPUBSUB\r\n", 12);
     p = reds__put_lit(p, "$11\r\nSHARDNUMSUB\r\n", 18);
-    if (o->nshardchannel > 0) {
-        for (size_t i0 = 0; i0 < o->nshardchannel; i0++) {
-            p = reds__put_str(p, o->shardchannel[i0]);
+    if (o->nshardchannels > 0) {
+        for (size_t i0 = 0; i0 < o->nshardchannels; i0++) {
+            p = reds__put_str(p, o->shardchannels[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_channel_counts, out);
 }
 
-reds_err reds_spublish(reds_client *c, reds_str shardchannel, reds_str message, reds_reply **out)
+reds_err reds_spublish(reds_client *c, reds_str shardchannel, reds_str message, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -4873,10 +5166,10 @@ reds_err reds_spublish(reds_client *c, reds_str shardchannel, reds_str message, 
     p = reds__put_lit(p, "$8\r\nSPUBLISH\r\n", 14);
     p = reds__put_str(p, shardchannel);
     p = reds__put_str(p, message);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_eval(reds_client *c, reds_str script, int64_t numkeys, const reds_eval_opts *opts, reds_reply **out)
+reds_err reds_eval(reds_client *c, reds_str script, const reds_eval_opts *opts, reds_reply **out)
 {
     static const reds_eval_opts no_opts;
     const reds_eval_opts *o = opts ? opts : &no_opts;
@@ -4888,19 +5181,19 @@ reds_err reds_eval(reds_client *c, reds_str script, int64_t numkeys, const reds_
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, script, "script");
     reds__size_num(&sz);
-    reds__size_array(&sz, o->key, o->nkey, sizeof *o->key, "key");
-    if (o->nkey > 0) {
+    reds__size_array(&sz, o->keys, o->nkeys, sizeof *o->keys, "key");
+    if (o->nkeys > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nkey; i0++) {
-                reds__size_str(&sz, o->key[i0], "key");
+            for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+                reds__size_str(&sz, o->keys[i0], "key");
             }
         }
     }
-    reds__size_array(&sz, o->arg, o->narg, sizeof *o->arg, "arg");
-    if (o->narg > 0) {
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->narg; i0++) {
-                reds__size_str(&sz, o->arg[i0], "arg");
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
             }
         }
     }
@@ -4909,21 +5202,21 @@ reds_err reds_eval(reds_client *c, reds_str script, int64_t numkeys, const reds_
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nEVAL\r\n", 10);
     p = reds__put_str(p, script);
-    p = reds__put_i64(p, numkeys);
-    if (o->nkey > 0) {
-        for (size_t i0 = 0; i0 < o->nkey; i0++) {
-            p = reds__put_str(p, o->key[i0]);
+    p = reds__put_i64(p, (int64_t)o->nkeys);
+    if (o->nkeys > 0) {
+        for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+            p = reds__put_str(p, o->keys[i0]);
         }
     }
-    if (o->narg > 0) {
-        for (size_t i0 = 0; i0 < o->narg; i0++) {
-            p = reds__put_str(p, o->arg[i0]);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
         }
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_evalsha(reds_client *c, reds_str sha1, int64_t numkeys, const reds_evalsha_opts *opts, reds_reply **out)
+reds_err reds_evalsha(reds_client *c, reds_str sha1, const reds_evalsha_opts *opts, reds_reply **out)
 {
     static const reds_evalsha_opts no_opts;
     const reds_evalsha_opts *o = opts ? opts : &no_opts;
@@ -4935,19 +5228,19 @@ reds_err reds_evalsha(reds_client *c, reds_str sha1, int64_t numkeys, const reds
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, sha1, "sha1");
     reds__size_num(&sz);
-    reds__size_array(&sz, o->key, o->nkey, sizeof *o->key, "key");
-    if (o->nkey > 0) {
+    reds__size_array(&sz, o->keys, o->nkeys, sizeof *o->keys, "key");
+    if (o->nkeys > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nkey; i0++) {
-                reds__size_str(&sz, o->key[i0], "key");
+            for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+                reds__size_str(&sz, o->keys[i0], "key");
             }
         }
     }
-    reds__size_array(&sz, o->arg, o->narg, sizeof *o->arg, "arg");
-    if (o->narg > 0) {
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->narg; i0++) {
-                reds__size_str(&sz, o->arg[i0], "arg");
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
             }
         }
     }
@@ -4956,21 +5249,21 @@ reds_err reds_evalsha(reds_client *c, reds_str sha1, int64_t numkeys, const reds
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nEVALSHA\r\n", 13);
     p = reds__put_str(p, sha1);
-    p = reds__put_i64(p, numkeys);
-    if (o->nkey > 0) {
-        for (size_t i0 = 0; i0 < o->nkey; i0++) {
-            p = reds__put_str(p, o->key[i0]);
+    p = reds__put_i64(p, (int64_t)o->nkeys);
+    if (o->nkeys > 0) {
+        for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+            p = reds__put_str(p, o->keys[i0]);
         }
     }
-    if (o->narg > 0) {
-        for (size_t i0 = 0; i0 < o->narg; i0++) {
-            p = reds__put_str(p, o->arg[i0]);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
         }
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_evalsha_ro(reds_client *c, reds_str sha1, int64_t numkeys, const reds_evalsha_ro_opts *opts, reds_reply **out)
+reds_err reds_evalsha_ro(reds_client *c, reds_str sha1, const reds_evalsha_ro_opts *opts, reds_reply **out)
 {
     static const reds_evalsha_ro_opts no_opts;
     const reds_evalsha_ro_opts *o = opts ? opts : &no_opts;
@@ -4982,19 +5275,19 @@ reds_err reds_evalsha_ro(reds_client *c, reds_str sha1, int64_t numkeys, const r
     reds__size_lit(&sz, 17);
     reds__size_str(&sz, sha1, "sha1");
     reds__size_num(&sz);
-    reds__size_array(&sz, o->key, o->nkey, sizeof *o->key, "key");
-    if (o->nkey > 0) {
+    reds__size_array(&sz, o->keys, o->nkeys, sizeof *o->keys, "key");
+    if (o->nkeys > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nkey; i0++) {
-                reds__size_str(&sz, o->key[i0], "key");
+            for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+                reds__size_str(&sz, o->keys[i0], "key");
             }
         }
     }
-    reds__size_array(&sz, o->arg, o->narg, sizeof *o->arg, "arg");
-    if (o->narg > 0) {
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->narg; i0++) {
-                reds__size_str(&sz, o->arg[i0], "arg");
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
             }
         }
     }
@@ -5003,21 +5296,21 @@ reds_err reds_evalsha_ro(reds_client *c, reds_str sha1, int64_t numkeys, const r
         return reds__last_err();
     p = reds__put_lit(p, "$10\r\nEVALSHA_RO\r\n", 17);
     p = reds__put_str(p, sha1);
-    p = reds__put_i64(p, numkeys);
-    if (o->nkey > 0) {
-        for (size_t i0 = 0; i0 < o->nkey; i0++) {
-            p = reds__put_str(p, o->key[i0]);
+    p = reds__put_i64(p, (int64_t)o->nkeys);
+    if (o->nkeys > 0) {
+        for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+            p = reds__put_str(p, o->keys[i0]);
         }
     }
-    if (o->narg > 0) {
-        for (size_t i0 = 0; i0 < o->narg; i0++) {
-            p = reds__put_str(p, o->arg[i0]);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
         }
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_eval_ro(reds_client *c, reds_str script, int64_t numkeys, const reds_eval_ro_opts *opts, reds_reply **out)
+reds_err reds_eval_ro(reds_client *c, reds_str script, const reds_eval_ro_opts *opts, reds_reply **out)
 {
     static const reds_eval_ro_opts no_opts;
     const reds_eval_ro_opts *o = opts ? opts : &no_opts;
@@ -5029,19 +5322,19 @@ reds_err reds_eval_ro(reds_client *c, reds_str script, int64_t numkeys, const re
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, script, "script");
     reds__size_num(&sz);
-    reds__size_array(&sz, o->key, o->nkey, sizeof *o->key, "key");
-    if (o->nkey > 0) {
+    reds__size_array(&sz, o->keys, o->nkeys, sizeof *o->keys, "key");
+    if (o->nkeys > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nkey; i0++) {
-                reds__size_str(&sz, o->key[i0], "key");
+            for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+                reds__size_str(&sz, o->keys[i0], "key");
             }
         }
     }
-    reds__size_array(&sz, o->arg, o->narg, sizeof *o->arg, "arg");
-    if (o->narg > 0) {
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->narg; i0++) {
-                reds__size_str(&sz, o->arg[i0], "arg");
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
             }
         }
     }
@@ -5050,21 +5343,21 @@ reds_err reds_eval_ro(reds_client *c, reds_str script, int64_t numkeys, const re
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nEVAL_RO\r\n", 13);
     p = reds__put_str(p, script);
-    p = reds__put_i64(p, numkeys);
-    if (o->nkey > 0) {
-        for (size_t i0 = 0; i0 < o->nkey; i0++) {
-            p = reds__put_str(p, o->key[i0]);
+    p = reds__put_i64(p, (int64_t)o->nkeys);
+    if (o->nkeys > 0) {
+        for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+            p = reds__put_str(p, o->keys[i0]);
         }
     }
-    if (o->narg > 0) {
-        for (size_t i0 = 0; i0 < o->narg; i0++) {
-            p = reds__put_str(p, o->arg[i0]);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
         }
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_fcall(reds_client *c, reds_str function, int64_t numkeys, const reds_fcall_opts *opts, reds_reply **out)
+reds_err reds_fcall(reds_client *c, reds_str function, const reds_fcall_opts *opts, reds_reply **out)
 {
     static const reds_fcall_opts no_opts;
     const reds_fcall_opts *o = opts ? opts : &no_opts;
@@ -5076,19 +5369,19 @@ reds_err reds_fcall(reds_client *c, reds_str function, int64_t numkeys, const re
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, function, "function");
     reds__size_num(&sz);
-    reds__size_array(&sz, o->key, o->nkey, sizeof *o->key, "key");
-    if (o->nkey > 0) {
+    reds__size_array(&sz, o->keys, o->nkeys, sizeof *o->keys, "key");
+    if (o->nkeys > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nkey; i0++) {
-                reds__size_str(&sz, o->key[i0], "key");
+            for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+                reds__size_str(&sz, o->keys[i0], "key");
             }
         }
     }
-    reds__size_array(&sz, o->arg, o->narg, sizeof *o->arg, "arg");
-    if (o->narg > 0) {
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->narg; i0++) {
-                reds__size_str(&sz, o->arg[i0], "arg");
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
             }
         }
     }
@@ -5097,21 +5390,21 @@ reds_err reds_fcall(reds_client *c, reds_str function, int64_t numkeys, const re
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nFCALL\r\n", 11);
     p = reds__put_str(p, function);
-    p = reds__put_i64(p, numkeys);
-    if (o->nkey > 0) {
-        for (size_t i0 = 0; i0 < o->nkey; i0++) {
-            p = reds__put_str(p, o->key[i0]);
+    p = reds__put_i64(p, (int64_t)o->nkeys);
+    if (o->nkeys > 0) {
+        for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+            p = reds__put_str(p, o->keys[i0]);
         }
     }
-    if (o->narg > 0) {
-        for (size_t i0 = 0; i0 < o->narg; i0++) {
-            p = reds__put_str(p, o->arg[i0]);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
         }
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_fcall_ro(reds_client *c, reds_str function, int64_t numkeys, const reds_fcall_ro_opts *opts, reds_reply **out)
+reds_err reds_fcall_ro(reds_client *c, reds_str function, const reds_fcall_ro_opts *opts, reds_reply **out)
 {
     static const reds_fcall_ro_opts no_opts;
     const reds_fcall_ro_opts *o = opts ? opts : &no_opts;
@@ -5123,19 +5416,19 @@ reds_err reds_fcall_ro(reds_client *c, reds_str function, int64_t numkeys, const
     reds__size_lit(&sz, 14);
     reds__size_str(&sz, function, "function");
     reds__size_num(&sz);
-    reds__size_array(&sz, o->key, o->nkey, sizeof *o->key, "key");
-    if (o->nkey > 0) {
+    reds__size_array(&sz, o->keys, o->nkeys, sizeof *o->keys, "key");
+    if (o->nkeys > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nkey; i0++) {
-                reds__size_str(&sz, o->key[i0], "key");
+            for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+                reds__size_str(&sz, o->keys[i0], "key");
             }
         }
     }
-    reds__size_array(&sz, o->arg, o->narg, sizeof *o->arg, "arg");
-    if (o->narg > 0) {
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->narg; i0++) {
-                reds__size_str(&sz, o->arg[i0], "arg");
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
             }
         }
     }
@@ -5144,27 +5437,25 @@ reds_err reds_fcall_ro(reds_client *c, reds_str function, int64_t numkeys, const
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nFCALL_RO\r\n", 14);
     p = reds__put_str(p, function);
-    p = reds__put_i64(p, numkeys);
-    if (o->nkey > 0) {
-        for (size_t i0 = 0; i0 < o->nkey; i0++) {
-            p = reds__put_str(p, o->key[i0]);
+    p = reds__put_i64(p, (int64_t)o->nkeys);
+    if (o->nkeys > 0) {
+        for (size_t i0 = 0; i0 < o->nkeys; i0++) {
+            p = reds__put_str(p, o->keys[i0]);
         }
     }
-    if (o->narg > 0) {
-        for (size_t i0 = 0; i0 < o->narg; i0++) {
-            p = reds__put_str(p, o->arg[i0]);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
         }
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
-reds_err reds_function_delete(reds_client *c, reds_str library_name, reds_reply **out)
+reds_err reds_function_delete(reds_client *c, reds_str library_name)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, library_name, "library-name");
@@ -5174,10 +5465,10 @@ reds_err reds_function_delete(reds_client *c, reds_str library_name, reds_reply 
     p = reds__put_lit(p, "$8\r\nFUNCTION\r\n", 14);
     p = reds__put_lit(p, "$6\r\nDELETE\r\n", 12);
     p = reds__put_str(p, library_name);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_function_dump(reds_client *c, reds_reply **out)
+reds_err reds_function_dump(reds_client *c, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5191,24 +5482,22 @@ reds_err reds_function_dump(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nFUNCTION\r\n", 14);
     p = reds__put_lit(p, "$4\r\nDUMP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_function_flush(reds_client *c, const reds_function_flush_opts *opts, reds_reply **out)
+reds_err reds_function_flush(reds_client *c, const reds_function_flush_opts *opts)
 {
     static const reds_function_flush_opts no_opts;
     const reds_function_flush_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     reds__size_lit(&sz, 11);
-    if ((unsigned)o->async > 2) {
-        return reds__error(REDS_ERR_DATA, "FUNCTION FLUSH: async is not a reds_function_flush_async value");
+    if ((unsigned)o->mode > 2) {
+        return reds__error(REDS_ERR_DATA, "FUNCTION FLUSH: async is not a reds_flush_mode value");
     }
-    if (o->async != 0) {
+    if (o->mode != 0) {
         reds__size_lit(&sz, 11);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_FUNCTION_FLUSH, &sz);
@@ -5216,13 +5505,13 @@ reds_err reds_function_flush(reds_client *c, const reds_function_flush_opts *opt
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nFUNCTION\r\n", 14);
     p = reds__put_lit(p, "$5\r\nFLUSH\r\n", 11);
-    if (o->async != 0) {
-        p = reds__put_lit(p, reds__lit_function_flush_async[o->async].ptr, reds__lit_function_flush_async[o->async].len);
+    if (o->mode != 0) {
+        p = reds__put_lit(p, reds__lit_flush_mode[o->mode].ptr, reds__lit_flush_mode[o->mode].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_function_help(reds_client *c, reds_reply **out)
+reds_err reds_function_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5236,16 +5525,14 @@ reds_err reds_function_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nFUNCTION\r\n", 14);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_function_kill(reds_client *c, reds_reply **out)
+reds_err reds_function_kill(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     reds__size_lit(&sz, 10);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_FUNCTION_KILL, &sz);
@@ -5253,10 +5540,10 @@ reds_err reds_function_kill(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nFUNCTION\r\n", 14);
     p = reds__put_lit(p, "$4\r\nKILL\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_function_list(reds_client *c, const reds_function_list_opts *opts, reds_reply **out)
+reds_err reds_function_list(reds_client *c, const reds_function_list_opts *opts, reds_function_library_list **out)
 {
     static const reds_function_list_opts no_opts;
     const reds_function_list_opts *o = opts ? opts : &no_opts;
@@ -5267,9 +5554,9 @@ reds_err reds_function_list(reds_client *c, const reds_function_list_opts *opts,
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     reds__size_lit(&sz, 10);
-    if (o->library_name_pattern.ptr != NULL || o->library_name_pattern.len != 0) {
+    if (o->libraryname.ptr != NULL || o->libraryname.len != 0) {
         reds__size_lit(&sz, 18);
-        reds__size_str(&sz, o->library_name_pattern, "library-name-pattern");
+        reds__size_str(&sz, o->libraryname, "library-name-pattern");
     }
     if (o->withcode) {
         reds__size_lit(&sz, 14);
@@ -5279,17 +5566,17 @@ reds_err reds_function_list(reds_client *c, const reds_function_list_opts *opts,
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nFUNCTION\r\n", 14);
     p = reds__put_lit(p, "$4\r\nLIST\r\n", 10);
-    if (o->library_name_pattern.ptr != NULL || o->library_name_pattern.len != 0) {
+    if (o->libraryname.ptr != NULL || o->libraryname.len != 0) {
         p = reds__put_lit(p, "$11\r\nLIBRARYNAME\r\n", 18);
-        p = reds__put_str(p, o->library_name_pattern);
+        p = reds__put_str(p, o->libraryname);
     }
     if (o->withcode) {
         p = reds__put_lit(p, "$8\r\nWITHCODE\r\n", 14);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_function_list, out);
 }
 
-reds_err reds_function_load(reds_client *c, reds_str function_code, const reds_function_load_opts *opts, reds_reply **out)
+reds_err reds_function_load(reds_client *c, reds_str function_code, const reds_function_load_opts *opts, reds_str **out)
 {
     static const reds_function_load_opts no_opts;
     const reds_function_load_opts *o = opts ? opts : &no_opts;
@@ -5313,18 +5600,16 @@ reds_err reds_function_load(reds_client *c, reds_str function_code, const reds_f
         p = reds__put_lit(p, "$7\r\nREPLACE\r\n", 13);
     }
     p = reds__put_str(p, function_code);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_function_restore(reds_client *c, reds_str serialized_value, const reds_function_restore_opts *opts, reds_reply **out)
+reds_err reds_function_restore(reds_client *c, reds_str serialized_value, const reds_function_restore_opts *opts)
 {
     static const reds_function_restore_opts no_opts;
     const reds_function_restore_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, serialized_value, "serialized-value");
@@ -5343,10 +5628,10 @@ reds_err reds_function_restore(reds_client *c, reds_str serialized_value, const 
     if (o->policy != 0) {
         p = reds__put_lit(p, reds__lit_function_restore_policy[o->policy].ptr, reds__lit_function_restore_policy[o->policy].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_function_stats(reds_client *c, reds_reply **out)
+reds_err reds_function_stats(reds_client *c, reds_function_stats_reply **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5360,32 +5645,10 @@ reds_err reds_function_stats(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nFUNCTION\r\n", 14);
     p = reds__put_lit(p, "$5\r\nSTATS\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_function_stats, out);
 }
 
-reds_err reds_script_debug(reds_client *c, reds_script_debug_mode mode, reds_reply **out)
-{
-    reds__size sz = {0, 0, NULL};
-    reds__cmd cmd;
-    char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
-    reds__size_lit(&sz, 12);
-    reds__size_lit(&sz, 11);
-    if (mode == 0 || (unsigned)mode > 3) {
-        return reds__error(REDS_ERR_DATA, "SCRIPT DEBUG: mode is not a reds_script_debug_mode value");
-    }
-    reds__size_lit(&sz, 10);
-    p = reds__cmd_begin(c, &cmd, REDS__CMD_SCRIPT_DEBUG, &sz);
-    if (!p)
-        return reds__last_err();
-    p = reds__put_lit(p, "$6\r\nSCRIPT\r\n", 12);
-    p = reds__put_lit(p, "$5\r\nDEBUG\r\n", 11);
-    p = reds__put_lit(p, reds__lit_script_debug_mode[mode].ptr, reds__lit_script_debug_mode[mode].len);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
-}
-
-reds_err reds_script_exists(reds_client *c, const reds_str *sha1, size_t nsha1, reds_reply **out)
+reds_err reds_script_exists(reds_client *c, const reds_str *sha1s, size_t nsha1s, reds_boollist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5394,13 +5657,13 @@ reds_err reds_script_exists(reds_client *c, const reds_str *sha1, size_t nsha1, 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 12);
-    reds__size_array(&sz, sha1, nsha1, sizeof *sha1, "sha1");
-    if (nsha1 == 0) {
+    reds__size_array(&sz, sha1s, nsha1s, sizeof *sha1s, "sha1");
+    if (nsha1s == 0) {
         return reds__error(REDS_ERR_DATA, "SCRIPT EXISTS: sha1 needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nsha1; i0++) {
-            reds__size_str(&sz, sha1[i0], "sha1");
+        for (size_t i0 = 0; i0 < nsha1s; i0++) {
+            reds__size_str(&sz, sha1s[i0], "sha1");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SCRIPT_EXISTS, &sz);
@@ -5408,27 +5671,25 @@ reds_err reds_script_exists(reds_client *c, const reds_str *sha1, size_t nsha1, 
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nSCRIPT\r\n", 12);
     p = reds__put_lit(p, "$6\r\nEXISTS\r\n", 12);
-    for (size_t i0 = 0; i0 < nsha1; i0++) {
-        p = reds__put_str(p, sha1[i0]);
+    for (size_t i0 = 0; i0 < nsha1s; i0++) {
+        p = reds__put_str(p, sha1s[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_boollist, out);
 }
 
-reds_err reds_script_flush(reds_client *c, const reds_script_flush_opts *opts, reds_reply **out)
+reds_err reds_script_flush(reds_client *c, const reds_script_flush_opts *opts)
 {
     static const reds_script_flush_opts no_opts;
     const reds_script_flush_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 11);
-    if ((unsigned)o->async > 2) {
-        return reds__error(REDS_ERR_DATA, "SCRIPT FLUSH: async is not a reds_script_flush_async value");
+    if ((unsigned)o->mode > 2) {
+        return reds__error(REDS_ERR_DATA, "SCRIPT FLUSH: async is not a reds_flush_mode value");
     }
-    if (o->async != 0) {
+    if (o->mode != 0) {
         reds__size_lit(&sz, 11);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SCRIPT_FLUSH, &sz);
@@ -5436,13 +5697,13 @@ reds_err reds_script_flush(reds_client *c, const reds_script_flush_opts *opts, r
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nSCRIPT\r\n", 12);
     p = reds__put_lit(p, "$5\r\nFLUSH\r\n", 11);
-    if (o->async != 0) {
-        p = reds__put_lit(p, reds__lit_script_flush_async[o->async].ptr, reds__lit_script_flush_async[o->async].len);
+    if (o->mode != 0) {
+        p = reds__put_lit(p, reds__lit_flush_mode[o->mode].ptr, reds__lit_flush_mode[o->mode].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_script_help(reds_client *c, reds_reply **out)
+reds_err reds_script_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5456,16 +5717,14 @@ reds_err reds_script_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nSCRIPT\r\n", 12);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_script_kill(reds_client *c, reds_reply **out)
+reds_err reds_script_kill(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 10);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SCRIPT_KILL, &sz);
@@ -5473,10 +5732,10 @@ reds_err reds_script_kill(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nSCRIPT\r\n", 12);
     p = reds__put_lit(p, "$4\r\nKILL\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_script_load(reds_client *c, reds_str script, reds_reply **out)
+reds_err reds_script_load(reds_client *c, reds_str script, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5492,10 +5751,10 @@ reds_err reds_script_load(reds_client *c, reds_str script, reds_reply **out)
     p = reds__put_lit(p, "$6\r\nSCRIPT\r\n", 12);
     p = reds__put_lit(p, "$4\r\nLOAD\r\n", 10);
     p = reds__put_str(p, script);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_reply **out)
+reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_strlist **out)
 {
     static const reds_acl_cat_opts no_opts;
     const reds_acl_cat_opts *o = opts ? opts : &no_opts;
@@ -5517,10 +5776,10 @@ reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_reply 
     if (o->categoryname.ptr != NULL || o->categoryname.len != 0) {
         p = reds__put_str(p, o->categoryname);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_acl_deluser(reds_client *c, const reds_str *username, size_t nusername, reds_reply **out)
+reds_err reds_acl_deluser(reds_client *c, const reds_str *usernames, size_t nusernames, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5529,13 +5788,13 @@ reds_err reds_acl_deluser(reds_client *c, const reds_str *username, size_t nuser
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 9);
     reds__size_lit(&sz, 13);
-    reds__size_array(&sz, username, nusername, sizeof *username, "username");
-    if (nusername == 0) {
+    reds__size_array(&sz, usernames, nusernames, sizeof *usernames, "username");
+    if (nusernames == 0) {
         return reds__error(REDS_ERR_DATA, "ACL DELUSER: username needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nusername; i0++) {
-            reds__size_str(&sz, username[i0], "username");
+        for (size_t i0 = 0; i0 < nusernames; i0++) {
+            reds__size_str(&sz, usernames[i0], "username");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ACL_DELUSER, &sz);
@@ -5543,13 +5802,13 @@ reds_err reds_acl_deluser(reds_client *c, const reds_str *username, size_t nuser
         return reds__last_err();
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$7\r\nDELUSER\r\n", 13);
-    for (size_t i0 = 0; i0 < nusername; i0++) {
-        p = reds__put_str(p, username[i0]);
+    for (size_t i0 = 0; i0 < nusernames; i0++) {
+        p = reds__put_str(p, usernames[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_acl_dryrun(reds_client *c, reds_str username, reds_str command, const reds_acl_dryrun_opts *opts, reds_reply **out)
+reds_err reds_acl_dryrun(reds_client *c, reds_str username, reds_str command, const reds_acl_dryrun_opts *opts, reds_str **out)
 {
     static const reds_acl_dryrun_opts no_opts;
     const reds_acl_dryrun_opts *o = opts ? opts : &no_opts;
@@ -5562,11 +5821,11 @@ reds_err reds_acl_dryrun(reds_client *c, reds_str username, reds_str command, co
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, username, "username");
     reds__size_str(&sz, command, "command");
-    reds__size_array(&sz, o->arg, o->narg, sizeof *o->arg, "arg");
-    if (o->narg > 0) {
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->narg; i0++) {
-                reds__size_str(&sz, o->arg[i0], "arg");
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
             }
         }
     }
@@ -5577,15 +5836,15 @@ reds_err reds_acl_dryrun(reds_client *c, reds_str username, reds_str command, co
     p = reds__put_lit(p, "$6\r\nDRYRUN\r\n", 12);
     p = reds__put_str(p, username);
     p = reds__put_str(p, command);
-    if (o->narg > 0) {
-        for (size_t i0 = 0; i0 < o->narg; i0++) {
-            p = reds__put_str(p, o->arg[i0]);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_acl_genpass(reds_client *c, const reds_acl_genpass_opts *opts, reds_reply **out)
+reds_err reds_acl_genpass(reds_client *c, const reds_acl_genpass_opts *opts, reds_str **out)
 {
     static const reds_acl_genpass_opts no_opts;
     const reds_acl_genpass_opts *o = opts ? opts : &no_opts;
@@ -5607,10 +5866,10 @@ reds_err reds_acl_genpass(reds_client *c, const reds_acl_genpass_opts *opts, red
     if (o->bits.set) {
         p = reds__put_i64(p, o->bits.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_acl_getuser(reds_client *c, reds_str username, reds_reply **out)
+reds_err reds_acl_getuser(reds_client *c, reds_str username, reds_acl_user **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5626,10 +5885,10 @@ reds_err reds_acl_getuser(reds_client *c, reds_str username, reds_reply **out)
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$7\r\nGETUSER\r\n", 13);
     p = reds__put_str(p, username);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_acl_user, out);
 }
 
-reds_err reds_acl_help(reds_client *c, reds_reply **out)
+reds_err reds_acl_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5643,10 +5902,10 @@ reds_err reds_acl_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_acl_list(reds_client *c, reds_reply **out)
+reds_err reds_acl_list(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5660,16 +5919,14 @@ reds_err reds_acl_list(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$4\r\nLIST\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_acl_load(reds_client *c, reds_reply **out)
+reds_err reds_acl_load(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 9);
     reds__size_lit(&sz, 10);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ACL_LOAD, &sz);
@@ -5677,10 +5934,10 @@ reds_err reds_acl_load(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$4\r\nLOAD\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_acl_log(reds_client *c, const reds_acl_log_opts *opts, reds_reply **out)
+reds_err reds_acl_log(reds_client *c, const reds_acl_log_opts *opts, reds_acl_log_entry_list **out)
 {
     static const reds_acl_log_opts no_opts;
     const reds_acl_log_opts *o = opts ? opts : &no_opts;
@@ -5691,14 +5948,8 @@ reds_err reds_acl_log(reds_client *c, const reds_acl_log_opts *opts, reds_reply 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 9);
     reds__size_lit(&sz, 9);
-    if (!!(o->count.set) + !!(o->reset) > 1) {
-        return reds__error(REDS_ERR_DATA, "ACL LOG: give at most one of count, RESET");
-    }
     if (o->count.set) {
         reds__size_num(&sz);
-    }
-    if (o->reset) {
-        reds__size_lit(&sz, 11);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ACL_LOG, &sz);
     if (!p)
@@ -5708,19 +5959,31 @@ reds_err reds_acl_log(reds_client *c, const reds_acl_log_opts *opts, reds_reply 
     if (o->count.set) {
         p = reds__put_i64(p, o->count.value);
     }
-    if (o->reset) {
-        p = reds__put_lit(p, "$5\r\nRESET\r\n", 11);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_acl_log, out);
 }
 
-reds_err reds_acl_save(reds_client *c, reds_reply **out)
+reds_err reds_acl_log_reset(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 9);
+    reds__size_lit(&sz, 9);
+    reds__size_lit(&sz, 11);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ACL_LOG, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
+    p = reds__put_lit(p, "$3\r\nLOG\r\n", 9);
+    p = reds__put_lit(p, "$5\r\nRESET\r\n", 11);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_acl_save(reds_client *c)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
     reds__size_lit(&sz, 9);
     reds__size_lit(&sz, 10);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ACL_SAVE, &sz);
@@ -5728,26 +5991,24 @@ reds_err reds_acl_save(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$4\r\nSAVE\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_acl_setuser(reds_client *c, reds_str username, const reds_acl_setuser_opts *opts, reds_reply **out)
+reds_err reds_acl_setuser(reds_client *c, reds_str username, const reds_acl_setuser_opts *opts)
 {
     static const reds_acl_setuser_opts no_opts;
     const reds_acl_setuser_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 9);
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, username, "username");
-    reds__size_array(&sz, o->rule, o->nrule, sizeof *o->rule, "rule");
-    if (o->nrule > 0) {
+    reds__size_array(&sz, o->rules, o->nrules, sizeof *o->rules, "rule");
+    if (o->nrules > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nrule; i0++) {
-                reds__size_str(&sz, o->rule[i0], "rule");
+            for (size_t i0 = 0; i0 < o->nrules; i0++) {
+                reds__size_str(&sz, o->rules[i0], "rule");
             }
         }
     }
@@ -5757,15 +6018,15 @@ reds_err reds_acl_setuser(reds_client *c, reds_str username, const reds_acl_setu
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$7\r\nSETUSER\r\n", 13);
     p = reds__put_str(p, username);
-    if (o->nrule > 0) {
-        for (size_t i0 = 0; i0 < o->nrule; i0++) {
-            p = reds__put_str(p, o->rule[i0]);
+    if (o->nrules > 0) {
+        for (size_t i0 = 0; i0 < o->nrules; i0++) {
+            p = reds__put_str(p, o->rules[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_acl_users(reds_client *c, reds_reply **out)
+reds_err reds_acl_users(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5779,10 +6040,10 @@ reds_err reds_acl_users(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$5\r\nUSERS\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_acl_whoami(reds_client *c, reds_reply **out)
+reds_err reds_acl_whoami(reds_client *c, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5796,10 +6057,10 @@ reds_err reds_acl_whoami(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$3\r\nACL\r\n", 9);
     p = reds__put_lit(p, "$6\r\nWHOAMI\r\n", 12);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_bgrewriteaof(reds_client *c, reds_reply **out)
+reds_err reds_bgrewriteaof(reds_client *c, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5811,10 +6072,10 @@ reds_err reds_bgrewriteaof(reds_client *c, reds_reply **out)
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$12\r\nBGREWRITEAOF\r\n", 19);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_bgsave(reds_client *c, const reds_bgsave_opts *opts, reds_reply **out)
+reds_err reds_bgsave(reds_client *c, const reds_bgsave_opts *opts, reds_str **out)
 {
     static const reds_bgsave_opts no_opts;
     const reds_bgsave_opts *o = opts ? opts : &no_opts;
@@ -5834,10 +6095,10 @@ reds_err reds_bgsave(reds_client *c, const reds_bgsave_opts *opts, reds_reply **
     if (o->schedule) {
         p = reds__put_lit(p, "$8\r\nSCHEDULE\r\n", 14);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_command_count(reds_client *c, reds_reply **out)
+reds_err reds_command_count(reds_client *c, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5851,10 +6112,10 @@ reds_err reds_command_count(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCOMMAND\r\n", 13);
     p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_command_docs(reds_client *c, const reds_command_docs_opts *opts, reds_reply **out)
+reds_err reds_command_docs(reds_client *c, const reds_command_docs_opts *opts, reds_command_doc_list **out)
 {
     static const reds_command_docs_opts no_opts;
     const reds_command_docs_opts *o = opts ? opts : &no_opts;
@@ -5865,11 +6126,11 @@ reds_err reds_command_docs(reds_client *c, const reds_command_docs_opts *opts, r
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 10);
-    reds__size_array(&sz, o->command_name, o->ncommand_name, sizeof *o->command_name, "command-name");
-    if (o->ncommand_name > 0) {
+    reds__size_array(&sz, o->names, o->nnames, sizeof *o->names, "command-name");
+    if (o->nnames > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->ncommand_name; i0++) {
-                reds__size_str(&sz, o->command_name[i0], "command-name");
+            for (size_t i0 = 0; i0 < o->nnames; i0++) {
+                reds__size_str(&sz, o->names[i0], "command-name");
             }
         }
     }
@@ -5878,16 +6139,18 @@ reds_err reds_command_docs(reds_client *c, const reds_command_docs_opts *opts, r
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCOMMAND\r\n", 13);
     p = reds__put_lit(p, "$4\r\nDOCS\r\n", 10);
-    if (o->ncommand_name > 0) {
-        for (size_t i0 = 0; i0 < o->ncommand_name; i0++) {
-            p = reds__put_str(p, o->command_name[i0]);
+    if (o->nnames > 0) {
+        for (size_t i0 = 0; i0 < o->nnames; i0++) {
+            p = reds__put_str(p, o->names[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_command_docs, out);
 }
 
-reds_err reds_command_getkeys(reds_client *c, reds_reply **out)
+reds_err reds_command_getkeys(reds_client *c, reds_str command, const reds_command_getkeys_opts *opts, reds_strlist **out)
 {
+    static const reds_command_getkeys_opts no_opts;
+    const reds_command_getkeys_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
@@ -5895,16 +6158,33 @@ reds_err reds_command_getkeys(reds_client *c, reds_reply **out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 13);
+    reds__size_str(&sz, command, "command");
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
+        if (!sz.bad) {
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
+            }
+        }
+    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_COMMAND_GETKEYS, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCOMMAND\r\n", 13);
     p = reds__put_lit(p, "$7\r\nGETKEYS\r\n", 13);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    p = reds__put_str(p, command);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
+        }
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_command_getkeysandflags(reds_client *c, reds_reply **out)
+reds_err reds_command_getkeysandflags(reds_client *c, reds_str command, const reds_command_getkeysandflags_opts *opts, reds_command_key_flags_list **out)
 {
+    static const reds_command_getkeysandflags_opts no_opts;
+    const reds_command_getkeysandflags_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
@@ -5912,15 +6192,30 @@ reds_err reds_command_getkeysandflags(reds_client *c, reds_reply **out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 22);
+    reds__size_str(&sz, command, "command");
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
+        if (!sz.bad) {
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
+            }
+        }
+    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_COMMAND_GETKEYSANDFLAGS, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCOMMAND\r\n", 13);
     p = reds__put_lit(p, "$15\r\nGETKEYSANDFLAGS\r\n", 22);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    p = reds__put_str(p, command);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
+        }
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_command_key_flags, out);
 }
 
-reds_err reds_command_help(reds_client *c, reds_reply **out)
+reds_err reds_command_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -5934,10 +6229,10 @@ reds_err reds_command_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCOMMAND\r\n", 13);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_command_info(reds_client *c, const reds_command_info_opts *opts, reds_reply **out)
+reds_err reds_command_info(reds_client *c, const reds_command_info_opts *opts, reds_command_info_entry_list **out)
 {
     static const reds_command_info_opts no_opts;
     const reds_command_info_opts *o = opts ? opts : &no_opts;
@@ -5948,11 +6243,11 @@ reds_err reds_command_info(reds_client *c, const reds_command_info_opts *opts, r
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 10);
-    reds__size_array(&sz, o->command_name, o->ncommand_name, sizeof *o->command_name, "command-name");
-    if (o->ncommand_name > 0) {
+    reds__size_array(&sz, o->names, o->nnames, sizeof *o->names, "command-name");
+    if (o->nnames > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->ncommand_name; i0++) {
-                reds__size_str(&sz, o->command_name[i0], "command-name");
+            for (size_t i0 = 0; i0 < o->nnames; i0++) {
+                reds__size_str(&sz, o->names[i0], "command-name");
             }
         }
     }
@@ -5961,15 +6256,15 @@ reds_err reds_command_info(reds_client *c, const reds_command_info_opts *opts, r
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nCOMMAND\r\n", 13);
     p = reds__put_lit(p, "$4\r\nINFO\r\n", 10);
-    if (o->ncommand_name > 0) {
-        for (size_t i0 = 0; i0 < o->ncommand_name; i0++) {
-            p = reds__put_str(p, o->command_name[i0]);
+    if (o->nnames > 0) {
+        for (size_t i0 = 0; i0 < o->nnames; i0++) {
+            p = reds__put_str(p, o->names[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_command_info, out);
 }
 
-reds_err reds_command_list(reds_client *c, const reds_command_list_opts *opts, reds_reply **out)
+reds_err reds_command_list(reds_client *c, const reds_command_list_opts *opts, reds_strlist **out)
 {
     static const reds_command_list_opts no_opts;
     const reds_command_list_opts *o = opts ? opts : &no_opts;
@@ -6018,10 +6313,10 @@ reds_err reds_command_list(reds_client *c, const reds_command_list_opts *opts, r
         p = reds__put_lit(p, "$7\r\nPATTERN\r\n", 13);
         p = reds__put_str(p, o->pattern);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_config_get(reds_client *c, const reds_config_get_parameter *parameter, size_t nparameter, reds_reply **out)
+reds_err reds_config_get(reds_client *c, const reds_str *parameters, size_t nparameters, reds_map **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6030,13 +6325,13 @@ reds_err reds_config_get(reds_client *c, const reds_config_get_parameter *parame
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 9);
-    reds__size_array(&sz, parameter, nparameter, sizeof *parameter, "parameter");
-    if (nparameter == 0) {
+    reds__size_array(&sz, parameters, nparameters, sizeof *parameters, "parameter");
+    if (nparameters == 0) {
         return reds__error(REDS_ERR_DATA, "CONFIG GET: parameter needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nparameter; i0++) {
-            reds__size_str(&sz, parameter[i0].parameter, "parameter");
+        for (size_t i0 = 0; i0 < nparameters; i0++) {
+            reds__size_str(&sz, parameters[i0], "parameter");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CONFIG_GET, &sz);
@@ -6044,13 +6339,13 @@ reds_err reds_config_get(reds_client *c, const reds_config_get_parameter *parame
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nCONFIG\r\n", 12);
     p = reds__put_lit(p, "$3\r\nGET\r\n", 9);
-    for (size_t i0 = 0; i0 < nparameter; i0++) {
-        p = reds__put_str(p, parameter[i0].parameter);
+    for (size_t i0 = 0; i0 < nparameters; i0++) {
+        p = reds__put_str(p, parameters[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_map, out);
 }
 
-reds_err reds_config_help(reds_client *c, reds_reply **out)
+reds_err reds_config_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6064,16 +6359,14 @@ reds_err reds_config_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nCONFIG\r\n", 12);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_config_resetstat(reds_client *c, reds_reply **out)
+reds_err reds_config_resetstat(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 15);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CONFIG_RESETSTAT, &sz);
@@ -6081,16 +6374,14 @@ reds_err reds_config_resetstat(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nCONFIG\r\n", 12);
     p = reds__put_lit(p, "$9\r\nRESETSTAT\r\n", 15);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_config_rewrite(reds_client *c, reds_reply **out)
+reds_err reds_config_rewrite(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 13);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CONFIG_REWRITE, &sz);
@@ -6098,26 +6389,24 @@ reds_err reds_config_rewrite(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nCONFIG\r\n", 12);
     p = reds__put_lit(p, "$7\r\nREWRITE\r\n", 13);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_config_set(reds_client *c, const reds_config_set_parameter_value *parameter_value, size_t nparameter_value, reds_reply **out)
+reds_err reds_config_set(reds_client *c, const reds_config_parameter *parameters, size_t nparameters)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 9);
-    reds__size_array(&sz, parameter_value, nparameter_value, sizeof *parameter_value, "parameter_value");
-    if (nparameter_value == 0) {
+    reds__size_array(&sz, parameters, nparameters, sizeof *parameters, "parameter_value");
+    if (nparameters == 0) {
         return reds__error(REDS_ERR_DATA, "CONFIG SET: parameter_value needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nparameter_value; i0++) {
-            reds__size_str(&sz, parameter_value[i0].parameter, "parameter");
-            reds__size_str(&sz, parameter_value[i0].value, "value");
+        for (size_t i0 = 0; i0 < nparameters; i0++) {
+            reds__size_str(&sz, parameters[i0].parameter, "parameter");
+            reds__size_str(&sz, parameters[i0].value, "value");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_CONFIG_SET, &sz);
@@ -6125,14 +6414,14 @@ reds_err reds_config_set(reds_client *c, const reds_config_set_parameter_value *
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nCONFIG\r\n", 12);
     p = reds__put_lit(p, "$3\r\nSET\r\n", 9);
-    for (size_t i0 = 0; i0 < nparameter_value; i0++) {
-        p = reds__put_str(p, parameter_value[i0].parameter);
-        p = reds__put_str(p, parameter_value[i0].value);
+    for (size_t i0 = 0; i0 < nparameters; i0++) {
+        p = reds__put_str(p, parameters[i0].parameter);
+        p = reds__put_str(p, parameters[i0].value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_dbsize(reds_client *c, reds_reply **out)
+reds_err reds_dbsize(reds_client *c, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6144,33 +6433,16 @@ reds_err reds_dbsize(reds_client *c, reds_reply **out)
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nDBSIZE\r\n", 12);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_debug(reds_client *c, reds_reply **out)
-{
-    reds__size sz = {0, 0, NULL};
-    reds__cmd cmd;
-    char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
-    reds__size_lit(&sz, 11);
-    p = reds__cmd_begin(c, &cmd, REDS__CMD_DEBUG, &sz);
-    if (!p)
-        return reds__last_err();
-    p = reds__put_lit(p, "$5\r\nDEBUG\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
-}
-
-reds_err reds_failover(reds_client *c, const reds_failover_opts *opts, reds_reply **out)
+reds_err reds_failover(reds_client *c, const reds_failover_opts *opts)
 {
     static const reds_failover_opts no_opts;
     const reds_failover_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     if (o->target.set) {
         reds__size_lit(&sz, 8);
@@ -6183,7 +6455,7 @@ reds_err reds_failover(reds_client *c, const reds_failover_opts *opts, reds_repl
     if (o->abort) {
         reds__size_lit(&sz, 11);
     }
-    if (o->milliseconds.set) {
+    if (o->timeout.set) {
         reds__size_lit(&sz, 13);
         reds__size_num(&sz);
     }
@@ -6202,66 +6474,62 @@ reds_err reds_failover(reds_client *c, const reds_failover_opts *opts, reds_repl
     if (o->abort) {
         p = reds__put_lit(p, "$5\r\nABORT\r\n", 11);
     }
-    if (o->milliseconds.set) {
+    if (o->timeout.set) {
         p = reds__put_lit(p, "$7\r\nTIMEOUT\r\n", 13);
-        p = reds__put_i64(p, o->milliseconds.value);
+        p = reds__put_i64(p, o->timeout.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_flushall(reds_client *c, const reds_flushall_opts *opts, reds_reply **out)
+reds_err reds_flushall(reds_client *c, const reds_flushall_opts *opts)
 {
     static const reds_flushall_opts no_opts;
     const reds_flushall_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
-    if ((unsigned)o->async > 2) {
-        return reds__error(REDS_ERR_DATA, "FLUSHALL: async is not a reds_flushall_async value");
+    if ((unsigned)o->mode > 2) {
+        return reds__error(REDS_ERR_DATA, "FLUSHALL: async is not a reds_flush_mode value");
     }
-    if (o->async != 0) {
+    if (o->mode != 0) {
         reds__size_lit(&sz, 11);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_FLUSHALL, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nFLUSHALL\r\n", 14);
-    if (o->async != 0) {
-        p = reds__put_lit(p, reds__lit_flushall_async[o->async].ptr, reds__lit_flushall_async[o->async].len);
+    if (o->mode != 0) {
+        p = reds__put_lit(p, reds__lit_flush_mode[o->mode].ptr, reds__lit_flush_mode[o->mode].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_flushdb(reds_client *c, const reds_flushdb_opts *opts, reds_reply **out)
+reds_err reds_flushdb(reds_client *c, const reds_flushdb_opts *opts)
 {
     static const reds_flushdb_opts no_opts;
     const reds_flushdb_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
-    if ((unsigned)o->async > 2) {
-        return reds__error(REDS_ERR_DATA, "FLUSHDB: async is not a reds_flushdb_async value");
+    if ((unsigned)o->mode > 2) {
+        return reds__error(REDS_ERR_DATA, "FLUSHDB: async is not a reds_flush_mode value");
     }
-    if (o->async != 0) {
+    if (o->mode != 0) {
         reds__size_lit(&sz, 11);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_FLUSHDB, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nFLUSHDB\r\n", 13);
-    if (o->async != 0) {
-        p = reds__put_lit(p, reds__lit_flushdb_async[o->async].ptr, reds__lit_flushdb_async[o->async].len);
+    if (o->mode != 0) {
+        p = reds__put_lit(p, reds__lit_flush_mode[o->mode].ptr, reds__lit_flush_mode[o->mode].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_info(reds_client *c, const reds_info_opts *opts, reds_reply **out)
+reds_err reds_info(reds_client *c, const reds_info_opts *opts, reds_info_reply **out)
 {
     static const reds_info_opts no_opts;
     const reds_info_opts *o = opts ? opts : &no_opts;
@@ -6271,11 +6539,11 @@ reds_err reds_info(reds_client *c, const reds_info_opts *opts, reds_reply **out)
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
-    reds__size_array(&sz, o->section, o->nsection, sizeof *o->section, "section");
-    if (o->nsection > 0) {
+    reds__size_array(&sz, o->sections, o->nsections, sizeof *o->sections, "section");
+    if (o->nsections > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nsection; i0++) {
-                reds__size_str(&sz, o->section[i0], "section");
+            for (size_t i0 = 0; i0 < o->nsections; i0++) {
+                reds__size_str(&sz, o->sections[i0], "section");
             }
         }
     }
@@ -6283,15 +6551,15 @@ reds_err reds_info(reds_client *c, const reds_info_opts *opts, reds_reply **out)
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nINFO\r\n", 10);
-    if (o->nsection > 0) {
-        for (size_t i0 = 0; i0 < o->nsection; i0++) {
-            p = reds__put_str(p, o->section[i0]);
+    if (o->nsections > 0) {
+        for (size_t i0 = 0; i0 < o->nsections; i0++) {
+            p = reds__put_str(p, o->sections[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_info, out);
 }
 
-reds_err reds_lastsave(reds_client *c, reds_reply **out)
+reds_err reds_lastsave(reds_client *c, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6303,10 +6571,10 @@ reds_err reds_lastsave(reds_client *c, reds_reply **out)
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nLASTSAVE\r\n", 14);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_latency_doctor(reds_client *c, reds_reply **out)
+reds_err reds_latency_doctor(reds_client *c, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6320,10 +6588,10 @@ reds_err reds_latency_doctor(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nLATENCY\r\n", 13);
     p = reds__put_lit(p, "$6\r\nDOCTOR\r\n", 12);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_latency_graph(reds_client *c, reds_str event, reds_reply **out)
+reds_err reds_latency_graph(reds_client *c, reds_str event, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6339,10 +6607,10 @@ reds_err reds_latency_graph(reds_client *c, reds_str event, reds_reply **out)
     p = reds__put_lit(p, "$7\r\nLATENCY\r\n", 13);
     p = reds__put_lit(p, "$5\r\nGRAPH\r\n", 11);
     p = reds__put_str(p, event);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_latency_help(reds_client *c, reds_reply **out)
+reds_err reds_latency_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6356,10 +6624,10 @@ reds_err reds_latency_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nLATENCY\r\n", 13);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_latency_histogram(reds_client *c, const reds_latency_histogram_opts *opts, reds_reply **out)
+reds_err reds_latency_histogram(reds_client *c, const reds_latency_histogram_opts *opts, reds_command_histogram_list **out)
 {
     static const reds_latency_histogram_opts no_opts;
     const reds_latency_histogram_opts *o = opts ? opts : &no_opts;
@@ -6370,11 +6638,11 @@ reds_err reds_latency_histogram(reds_client *c, const reds_latency_histogram_opt
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 15);
-    reds__size_array(&sz, o->command, o->ncommand, sizeof *o->command, "command");
-    if (o->ncommand > 0) {
+    reds__size_array(&sz, o->commands, o->ncommands, sizeof *o->commands, "command");
+    if (o->ncommands > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->ncommand; i0++) {
-                reds__size_str(&sz, o->command[i0], "command");
+            for (size_t i0 = 0; i0 < o->ncommands; i0++) {
+                reds__size_str(&sz, o->commands[i0], "command");
             }
         }
     }
@@ -6383,15 +6651,15 @@ reds_err reds_latency_histogram(reds_client *c, const reds_latency_histogram_opt
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nLATENCY\r\n", 13);
     p = reds__put_lit(p, "$9\r\nHISTOGRAM\r\n", 15);
-    if (o->ncommand > 0) {
-        for (size_t i0 = 0; i0 < o->ncommand; i0++) {
-            p = reds__put_str(p, o->command[i0]);
+    if (o->ncommands > 0) {
+        for (size_t i0 = 0; i0 < o->ncommands; i0++) {
+            p = reds__put_str(p, o->commands[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_latency_histogram, out);
 }
 
-reds_err reds_latency_history(reds_client *c, reds_str event, reds_reply **out)
+reds_err reds_latency_history(reds_client *c, reds_str event, reds_latency_sample_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6407,10 +6675,10 @@ reds_err reds_latency_history(reds_client *c, reds_str event, reds_reply **out)
     p = reds__put_lit(p, "$7\r\nLATENCY\r\n", 13);
     p = reds__put_lit(p, "$7\r\nHISTORY\r\n", 13);
     p = reds__put_str(p, event);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_latency_history, out);
 }
 
-reds_err reds_latency_latest(reds_client *c, reds_reply **out)
+reds_err reds_latency_latest(reds_client *c, reds_latency_event_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6424,10 +6692,10 @@ reds_err reds_latency_latest(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nLATENCY\r\n", 13);
     p = reds__put_lit(p, "$6\r\nLATEST\r\n", 12);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_latency_latest, out);
 }
 
-reds_err reds_latency_reset(reds_client *c, const reds_latency_reset_opts *opts, reds_reply **out)
+reds_err reds_latency_reset(reds_client *c, const reds_latency_reset_opts *opts, int64_t *out)
 {
     static const reds_latency_reset_opts no_opts;
     const reds_latency_reset_opts *o = opts ? opts : &no_opts;
@@ -6438,11 +6706,11 @@ reds_err reds_latency_reset(reds_client *c, const reds_latency_reset_opts *opts,
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 11);
-    reds__size_array(&sz, o->event, o->nevent, sizeof *o->event, "event");
-    if (o->nevent > 0) {
+    reds__size_array(&sz, o->events, o->nevents, sizeof *o->events, "event");
+    if (o->nevents > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nevent; i0++) {
-                reds__size_str(&sz, o->event[i0], "event");
+            for (size_t i0 = 0; i0 < o->nevents; i0++) {
+                reds__size_str(&sz, o->events[i0], "event");
             }
         }
     }
@@ -6451,15 +6719,15 @@ reds_err reds_latency_reset(reds_client *c, const reds_latency_reset_opts *opts,
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nLATENCY\r\n", 13);
     p = reds__put_lit(p, "$5\r\nRESET\r\n", 11);
-    if (o->nevent > 0) {
-        for (size_t i0 = 0; i0 < o->nevent; i0++) {
-            p = reds__put_str(p, o->event[i0]);
+    if (o->nevents > 0) {
+        for (size_t i0 = 0; i0 < o->nevents; i0++) {
+            p = reds__put_str(p, o->events[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_lolwut(reds_client *c, const reds_lolwut_opts *opts, reds_reply **out)
+reds_err reds_lolwut(reds_client *c, const reds_lolwut_opts *opts, reds_str **out)
 {
     static const reds_lolwut_opts no_opts;
     const reds_lolwut_opts *o = opts ? opts : &no_opts;
@@ -6481,10 +6749,10 @@ reds_err reds_lolwut(reds_client *c, const reds_lolwut_opts *opts, reds_reply **
         p = reds__put_lit(p, "$7\r\nVERSION\r\n", 13);
         p = reds__put_i64(p, o->version.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_memory_doctor(reds_client *c, reds_reply **out)
+reds_err reds_memory_doctor(reds_client *c, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6498,10 +6766,10 @@ reds_err reds_memory_doctor(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nMEMORY\r\n", 12);
     p = reds__put_lit(p, "$6\r\nDOCTOR\r\n", 12);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_memory_help(reds_client *c, reds_reply **out)
+reds_err reds_memory_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6515,10 +6783,10 @@ reds_err reds_memory_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nMEMORY\r\n", 12);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_memory_malloc_stats(reds_client *c, reds_reply **out)
+reds_err reds_memory_malloc_stats(reds_client *c, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6532,16 +6800,14 @@ reds_err reds_memory_malloc_stats(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nMEMORY\r\n", 12);
     p = reds__put_lit(p, "$12\r\nMALLOC-STATS\r\n", 19);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
-reds_err reds_memory_purge(reds_client *c, reds_reply **out)
+reds_err reds_memory_purge(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 11);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_MEMORY_PURGE, &sz);
@@ -6549,10 +6815,10 @@ reds_err reds_memory_purge(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nMEMORY\r\n", 12);
     p = reds__put_lit(p, "$5\r\nPURGE\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_memory_stats(reds_client *c, reds_reply **out)
+reds_err reds_memory_stats(reds_client *c, reds_memory_stats_reply **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6566,10 +6832,10 @@ reds_err reds_memory_stats(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nMEMORY\r\n", 12);
     p = reds__put_lit(p, "$5\r\nSTATS\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_memory_stats, out);
 }
 
-reds_err reds_memory_usage(reds_client *c, reds_str key, const reds_memory_usage_opts *opts, reds_reply **out)
+reds_err reds_memory_usage(reds_client *c, reds_str key, const reds_memory_usage_opts *opts, reds_opt_i64 *out)
 {
     static const reds_memory_usage_opts no_opts;
     const reds_memory_usage_opts *o = opts ? opts : &no_opts;
@@ -6581,7 +6847,7 @@ reds_err reds_memory_usage(reds_client *c, reds_str key, const reds_memory_usage
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
-    if (o->count.set) {
+    if (o->samples.set) {
         reds__size_lit(&sz, 13);
         reds__size_num(&sz);
     }
@@ -6591,14 +6857,14 @@ reds_err reds_memory_usage(reds_client *c, reds_str key, const reds_memory_usage
     p = reds__put_lit(p, "$6\r\nMEMORY\r\n", 12);
     p = reds__put_lit(p, "$5\r\nUSAGE\r\n", 11);
     p = reds__put_str(p, key);
-    if (o->count.set) {
+    if (o->samples.set) {
         p = reds__put_lit(p, "$7\r\nSAMPLES\r\n", 13);
-        p = reds__put_i64(p, o->count.value);
+        p = reds__put_i64(p, o->samples.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_int, out);
 }
 
-reds_err reds_module_help(reds_client *c, reds_reply **out)
+reds_err reds_module_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6612,10 +6878,10 @@ reds_err reds_module_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nMODULE\r\n", 12);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_module_list(reds_client *c, reds_reply **out)
+reds_err reds_module_list(reds_client *c, reds_module_info_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6629,26 +6895,24 @@ reds_err reds_module_list(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nMODULE\r\n", 12);
     p = reds__put_lit(p, "$4\r\nLIST\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_module_list, out);
 }
 
-reds_err reds_module_load(reds_client *c, reds_str path, const reds_module_load_opts *opts, reds_reply **out)
+reds_err reds_module_load(reds_client *c, reds_str path, const reds_module_load_opts *opts)
 {
     static const reds_module_load_opts no_opts;
     const reds_module_load_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, path, "path");
-    reds__size_array(&sz, o->arg, o->narg, sizeof *o->arg, "arg");
-    if (o->narg > 0) {
+    reds__size_array(&sz, o->args, o->nargs, sizeof *o->args, "arg");
+    if (o->nargs > 0) {
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->narg; i0++) {
-                reds__size_str(&sz, o->arg[i0], "arg");
+            for (size_t i0 = 0; i0 < o->nargs; i0++) {
+                reds__size_str(&sz, o->args[i0], "arg");
             }
         }
     }
@@ -6658,23 +6922,21 @@ reds_err reds_module_load(reds_client *c, reds_str path, const reds_module_load_
     p = reds__put_lit(p, "$6\r\nMODULE\r\n", 12);
     p = reds__put_lit(p, "$4\r\nLOAD\r\n", 10);
     p = reds__put_str(p, path);
-    if (o->narg > 0) {
-        for (size_t i0 = 0; i0 < o->narg; i0++) {
-            p = reds__put_str(p, o->arg[i0]);
+    if (o->nargs > 0) {
+        for (size_t i0 = 0; i0 < o->nargs; i0++) {
+            p = reds__put_str(p, o->args[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_module_loadex(reds_client *c, reds_str path, const reds_module_loadex_opts *opts, reds_reply **out)
+reds_err reds_module_loadex(reds_client *c, reds_str path, const reds_module_loadex_opts *opts)
 {
     static const reds_module_loadex_opts no_opts;
     const reds_module_loadex_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, path, "path");
@@ -6693,7 +6955,7 @@ reds_err reds_module_loadex(reds_client *c, reds_str path, const reds_module_loa
         reds__size_lit(&sz, 10);
         if (!sz.bad) {
             for (size_t i0 = 0; i0 < o->nargs; i0++) {
-                reds__size_str(&sz, o->args[i0].arg, "arg");
+                reds__size_str(&sz, o->args[i0], "args");
             }
         }
     }
@@ -6713,19 +6975,17 @@ reds_err reds_module_loadex(reds_client *c, reds_str path, const reds_module_loa
     if (o->nargs > 0) {
         p = reds__put_lit(p, "$4\r\nARGS\r\n", 10);
         for (size_t i0 = 0; i0 < o->nargs; i0++) {
-            p = reds__put_str(p, o->args[i0].arg);
+            p = reds__put_str(p, o->args[i0]);
         }
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_module_unload(reds_client *c, reds_str name, reds_reply **out)
+reds_err reds_module_unload(reds_client *c, reds_str name)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, name, "name");
@@ -6735,52 +6995,50 @@ reds_err reds_module_unload(reds_client *c, reds_str name, reds_reply **out)
     p = reds__put_lit(p, "$6\r\nMODULE\r\n", 12);
     p = reds__put_lit(p, "$6\r\nUNLOAD\r\n", 12);
     p = reds__put_str(p, name);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_replicaof(reds_client *c, reds_replicaof_args args, reds_reply **out)
+reds_err reds_replicaof(reds_client *c, reds_str host, int64_t port)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 15);
-    if (!!(args.host_port.set) + !!(args.no_one.set) != 1) {
-        return reds__error(REDS_ERR_DATA, "REPLICAOF: give exactly one of host-port, no-one");
-    }
-    if (args.host_port.set) {
-        reds__size_str(&sz, args.host_port.host, "host");
-        reds__size_num(&sz);
-    }
-    if (args.no_one.set) {
-        reds__size_lit(&sz, 8);
-        reds__size_lit(&sz, 9);
-    }
+    reds__size_str(&sz, host, "host");
+    reds__size_num(&sz);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_REPLICAOF, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$9\r\nREPLICAOF\r\n", 15);
-    if (args.host_port.set) {
-        p = reds__put_str(p, args.host_port.host);
-        p = reds__put_i64(p, args.host_port.port);
-    }
-    if (args.no_one.set) {
-        p = reds__put_lit(p, "$2\r\nNO\r\n", 8);
-        p = reds__put_lit(p, "$3\r\nONE\r\n", 9);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    p = reds__put_str(p, host);
+    p = reds__put_i64(p, port);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_restore_asking(reds_client *c, reds_str key, int64_t ttl, reds_str serialized_value, const reds_restore_asking_opts *opts, reds_reply **out)
+reds_err reds_replicaof_no_one(reds_client *c)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 15);
+    reds__size_lit(&sz, 8);
+    reds__size_lit(&sz, 9);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_REPLICAOF, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$9\r\nREPLICAOF\r\n", 15);
+    p = reds__put_lit(p, "$2\r\nNO\r\n", 8);
+    p = reds__put_lit(p, "$3\r\nONE\r\n", 9);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_restore_asking(reds_client *c, reds_str key, int64_t ttl, reds_str serialized_value, const reds_restore_asking_opts *opts)
 {
     static const reds_restore_asking_opts no_opts;
     const reds_restore_asking_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 21);
     reds__size_str(&sz, key, "key");
     reds__size_num(&sz);
@@ -6823,10 +7081,10 @@ reds_err reds_restore_asking(reds_client *c, reds_str key, int64_t ttl, reds_str
         p = reds__put_lit(p, "$4\r\nFREQ\r\n", 10);
         p = reds__put_i64(p, o->frequency.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_role(reds_client *c, reds_reply **out)
+reds_err reds_role(reds_client *c, reds_role_reply **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6838,38 +7096,34 @@ reds_err reds_role(reds_client *c, reds_reply **out)
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nROLE\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_role, out);
 }
 
-reds_err reds_save(reds_client *c, reds_reply **out)
+reds_err reds_save(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SAVE, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nSAVE\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_shutdown(reds_client *c, const reds_shutdown_opts *opts, reds_reply **out)
+reds_err reds_shutdown(reds_client *c, const reds_shutdown_opts *opts)
 {
     static const reds_shutdown_opts no_opts;
     const reds_shutdown_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
-    if ((unsigned)o->nosave_save > 2) {
-        return reds__error(REDS_ERR_DATA, "SHUTDOWN: nosave_save is not a reds_shutdown_nosave_save value");
+    if ((unsigned)o->save > 2) {
+        return reds__error(REDS_ERR_DATA, "SHUTDOWN: nosave_save is not a reds_shutdown_save value");
     }
-    if (o->nosave_save != 0) {
+    if (o->save != 0) {
         reds__size_lit(&sz, 12);
     }
     if (o->now) {
@@ -6885,8 +7139,8 @@ reds_err reds_shutdown(reds_client *c, const reds_shutdown_opts *opts, reds_repl
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nSHUTDOWN\r\n", 14);
-    if (o->nosave_save != 0) {
-        p = reds__put_lit(p, reds__lit_shutdown_nosave_save[o->nosave_save].ptr, reds__lit_shutdown_nosave_save[o->nosave_save].len);
+    if (o->save != 0) {
+        p = reds__put_lit(p, reds__lit_shutdown_save[o->save].ptr, reds__lit_shutdown_save[o->save].len);
     }
     if (o->now) {
         p = reds__put_lit(p, "$3\r\nNOW\r\n", 9);
@@ -6897,44 +7151,44 @@ reds_err reds_shutdown(reds_client *c, const reds_shutdown_opts *opts, reds_repl
     if (o->abort) {
         p = reds__put_lit(p, "$5\r\nABORT\r\n", 11);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_slaveof(reds_client *c, reds_slaveof_args args, reds_reply **out)
+reds_err reds_slaveof(reds_client *c, reds_str host, int64_t port)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
-    if (!!(args.host_port.set) + !!(args.no_one.set) != 1) {
-        return reds__error(REDS_ERR_DATA, "SLAVEOF: give exactly one of host-port, no-one");
-    }
-    if (args.host_port.set) {
-        reds__size_str(&sz, args.host_port.host, "host");
-        reds__size_num(&sz);
-    }
-    if (args.no_one.set) {
-        reds__size_lit(&sz, 8);
-        reds__size_lit(&sz, 9);
-    }
+    reds__size_str(&sz, host, "host");
+    reds__size_num(&sz);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SLAVEOF, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nSLAVEOF\r\n", 13);
-    if (args.host_port.set) {
-        p = reds__put_str(p, args.host_port.host);
-        p = reds__put_i64(p, args.host_port.port);
-    }
-    if (args.no_one.set) {
-        p = reds__put_lit(p, "$2\r\nNO\r\n", 8);
-        p = reds__put_lit(p, "$3\r\nONE\r\n", 9);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    p = reds__put_str(p, host);
+    p = reds__put_i64(p, port);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_slowlog_get(reds_client *c, const reds_slowlog_get_opts *opts, reds_reply **out)
+reds_err reds_slaveof_no_one(reds_client *c)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 13);
+    reds__size_lit(&sz, 8);
+    reds__size_lit(&sz, 9);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SLAVEOF, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$7\r\nSLAVEOF\r\n", 13);
+    p = reds__put_lit(p, "$2\r\nNO\r\n", 8);
+    p = reds__put_lit(p, "$3\r\nONE\r\n", 9);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_slowlog_get(reds_client *c, const reds_slowlog_get_opts *opts, reds_slowlog_entry_list **out)
 {
     static const reds_slowlog_get_opts no_opts;
     const reds_slowlog_get_opts *o = opts ? opts : &no_opts;
@@ -6956,10 +7210,10 @@ reds_err reds_slowlog_get(reds_client *c, const reds_slowlog_get_opts *opts, red
     if (o->count.set) {
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_slowlog, out);
 }
 
-reds_err reds_slowlog_help(reds_client *c, reds_reply **out)
+reds_err reds_slowlog_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6973,10 +7227,10 @@ reds_err reds_slowlog_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nSLOWLOG\r\n", 13);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_slowlog_len(reds_client *c, reds_reply **out)
+reds_err reds_slowlog_len(reds_client *c, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -6990,16 +7244,14 @@ reds_err reds_slowlog_len(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nSLOWLOG\r\n", 13);
     p = reds__put_lit(p, "$3\r\nLEN\r\n", 9);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_slowlog_reset(reds_client *c, reds_reply **out)
+reds_err reds_slowlog_reset(reds_client *c)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_lit(&sz, 11);
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SLOWLOG_RESET, &sz);
@@ -7007,16 +7259,14 @@ reds_err reds_slowlog_reset(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nSLOWLOG\r\n", 13);
     p = reds__put_lit(p, "$5\r\nRESET\r\n", 11);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_swapdb(reds_client *c, int64_t index1, int64_t index2, reds_reply **out)
+reds_err reds_swapdb(reds_client *c, int64_t index1, int64_t index2)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_num(&sz);
     reds__size_num(&sz);
@@ -7026,10 +7276,10 @@ reds_err reds_swapdb(reds_client *c, int64_t index1, int64_t index2, reds_reply 
     p = reds__put_lit(p, "$6\r\nSWAPDB\r\n", 12);
     p = reds__put_i64(p, index1);
     p = reds__put_i64(p, index2);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_time(reds_client *c, reds_reply **out)
+reds_err reds_time(reds_client *c, reds_server_time **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7041,10 +7291,10 @@ reds_err reds_time(reds_client *c, reds_reply **out)
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nTIME\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_server_time, out);
 }
 
-reds_err reds_sadd(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out)
+reds_err reds_sadd(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7053,13 +7303,13 @@ reds_err reds_sadd(reds_client *c, reds_str key, const reds_str *member, size_t 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, member, nmember, sizeof *member, "member");
-    if (nmember == 0) {
+    reds__size_array(&sz, members, nmembers, sizeof *members, "member");
+    if (nmembers == 0) {
         return reds__error(REDS_ERR_DATA, "SADD: member needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nmember; i0++) {
-            reds__size_str(&sz, member[i0], "member");
+        for (size_t i0 = 0; i0 < nmembers; i0++) {
+            reds__size_str(&sz, members[i0], "member");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SADD, &sz);
@@ -7067,13 +7317,13 @@ reds_err reds_sadd(reds_client *c, reds_str key, const reds_str *member, size_t 
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nSADD\r\n", 10);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nmember; i0++) {
-        p = reds__put_str(p, member[i0]);
+    for (size_t i0 = 0; i0 < nmembers; i0++) {
+        p = reds__put_str(p, members[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_scard(reds_client *c, reds_str key, reds_reply **out)
+reds_err reds_scard(reds_client *c, reds_str key, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7087,10 +7337,10 @@ reds_err reds_scard(reds_client *c, reds_str key, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nSCARD\r\n", 11);
     p = reds__put_str(p, key);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_sdiff(reds_client *c, const reds_str *key, size_t nkey, reds_reply **out)
+reds_err reds_sdiff(reds_client *c, const reds_str *keys, size_t nkeys, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7098,26 +7348,26 @@ reds_err reds_sdiff(reds_client *c, const reds_str *key, size_t nkey, reds_reply
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "SDIFF: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SDIFF, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nSDIFF\r\n", 11);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_sdiffstore(reds_client *c, reds_str destination, const reds_str *key, size_t nkey, reds_reply **out)
+reds_err reds_sdiffstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7126,13 +7376,13 @@ reds_err reds_sdiffstore(reds_client *c, reds_str destination, const reds_str *k
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 17);
     reds__size_str(&sz, destination, "destination");
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "SDIFFSTORE: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SDIFFSTORE, &sz);
@@ -7140,13 +7390,13 @@ reds_err reds_sdiffstore(reds_client *c, reds_str destination, const reds_str *k
         return reds__last_err();
     p = reds__put_lit(p, "$10\r\nSDIFFSTORE\r\n", 17);
     p = reds__put_str(p, destination);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_sinter(reds_client *c, const reds_str *key, size_t nkey, reds_reply **out)
+reds_err reds_sinter(reds_client *c, const reds_str *keys, size_t nkeys, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7154,26 +7404,26 @@ reds_err reds_sinter(reds_client *c, const reds_str *key, size_t nkey, reds_repl
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "SINTER: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SINTER, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nSINTER\r\n", 12);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_sintercard(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_sintercard_opts *opts, reds_reply **out)
+reds_err reds_sintercard(reds_client *c, const reds_str *keys, size_t nkeys, const reds_sintercard_opts *opts, int64_t *out)
 {
     static const reds_sintercard_opts no_opts;
     const reds_sintercard_opts *o = opts ? opts : &no_opts;
@@ -7184,13 +7434,13 @@ reds_err reds_sintercard(reds_client *c, int64_t numkeys, const reds_str *key, s
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 17);
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "SINTERCARD: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     if (o->limit.set) {
@@ -7201,18 +7451,18 @@ reds_err reds_sintercard(reds_client *c, int64_t numkeys, const reds_str *key, s
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$10\r\nSINTERCARD\r\n", 17);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
     if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
         p = reds__put_i64(p, o->limit.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *key, size_t nkey, reds_reply **out)
+reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7221,13 +7471,13 @@ reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 18);
     reds__size_str(&sz, destination, "destination");
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "SINTERSTORE: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SINTERSTORE, &sz);
@@ -7235,13 +7485,13 @@ reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *
         return reds__last_err();
     p = reds__put_lit(p, "$11\r\nSINTERSTORE\r\n", 18);
     p = reds__put_str(p, destination);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_sismember(reds_client *c, reds_str key, reds_str member, reds_reply **out)
+reds_err reds_sismember(reds_client *c, reds_str key, reds_str member, bool *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7257,10 +7507,10 @@ reds_err reds_sismember(reds_client *c, reds_str key, reds_str member, reds_repl
     p = reds__put_lit(p, "$9\r\nSISMEMBER\r\n", 15);
     p = reds__put_str(p, key);
     p = reds__put_str(p, member);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_bool, out);
 }
 
-reds_err reds_smembers(reds_client *c, reds_str key, reds_reply **out)
+reds_err reds_smembers(reds_client *c, reds_str key, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7274,10 +7524,10 @@ reds_err reds_smembers(reds_client *c, reds_str key, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nSMEMBERS\r\n", 14);
     p = reds__put_str(p, key);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_smismember(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out)
+reds_err reds_smismember(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, reds_boollist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7286,13 +7536,13 @@ reds_err reds_smismember(reds_client *c, reds_str key, const reds_str *member, s
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 17);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, member, nmember, sizeof *member, "member");
-    if (nmember == 0) {
+    reds__size_array(&sz, members, nmembers, sizeof *members, "member");
+    if (nmembers == 0) {
         return reds__error(REDS_ERR_DATA, "SMISMEMBER: member needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nmember; i0++) {
-            reds__size_str(&sz, member[i0], "member");
+        for (size_t i0 = 0; i0 < nmembers; i0++) {
+            reds__size_str(&sz, members[i0], "member");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SMISMEMBER, &sz);
@@ -7300,13 +7550,13 @@ reds_err reds_smismember(reds_client *c, reds_str key, const reds_str *member, s
         return reds__last_err();
     p = reds__put_lit(p, "$10\r\nSMISMEMBER\r\n", 17);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nmember; i0++) {
-        p = reds__put_str(p, member[i0]);
+    for (size_t i0 = 0; i0 < nmembers; i0++) {
+        p = reds__put_str(p, members[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_boollist, out);
 }
 
-reds_err reds_smove(reds_client *c, reds_str source, reds_str destination, reds_str member, reds_reply **out)
+reds_err reds_smove(reds_client *c, reds_str source, reds_str destination, reds_str member, bool *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7324,13 +7574,11 @@ reds_err reds_smove(reds_client *c, reds_str source, reds_str destination, reds_
     p = reds__put_str(p, source);
     p = reds__put_str(p, destination);
     p = reds__put_str(p, member);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_bool, out);
 }
 
-reds_err reds_spop(reds_client *c, reds_str key, const reds_spop_opts *opts, reds_reply **out)
+reds_err reds_spop(reds_client *c, reds_str key, reds_str **out)
 {
-    static const reds_spop_opts no_opts;
-    const reds_spop_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
@@ -7338,24 +7586,35 @@ reds_err reds_spop(reds_client *c, reds_str key, const reds_spop_opts *opts, red
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
-    if (o->count.set) {
-        reds__size_num(&sz);
-    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SPOP, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nSPOP\r\n", 10);
     p = reds__put_str(p, key);
-    if (o->count.set) {
-        p = reds__put_i64(p, o->count.value);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_srandmember(reds_client *c, reds_str key, const reds_srandmember_opts *opts, reds_reply **out)
+reds_err reds_spop_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out)
 {
-    static const reds_srandmember_opts no_opts;
-    const reds_srandmember_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 10);
+    reds__size_str(&sz, key, "key");
+    reds__size_num(&sz);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SPOP, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$4\r\nSPOP\r\n", 10);
+    p = reds__put_str(p, key);
+    p = reds__put_i64(p, count);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_srandmember(reds_client *c, reds_str key, reds_str **out)
+{
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
@@ -7363,21 +7622,34 @@ reds_err reds_srandmember(reds_client *c, reds_str key, const reds_srandmember_o
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 18);
     reds__size_str(&sz, key, "key");
-    if (o->count.set) {
-        reds__size_num(&sz);
-    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SRANDMEMBER, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$11\r\nSRANDMEMBER\r\n", 18);
     p = reds__put_str(p, key);
-    if (o->count.set) {
-        p = reds__put_i64(p, o->count.value);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_srem(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out)
+reds_err reds_srandmember_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 18);
+    reds__size_str(&sz, key, "key");
+    reds__size_num(&sz);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SRANDMEMBER, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$11\r\nSRANDMEMBER\r\n", 18);
+    p = reds__put_str(p, key);
+    p = reds__put_i64(p, count);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_srem(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7386,13 +7658,13 @@ reds_err reds_srem(reds_client *c, reds_str key, const reds_str *member, size_t 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, member, nmember, sizeof *member, "member");
-    if (nmember == 0) {
+    reds__size_array(&sz, members, nmembers, sizeof *members, "member");
+    if (nmembers == 0) {
         return reds__error(REDS_ERR_DATA, "SREM: member needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nmember; i0++) {
-            reds__size_str(&sz, member[i0], "member");
+        for (size_t i0 = 0; i0 < nmembers; i0++) {
+            reds__size_str(&sz, members[i0], "member");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SREM, &sz);
@@ -7400,13 +7672,13 @@ reds_err reds_srem(reds_client *c, reds_str key, const reds_str *member, size_t 
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nSREM\r\n", 10);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nmember; i0++) {
-        p = reds__put_str(p, member[i0]);
+    for (size_t i0 = 0; i0 < nmembers; i0++) {
+        p = reds__put_str(p, members[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_sscan_opts *opts, reds_reply **out)
+reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_sscan_opts *opts, reds_scan_page **out)
 {
     static const reds_sscan_opts no_opts;
     const reds_sscan_opts *o = opts ? opts : &no_opts;
@@ -7440,10 +7712,10 @@ reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_ssc
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scan_page, out);
 }
 
-reds_err reds_sunion(reds_client *c, const reds_str *key, size_t nkey, reds_reply **out)
+reds_err reds_sunion(reds_client *c, const reds_str *keys, size_t nkeys, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7451,26 +7723,26 @@ reds_err reds_sunion(reds_client *c, const reds_str *key, size_t nkey, reds_repl
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "SUNION: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SUNION, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nSUNION\r\n", 12);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_sunionstore(reds_client *c, reds_str destination, const reds_str *key, size_t nkey, reds_reply **out)
+reds_err reds_sunionstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7479,13 +7751,13 @@ reds_err reds_sunionstore(reds_client *c, reds_str destination, const reds_str *
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 18);
     reds__size_str(&sz, destination, "destination");
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "SUNIONSTORE: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_SUNIONSTORE, &sz);
@@ -7493,13 +7765,13 @@ reds_err reds_sunionstore(reds_client *c, reds_str destination, const reds_str *
         return reds__last_err();
     p = reds__put_lit(p, "$11\r\nSUNIONSTORE\r\n", 18);
     p = reds__put_str(p, destination);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_bzmpop(reds_client *c, double timeout, int64_t numkeys, const reds_str *key, size_t nkey, reds_bzmpop_where where, const reds_bzmpop_opts *opts, reds_reply **out)
+reds_err reds_bzmpop(reds_client *c, double timeout, const reds_str *keys, size_t nkeys, reds_zmpop_where where, const reds_bzmpop_opts *opts, reds_keyed_members **out)
 {
     static const reds_bzmpop_opts no_opts;
     const reds_bzmpop_opts *o = opts ? opts : &no_opts;
@@ -7511,17 +7783,17 @@ reds_err reds_bzmpop(reds_client *c, double timeout, int64_t numkeys, const reds
     reds__size_lit(&sz, 12);
     reds__size_f64(&sz, timeout, "timeout");
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "BZMPOP: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     if (where == 0 || (unsigned)where > 2) {
-        return reds__error(REDS_ERR_DATA, "BZMPOP: where is not a reds_bzmpop_where value");
+        return reds__error(REDS_ERR_DATA, "BZMPOP: where is not a reds_zmpop_where value");
     }
     reds__size_lit(&sz, 9);
     if (o->count.set) {
@@ -7533,19 +7805,19 @@ reds_err reds_bzmpop(reds_client *c, double timeout, int64_t numkeys, const reds
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nBZMPOP\r\n", 12);
     p = reds__put_f64(p, timeout);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    p = reds__put_lit(p, reds__lit_bzmpop_where[where].ptr, reds__lit_bzmpop_where[where].len);
+    p = reds__put_lit(p, reds__lit_zmpop_where[where].ptr, reds__lit_zmpop_where[where].len);
     if (o->count.set) {
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_keyed_members, out);
 }
 
-reds_err reds_bzpopmax(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out)
+reds_err reds_bzpopmax(reds_client *c, const reds_str *keys, size_t nkeys, double timeout, reds_keyed_scored **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7553,13 +7825,13 @@ reds_err reds_bzpopmax(reds_client *c, const reds_str *key, size_t nkey, double 
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "BZPOPMAX: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     reds__size_f64(&sz, timeout, "timeout");
@@ -7567,14 +7839,14 @@ reds_err reds_bzpopmax(reds_client *c, const reds_str *key, size_t nkey, double 
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nBZPOPMAX\r\n", 14);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
     p = reds__put_f64(p, timeout);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_keyed_scored, out);
 }
 
-reds_err reds_bzpopmin(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out)
+reds_err reds_bzpopmin(reds_client *c, const reds_str *keys, size_t nkeys, double timeout, reds_keyed_scored **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7582,13 +7854,13 @@ reds_err reds_bzpopmin(reds_client *c, const reds_str *key, size_t nkey, double 
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "BZPOPMIN: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     reds__size_f64(&sz, timeout, "timeout");
@@ -7596,14 +7868,14 @@ reds_err reds_bzpopmin(reds_client *c, const reds_str *key, size_t nkey, double 
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nBZPOPMIN\r\n", 14);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
     p = reds__put_f64(p, timeout);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_keyed_scored, out);
 }
 
-reds_err reds_zadd(reds_client *c, reds_str key, const reds_zadd_score_member *score_member, size_t nscore_member, const reds_zadd_opts *opts, reds_reply **out)
+reds_err reds_zadd(reds_client *c, reds_str key, const reds_score_member *members, size_t nmembers, const reds_zadd_opts *opts, int64_t *out)
 {
     static const reds_zadd_opts no_opts;
     const reds_zadd_opts *o = opts ? opts : &no_opts;
@@ -7629,18 +7901,18 @@ reds_err reds_zadd(reds_client *c, reds_str key, const reds_zadd_score_member *s
     if (o->change) {
         reds__size_lit(&sz, 8);
     }
-    if (o->increment) {
-        reds__size_lit(&sz, 10);
-    }
-    reds__size_array(&sz, score_member, nscore_member, sizeof *score_member, "score_member");
-    if (nscore_member == 0) {
+    reds__size_array(&sz, members, nmembers, sizeof *members, "score_member");
+    if (nmembers == 0) {
         return reds__error(REDS_ERR_DATA, "ZADD: score_member needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nscore_member; i0++) {
-            reds__size_f64(&sz, score_member[i0].score, "score");
-            reds__size_str(&sz, score_member[i0].member, "member");
+        for (size_t i0 = 0; i0 < nmembers; i0++) {
+            reds__size_f64(&sz, members[i0].score, "score");
+            reds__size_str(&sz, members[i0].member, "member");
         }
+    }
+    if (!!(o->condition == REDS_ZADD_CONDITION_NX) + !!(o->comparison != 0) > 1) {
+        return reds__error(REDS_ERR_DATA, "ZADD: give at most one of NX, GT | LT");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZADD, &sz);
     if (!p)
@@ -7656,17 +7928,66 @@ reds_err reds_zadd(reds_client *c, reds_str key, const reds_zadd_score_member *s
     if (o->change) {
         p = reds__put_lit(p, "$2\r\nCH\r\n", 8);
     }
-    if (o->increment) {
-        p = reds__put_lit(p, "$4\r\nINCR\r\n", 10);
+    for (size_t i0 = 0; i0 < nmembers; i0++) {
+        p = reds__put_f64(p, members[i0].score);
+        p = reds__put_str(p, members[i0].member);
     }
-    for (size_t i0 = 0; i0 < nscore_member; i0++) {
-        p = reds__put_f64(p, score_member[i0].score);
-        p = reds__put_str(p, score_member[i0].member);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zcard(reds_client *c, reds_str key, reds_reply **out)
+reds_err reds_zadd_incr(reds_client *c, reds_str key, double score, reds_str member, const reds_zadd_opts *opts, reds_opt_f64 *out)
+{
+    static const reds_zadd_opts no_opts;
+    const reds_zadd_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 10);
+    reds__size_str(&sz, key, "key");
+    if ((unsigned)o->condition > 2) {
+        return reds__error(REDS_ERR_DATA, "ZADD: condition is not a reds_zadd_condition value");
+    }
+    if (o->condition != 0) {
+        reds__size_lit(&sz, 8);
+    }
+    if ((unsigned)o->comparison > 2) {
+        return reds__error(REDS_ERR_DATA, "ZADD: comparison is not a reds_zadd_comparison value");
+    }
+    if (o->comparison != 0) {
+        reds__size_lit(&sz, 8);
+    }
+    if (o->change) {
+        reds__size_lit(&sz, 8);
+    }
+    reds__size_lit(&sz, 10);
+    reds__size_f64(&sz, score, "score");
+    reds__size_str(&sz, member, "member");
+    if (!!(o->condition == REDS_ZADD_CONDITION_NX) + !!(o->comparison != 0) > 1) {
+        return reds__error(REDS_ERR_DATA, "ZADD: give at most one of NX, GT | LT");
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZADD, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$4\r\nZADD\r\n", 10);
+    p = reds__put_str(p, key);
+    if (o->condition != 0) {
+        p = reds__put_lit(p, reds__lit_zadd_condition[o->condition].ptr, reds__lit_zadd_condition[o->condition].len);
+    }
+    if (o->comparison != 0) {
+        p = reds__put_lit(p, reds__lit_zadd_comparison[o->comparison].ptr, reds__lit_zadd_comparison[o->comparison].len);
+    }
+    if (o->change) {
+        p = reds__put_lit(p, "$2\r\nCH\r\n", 8);
+    }
+    p = reds__put_lit(p, "$4\r\nINCR\r\n", 10);
+    p = reds__put_f64(p, score);
+    p = reds__put_str(p, member);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_double, out);
+}
+
+reds_err reds_zcard(reds_client *c, reds_str key, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7680,10 +8001,10 @@ reds_err reds_zcard(reds_client *c, reds_str key, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nZCARD\r\n", 11);
     p = reds__put_str(p, key);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zcount(reds_client *c, reds_str key, double min, double max, reds_reply **out)
+reds_err reds_zcount(reds_client *c, reds_str key, double min, double max, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7701,13 +8022,11 @@ reds_err reds_zcount(reds_client *c, reds_str key, double min, double max, reds_
     p = reds__put_str(p, key);
     p = reds__put_f64(p, min);
     p = reds__put_f64(p, max);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zdiff(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zdiff_opts *opts, reds_reply **out)
+reds_err reds_zdiff(reds_client *c, const reds_str *keys, size_t nkeys, reds_strlist **out)
 {
-    static const reds_zdiff_opts no_opts;
-    const reds_zdiff_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
@@ -7715,33 +8034,58 @@ reds_err reds_zdiff(reds_client *c, int64_t numkeys, const reds_str *key, size_t
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "ZDIFF: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
-    }
-    if (o->withscores) {
-        reds__size_lit(&sz, 17);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZDIFF, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nZDIFF\r\n", 11);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    if (o->withscores) {
-        p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zdiffstore(reds_client *c, reds_str destination, int64_t numkeys, const reds_str *key, size_t nkey, reds_reply **out)
+reds_err reds_zdiff_withscores(reds_client *c, const reds_str *keys, size_t nkeys, reds_scored_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 11);
+    reds__size_num(&sz);
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
+        return reds__error(REDS_ERR_DATA, "ZDIFF: key needs at least one element");
+    }
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
+        }
+    }
+    reds__size_lit(&sz, 17);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZDIFF, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$5\r\nZDIFF\r\n", 11);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
+    }
+    p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
+}
+
+reds_err reds_zdiffstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7751,13 +8095,13 @@ reds_err reds_zdiffstore(reds_client *c, reds_str destination, int64_t numkeys, 
     reds__size_lit(&sz, 17);
     reds__size_str(&sz, destination, "destination");
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "ZDIFFSTORE: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZDIFFSTORE, &sz);
@@ -7765,14 +8109,14 @@ reds_err reds_zdiffstore(reds_client *c, reds_str destination, int64_t numkeys, 
         return reds__last_err();
     p = reds__put_lit(p, "$10\r\nZDIFFSTORE\r\n", 17);
     p = reds__put_str(p, destination);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zincrby(reds_client *c, reds_str key, int64_t increment, reds_str member, reds_reply **out)
+reds_err reds_zincrby(reds_client *c, reds_str key, int64_t increment, reds_str member, double *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7790,10 +8134,10 @@ reds_err reds_zincrby(reds_client *c, reds_str key, int64_t increment, reds_str 
     p = reds__put_str(p, key);
     p = reds__put_i64(p, increment);
     p = reds__put_str(p, member);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_double, out);
 }
 
-reds_err reds_zinter(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zinter_opts *opts, reds_reply **out)
+reds_err reds_zinter(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zinter_opts *opts, reds_strlist **out)
 {
     static const reds_zinter_opts no_opts;
     const reds_zinter_opts *o = opts ? opts : &no_opts;
@@ -7804,59 +8148,112 @@ reds_err reds_zinter(reds_client *c, int64_t numkeys, const reds_str *key, size_
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "ZINTER: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
-    reds__size_array(&sz, o->weight, o->nweight, sizeof *o->weight, "weight");
-    if (o->nweight > 0) {
+    reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nweight; i0++) {
+            for (size_t i0 = 0; i0 < o->nweights; i0++) {
                 reds__size_num(&sz);
             }
         }
     }
     if ((unsigned)o->aggregate > 3) {
-        return reds__error(REDS_ERR_DATA, "ZINTER: aggregate is not a reds_zinter_aggregate value");
+        return reds__error(REDS_ERR_DATA, "ZINTER: aggregate is not a reds_zset_aggregate value");
     }
     if (o->aggregate != 0) {
         reds__size_lit(&sz, 15);
         reds__size_lit(&sz, 9);
     }
-    if (o->withscores) {
-        reds__size_lit(&sz, 17);
-    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZINTER, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nZINTER\r\n", 12);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    if (o->nweight > 0) {
+    if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
-        for (size_t i0 = 0; i0 < o->nweight; i0++) {
-            p = reds__put_i64(p, o->weight[i0]);
+        for (size_t i0 = 0; i0 < o->nweights; i0++) {
+            p = reds__put_i64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {
         p = reds__put_lit(p, "$9\r\nAGGREGATE\r\n", 15);
-        p = reds__put_lit(p, reds__lit_zinter_aggregate[o->aggregate].ptr, reds__lit_zinter_aggregate[o->aggregate].len);
+        p = reds__put_lit(p, reds__lit_zset_aggregate[o->aggregate].ptr, reds__lit_zset_aggregate[o->aggregate].len);
     }
-    if (o->withscores) {
-        p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zintercard(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zintercard_opts *opts, reds_reply **out)
+reds_err reds_zinter_withscores(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zinter_opts *opts, reds_scored_list **out)
+{
+    static const reds_zinter_opts no_opts;
+    const reds_zinter_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 12);
+    reds__size_num(&sz);
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
+        return reds__error(REDS_ERR_DATA, "ZINTER: key needs at least one element");
+    }
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
+        }
+    }
+    reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0) {
+        reds__size_lit(&sz, 13);
+        if (!sz.bad) {
+            for (size_t i0 = 0; i0 < o->nweights; i0++) {
+                reds__size_num(&sz);
+            }
+        }
+    }
+    if ((unsigned)o->aggregate > 3) {
+        return reds__error(REDS_ERR_DATA, "ZINTER: aggregate is not a reds_zset_aggregate value");
+    }
+    if (o->aggregate != 0) {
+        reds__size_lit(&sz, 15);
+        reds__size_lit(&sz, 9);
+    }
+    reds__size_lit(&sz, 17);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZINTER, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$6\r\nZINTER\r\n", 12);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
+    }
+    if (o->nweights > 0) {
+        p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
+        for (size_t i0 = 0; i0 < o->nweights; i0++) {
+            p = reds__put_i64(p, o->weights[i0]);
+        }
+    }
+    if (o->aggregate != 0) {
+        p = reds__put_lit(p, "$9\r\nAGGREGATE\r\n", 15);
+        p = reds__put_lit(p, reds__lit_zset_aggregate[o->aggregate].ptr, reds__lit_zset_aggregate[o->aggregate].len);
+    }
+    p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
+}
+
+reds_err reds_zintercard(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zintercard_opts *opts, int64_t *out)
 {
     static const reds_zintercard_opts no_opts;
     const reds_zintercard_opts *o = opts ? opts : &no_opts;
@@ -7867,13 +8264,13 @@ reds_err reds_zintercard(reds_client *c, int64_t numkeys, const reds_str *key, s
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 17);
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "ZINTERCARD: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     if (o->limit.set) {
@@ -7884,18 +8281,18 @@ reds_err reds_zintercard(reds_client *c, int64_t numkeys, const reds_str *key, s
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$10\r\nZINTERCARD\r\n", 17);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
     if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
         p = reds__put_i64(p, o->limit.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zinterstore(reds_client *c, reds_str destination, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zinterstore_opts *opts, reds_reply **out)
+reds_err reds_zinterstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, const reds_zinterstore_opts *opts, int64_t *out)
 {
     static const reds_zinterstore_opts no_opts;
     const reds_zinterstore_opts *o = opts ? opts : &no_opts;
@@ -7907,26 +8304,26 @@ reds_err reds_zinterstore(reds_client *c, reds_str destination, int64_t numkeys,
     reds__size_lit(&sz, 18);
     reds__size_str(&sz, destination, "destination");
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "ZINTERSTORE: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
-    reds__size_array(&sz, o->weight, o->nweight, sizeof *o->weight, "weight");
-    if (o->nweight > 0) {
+    reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nweight; i0++) {
+            for (size_t i0 = 0; i0 < o->nweights; i0++) {
                 reds__size_num(&sz);
             }
         }
     }
     if ((unsigned)o->aggregate > 3) {
-        return reds__error(REDS_ERR_DATA, "ZINTERSTORE: aggregate is not a reds_zinterstore_aggregate value");
+        return reds__error(REDS_ERR_DATA, "ZINTERSTORE: aggregate is not a reds_zset_aggregate value");
     }
     if (o->aggregate != 0) {
         reds__size_lit(&sz, 15);
@@ -7937,24 +8334,24 @@ reds_err reds_zinterstore(reds_client *c, reds_str destination, int64_t numkeys,
         return reds__last_err();
     p = reds__put_lit(p, "$11\r\nZINTERSTORE\r\n", 18);
     p = reds__put_str(p, destination);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    if (o->nweight > 0) {
+    if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
-        for (size_t i0 = 0; i0 < o->nweight; i0++) {
-            p = reds__put_i64(p, o->weight[i0]);
+        for (size_t i0 = 0; i0 < o->nweights; i0++) {
+            p = reds__put_i64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {
         p = reds__put_lit(p, "$9\r\nAGGREGATE\r\n", 15);
-        p = reds__put_lit(p, reds__lit_zinterstore_aggregate[o->aggregate].ptr, reds__lit_zinterstore_aggregate[o->aggregate].len);
+        p = reds__put_lit(p, reds__lit_zset_aggregate[o->aggregate].ptr, reds__lit_zset_aggregate[o->aggregate].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zlexcount(reds_client *c, reds_str key, reds_str min, reds_str max, reds_reply **out)
+reds_err reds_zlexcount(reds_client *c, reds_str key, reds_str min, reds_str max, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -7972,10 +8369,10 @@ reds_err reds_zlexcount(reds_client *c, reds_str key, reds_str min, reds_str max
     p = reds__put_str(p, key);
     p = reds__put_str(p, min);
     p = reds__put_str(p, max);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zmpop(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, reds_zmpop_where where, const reds_zmpop_opts *opts, reds_reply **out)
+reds_err reds_zmpop(reds_client *c, const reds_str *keys, size_t nkeys, reds_zmpop_where where, const reds_zmpop_opts *opts, reds_keyed_members **out)
 {
     static const reds_zmpop_opts no_opts;
     const reds_zmpop_opts *o = opts ? opts : &no_opts;
@@ -7986,13 +8383,13 @@ reds_err reds_zmpop(reds_client *c, int64_t numkeys, const reds_str *key, size_t
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "ZMPOP: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
     if (where == 0 || (unsigned)where > 2) {
@@ -8007,19 +8404,19 @@ reds_err reds_zmpop(reds_client *c, int64_t numkeys, const reds_str *key, size_t
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nZMPOP\r\n", 11);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
     p = reds__put_lit(p, reds__lit_zmpop_where[where].ptr, reds__lit_zmpop_where[where].len);
     if (o->count.set) {
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_keyed_members, out);
 }
 
-reds_err reds_zmscore(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out)
+reds_err reds_zmscore(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, reds_doublelist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8028,13 +8425,13 @@ reds_err reds_zmscore(reds_client *c, reds_str key, const reds_str *member, size
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, member, nmember, sizeof *member, "member");
-    if (nmember == 0) {
+    reds__size_array(&sz, members, nmembers, sizeof *members, "member");
+    if (nmembers == 0) {
         return reds__error(REDS_ERR_DATA, "ZMSCORE: member needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nmember; i0++) {
-            reds__size_str(&sz, member[i0], "member");
+        for (size_t i0 = 0; i0 < nmembers; i0++) {
+            reds__size_str(&sz, members[i0], "member");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZMSCORE, &sz);
@@ -8042,13 +8439,13 @@ reds_err reds_zmscore(reds_client *c, reds_str key, const reds_str *member, size
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nZMSCORE\r\n", 13);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nmember; i0++) {
-        p = reds__put_str(p, member[i0]);
+    for (size_t i0 = 0; i0 < nmembers; i0++) {
+        p = reds__put_str(p, members[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_doublelist, out);
 }
 
-reds_err reds_zpopmax(reds_client *c, reds_str key, const reds_zpopmax_opts *opts, reds_reply **out)
+reds_err reds_zpopmax(reds_client *c, reds_str key, const reds_zpopmax_opts *opts, reds_scored_list **out)
 {
     static const reds_zpopmax_opts no_opts;
     const reds_zpopmax_opts *o = opts ? opts : &no_opts;
@@ -8070,10 +8467,10 @@ reds_err reds_zpopmax(reds_client *c, reds_str key, const reds_zpopmax_opts *opt
     if (o->count.set) {
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
 }
 
-reds_err reds_zpopmin(reds_client *c, reds_str key, const reds_zpopmin_opts *opts, reds_reply **out)
+reds_err reds_zpopmin(reds_client *c, reds_str key, const reds_zpopmin_opts *opts, reds_scored_list **out)
 {
     static const reds_zpopmin_opts no_opts;
     const reds_zpopmin_opts *o = opts ? opts : &no_opts;
@@ -8095,13 +8492,11 @@ reds_err reds_zpopmin(reds_client *c, reds_str key, const reds_zpopmin_opts *opt
     if (o->count.set) {
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
 }
 
-reds_err reds_zrandmember(reds_client *c, reds_str key, const reds_zrandmember_opts *opts, reds_reply **out)
+reds_err reds_zrandmember(reds_client *c, reds_str key, reds_str **out)
 {
-    static const reds_zrandmember_opts no_opts;
-    const reds_zrandmember_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
@@ -8109,27 +8504,55 @@ reds_err reds_zrandmember(reds_client *c, reds_str key, const reds_zrandmember_o
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 18);
     reds__size_str(&sz, key, "key");
-    if (o->options.set) {
-        reds__size_num(&sz);
-        if (o->options.withscores) {
-            reds__size_lit(&sz, 17);
-        }
-    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZRANDMEMBER, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$11\r\nZRANDMEMBER\r\n", 18);
     p = reds__put_str(p, key);
-    if (o->options.set) {
-        p = reds__put_i64(p, o->options.count);
-        if (o->options.withscores) {
-            p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
-        }
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop, const reds_zrange_opts *opts, reds_reply **out)
+reds_err reds_zrandmember_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 18);
+    reds__size_str(&sz, key, "key");
+    reds__size_num(&sz);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZRANDMEMBER, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$11\r\nZRANDMEMBER\r\n", 18);
+    p = reds__put_str(p, key);
+    p = reds__put_i64(p, count);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_zrandmember_withscores(reds_client *c, reds_str key, int64_t count, reds_scored_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 18);
+    reds__size_str(&sz, key, "key");
+    reds__size_num(&sz);
+    reds__size_lit(&sz, 17);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZRANDMEMBER, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$11\r\nZRANDMEMBER\r\n", 18);
+    p = reds__put_str(p, key);
+    p = reds__put_i64(p, count);
+    p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
+}
+
+reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop, const reds_zrange_opts *opts, reds_strlist **out)
 {
     static const reds_zrange_opts no_opts;
     const reds_zrange_opts *o = opts ? opts : &no_opts;
@@ -8151,13 +8574,10 @@ reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop
     if (o->rev) {
         reds__size_lit(&sz, 9);
     }
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
         reds__size_num(&sz);
-    }
-    if (o->withscores) {
-        reds__size_lit(&sz, 17);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZRANGE, &sz);
     if (!p)
@@ -8172,18 +8592,68 @@ reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop
     if (o->rev) {
         p = reds__put_lit(p, "$3\r\nREV\r\n", 9);
     }
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
-        p = reds__put_i64(p, o->offset_count.offset);
-        p = reds__put_i64(p, o->offset_count.count);
+        p = reds__put_i64(p, o->limit.offset);
+        p = reds__put_i64(p, o->limit.count);
     }
-    if (o->withscores) {
-        p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrangebylex(reds_client *c, reds_str key, reds_str min, reds_str max, const reds_zrangebylex_opts *opts, reds_reply **out)
+reds_err reds_zrange_withscores(reds_client *c, reds_str key, reds_str start, reds_str stop, const reds_zrange_opts *opts, reds_scored_list **out)
+{
+    static const reds_zrange_opts no_opts;
+    const reds_zrange_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 12);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, start, "start");
+    reds__size_str(&sz, stop, "stop");
+    if ((unsigned)o->sortby > 2) {
+        return reds__error(REDS_ERR_DATA, "ZRANGE: sortby is not a reds_zrange_sortby value");
+    }
+    if (o->sortby != 0) {
+        reds__size_lit(&sz, 13);
+    }
+    if (o->rev) {
+        reds__size_lit(&sz, 9);
+    }
+    if (o->limit.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        reds__size_num(&sz);
+    }
+    reds__size_lit(&sz, 17);
+    if (!!(o->sortby == REDS_ZRANGE_SORTBY_BYLEX) + !!(1) > 1) {
+        return reds__error(REDS_ERR_DATA, "ZRANGE: give at most one of BYLEX, WITHSCORES");
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZRANGE, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$6\r\nZRANGE\r\n", 12);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, start);
+    p = reds__put_str(p, stop);
+    if (o->sortby != 0) {
+        p = reds__put_lit(p, reds__lit_zrange_sortby[o->sortby].ptr, reds__lit_zrange_sortby[o->sortby].len);
+    }
+    if (o->rev) {
+        p = reds__put_lit(p, "$3\r\nREV\r\n", 9);
+    }
+    if (o->limit.set) {
+        p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
+        p = reds__put_i64(p, o->limit.offset);
+        p = reds__put_i64(p, o->limit.count);
+    }
+    p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
+}
+
+reds_err reds_zrangebylex(reds_client *c, reds_str key, reds_str min, reds_str max, const reds_zrangebylex_opts *opts, reds_strlist **out)
 {
     static const reds_zrangebylex_opts no_opts;
     const reds_zrangebylex_opts *o = opts ? opts : &no_opts;
@@ -8196,7 +8666,7 @@ reds_err reds_zrangebylex(reds_client *c, reds_str key, reds_str min, reds_str m
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, min, "min");
     reds__size_str(&sz, max, "max");
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
         reds__size_num(&sz);
@@ -8208,15 +8678,15 @@ reds_err reds_zrangebylex(reds_client *c, reds_str key, reds_str min, reds_str m
     p = reds__put_str(p, key);
     p = reds__put_str(p, min);
     p = reds__put_str(p, max);
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
-        p = reds__put_i64(p, o->offset_count.offset);
-        p = reds__put_i64(p, o->offset_count.count);
+        p = reds__put_i64(p, o->limit.offset);
+        p = reds__put_i64(p, o->limit.count);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_reply **out)
+reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_strlist **out)
 {
     static const reds_zrangebyscore_opts no_opts;
     const reds_zrangebyscore_opts *o = opts ? opts : &no_opts;
@@ -8229,10 +8699,7 @@ reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max
     reds__size_str(&sz, key, "key");
     reds__size_f64(&sz, min, "min");
     reds__size_f64(&sz, max, "max");
-    if (o->withscores) {
-        reds__size_lit(&sz, 17);
-    }
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
         reds__size_num(&sz);
@@ -8244,18 +8711,50 @@ reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max
     p = reds__put_str(p, key);
     p = reds__put_f64(p, min);
     p = reds__put_f64(p, max);
-    if (o->withscores) {
-        p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
-    }
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
-        p = reds__put_i64(p, o->offset_count.offset);
-        p = reds__put_i64(p, o->offset_count.count);
+        p = reds__put_i64(p, o->limit.offset);
+        p = reds__put_i64(p, o->limit.count);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str min, reds_str max, const reds_zrangestore_opts *opts, reds_reply **out)
+reds_err reds_zrangebyscore_withscores(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_scored_list **out)
+{
+    static const reds_zrangebyscore_opts no_opts;
+    const reds_zrangebyscore_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 20);
+    reds__size_str(&sz, key, "key");
+    reds__size_f64(&sz, min, "min");
+    reds__size_f64(&sz, max, "max");
+    reds__size_lit(&sz, 17);
+    if (o->limit.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        reds__size_num(&sz);
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZRANGEBYSCORE, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$13\r\nZRANGEBYSCORE\r\n", 20);
+    p = reds__put_str(p, key);
+    p = reds__put_f64(p, min);
+    p = reds__put_f64(p, max);
+    p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
+    if (o->limit.set) {
+        p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
+        p = reds__put_i64(p, o->limit.offset);
+        p = reds__put_i64(p, o->limit.count);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
+}
+
+reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str min, reds_str max, const reds_zrangestore_opts *opts, int64_t *out)
 {
     static const reds_zrangestore_opts no_opts;
     const reds_zrangestore_opts *o = opts ? opts : &no_opts;
@@ -8270,7 +8769,7 @@ reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str m
     reds__size_str(&sz, min, "min");
     reds__size_str(&sz, max, "max");
     if ((unsigned)o->sortby > 2) {
-        return reds__error(REDS_ERR_DATA, "ZRANGESTORE: sortby is not a reds_zrangestore_sortby value");
+        return reds__error(REDS_ERR_DATA, "ZRANGESTORE: sortby is not a reds_zrange_sortby value");
     }
     if (o->sortby != 0) {
         reds__size_lit(&sz, 13);
@@ -8278,7 +8777,7 @@ reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str m
     if (o->rev) {
         reds__size_lit(&sz, 9);
     }
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
         reds__size_num(&sz);
@@ -8292,20 +8791,20 @@ reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str m
     p = reds__put_str(p, min);
     p = reds__put_str(p, max);
     if (o->sortby != 0) {
-        p = reds__put_lit(p, reds__lit_zrangestore_sortby[o->sortby].ptr, reds__lit_zrangestore_sortby[o->sortby].len);
+        p = reds__put_lit(p, reds__lit_zrange_sortby[o->sortby].ptr, reds__lit_zrange_sortby[o->sortby].len);
     }
     if (o->rev) {
         p = reds__put_lit(p, "$3\r\nREV\r\n", 9);
     }
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
-        p = reds__put_i64(p, o->offset_count.offset);
-        p = reds__put_i64(p, o->offset_count.count);
+        p = reds__put_i64(p, o->limit.offset);
+        p = reds__put_i64(p, o->limit.count);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_reply **out)
+reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_opt_i64 *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8321,10 +8820,10 @@ reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_reply **
     p = reds__put_lit(p, "$5\r\nZRANK\r\n", 11);
     p = reds__put_str(p, key);
     p = reds__put_str(p, member);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_int, out);
 }
 
-reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out)
+reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8333,13 +8832,13 @@ reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *member, size_t 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, member, nmember, sizeof *member, "member");
-    if (nmember == 0) {
+    reds__size_array(&sz, members, nmembers, sizeof *members, "member");
+    if (nmembers == 0) {
         return reds__error(REDS_ERR_DATA, "ZREM: member needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nmember; i0++) {
-            reds__size_str(&sz, member[i0], "member");
+        for (size_t i0 = 0; i0 < nmembers; i0++) {
+            reds__size_str(&sz, members[i0], "member");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZREM, &sz);
@@ -8347,13 +8846,13 @@ reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *member, size_t 
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nZREM\r\n", 10);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nmember; i0++) {
-        p = reds__put_str(p, member[i0]);
+    for (size_t i0 = 0; i0 < nmembers; i0++) {
+        p = reds__put_str(p, members[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zremrangebylex(reds_client *c, reds_str key, reds_str min, reds_str max, reds_reply **out)
+reds_err reds_zremrangebylex(reds_client *c, reds_str key, reds_str min, reds_str max, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8371,10 +8870,10 @@ reds_err reds_zremrangebylex(reds_client *c, reds_str key, reds_str min, reds_st
     p = reds__put_str(p, key);
     p = reds__put_str(p, min);
     p = reds__put_str(p, max);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_reply **out)
+reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64_t stop, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8392,10 +8891,10 @@ reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64
     p = reds__put_str(p, key);
     p = reds__put_i64(p, start);
     p = reds__put_i64(p, stop);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zremrangebyscore(reds_client *c, reds_str key, double min, double max, reds_reply **out)
+reds_err reds_zremrangebyscore(reds_client *c, reds_str key, double min, double max, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8413,13 +8912,11 @@ reds_err reds_zremrangebyscore(reds_client *c, reds_str key, double min, double 
     p = reds__put_str(p, key);
     p = reds__put_f64(p, min);
     p = reds__put_f64(p, max);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zrevrange(reds_client *c, reds_str key, int64_t start, int64_t stop, const reds_zrevrange_opts *opts, reds_reply **out)
+reds_err reds_zrevrange(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_strlist **out)
 {
-    static const reds_zrevrange_opts no_opts;
-    const reds_zrevrange_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
@@ -8429,9 +8926,6 @@ reds_err reds_zrevrange(reds_client *c, reds_str key, int64_t start, int64_t sto
     reds__size_str(&sz, key, "key");
     reds__size_num(&sz);
     reds__size_num(&sz);
-    if (o->withscores) {
-        reds__size_lit(&sz, 17);
-    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZREVRANGE, &sz);
     if (!p)
         return reds__last_err();
@@ -8439,13 +8933,33 @@ reds_err reds_zrevrange(reds_client *c, reds_str key, int64_t start, int64_t sto
     p = reds__put_str(p, key);
     p = reds__put_i64(p, start);
     p = reds__put_i64(p, stop);
-    if (o->withscores) {
-        p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrevrangebylex(reds_client *c, reds_str key, reds_str max, reds_str min, const reds_zrevrangebylex_opts *opts, reds_reply **out)
+reds_err reds_zrevrange_withscores(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_scored_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 15);
+    reds__size_str(&sz, key, "key");
+    reds__size_num(&sz);
+    reds__size_num(&sz);
+    reds__size_lit(&sz, 17);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZREVRANGE, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$9\r\nZREVRANGE\r\n", 15);
+    p = reds__put_str(p, key);
+    p = reds__put_i64(p, start);
+    p = reds__put_i64(p, stop);
+    p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
+}
+
+reds_err reds_zrevrangebylex(reds_client *c, reds_str key, reds_str max, reds_str min, const reds_zrevrangebylex_opts *opts, reds_strlist **out)
 {
     static const reds_zrevrangebylex_opts no_opts;
     const reds_zrevrangebylex_opts *o = opts ? opts : &no_opts;
@@ -8458,7 +8972,7 @@ reds_err reds_zrevrangebylex(reds_client *c, reds_str key, reds_str max, reds_st
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, max, "max");
     reds__size_str(&sz, min, "min");
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
         reds__size_num(&sz);
@@ -8470,15 +8984,15 @@ reds_err reds_zrevrangebylex(reds_client *c, reds_str key, reds_str max, reds_st
     p = reds__put_str(p, key);
     p = reds__put_str(p, max);
     p = reds__put_str(p, min);
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
-        p = reds__put_i64(p, o->offset_count.offset);
-        p = reds__put_i64(p, o->offset_count.count);
+        p = reds__put_i64(p, o->limit.offset);
+        p = reds__put_i64(p, o->limit.count);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_reply **out)
+reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_strlist **out)
 {
     static const reds_zrevrangebyscore_opts no_opts;
     const reds_zrevrangebyscore_opts *o = opts ? opts : &no_opts;
@@ -8491,10 +9005,7 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double 
     reds__size_str(&sz, key, "key");
     reds__size_f64(&sz, max, "max");
     reds__size_f64(&sz, min, "min");
-    if (o->withscores) {
-        reds__size_lit(&sz, 17);
-    }
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
         reds__size_num(&sz);
@@ -8506,18 +9017,50 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double 
     p = reds__put_str(p, key);
     p = reds__put_f64(p, max);
     p = reds__put_f64(p, min);
-    if (o->withscores) {
-        p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
-    }
-    if (o->offset_count.set) {
+    if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
-        p = reds__put_i64(p, o->offset_count.offset);
-        p = reds__put_i64(p, o->offset_count.count);
+        p = reds__put_i64(p, o->limit.offset);
+        p = reds__put_i64(p, o->limit.count);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrevrank(reds_client *c, reds_str key, reds_str member, reds_reply **out)
+reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_scored_list **out)
+{
+    static const reds_zrevrangebyscore_opts no_opts;
+    const reds_zrevrangebyscore_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 23);
+    reds__size_str(&sz, key, "key");
+    reds__size_f64(&sz, max, "max");
+    reds__size_f64(&sz, min, "min");
+    reds__size_lit(&sz, 17);
+    if (o->limit.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+        reds__size_num(&sz);
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZREVRANGEBYSCORE, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$16\r\nZREVRANGEBYSCORE\r\n", 23);
+    p = reds__put_str(p, key);
+    p = reds__put_f64(p, max);
+    p = reds__put_f64(p, min);
+    p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
+    if (o->limit.set) {
+        p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
+        p = reds__put_i64(p, o->limit.offset);
+        p = reds__put_i64(p, o->limit.count);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
+}
+
+reds_err reds_zrevrank(reds_client *c, reds_str key, reds_str member, reds_opt_i64 *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8533,10 +9076,10 @@ reds_err reds_zrevrank(reds_client *c, reds_str key, reds_str member, reds_reply
     p = reds__put_lit(p, "$8\r\nZREVRANK\r\n", 14);
     p = reds__put_str(p, key);
     p = reds__put_str(p, member);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_int, out);
 }
 
-reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zscan_opts *opts, reds_reply **out)
+reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zscan_opts *opts, reds_zscan_page **out)
 {
     static const reds_zscan_opts no_opts;
     const reds_zscan_opts *o = opts ? opts : &no_opts;
@@ -8570,10 +9113,10 @@ reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zsc
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_zscan_page, out);
 }
 
-reds_err reds_zscore(reds_client *c, reds_str key, reds_str member, reds_reply **out)
+reds_err reds_zscore(reds_client *c, reds_str key, reds_str member, reds_opt_f64 *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8589,10 +9132,10 @@ reds_err reds_zscore(reds_client *c, reds_str key, reds_str member, reds_reply *
     p = reds__put_lit(p, "$6\r\nZSCORE\r\n", 12);
     p = reds__put_str(p, key);
     p = reds__put_str(p, member);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_double, out);
 }
 
-reds_err reds_zunion(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zunion_opts *opts, reds_reply **out)
+reds_err reds_zunion(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zunion_opts *opts, reds_strlist **out)
 {
     static const reds_zunion_opts no_opts;
     const reds_zunion_opts *o = opts ? opts : &no_opts;
@@ -8603,59 +9146,112 @@ reds_err reds_zunion(reds_client *c, int64_t numkeys, const reds_str *key, size_
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "ZUNION: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
-    reds__size_array(&sz, o->weight, o->nweight, sizeof *o->weight, "weight");
-    if (o->nweight > 0) {
+    reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nweight; i0++) {
+            for (size_t i0 = 0; i0 < o->nweights; i0++) {
                 reds__size_num(&sz);
             }
         }
     }
     if ((unsigned)o->aggregate > 3) {
-        return reds__error(REDS_ERR_DATA, "ZUNION: aggregate is not a reds_zunion_aggregate value");
+        return reds__error(REDS_ERR_DATA, "ZUNION: aggregate is not a reds_zset_aggregate value");
     }
     if (o->aggregate != 0) {
         reds__size_lit(&sz, 15);
         reds__size_lit(&sz, 9);
     }
-    if (o->withscores) {
-        reds__size_lit(&sz, 17);
-    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZUNION, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nZUNION\r\n", 12);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    if (o->nweight > 0) {
+    if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
-        for (size_t i0 = 0; i0 < o->nweight; i0++) {
-            p = reds__put_i64(p, o->weight[i0]);
+        for (size_t i0 = 0; i0 < o->nweights; i0++) {
+            p = reds__put_i64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {
         p = reds__put_lit(p, "$9\r\nAGGREGATE\r\n", 15);
-        p = reds__put_lit(p, reds__lit_zunion_aggregate[o->aggregate].ptr, reds__lit_zunion_aggregate[o->aggregate].len);
+        p = reds__put_lit(p, reds__lit_zset_aggregate[o->aggregate].ptr, reds__lit_zset_aggregate[o->aggregate].len);
     }
-    if (o->withscores) {
-        p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zunionstore(reds_client *c, reds_str destination, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zunionstore_opts *opts, reds_reply **out)
+reds_err reds_zunion_withscores(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zunion_opts *opts, reds_scored_list **out)
+{
+    static const reds_zunion_opts no_opts;
+    const reds_zunion_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 12);
+    reds__size_num(&sz);
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
+        return reds__error(REDS_ERR_DATA, "ZUNION: key needs at least one element");
+    }
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
+        }
+    }
+    reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0) {
+        reds__size_lit(&sz, 13);
+        if (!sz.bad) {
+            for (size_t i0 = 0; i0 < o->nweights; i0++) {
+                reds__size_num(&sz);
+            }
+        }
+    }
+    if ((unsigned)o->aggregate > 3) {
+        return reds__error(REDS_ERR_DATA, "ZUNION: aggregate is not a reds_zset_aggregate value");
+    }
+    if (o->aggregate != 0) {
+        reds__size_lit(&sz, 15);
+        reds__size_lit(&sz, 9);
+    }
+    reds__size_lit(&sz, 17);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZUNION, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$6\r\nZUNION\r\n", 12);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
+    }
+    if (o->nweights > 0) {
+        p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
+        for (size_t i0 = 0; i0 < o->nweights; i0++) {
+            p = reds__put_i64(p, o->weights[i0]);
+        }
+    }
+    if (o->aggregate != 0) {
+        p = reds__put_lit(p, "$9\r\nAGGREGATE\r\n", 15);
+        p = reds__put_lit(p, reds__lit_zset_aggregate[o->aggregate].ptr, reds__lit_zset_aggregate[o->aggregate].len);
+    }
+    p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scored_list, out);
+}
+
+reds_err reds_zunionstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, const reds_zunionstore_opts *opts, int64_t *out)
 {
     static const reds_zunionstore_opts no_opts;
     const reds_zunionstore_opts *o = opts ? opts : &no_opts;
@@ -8667,26 +9263,26 @@ reds_err reds_zunionstore(reds_client *c, reds_str destination, int64_t numkeys,
     reds__size_lit(&sz, 18);
     reds__size_str(&sz, destination, "destination");
     reds__size_num(&sz);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "ZUNIONSTORE: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
-    reds__size_array(&sz, o->weight, o->nweight, sizeof *o->weight, "weight");
-    if (o->nweight > 0) {
+    reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
-            for (size_t i0 = 0; i0 < o->nweight; i0++) {
+            for (size_t i0 = 0; i0 < o->nweights; i0++) {
                 reds__size_num(&sz);
             }
         }
     }
     if ((unsigned)o->aggregate > 3) {
-        return reds__error(REDS_ERR_DATA, "ZUNIONSTORE: aggregate is not a reds_zunionstore_aggregate value");
+        return reds__error(REDS_ERR_DATA, "ZUNIONSTORE: aggregate is not a reds_zset_aggregate value");
     }
     if (o->aggregate != 0) {
         reds__size_lit(&sz, 15);
@@ -8697,24 +9293,24 @@ reds_err reds_zunionstore(reds_client *c, reds_str destination, int64_t numkeys,
         return reds__last_err();
     p = reds__put_lit(p, "$11\r\nZUNIONSTORE\r\n", 18);
     p = reds__put_str(p, destination);
-    p = reds__put_i64(p, numkeys);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    p = reds__put_i64(p, (int64_t)nkeys);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    if (o->nweight > 0) {
+    if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
-        for (size_t i0 = 0; i0 < o->nweight; i0++) {
-            p = reds__put_i64(p, o->weight[i0]);
+        for (size_t i0 = 0; i0 < o->nweights; i0++) {
+            p = reds__put_i64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {
         p = reds__put_lit(p, "$9\r\nAGGREGATE\r\n", 15);
-        p = reds__put_lit(p, reds__lit_zunionstore_aggregate[o->aggregate].ptr, reds__lit_zunionstore_aggregate[o->aggregate].len);
+        p = reds__put_lit(p, reds__lit_zset_aggregate[o->aggregate].ptr, reds__lit_zset_aggregate[o->aggregate].len);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_xack(reds_client *c, reds_str key, reds_str group, const reds_str *id, size_t nid, reds_reply **out)
+reds_err reds_xack(reds_client *c, reds_str key, reds_str group, const reds_str *ids, size_t nids, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8724,13 +9320,13 @@ reds_err reds_xack(reds_client *c, reds_str key, reds_str group, const reds_str 
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, group, "group");
-    reds__size_array(&sz, id, nid, sizeof *id, "id");
-    if (nid == 0) {
+    reds__size_array(&sz, ids, nids, sizeof *ids, "id");
+    if (nids == 0) {
         return reds__error(REDS_ERR_DATA, "XACK: id needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nid; i0++) {
-            reds__size_str(&sz, id[i0], "id");
+        for (size_t i0 = 0; i0 < nids; i0++) {
+            reds__size_str(&sz, ids[i0], "id");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_XACK, &sz);
@@ -8739,13 +9335,13 @@ reds_err reds_xack(reds_client *c, reds_str key, reds_str group, const reds_str 
     p = reds__put_lit(p, "$4\r\nXACK\r\n", 10);
     p = reds__put_str(p, key);
     p = reds__put_str(p, group);
-    for (size_t i0 = 0; i0 < nid; i0++) {
-        p = reds__put_str(p, id[i0]);
+    for (size_t i0 = 0; i0 < nids; i0++) {
+        p = reds__put_str(p, ids[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_xadd(reds_client *c, reds_str key, reds_xadd_id_or_auto id_or_auto, const reds_xadd_field_value *field_value, size_t nfield_value, const reds_xadd_opts *opts, reds_reply **out)
+reds_err reds_xadd(reds_client *c, reds_str key, reds_xadd_id id, const reds_field_value *fields, size_t nfields, const reds_xadd_opts *opts, reds_str **out)
 {
     static const reds_xadd_opts no_opts;
     const reds_xadd_opts *o = opts ? opts : &no_opts;
@@ -8761,38 +9357,38 @@ reds_err reds_xadd(reds_client *c, reds_str key, reds_xadd_id_or_auto id_or_auto
     }
     if (o->trim.set) {
         if (o->trim.strategy == 0 || (unsigned)o->trim.strategy > 2) {
-            return reds__error(REDS_ERR_DATA, "XADD: strategy is not a reds_xadd_strategy value");
+            return reds__error(REDS_ERR_DATA, "XADD: strategy is not a reds_stream_trim_strategy value");
         }
         reds__size_lit(&sz, 12);
-        if ((unsigned)o->trim.operator_ > 2) {
-            return reds__error(REDS_ERR_DATA, "XADD: operator is not a reds_xadd_operator value");
+        if ((unsigned)o->trim.op > 2) {
+            return reds__error(REDS_ERR_DATA, "XADD: operator is not a reds_stream_trim_operator value");
         }
-        if (o->trim.operator_ != 0) {
+        if (o->trim.op != 0) {
             reds__size_lit(&sz, 7);
         }
         reds__size_str(&sz, o->trim.threshold, "threshold");
-        if (o->trim.count.set) {
+        if (o->trim.limit.set) {
             reds__size_lit(&sz, 11);
             reds__size_num(&sz);
         }
     }
-    if (!!(id_or_auto.auto_id) + !!(id_or_auto.id.ptr != NULL || id_or_auto.id.len != 0) != 1) {
+    if (!!(id.auto_id) + !!(id.id.ptr != NULL || id.id.len != 0) != 1) {
         return reds__error(REDS_ERR_DATA, "XADD: give exactly one of *, id");
     }
-    if (id_or_auto.auto_id) {
+    if (id.auto_id) {
         reds__size_lit(&sz, 7);
     }
-    if (id_or_auto.id.ptr != NULL || id_or_auto.id.len != 0) {
-        reds__size_str(&sz, id_or_auto.id, "id");
+    if (id.id.ptr != NULL || id.id.len != 0) {
+        reds__size_str(&sz, id.id, "id");
     }
-    reds__size_array(&sz, field_value, nfield_value, sizeof *field_value, "field_value");
-    if (nfield_value == 0) {
+    reds__size_array(&sz, fields, nfields, sizeof *fields, "field_value");
+    if (nfields == 0) {
         return reds__error(REDS_ERR_DATA, "XADD: field_value needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nfield_value; i0++) {
-            reds__size_str(&sz, field_value[i0].field, "field");
-            reds__size_str(&sz, field_value[i0].value, "value");
+        for (size_t i0 = 0; i0 < nfields; i0++) {
+            reds__size_str(&sz, fields[i0].field, "field");
+            reds__size_str(&sz, fields[i0].value, "value");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_XADD, &sz);
@@ -8804,30 +9400,30 @@ reds_err reds_xadd(reds_client *c, reds_str key, reds_xadd_id_or_auto id_or_auto
         p = reds__put_lit(p, "$10\r\nNOMKSTREAM\r\n", 17);
     }
     if (o->trim.set) {
-        p = reds__put_lit(p, reds__lit_xadd_strategy[o->trim.strategy].ptr, reds__lit_xadd_strategy[o->trim.strategy].len);
-        if (o->trim.operator_ != 0) {
-            p = reds__put_lit(p, reds__lit_xadd_operator[o->trim.operator_].ptr, reds__lit_xadd_operator[o->trim.operator_].len);
+        p = reds__put_lit(p, reds__lit_stream_trim_strategy[o->trim.strategy].ptr, reds__lit_stream_trim_strategy[o->trim.strategy].len);
+        if (o->trim.op != 0) {
+            p = reds__put_lit(p, reds__lit_stream_trim_operator[o->trim.op].ptr, reds__lit_stream_trim_operator[o->trim.op].len);
         }
         p = reds__put_str(p, o->trim.threshold);
-        if (o->trim.count.set) {
+        if (o->trim.limit.set) {
             p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
-            p = reds__put_i64(p, o->trim.count.value);
+            p = reds__put_i64(p, o->trim.limit.value);
         }
     }
-    if (id_or_auto.auto_id) {
+    if (id.auto_id) {
         p = reds__put_lit(p, "$1\r\n*\r\n", 7);
     }
-    if (id_or_auto.id.ptr != NULL || id_or_auto.id.len != 0) {
-        p = reds__put_str(p, id_or_auto.id);
+    if (id.id.ptr != NULL || id.id.len != 0) {
+        p = reds__put_str(p, id.id);
     }
-    for (size_t i0 = 0; i0 < nfield_value; i0++) {
-        p = reds__put_str(p, field_value[i0].field);
-        p = reds__put_str(p, field_value[i0].value);
+    for (size_t i0 = 0; i0 < nfields; i0++) {
+        p = reds__put_str(p, fields[i0].field);
+        p = reds__put_str(p, fields[i0].value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_nullable_string, out);
 }
 
-reds_err reds_xautoclaim(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, reds_str start, const reds_xautoclaim_opts *opts, reds_reply **out)
+reds_err reds_xautoclaim(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, reds_str start, const reds_xautoclaim_opts *opts, reds_xautoclaim_page **out)
 {
     static const reds_xautoclaim_opts no_opts;
     const reds_xautoclaim_opts *o = opts ? opts : &no_opts;
@@ -8846,9 +9442,6 @@ reds_err reds_xautoclaim(reds_client *c, reds_str key, reds_str group, reds_str 
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
     }
-    if (o->justid) {
-        reds__size_lit(&sz, 12);
-    }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_XAUTOCLAIM, &sz);
     if (!p)
         return reds__last_err();
@@ -8862,13 +9455,47 @@ reds_err reds_xautoclaim(reds_client *c, reds_str key, reds_str group, reds_str 
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    if (o->justid) {
-        p = reds__put_lit(p, "$6\r\nJUSTID\r\n", 12);
-    }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_xautoclaim, out);
 }
 
-reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, const reds_str *id, size_t nid, const reds_xclaim_opts *opts, reds_reply **out)
+reds_err reds_xautoclaim_justid(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, reds_str start, const reds_xautoclaim_opts *opts, reds_xautoclaim_ids_page **out)
+{
+    static const reds_xautoclaim_opts no_opts;
+    const reds_xautoclaim_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 17);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, group, "group");
+    reds__size_str(&sz, consumer, "consumer");
+    reds__size_str(&sz, min_idle_time, "min-idle-time");
+    reds__size_str(&sz, start, "start");
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+    }
+    reds__size_lit(&sz, 12);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_XAUTOCLAIM, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$10\r\nXAUTOCLAIM\r\n", 17);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, group);
+    p = reds__put_str(p, consumer);
+    p = reds__put_str(p, min_idle_time);
+    p = reds__put_str(p, start);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.value);
+    }
+    p = reds__put_lit(p, "$6\r\nJUSTID\r\n", 12);
+    return reds__cmd_run(c, &cmd, p, reds__conv_xautoclaim_justid, out);
+}
+
+reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, const reds_str *ids, size_t nids, const reds_xclaim_opts *opts, reds_stream_entry_list **out)
 {
     static const reds_xclaim_opts no_opts;
     const reds_xclaim_opts *o = opts ? opts : &no_opts;
@@ -8882,32 +9509,29 @@ reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str cons
     reds__size_str(&sz, group, "group");
     reds__size_str(&sz, consumer, "consumer");
     reds__size_str(&sz, min_idle_time, "min-idle-time");
-    reds__size_array(&sz, id, nid, sizeof *id, "id");
-    if (nid == 0) {
+    reds__size_array(&sz, ids, nids, sizeof *ids, "id");
+    if (nids == 0) {
         return reds__error(REDS_ERR_DATA, "XCLAIM: id needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nid; i0++) {
-            reds__size_str(&sz, id[i0], "id");
+        for (size_t i0 = 0; i0 < nids; i0++) {
+            reds__size_str(&sz, ids[i0], "id");
         }
     }
-    if (o->ms.set) {
+    if (o->idle.set) {
         reds__size_lit(&sz, 10);
         reds__size_num(&sz);
     }
-    if (o->unix_time_milliseconds.set) {
+    if (o->time.set) {
         reds__size_lit(&sz, 10);
         reds__size_num(&sz);
     }
-    if (o->count.set) {
+    if (o->retrycount.set) {
         reds__size_lit(&sz, 17);
         reds__size_num(&sz);
     }
     if (o->force) {
         reds__size_lit(&sz, 11);
-    }
-    if (o->justid) {
-        reds__size_lit(&sz, 12);
     }
     if (o->lastid.ptr != NULL || o->lastid.len != 0) {
         reds__size_lit(&sz, 12);
@@ -8921,35 +9545,109 @@ reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str cons
     p = reds__put_str(p, group);
     p = reds__put_str(p, consumer);
     p = reds__put_str(p, min_idle_time);
-    for (size_t i0 = 0; i0 < nid; i0++) {
-        p = reds__put_str(p, id[i0]);
+    for (size_t i0 = 0; i0 < nids; i0++) {
+        p = reds__put_str(p, ids[i0]);
     }
-    if (o->ms.set) {
+    if (o->idle.set) {
         p = reds__put_lit(p, "$4\r\nIDLE\r\n", 10);
-        p = reds__put_i64(p, o->ms.value);
+        p = reds__put_i64(p, o->idle.value);
     }
-    if (o->unix_time_milliseconds.set) {
+    if (o->time.set) {
         p = reds__put_lit(p, "$4\r\nTIME\r\n", 10);
-        p = reds__put_i64(p, o->unix_time_milliseconds.value);
+        p = reds__put_i64(p, o->time.value);
     }
-    if (o->count.set) {
+    if (o->retrycount.set) {
         p = reds__put_lit(p, "$10\r\nRETRYCOUNT\r\n", 17);
-        p = reds__put_i64(p, o->count.value);
+        p = reds__put_i64(p, o->retrycount.value);
     }
     if (o->force) {
         p = reds__put_lit(p, "$5\r\nFORCE\r\n", 11);
-    }
-    if (o->justid) {
-        p = reds__put_lit(p, "$6\r\nJUSTID\r\n", 12);
     }
     if (o->lastid.ptr != NULL || o->lastid.len != 0) {
         p = reds__put_lit(p, "$6\r\nLASTID\r\n", 12);
         p = reds__put_str(p, o->lastid);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_stream_entries, out);
 }
 
-reds_err reds_xdel(reds_client *c, reds_str key, const reds_str *id, size_t nid, reds_reply **out)
+reds_err reds_xclaim_justid(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, const reds_str *ids, size_t nids, const reds_xclaim_opts *opts, reds_strlist **out)
+{
+    static const reds_xclaim_opts no_opts;
+    const reds_xclaim_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 12);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, group, "group");
+    reds__size_str(&sz, consumer, "consumer");
+    reds__size_str(&sz, min_idle_time, "min-idle-time");
+    reds__size_array(&sz, ids, nids, sizeof *ids, "id");
+    if (nids == 0) {
+        return reds__error(REDS_ERR_DATA, "XCLAIM: id needs at least one element");
+    }
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < nids; i0++) {
+            reds__size_str(&sz, ids[i0], "id");
+        }
+    }
+    if (o->idle.set) {
+        reds__size_lit(&sz, 10);
+        reds__size_num(&sz);
+    }
+    if (o->time.set) {
+        reds__size_lit(&sz, 10);
+        reds__size_num(&sz);
+    }
+    if (o->retrycount.set) {
+        reds__size_lit(&sz, 17);
+        reds__size_num(&sz);
+    }
+    if (o->force) {
+        reds__size_lit(&sz, 11);
+    }
+    reds__size_lit(&sz, 12);
+    if (o->lastid.ptr != NULL || o->lastid.len != 0) {
+        reds__size_lit(&sz, 12);
+        reds__size_str(&sz, o->lastid, "id");
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_XCLAIM, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$6\r\nXCLAIM\r\n", 12);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, group);
+    p = reds__put_str(p, consumer);
+    p = reds__put_str(p, min_idle_time);
+    for (size_t i0 = 0; i0 < nids; i0++) {
+        p = reds__put_str(p, ids[i0]);
+    }
+    if (o->idle.set) {
+        p = reds__put_lit(p, "$4\r\nIDLE\r\n", 10);
+        p = reds__put_i64(p, o->idle.value);
+    }
+    if (o->time.set) {
+        p = reds__put_lit(p, "$4\r\nTIME\r\n", 10);
+        p = reds__put_i64(p, o->time.value);
+    }
+    if (o->retrycount.set) {
+        p = reds__put_lit(p, "$10\r\nRETRYCOUNT\r\n", 17);
+        p = reds__put_i64(p, o->retrycount.value);
+    }
+    if (o->force) {
+        p = reds__put_lit(p, "$5\r\nFORCE\r\n", 11);
+    }
+    p = reds__put_lit(p, "$6\r\nJUSTID\r\n", 12);
+    if (o->lastid.ptr != NULL || o->lastid.len != 0) {
+        p = reds__put_lit(p, "$6\r\nLASTID\r\n", 12);
+        p = reds__put_str(p, o->lastid);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_xdel(reds_client *c, reds_str key, const reds_str *ids, size_t nids, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8958,13 +9656,13 @@ reds_err reds_xdel(reds_client *c, reds_str key, const reds_str *id, size_t nid,
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 10);
     reds__size_str(&sz, key, "key");
-    reds__size_array(&sz, id, nid, sizeof *id, "id");
-    if (nid == 0) {
+    reds__size_array(&sz, ids, nids, sizeof *ids, "id");
+    if (nids == 0) {
         return reds__error(REDS_ERR_DATA, "XDEL: id needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nid; i0++) {
-            reds__size_str(&sz, id[i0], "id");
+        for (size_t i0 = 0; i0 < nids; i0++) {
+            reds__size_str(&sz, ids[i0], "id");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_XDEL, &sz);
@@ -8972,21 +9670,19 @@ reds_err reds_xdel(reds_client *c, reds_str key, const reds_str *id, size_t nid,
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nXDEL\r\n", 10);
     p = reds__put_str(p, key);
-    for (size_t i0 = 0; i0 < nid; i0++) {
-        p = reds__put_str(p, id[i0]);
+    for (size_t i0 = 0; i0 < nids; i0++) {
+        p = reds__put_str(p, ids[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, reds_xgroup_create_id id, const reds_xgroup_create_opts *opts, reds_reply **out)
+reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, reds_xgroup_create_id id, const reds_xgroup_create_opts *opts)
 {
     static const reds_xgroup_create_opts no_opts;
     const reds_xgroup_create_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, key, "key");
@@ -9027,10 +9723,10 @@ reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, re
         p = reds__put_lit(p, "$11\r\nENTRIESREAD\r\n", 18);
         p = reds__put_i64(p, o->entries_read.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_xgroup_createconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, reds_reply **out)
+reds_err reds_xgroup_createconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, bool *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -9050,10 +9746,10 @@ reds_err reds_xgroup_createconsumer(reds_client *c, reds_str key, reds_str group
     p = reds__put_str(p, key);
     p = reds__put_str(p, groupname);
     p = reds__put_str(p, consumername);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_bool, out);
 }
 
-reds_err reds_xgroup_delconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, reds_reply **out)
+reds_err reds_xgroup_delconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -9073,10 +9769,10 @@ reds_err reds_xgroup_delconsumer(reds_client *c, reds_str key, reds_str groupnam
     p = reds__put_str(p, key);
     p = reds__put_str(p, groupname);
     p = reds__put_str(p, consumername);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_xgroup_destroy(reds_client *c, reds_str key, reds_str groupname, reds_reply **out)
+reds_err reds_xgroup_destroy(reds_client *c, reds_str key, reds_str groupname, bool *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -9094,10 +9790,10 @@ reds_err reds_xgroup_destroy(reds_client *c, reds_str key, reds_str groupname, r
     p = reds__put_lit(p, "$7\r\nDESTROY\r\n", 13);
     p = reds__put_str(p, key);
     p = reds__put_str(p, groupname);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_bool, out);
 }
 
-reds_err reds_xgroup_help(reds_client *c, reds_reply **out)
+reds_err reds_xgroup_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -9111,18 +9807,16 @@ reds_err reds_xgroup_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nXGROUP\r\n", 12);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, reds_xgroup_setid_id id, const reds_xgroup_setid_opts *opts, reds_reply **out)
+reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, reds_xgroup_setid_id id, const reds_xgroup_setid_opts *opts)
 {
     static const reds_xgroup_setid_opts no_opts;
     const reds_xgroup_setid_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
@@ -9157,10 +9851,10 @@ reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, red
         p = reds__put_lit(p, "$11\r\nENTRIESREAD\r\n", 18);
         p = reds__put_i64(p, o->entries_read.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_xinfo_consumers(reds_client *c, reds_str key, reds_str groupname, reds_reply **out)
+reds_err reds_xinfo_consumers(reds_client *c, reds_str key, reds_str groupname, reds_xinfo_consumer_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -9178,10 +9872,10 @@ reds_err reds_xinfo_consumers(reds_client *c, reds_str key, reds_str groupname, 
     p = reds__put_lit(p, "$9\r\nCONSUMERS\r\n", 15);
     p = reds__put_str(p, key);
     p = reds__put_str(p, groupname);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_xinfo_consumers, out);
 }
 
-reds_err reds_xinfo_groups(reds_client *c, reds_str key, reds_reply **out)
+reds_err reds_xinfo_groups(reds_client *c, reds_str key, reds_xinfo_group_list **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -9197,10 +9891,10 @@ reds_err reds_xinfo_groups(reds_client *c, reds_str key, reds_reply **out)
     p = reds__put_lit(p, "$5\r\nXINFO\r\n", 11);
     p = reds__put_lit(p, "$6\r\nGROUPS\r\n", 12);
     p = reds__put_str(p, key);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_xinfo_groups, out);
 }
 
-reds_err reds_xinfo_help(reds_client *c, reds_reply **out)
+reds_err reds_xinfo_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -9214,10 +9908,29 @@ reds_err reds_xinfo_help(reds_client *c, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nXINFO\r\n", 11);
     p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_xinfo_stream(reds_client *c, reds_str key, const reds_xinfo_stream_opts *opts, reds_reply **out)
+reds_err reds_xinfo_stream(reds_client *c, reds_str key, reds_xinfo_stream_reply **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 11);
+    reds__size_lit(&sz, 12);
+    reds__size_str(&sz, key, "key");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_XINFO_STREAM, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$5\r\nXINFO\r\n", 11);
+    p = reds__put_lit(p, "$6\r\nSTREAM\r\n", 12);
+    p = reds__put_str(p, key);
+    return reds__cmd_run(c, &cmd, p, reds__conv_xinfo_stream, out);
+}
+
+reds_err reds_xinfo_stream_full(reds_client *c, reds_str key, const reds_xinfo_stream_opts *opts, reds_xinfo_stream_full_reply **out)
 {
     static const reds_xinfo_stream_opts no_opts;
     const reds_xinfo_stream_opts *o = opts ? opts : &no_opts;
@@ -9229,12 +9942,10 @@ reds_err reds_xinfo_stream(reds_client *c, reds_str key, const reds_xinfo_stream
     reds__size_lit(&sz, 11);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, key, "key");
-    if (o->full.set) {
-        reds__size_lit(&sz, 10);
-        if (o->full.count.set) {
-            reds__size_lit(&sz, 11);
-            reds__size_num(&sz);
-        }
+    reds__size_lit(&sz, 10);
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_XINFO_STREAM, &sz);
     if (!p)
@@ -9242,17 +9953,15 @@ reds_err reds_xinfo_stream(reds_client *c, reds_str key, const reds_xinfo_stream
     p = reds__put_lit(p, "$5\r\nXINFO\r\n", 11);
     p = reds__put_lit(p, "$6\r\nSTREAM\r\n", 12);
     p = reds__put_str(p, key);
-    if (o->full.set) {
-        p = reds__put_lit(p, "$4\r\nFULL\r\n", 10);
-        if (o->full.count.set) {
-            p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
-            p = reds__put_i64(p, o->full.count.value);
-        }
+    p = reds__put_lit(p, "$4\r\nFULL\r\n", 10);
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_xinfo_stream_full, out);
 }
 
-reds_err reds_xlen(reds_client *c, reds_str key, reds_reply **out)
+reds_err reds_xlen(reds_client *c, reds_str key, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -9266,10 +9975,29 @@ reds_err reds_xlen(reds_client *c, reds_str key, reds_reply **out)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nXLEN\r\n", 10);
     p = reds__put_str(p, key);
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_xpending(reds_client *c, reds_str key, reds_str group, const reds_xpending_opts *opts, reds_reply **out)
+reds_err reds_xpending(reds_client *c, reds_str key, reds_str group, reds_xpending_summary **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, group, "group");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_XPENDING, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nXPENDING\r\n", 14);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, group);
+    return reds__cmd_run(c, &cmd, p, reds__conv_xpending_summary, out);
+}
+
+reds_err reds_xpending_range(reds_client *c, reds_str key, reds_str group, reds_str start, reds_str end, int64_t count, const reds_xpending_opts *opts, reds_xpending_entry_list **out)
 {
     static const reds_xpending_opts no_opts;
     const reds_xpending_opts *o = opts ? opts : &no_opts;
@@ -9281,17 +10009,15 @@ reds_err reds_xpending(reds_client *c, reds_str key, reds_str group, const reds_
     reds__size_lit(&sz, 14);
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, group, "group");
-    if (o->filters.set) {
-        if (o->filters.min_idle_time.set) {
-            reds__size_lit(&sz, 10);
-            reds__size_num(&sz);
-        }
-        reds__size_str(&sz, o->filters.start, "start");
-        reds__size_str(&sz, o->filters.end, "end");
+    if (o->idle.set) {
+        reds__size_lit(&sz, 10);
         reds__size_num(&sz);
-        if (o->filters.consumer.ptr != NULL || o->filters.consumer.len != 0) {
-            reds__size_str(&sz, o->filters.consumer, "consumer");
-        }
+    }
+    reds__size_str(&sz, start, "start");
+    reds__size_str(&sz, end, "end");
+    reds__size_num(&sz);
+    if (o->consumer.ptr != NULL || o->consumer.len != 0) {
+        reds__size_str(&sz, o->consumer, "consumer");
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_XPENDING, &sz);
     if (!p)
@@ -9299,22 +10025,20 @@ reds_err reds_xpending(reds_client *c, reds_str key, reds_str group, const reds_
     p = reds__put_lit(p, "$8\r\nXPENDING\r\n", 14);
     p = reds__put_str(p, key);
     p = reds__put_str(p, group);
-    if (o->filters.set) {
-        if (o->filters.min_idle_time.set) {
-            p = reds__put_lit(p, "$4\r\nIDLE\r\n", 10);
-            p = reds__put_i64(p, o->filters.min_idle_time.value);
-        }
-        p = reds__put_str(p, o->filters.start);
-        p = reds__put_str(p, o->filters.end);
-        p = reds__put_i64(p, o->filters.count);
-        if (o->filters.consumer.ptr != NULL || o->filters.consumer.len != 0) {
-            p = reds__put_str(p, o->filters.consumer);
-        }
+    if (o->idle.set) {
+        p = reds__put_lit(p, "$4\r\nIDLE\r\n", 10);
+        p = reds__put_i64(p, o->idle.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    p = reds__put_str(p, start);
+    p = reds__put_str(p, end);
+    p = reds__put_i64(p, count);
+    if (o->consumer.ptr != NULL || o->consumer.len != 0) {
+        p = reds__put_str(p, o->consumer);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_xpending_entries, out);
 }
 
-reds_err reds_xrange(reds_client *c, reds_str key, reds_str start, reds_str end, const reds_xrange_opts *opts, reds_reply **out)
+reds_err reds_xrange(reds_client *c, reds_str key, reds_str start, reds_str end, const reds_xrange_opts *opts, reds_stream_entry_list **out)
 {
     static const reds_xrange_opts no_opts;
     const reds_xrange_opts *o = opts ? opts : &no_opts;
@@ -9342,10 +10066,10 @@ reds_err reds_xrange(reds_client *c, reds_str key, reds_str start, reds_str end,
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_stream_entries, out);
 }
 
-reds_err reds_xread(reds_client *c, const reds_str *key, size_t nkey, const reds_str *id, size_t nid, const reds_xread_opts *opts, reds_reply **out)
+reds_err reds_xread(reds_client *c, const reds_str *keys, size_t nkeys, const reds_str *ids, size_t nids, const reds_xread_opts *opts, reds_xread_stream_list **out)
 {
     static const reds_xread_opts no_opts;
     const reds_xread_opts *o = opts ? opts : &no_opts;
@@ -9359,27 +10083,27 @@ reds_err reds_xread(reds_client *c, const reds_str *key, size_t nkey, const reds
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
     }
-    if (o->milliseconds.set) {
+    if (o->block.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
     }
     reds__size_lit(&sz, 13);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "XREAD: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
-    reds__size_array(&sz, id, nid, sizeof *id, "id");
-    if (nid == 0) {
+    reds__size_array(&sz, ids, nids, sizeof *ids, "id");
+    if (nids == 0) {
         return reds__error(REDS_ERR_DATA, "XREAD: id needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nid; i0++) {
-            reds__size_str(&sz, id[i0], "id");
+        for (size_t i0 = 0; i0 < nids; i0++) {
+            reds__size_str(&sz, ids[i0], "id");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_XREAD, &sz);
@@ -9390,21 +10114,21 @@ reds_err reds_xread(reds_client *c, const reds_str *key, size_t nkey, const reds
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    if (o->milliseconds.set) {
+    if (o->block.set) {
         p = reds__put_lit(p, "$5\r\nBLOCK\r\n", 11);
-        p = reds__put_i64(p, o->milliseconds.value);
+        p = reds__put_i64(p, o->block.value);
     }
     p = reds__put_lit(p, "$7\r\nSTREAMS\r\n", 13);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    for (size_t i0 = 0; i0 < nid; i0++) {
-        p = reds__put_str(p, id[i0]);
+    for (size_t i0 = 0; i0 < nids; i0++) {
+        p = reds__put_str(p, ids[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_xread, out);
 }
 
-reds_err reds_xreadgroup(reds_client *c, reds_str group, reds_str consumer, const reds_str *key, size_t nkey, const reds_str *id, size_t nid, const reds_xreadgroup_opts *opts, reds_reply **out)
+reds_err reds_xreadgroup(reds_client *c, reds_str group, reds_str consumer, const reds_str *keys, size_t nkeys, const reds_str *ids, size_t nids, const reds_xreadgroup_opts *opts, reds_xread_stream_list **out)
 {
     static const reds_xreadgroup_opts no_opts;
     const reds_xreadgroup_opts *o = opts ? opts : &no_opts;
@@ -9421,7 +10145,7 @@ reds_err reds_xreadgroup(reds_client *c, reds_str group, reds_str consumer, cons
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
     }
-    if (o->milliseconds.set) {
+    if (o->block.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
     }
@@ -9429,22 +10153,22 @@ reds_err reds_xreadgroup(reds_client *c, reds_str group, reds_str consumer, cons
         reds__size_lit(&sz, 11);
     }
     reds__size_lit(&sz, 13);
-    reds__size_array(&sz, key, nkey, sizeof *key, "key");
-    if (nkey == 0) {
+    reds__size_array(&sz, keys, nkeys, sizeof *keys, "key");
+    if (nkeys == 0) {
         return reds__error(REDS_ERR_DATA, "XREADGROUP: key needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nkey; i0++) {
-            reds__size_str(&sz, key[i0], "key");
+        for (size_t i0 = 0; i0 < nkeys; i0++) {
+            reds__size_str(&sz, keys[i0], "key");
         }
     }
-    reds__size_array(&sz, id, nid, sizeof *id, "id");
-    if (nid == 0) {
+    reds__size_array(&sz, ids, nids, sizeof *ids, "id");
+    if (nids == 0) {
         return reds__error(REDS_ERR_DATA, "XREADGROUP: id needs at least one element");
     }
     if (!sz.bad) {
-        for (size_t i0 = 0; i0 < nid; i0++) {
-            reds__size_str(&sz, id[i0], "id");
+        for (size_t i0 = 0; i0 < nids; i0++) {
+            reds__size_str(&sz, ids[i0], "id");
         }
     }
     p = reds__cmd_begin(c, &cmd, REDS__CMD_XREADGROUP, &sz);
@@ -9458,24 +10182,24 @@ reds_err reds_xreadgroup(reds_client *c, reds_str group, reds_str consumer, cons
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    if (o->milliseconds.set) {
+    if (o->block.set) {
         p = reds__put_lit(p, "$5\r\nBLOCK\r\n", 11);
-        p = reds__put_i64(p, o->milliseconds.value);
+        p = reds__put_i64(p, o->block.value);
     }
     if (o->noack) {
         p = reds__put_lit(p, "$5\r\nNOACK\r\n", 11);
     }
     p = reds__put_lit(p, "$7\r\nSTREAMS\r\n", 13);
-    for (size_t i0 = 0; i0 < nkey; i0++) {
-        p = reds__put_str(p, key[i0]);
+    for (size_t i0 = 0; i0 < nkeys; i0++) {
+        p = reds__put_str(p, keys[i0]);
     }
-    for (size_t i0 = 0; i0 < nid; i0++) {
-        p = reds__put_str(p, id[i0]);
+    for (size_t i0 = 0; i0 < nids; i0++) {
+        p = reds__put_str(p, ids[i0]);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_xread, out);
 }
 
-reds_err reds_xrevrange(reds_client *c, reds_str key, reds_str end, reds_str start, const reds_xrevrange_opts *opts, reds_reply **out)
+reds_err reds_xrevrange(reds_client *c, reds_str key, reds_str end, reds_str start, const reds_xrevrange_opts *opts, reds_stream_entry_list **out)
 {
     static const reds_xrevrange_opts no_opts;
     const reds_xrevrange_opts *o = opts ? opts : &no_opts;
@@ -9503,18 +10227,16 @@ reds_err reds_xrevrange(reds_client *c, reds_str key, reds_str end, reds_str sta
         p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
         p = reds__put_i64(p, o->count.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_stream_entries, out);
 }
 
-reds_err reds_xsetid(reds_client *c, reds_str key, reds_str last_id, const reds_xsetid_opts *opts, reds_reply **out)
+reds_err reds_xsetid(reds_client *c, reds_str key, reds_str last_id, const reds_xsetid_opts *opts)
 {
     static const reds_xsetid_opts no_opts;
     const reds_xsetid_opts *o = opts ? opts : &no_opts;
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
     char *p;
-    if (out)
-        memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, last_id, "last-id");
@@ -9540,10 +10262,10 @@ reds_err reds_xsetid(reds_client *c, reds_str key, reds_str last_id, const reds_
         p = reds__put_lit(p, "$12\r\nMAXDELETEDID\r\n", 19);
         p = reds__put_str(p, o->max_deleted_entry_id);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_xtrim(reds_client *c, reds_str key, reds_xtrim_strategy strategy, reds_str threshold, const reds_xtrim_opts *opts, reds_reply **out)
+reds_err reds_xtrim(reds_client *c, reds_str key, reds_stream_trim_strategy strategy, reds_str threshold, const reds_xtrim_opts *opts, int64_t *out)
 {
     static const reds_xtrim_opts no_opts;
     const reds_xtrim_opts *o = opts ? opts : &no_opts;
@@ -9555,17 +10277,17 @@ reds_err reds_xtrim(reds_client *c, reds_str key, reds_xtrim_strategy strategy, 
     reds__size_lit(&sz, 11);
     reds__size_str(&sz, key, "key");
     if (strategy == 0 || (unsigned)strategy > 2) {
-        return reds__error(REDS_ERR_DATA, "XTRIM: strategy is not a reds_xtrim_strategy value");
+        return reds__error(REDS_ERR_DATA, "XTRIM: strategy is not a reds_stream_trim_strategy value");
     }
     reds__size_lit(&sz, 12);
-    if ((unsigned)o->operator_ > 2) {
-        return reds__error(REDS_ERR_DATA, "XTRIM: operator is not a reds_xtrim_operator value");
+    if ((unsigned)o->op > 2) {
+        return reds__error(REDS_ERR_DATA, "XTRIM: operator is not a reds_stream_trim_operator value");
     }
-    if (o->operator_ != 0) {
+    if (o->op != 0) {
         reds__size_lit(&sz, 7);
     }
     reds__size_str(&sz, threshold, "threshold");
-    if (o->count.set) {
+    if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
     }
@@ -9574,16 +10296,16 @@ reds_err reds_xtrim(reds_client *c, reds_str key, reds_xtrim_strategy strategy, 
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nXTRIM\r\n", 11);
     p = reds__put_str(p, key);
-    p = reds__put_lit(p, reds__lit_xtrim_strategy[strategy].ptr, reds__lit_xtrim_strategy[strategy].len);
-    if (o->operator_ != 0) {
-        p = reds__put_lit(p, reds__lit_xtrim_operator[o->operator_].ptr, reds__lit_xtrim_operator[o->operator_].len);
+    p = reds__put_lit(p, reds__lit_stream_trim_strategy[strategy].ptr, reds__lit_stream_trim_strategy[strategy].len);
+    if (o->op != 0) {
+        p = reds__put_lit(p, reds__lit_stream_trim_operator[o->op].ptr, reds__lit_stream_trim_operator[o->op].len);
     }
     p = reds__put_str(p, threshold);
-    if (o->count.set) {
+    if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
-        p = reds__put_i64(p, o->count.value);
+        p = reds__put_i64(p, o->limit.value);
     }
-    return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
 reds_err reds_append(reds_client *c, reds_str key, reds_str value, int64_t *out)

@@ -38,6 +38,218 @@ static reds_err text_str(reds__arena *a, const char *v, size_t n, reds_str *dst)
     return dst->ptr ? REDS_OK : nomem();
 }
 
+/* The words from `s` to `end`, copied: the trailing list of a words record. */
+static reds_err rest_words(reds__arena *a, const char *s, const char *end, reds_strlist *dst)
+{
+    size_t n = 0;
+    for (const char *p = s; p < end; p++)
+        if (*p != ' ' && (p == s || p[-1] == ' '))
+            n++;
+    dst->count = 0;
+    dst->items = n ? reds__arena_alloc(a, n * sizeof *dst->items) : NULL;
+    if (n && !dst->items)
+        return nomem();
+    while (s < end) {
+        const char *sp = memchr(s, ' ', (size_t)(end - s));
+        const char *stop = sp ? sp : end;
+        if (stop > s) {
+            reds_err err = text_str(a, s, (size_t)(stop - s), &dst->items[dst->count++]);
+            if (err)
+                return err;
+        }
+        s = stop + 1;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_acl_log_entry(const reds_reply *r, reds__arena *a, reds_acl_log_entry *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (acl_log_entry)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (acl_log_entry)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "count", 5))
+            err = reds__fill_int(v, &dst->count);
+        else if (key_is(k->str, k->len, "reason", 6))
+            err = reds__fill_str(v, &dst->reason);
+        else if (key_is(k->str, k->len, "context", 7))
+            err = reds__fill_str(v, &dst->context);
+        else if (key_is(k->str, k->len, "object", 6))
+            err = reds__fill_str(v, &dst->object);
+        else if (key_is(k->str, k->len, "username", 8))
+            err = reds__fill_str(v, &dst->username);
+        else if (key_is(k->str, k->len, "age-seconds", 11))
+            err = reds__fill_double(v, &dst->age_seconds);
+        else if (key_is(k->str, k->len, "client-info", 11))
+            err = reds__fill_str(v, &dst->client_info);
+        else if (key_is(k->str, k->len, "entry-id", 8))
+            err = reds__fill_nullable_int(v, &dst->entry_id);
+        else if (key_is(k->str, k->len, "timestamp-created", 17))
+            err = reds__fill_nullable_int(v, &dst->timestamp_created);
+        else if (key_is(k->str, k->len, "timestamp-last-updated", 22))
+            err = reds__fill_nullable_int(v, &dst->timestamp_last_updated);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_acl_log_entry(const reds_reply *r, reds__arena *a, size_t *count, reds_acl_log_entry **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of acl_log_entry");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_acl_log_entry(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_acl_selector(const reds_reply *r, reds__arena *a, reds_acl_selector *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (acl_selector)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (acl_selector)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "commands", 8))
+            err = reds__fill_str(v, &dst->commands);
+        else if (key_is(k->str, k->len, "keys", 4))
+            err = reds__fill_str(v, &dst->keys);
+        else if (key_is(k->str, k->len, "channels", 8))
+            err = reds__fill_str(v, &dst->channels);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_acl_selector(const reds_reply *r, reds__arena *a, size_t *count, reds_acl_selector **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of acl_selector");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_acl_selector(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_acl_user(const reds_reply *r, reds__arena *a, reds_acl_user *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (acl_user)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (acl_user)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "flags", 5))
+            err = reds__fill_strlist(v, a, &dst->flags);
+        else if (key_is(k->str, k->len, "passwords", 9))
+            err = reds__fill_strlist(v, a, &dst->passwords);
+        else if (key_is(k->str, k->len, "commands", 8))
+            err = reds__fill_str(v, &dst->commands);
+        else if (key_is(k->str, k->len, "keys", 4))
+            err = reds__fill_str(v, &dst->keys);
+        else if (key_is(k->str, k->len, "channels", 8))
+            err = reds__fill_str(v, &dst->channels);
+        else if (key_is(k->str, k->len, "selectors", 9))
+            err = reds__fill_list_acl_selector(v, a, &dst->nselectors, &dst->selectors);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_acl_user(const reds_reply *r, reds__arena *a, size_t *count, reds_acl_user **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of acl_user");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_acl_user(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+/* One name/value pair of a flat list: the name fills `channel`, the value `count`. */
+reds_err reds__fill_pair_channel_count(const reds_reply *k, const reds_reply *v, reds__arena *a, reds_channel_count *dst)
+{
+    reds_err err = reds__fill_str(k, &dst->channel);
+    (void)a;
+    if (!err)
+        err = reds__fill_int(v, &dst->count);
+    return err;
+}
+
+reds_err reds__fill_channel_count(const reds_reply *r, reds__arena *a, reds_channel_count *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len != 2)
+        return reds__bad_reply(r, "a name/value pair (channel_count)");
+    return reds__fill_pair_channel_count(&r->element[0], &r->element[1], a, dst);
+}
+
+/* Name/value pairs, one record per pair: a flat array, or an array of
+ * [name, value] arrays (how ZMPOP and BZMPOP send members and scores). */
+reds_err reds__fill_list_channel_count(const reds_reply *r, reds__arena *a, size_t *count, reds_channel_count **items)
+{
+    if (r->type == REDS_REPLY_ARRAY && r->len && r->element[0].type == REDS_REPLY_ARRAY) {
+        *count = r->len;
+        *items = reds__arena_alloc(a, r->len * sizeof **items);
+        if (!*items)
+            return nomem();
+        for (size_t i = 0; i < r->len; i++) {
+            memset(&(*items)[i], 0, sizeof **items);
+            reds_err err = reds__fill_channel_count(&r->element[i], a, &(*items)[i]);
+            if (err)
+                return err;
+        }
+        return REDS_OK;
+    }
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "channel_count: expected name/value pairs, got %zu elements", r->len)
+                   : reds__bad_reply(r, "name/value pairs (channel_count)");
+    *count = r->len / 2;
+    *items = r->len ? reds__arena_alloc(a, *count * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < *count; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_pair_channel_count(&r->element[2 * i], &r->element[2 * i + 1], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
 static reds_err fill_client_entry_text(const char *s, size_t len, reds__arena *a, reds_client_entry *dst)
 {
     reds_err err = text_str(a, s, len, &dst->line);
@@ -155,6 +367,1275 @@ reds_err reds__fill_list_client_entry(const reds_reply *r, reds__arena *a, size_
     return REDS_OK;
 }
 
+/* "key:value" lines; '#' lines (section headers) and unknown keys are skipped. */
+reds_err reds__fill_cluster_info_reply(const reds_reply *r, reds__arena *a, reds_cluster_info_reply *dst)
+{
+    if (r->type != REDS_REPLY_STRING && r->type != REDS_REPLY_STATUS)
+        return reds__bad_reply(r, "key:value lines (cluster_info_reply)");
+    reds_err err = REDS_OK;
+    const char *s = r->str, *end = r->str + r->len;
+    while (!err && s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *stop = nl ? nl : end;
+        size_t len = (size_t)(stop - s);
+        if (len && s[len - 1] == '\r')
+            len--;
+        const char *colon = len && s[0] != '#' ? memchr(s, ':', len) : NULL;
+        if (colon) {
+            const char *v = colon + 1;
+            size_t kn = (size_t)(colon - s), vn = len - kn - 1;
+            if (0) {
+            }
+            else if (key_is(s, kn, "cluster_state", 13))
+                err = text_str(a, v, vn, &dst->cluster_state);
+            else if (key_is(s, kn, "cluster_slots_assigned", 22))
+                err = text_int(v, vn, &dst->cluster_slots_assigned, "cluster_info_reply.cluster_slots_assigned");
+            else if (key_is(s, kn, "cluster_slots_ok", 16))
+                err = text_int(v, vn, &dst->cluster_slots_ok, "cluster_info_reply.cluster_slots_ok");
+            else if (key_is(s, kn, "cluster_slots_pfail", 19))
+                err = text_int(v, vn, &dst->cluster_slots_pfail, "cluster_info_reply.cluster_slots_pfail");
+            else if (key_is(s, kn, "cluster_slots_fail", 18))
+                err = text_int(v, vn, &dst->cluster_slots_fail, "cluster_info_reply.cluster_slots_fail");
+            else if (key_is(s, kn, "cluster_known_nodes", 19))
+                err = text_int(v, vn, &dst->cluster_known_nodes, "cluster_info_reply.cluster_known_nodes");
+            else if (key_is(s, kn, "cluster_size", 12))
+                err = text_int(v, vn, &dst->cluster_size, "cluster_info_reply.cluster_size");
+            else if (key_is(s, kn, "cluster_current_epoch", 21))
+                err = text_int(v, vn, &dst->cluster_current_epoch, "cluster_info_reply.cluster_current_epoch");
+            else if (key_is(s, kn, "cluster_my_epoch", 16))
+                err = text_int(v, vn, &dst->cluster_my_epoch, "cluster_info_reply.cluster_my_epoch");
+            else if (key_is(s, kn, "cluster_stats_messages_sent", 27))
+                err = text_int(v, vn, &dst->cluster_stats_messages_sent, "cluster_info_reply.cluster_stats_messages_sent");
+            else if (key_is(s, kn, "cluster_stats_messages_received", 31))
+                err = text_int(v, vn, &dst->cluster_stats_messages_received, "cluster_info_reply.cluster_stats_messages_received");
+            else if (key_is(s, kn, "total_cluster_links_buffer_limit_exceeded", 41))
+                err = text_int(v, vn, &dst->total_cluster_links_buffer_limit_exceeded, "cluster_info_reply.total_cluster_links_buffer_limit_exceeded");
+        }
+        s = stop + 1;
+    }
+    return err;
+}
+
+reds_err reds__fill_list_cluster_info_reply(const reds_reply *r, reds__arena *a, size_t *count, reds_cluster_info_reply **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of cluster_info_reply");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_cluster_info_reply(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_cluster_link(const reds_reply *r, reds__arena *a, reds_cluster_link *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (cluster_link)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (cluster_link)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "direction", 9))
+            err = reds__fill_str(v, &dst->direction);
+        else if (key_is(k->str, k->len, "node", 4))
+            err = reds__fill_str(v, &dst->node);
+        else if (key_is(k->str, k->len, "create-time", 11))
+            err = reds__fill_int(v, &dst->create_time);
+        else if (key_is(k->str, k->len, "events", 6))
+            err = reds__fill_str(v, &dst->events);
+        else if (key_is(k->str, k->len, "send-buffer-allocated", 21))
+            err = reds__fill_int(v, &dst->send_buffer_allocated);
+        else if (key_is(k->str, k->len, "send-buffer-used", 16))
+            err = reds__fill_int(v, &dst->send_buffer_used);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_cluster_link(const reds_reply *r, reds__arena *a, size_t *count, reds_cluster_link **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of cluster_link");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_cluster_link(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+/* One line of space-separated words, by position. */
+static reds_err fill_cluster_node_words(const char *s, size_t len, reds__arena *a, reds_cluster_node *dst)
+{
+    reds_err err = text_str(a, s, len, &dst->line);
+    const char *end = s + len;
+    size_t field = 0;
+    while (!err && s < end) {
+        const char *sp = memchr(s, ' ', (size_t)(end - s));
+        const char *stop = sp ? sp : end;
+        size_t n = (size_t)(stop - s);
+        if (n) {
+            switch (field++) {
+            case 0:
+                err = text_str(a, s, n, &dst->id);
+                break;
+            case 1:
+                err = text_str(a, s, n, &dst->addr);
+                break;
+            case 2:
+                err = text_str(a, s, n, &dst->flags);
+                break;
+            case 3:
+                err = text_str(a, s, n, &dst->master);
+                break;
+            case 4:
+                err = text_int(s, n, &dst->ping_sent, "cluster_node.ping_sent");
+                break;
+            case 5:
+                err = text_int(s, n, &dst->pong_recv, "cluster_node.pong_recv");
+                break;
+            case 6:
+                err = text_int(s, n, &dst->config_epoch, "cluster_node.config_epoch");
+                break;
+            case 7:
+                err = text_str(a, s, n, &dst->link_state);
+                break;
+            case 8:
+                return rest_words(a, s, end, &dst->slots);
+            default:
+                break; /* words this version does not know */
+            }
+        }
+        s = stop + 1;
+    }
+    if (!err && field < 8)
+        err = reds__error(REDS_ERR_INVALID_RESPONSE, "cluster_node: expected 8 words, got %zu", field);
+    return err;
+}
+
+reds_err reds__fill_cluster_node(const reds_reply *r, reds__arena *a, reds_cluster_node *dst)
+{
+    if (r->type != REDS_REPLY_STRING && r->type != REDS_REPLY_STATUS)
+        return reds__bad_reply(r, "a line of words (cluster_node)");
+    size_t len = r->len;
+    while (len && (r->str[len - 1] == '\n' || r->str[len - 1] == '\r'))
+        len--;
+    return fill_cluster_node_words(r->str, len, a, dst);
+}
+
+/* One record per line: the lines of a bulk string, or an array of lines. */
+reds_err reds__fill_list_cluster_node(const reds_reply *r, reds__arena *a, size_t *count, reds_cluster_node **items)
+{
+    *count = 0;
+    *items = NULL;
+    if (r->type == REDS_REPLY_ARRAY) {
+        *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+        if (r->len && !*items)
+            return nomem();
+        for (size_t i = 0; i < r->len; i++) {
+            memset(&(*items)[i], 0, sizeof **items);
+            reds_err err = reds__fill_cluster_node(&r->element[i], a, &(*items)[i]);
+            if (err)
+                return err;
+            (*count)++;
+        }
+        return REDS_OK;
+    }
+    if (r->type != REDS_REPLY_STRING)
+        return reds__bad_reply(r, "lines of words (cluster_node)");
+    size_t n = 0;
+    for (size_t i = 0; i < r->len; i++)
+        if (r->str[i] == '\n' || (i + 1 == r->len))
+            n++;
+    *items = n ? reds__arena_alloc(a, n * sizeof **items) : NULL;
+    if (n && !*items)
+        return nomem();
+    const char *s = r->str, *end = r->str + r->len;
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *stop = nl ? nl : end;
+        size_t len = (size_t)(stop - s);
+        if (len && s[len - 1] == '\r')
+            len--;
+        if (len) {
+            reds_cluster_node *item = &(*items)[(*count)++];
+            memset(item, 0, sizeof *item);
+            reds_err err = fill_cluster_node_words(s, len, a, item);
+            if (err)
+                return err;
+        }
+        s = stop + 1;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_cluster_shard(const reds_reply *r, reds__arena *a, reds_cluster_shard *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (cluster_shard)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (cluster_shard)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "slots", 5))
+            err = reds__fill_intlist(v, a, &dst->slots);
+        else if (key_is(k->str, k->len, "nodes", 5))
+            err = reds__fill_list_cluster_shard_node(v, a, &dst->nnodes, &dst->nodes);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_cluster_shard(const reds_reply *r, reds__arena *a, size_t *count, reds_cluster_shard **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of cluster_shard");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_cluster_shard(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_cluster_shard_node(const reds_reply *r, reds__arena *a, reds_cluster_shard_node *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (cluster_shard_node)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (cluster_shard_node)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "id", 2))
+            err = reds__fill_str(v, &dst->id);
+        else if (key_is(k->str, k->len, "port", 4))
+            err = reds__fill_int(v, &dst->port);
+        else if (key_is(k->str, k->len, "tls-port", 8))
+            err = reds__fill_int(v, &dst->tls_port);
+        else if (key_is(k->str, k->len, "ip", 2))
+            err = reds__fill_str(v, &dst->ip);
+        else if (key_is(k->str, k->len, "endpoint", 8))
+            err = reds__fill_str(v, &dst->endpoint);
+        else if (key_is(k->str, k->len, "hostname", 8))
+            err = reds__fill_str(v, &dst->hostname);
+        else if (key_is(k->str, k->len, "role", 4))
+            err = reds__fill_str(v, &dst->role);
+        else if (key_is(k->str, k->len, "replication-offset", 18))
+            err = reds__fill_int(v, &dst->replication_offset);
+        else if (key_is(k->str, k->len, "health", 6))
+            err = reds__fill_str(v, &dst->health);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_cluster_shard_node(const reds_reply *r, reds__arena *a, size_t *count, reds_cluster_shard_node **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of cluster_shard_node");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_cluster_shard_node(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_cluster_slot_node(const reds_reply *r, reds__arena *a, reds_cluster_slot_node *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "cluster_slot_node: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (cluster_slot_node)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->ip);
+    if (!err)
+        err = reds__fill_int(&r->element[1], &dst->port);
+    if (!err && r->len > 2)
+        err = reds__fill_str(&r->element[2], &dst->id);
+    if (!err && r->len > 3)
+        err = reds__fill_map(&r->element[3], a, &dst->metadata);
+    return err;
+}
+
+reds_err reds__fill_list_cluster_slot_node(const reds_reply *r, reds__arena *a, size_t *count, reds_cluster_slot_node **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of cluster_slot_node");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_cluster_slot_node(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_cluster_slot_range(const reds_reply *r, reds__arena *a, reds_cluster_slot_range *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 3)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "cluster_slot_range: expected 3 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (cluster_slot_range)");
+    if (!err)
+        err = reds__fill_int(&r->element[0], &dst->start);
+    if (!err)
+        err = reds__fill_int(&r->element[1], &dst->end);
+    if (!err)
+        err = reds__fill_cluster_slot_node(&r->element[2], a, &dst->master);
+    if (!err) {
+        /* The remaining elements, as an array of their own. */
+        reds_reply rest = {.type = REDS_REPLY_ARRAY,
+                           .len = r->len > 3 ? r->len - 3 : 0,
+                           .element = r->element + 3};
+        err = reds__fill_list_cluster_slot_node(&rest, a, &dst->nreplicas, &dst->replicas);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_cluster_slot_range(const reds_reply *r, reds__arena *a, size_t *count, reds_cluster_slot_range **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of cluster_slot_range");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_cluster_slot_range(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_command_arg(const reds_reply *r, reds__arena *a, reds_command_arg *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (command_arg)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (command_arg)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "type", 4))
+            err = reds__fill_str(v, &dst->type);
+        else if (key_is(k->str, k->len, "display_text", 12))
+            err = reds__fill_str(v, &dst->display_text);
+        else if (key_is(k->str, k->len, "key_spec_index", 14))
+            err = reds__fill_nullable_int(v, &dst->key_spec_index);
+        else if (key_is(k->str, k->len, "token", 5))
+            err = reds__fill_str(v, &dst->token);
+        else if (key_is(k->str, k->len, "summary", 7))
+            err = reds__fill_str(v, &dst->summary);
+        else if (key_is(k->str, k->len, "since", 5))
+            err = reds__fill_str(v, &dst->since);
+        else if (key_is(k->str, k->len, "deprecated_since", 16))
+            err = reds__fill_str(v, &dst->deprecated_since);
+        else if (key_is(k->str, k->len, "flags", 5))
+            err = reds__fill_strlist(v, a, &dst->flags);
+        else if (key_is(k->str, k->len, "value", 5))
+            err = reds__fill_str(v, &dst->value);
+        else if (key_is(k->str, k->len, "arguments", 9))
+            err = reds__fill_list_command_arg(v, a, &dst->narguments, &dst->arguments);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_command_arg(const reds_reply *r, reds__arena *a, size_t *count, reds_command_arg **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of command_arg");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_command_arg(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_command_doc_body(const reds_reply *r, reds__arena *a, reds_command_doc_body *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (command_doc_body)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (command_doc_body)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "summary", 7))
+            err = reds__fill_str(v, &dst->summary);
+        else if (key_is(k->str, k->len, "since", 5))
+            err = reds__fill_str(v, &dst->since);
+        else if (key_is(k->str, k->len, "group", 5))
+            err = reds__fill_str(v, &dst->group);
+        else if (key_is(k->str, k->len, "complexity", 10))
+            err = reds__fill_str(v, &dst->complexity);
+        else if (key_is(k->str, k->len, "module", 6))
+            err = reds__fill_str(v, &dst->module);
+        else if (key_is(k->str, k->len, "doc_flags", 9))
+            err = reds__fill_strlist(v, a, &dst->doc_flags);
+        else if (key_is(k->str, k->len, "deprecated_since", 16))
+            err = reds__fill_str(v, &dst->deprecated_since);
+        else if (key_is(k->str, k->len, "replaced_by", 11))
+            err = reds__fill_str(v, &dst->replaced_by);
+        else if (key_is(k->str, k->len, "history", 7))
+            err = reds__fill_list_command_history(v, a, &dst->nhistory, &dst->history);
+        else if (key_is(k->str, k->len, "arguments", 9))
+            err = reds__fill_list_command_arg(v, a, &dst->narguments, &dst->arguments);
+        else if (key_is(k->str, k->len, "subcommands", 11))
+            err = reds__fill_list_command_doc(v, a, &dst->nsubcommands, &dst->subcommands);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_command_doc_body(const reds_reply *r, reds__arena *a, size_t *count, reds_command_doc_body **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of command_doc_body");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_command_doc_body(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+/* One name/value pair of a flat list: the name fills `name`, the value `doc`. */
+reds_err reds__fill_pair_command_doc(const reds_reply *k, const reds_reply *v, reds__arena *a, reds_command_doc *dst)
+{
+    reds_err err = reds__fill_str(k, &dst->name);
+    (void)a;
+    if (!err)
+        err = reds__fill_command_doc_body(v, a, &dst->doc);
+    return err;
+}
+
+reds_err reds__fill_command_doc(const reds_reply *r, reds__arena *a, reds_command_doc *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len != 2)
+        return reds__bad_reply(r, "a name/value pair (command_doc)");
+    return reds__fill_pair_command_doc(&r->element[0], &r->element[1], a, dst);
+}
+
+/* Name/value pairs, one record per pair: a flat array, or an array of
+ * [name, value] arrays (how ZMPOP and BZMPOP send members and scores). */
+reds_err reds__fill_list_command_doc(const reds_reply *r, reds__arena *a, size_t *count, reds_command_doc **items)
+{
+    if (r->type == REDS_REPLY_ARRAY && r->len && r->element[0].type == REDS_REPLY_ARRAY) {
+        *count = r->len;
+        *items = reds__arena_alloc(a, r->len * sizeof **items);
+        if (!*items)
+            return nomem();
+        for (size_t i = 0; i < r->len; i++) {
+            memset(&(*items)[i], 0, sizeof **items);
+            reds_err err = reds__fill_command_doc(&r->element[i], a, &(*items)[i]);
+            if (err)
+                return err;
+        }
+        return REDS_OK;
+    }
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "command_doc: expected name/value pairs, got %zu elements", r->len)
+                   : reds__bad_reply(r, "name/value pairs (command_doc)");
+    *count = r->len / 2;
+    *items = r->len ? reds__arena_alloc(a, *count * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < *count; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_pair_command_doc(&r->element[2 * i], &r->element[2 * i + 1], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_latency_histogram_stats(const reds_reply *r, reds__arena *a, reds_latency_histogram_stats *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (latency_histogram_stats)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (latency_histogram_stats)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "calls", 5))
+            err = reds__fill_int(v, &dst->calls);
+        else if (key_is(k->str, k->len, "histogram_usec", 14))
+            err = reds__fill_list_latency_bucket(v, a, &dst->nbuckets, &dst->buckets);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_latency_histogram_stats(const reds_reply *r, reds__arena *a, size_t *count, reds_latency_histogram_stats **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of latency_histogram_stats");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_latency_histogram_stats(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+/* One name/value pair of a flat list: the name fills `command`, the value `stats`. */
+reds_err reds__fill_pair_command_histogram(const reds_reply *k, const reds_reply *v, reds__arena *a, reds_command_histogram *dst)
+{
+    reds_err err = reds__fill_str(k, &dst->command);
+    (void)a;
+    if (!err)
+        err = reds__fill_latency_histogram_stats(v, a, &dst->stats);
+    return err;
+}
+
+reds_err reds__fill_command_histogram(const reds_reply *r, reds__arena *a, reds_command_histogram *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len != 2)
+        return reds__bad_reply(r, "a name/value pair (command_histogram)");
+    return reds__fill_pair_command_histogram(&r->element[0], &r->element[1], a, dst);
+}
+
+/* Name/value pairs, one record per pair: a flat array, or an array of
+ * [name, value] arrays (how ZMPOP and BZMPOP send members and scores). */
+reds_err reds__fill_list_command_histogram(const reds_reply *r, reds__arena *a, size_t *count, reds_command_histogram **items)
+{
+    if (r->type == REDS_REPLY_ARRAY && r->len && r->element[0].type == REDS_REPLY_ARRAY) {
+        *count = r->len;
+        *items = reds__arena_alloc(a, r->len * sizeof **items);
+        if (!*items)
+            return nomem();
+        for (size_t i = 0; i < r->len; i++) {
+            memset(&(*items)[i], 0, sizeof **items);
+            reds_err err = reds__fill_command_histogram(&r->element[i], a, &(*items)[i]);
+            if (err)
+                return err;
+        }
+        return REDS_OK;
+    }
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "command_histogram: expected name/value pairs, got %zu elements", r->len)
+                   : reds__bad_reply(r, "name/value pairs (command_histogram)");
+    *count = r->len / 2;
+    *items = r->len ? reds__arena_alloc(a, *count * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < *count; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_pair_command_histogram(&r->element[2 * i], &r->element[2 * i + 1], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_command_history(const reds_reply *r, reds__arena *a, reds_command_history *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "command_history: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (command_history)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->version);
+    if (!err)
+        err = reds__fill_str(&r->element[1], &dst->description);
+    return err;
+}
+
+reds_err reds__fill_list_command_history(const reds_reply *r, reds__arena *a, size_t *count, reds_command_history **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of command_history");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_command_history(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_command_info_entry(const reds_reply *r, reds__arena *a, reds_command_info_entry *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type == REDS_REPLY_NIL)
+        return REDS_OK; /* nil: the record stays zeroed */
+    if (r->type != REDS_REPLY_ARRAY || r->len < 6)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "command_info_entry: expected 6 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (command_info_entry)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->name);
+    if (!err)
+        err = reds__fill_int(&r->element[1], &dst->arity);
+    if (!err)
+        err = reds__fill_strlist(&r->element[2], a, &dst->flags);
+    if (!err)
+        err = reds__fill_int(&r->element[3], &dst->first_key);
+    if (!err)
+        err = reds__fill_int(&r->element[4], &dst->last_key);
+    if (!err)
+        err = reds__fill_int(&r->element[5], &dst->step);
+    if (!err && r->len > 6)
+        err = reds__fill_strlist(&r->element[6], a, &dst->acl_categories);
+    if (!err && r->len > 7)
+        err = reds__fill_strlist(&r->element[7], a, &dst->tips);
+    if (!err && r->len > 8)
+        err = reds__fill_list_command_key_spec(&r->element[8], a, &dst->nkey_specs, &dst->key_specs);
+    if (!err && r->len > 9)
+        err = reds__fill_list_command_info_entry(&r->element[9], a, &dst->nsubcommands, &dst->subcommands);
+    return err;
+}
+
+reds_err reds__fill_list_command_info_entry(const reds_reply *r, reds__arena *a, size_t *count, reds_command_info_entry **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of command_info_entry");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_command_info_entry(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_command_key_flags(const reds_reply *r, reds__arena *a, reds_command_key_flags *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "command_key_flags: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (command_key_flags)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->key);
+    if (!err)
+        err = reds__fill_strlist(&r->element[1], a, &dst->flags);
+    return err;
+}
+
+reds_err reds__fill_list_command_key_flags(const reds_reply *r, reds__arena *a, size_t *count, reds_command_key_flags **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of command_key_flags");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_command_key_flags(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_key_spec_begin_search_spec(const reds_reply *r, reds__arena *a, reds_key_spec_begin_search_spec *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (key_spec_begin_search_spec)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (key_spec_begin_search_spec)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "index", 5))
+            err = reds__fill_int(v, &dst->index);
+        else if (key_is(k->str, k->len, "keyword", 7))
+            err = reds__fill_str(v, &dst->keyword);
+        else if (key_is(k->str, k->len, "startfrom", 9))
+            err = reds__fill_int(v, &dst->startfrom);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_key_spec_begin_search_spec(const reds_reply *r, reds__arena *a, size_t *count, reds_key_spec_begin_search_spec **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of key_spec_begin_search_spec");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_key_spec_begin_search_spec(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_key_spec_begin_search(const reds_reply *r, reds__arena *a, reds_key_spec_begin_search *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (key_spec_begin_search)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (key_spec_begin_search)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "type", 4))
+            err = reds__fill_str(v, &dst->type);
+        else if (key_is(k->str, k->len, "spec", 4))
+            err = reds__fill_key_spec_begin_search_spec(v, a, &dst->spec);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_key_spec_begin_search(const reds_reply *r, reds__arena *a, size_t *count, reds_key_spec_begin_search **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of key_spec_begin_search");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_key_spec_begin_search(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_key_spec_find_keys_spec(const reds_reply *r, reds__arena *a, reds_key_spec_find_keys_spec *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (key_spec_find_keys_spec)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (key_spec_find_keys_spec)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "lastkey", 7))
+            err = reds__fill_int(v, &dst->lastkey);
+        else if (key_is(k->str, k->len, "keystep", 7))
+            err = reds__fill_int(v, &dst->keystep);
+        else if (key_is(k->str, k->len, "limit", 5))
+            err = reds__fill_int(v, &dst->limit);
+        else if (key_is(k->str, k->len, "keynumidx", 9))
+            err = reds__fill_int(v, &dst->keynumidx);
+        else if (key_is(k->str, k->len, "firstkey", 8))
+            err = reds__fill_int(v, &dst->firstkey);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_key_spec_find_keys_spec(const reds_reply *r, reds__arena *a, size_t *count, reds_key_spec_find_keys_spec **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of key_spec_find_keys_spec");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_key_spec_find_keys_spec(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_key_spec_find_keys(const reds_reply *r, reds__arena *a, reds_key_spec_find_keys *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (key_spec_find_keys)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (key_spec_find_keys)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "type", 4))
+            err = reds__fill_str(v, &dst->type);
+        else if (key_is(k->str, k->len, "spec", 4))
+            err = reds__fill_key_spec_find_keys_spec(v, a, &dst->spec);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_key_spec_find_keys(const reds_reply *r, reds__arena *a, size_t *count, reds_key_spec_find_keys **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of key_spec_find_keys");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_key_spec_find_keys(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_command_key_spec(const reds_reply *r, reds__arena *a, reds_command_key_spec *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (command_key_spec)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (command_key_spec)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "notes", 5))
+            err = reds__fill_str(v, &dst->notes);
+        else if (key_is(k->str, k->len, "flags", 5))
+            err = reds__fill_strlist(v, a, &dst->flags);
+        else if (key_is(k->str, k->len, "begin_search", 12))
+            err = reds__fill_key_spec_begin_search(v, a, &dst->begin_search);
+        else if (key_is(k->str, k->len, "find_keys", 9))
+            err = reds__fill_key_spec_find_keys(v, a, &dst->find_keys);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_command_key_spec(const reds_reply *r, reds__arena *a, size_t *count, reds_command_key_spec **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of command_key_spec");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_command_key_spec(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_function_engine_stats(const reds_reply *r, reds__arena *a, reds_function_engine_stats *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (function_engine_stats)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (function_engine_stats)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "libraries_count", 15))
+            err = reds__fill_int(v, &dst->libraries_count);
+        else if (key_is(k->str, k->len, "functions_count", 15))
+            err = reds__fill_int(v, &dst->functions_count);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_function_engine_stats(const reds_reply *r, reds__arena *a, size_t *count, reds_function_engine_stats **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of function_engine_stats");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_function_engine_stats(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+/* One name/value pair of a flat list: the name fills `name`, the value `stats`. */
+reds_err reds__fill_pair_function_engine(const reds_reply *k, const reds_reply *v, reds__arena *a, reds_function_engine *dst)
+{
+    reds_err err = reds__fill_str(k, &dst->name);
+    (void)a;
+    if (!err)
+        err = reds__fill_function_engine_stats(v, a, &dst->stats);
+    return err;
+}
+
+reds_err reds__fill_function_engine(const reds_reply *r, reds__arena *a, reds_function_engine *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len != 2)
+        return reds__bad_reply(r, "a name/value pair (function_engine)");
+    return reds__fill_pair_function_engine(&r->element[0], &r->element[1], a, dst);
+}
+
+/* Name/value pairs, one record per pair: a flat array, or an array of
+ * [name, value] arrays (how ZMPOP and BZMPOP send members and scores). */
+reds_err reds__fill_list_function_engine(const reds_reply *r, reds__arena *a, size_t *count, reds_function_engine **items)
+{
+    if (r->type == REDS_REPLY_ARRAY && r->len && r->element[0].type == REDS_REPLY_ARRAY) {
+        *count = r->len;
+        *items = reds__arena_alloc(a, r->len * sizeof **items);
+        if (!*items)
+            return nomem();
+        for (size_t i = 0; i < r->len; i++) {
+            memset(&(*items)[i], 0, sizeof **items);
+            reds_err err = reds__fill_function_engine(&r->element[i], a, &(*items)[i]);
+            if (err)
+                return err;
+        }
+        return REDS_OK;
+    }
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "function_engine: expected name/value pairs, got %zu elements", r->len)
+                   : reds__bad_reply(r, "name/value pairs (function_engine)");
+    *count = r->len / 2;
+    *items = r->len ? reds__arena_alloc(a, *count * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < *count; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_pair_function_engine(&r->element[2 * i], &r->element[2 * i + 1], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_function_info(const reds_reply *r, reds__arena *a, reds_function_info *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (function_info)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (function_info)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "description", 11))
+            err = reds__fill_nullable_str(v, &dst->description);
+        else if (key_is(k->str, k->len, "flags", 5))
+            err = reds__fill_strlist(v, a, &dst->flags);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_function_info(const reds_reply *r, reds__arena *a, size_t *count, reds_function_info **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of function_info");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_function_info(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_function_library(const reds_reply *r, reds__arena *a, reds_function_library *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (function_library)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (function_library)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "library_name", 12))
+            err = reds__fill_str(v, &dst->library_name);
+        else if (key_is(k->str, k->len, "engine", 6))
+            err = reds__fill_str(v, &dst->engine);
+        else if (key_is(k->str, k->len, "functions", 9))
+            err = reds__fill_list_function_info(v, a, &dst->nfunctions, &dst->functions);
+        else if (key_is(k->str, k->len, "library_code", 12))
+            err = reds__fill_nullable_str(v, &dst->library_code);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_function_library(const reds_reply *r, reds__arena *a, size_t *count, reds_function_library **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of function_library");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_function_library(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_function_running_script(const reds_reply *r, reds__arena *a, reds_function_running_script *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (function_running_script)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (function_running_script)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "command", 7))
+            err = reds__fill_strlist(v, a, &dst->command);
+        else if (key_is(k->str, k->len, "duration_ms", 11))
+            err = reds__fill_int(v, &dst->duration_ms);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_function_running_script(const reds_reply *r, reds__arena *a, size_t *count, reds_function_running_script **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of function_running_script");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_function_running_script(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_function_stats_reply(const reds_reply *r, reds__arena *a, reds_function_stats_reply *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (function_stats_reply)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (function_stats_reply)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "running_script", 14))
+            err = ((v)->type == REDS_REPLY_NIL ? REDS_OK : reds__fill_function_running_script(v, a, &dst->running_script));
+        else if (key_is(k->str, k->len, "engines", 7))
+            err = reds__fill_list_function_engine(v, a, &dst->nengines, &dst->engines);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_function_stats_reply(const reds_reply *r, reds__arena *a, size_t *count, reds_function_stats_reply **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of function_stats_reply");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_function_stats_reply(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_geo_pos(const reds_reply *r, reds__arena *a, reds_geo_pos *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type == REDS_REPLY_NIL)
+        return REDS_OK; /* nil: the record stays zeroed */
+    dst->set = true;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "geo_pos: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (geo_pos)");
+    if (!err)
+        err = reds__fill_double(&r->element[0], &dst->longitude);
+    if (!err)
+        err = reds__fill_double(&r->element[1], &dst->latitude);
+    return err;
+}
+
+reds_err reds__fill_list_geo_pos(const reds_reply *r, reds__arena *a, size_t *count, reds_geo_pos **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of geo_pos");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_geo_pos(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_geo_result(const reds_reply *r, reds__arena *a, reds_geo_result *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    /* A bare value is the first field alone (GEOSEARCH without WITH*). */
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__fill_str(r, &dst->member);
+    if (r->len < 1)
+        return reds__error(REDS_ERR_INVALID_RESPONSE, "geo_result: expected at least 1 element, got 0");
+    err = reds__fill_str(&r->element[0], &dst->member);
+    /* Each later element fills the field of its reply type, once. */
+    unsigned seen = 0;
+    for (size_t i = 1; i < r->len && !err; i++) {
+        const reds_reply *e = &r->element[i];
+        if (e->type == REDS_REPLY_STRING && !(seen & 1u)) {
+            seen |= 1u;
+            err = reds__fill_nullable_double(e, &dst->dist);
+        }
+        else if (e->type == REDS_REPLY_INTEGER && !(seen & 2u)) {
+            seen |= 2u;
+            err = reds__fill_nullable_int(e, &dst->hash);
+        }
+        else if (e->type == REDS_REPLY_ARRAY && !(seen & 4u)) {
+            seen |= 4u;
+            err = reds__fill_geo_pos(e, a, &dst->coord);
+        }
+        else
+            err = reds__bad_reply(e, "one more field of geo_result");
+    }
+    return err;
+}
+
+reds_err reds__fill_list_geo_result(const reds_reply *r, reds__arena *a, size_t *count, reds_geo_result **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of geo_result");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_geo_result(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
 reds_err reds__fill_hello_reply(const reds_reply *r, reds__arena *a, reds_hello_reply *dst)
 {
     reds_err err = REDS_OK;
@@ -228,6 +1709,255 @@ reds_err reds__fill_list_hscan_page(const reds_reply *r, reds__arena *a, size_t 
     for (size_t i = 0; i < r->len; i++) {
         memset(&(*items)[i], 0, sizeof **items);
         reds_err err = reds__fill_hscan_page(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_keyed_element(const reds_reply *r, reds__arena *a, reds_keyed_element *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "keyed_element: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (keyed_element)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->key);
+    if (!err)
+        err = reds__fill_str(&r->element[1], &dst->element);
+    return err;
+}
+
+reds_err reds__fill_list_keyed_element(const reds_reply *r, reds__arena *a, size_t *count, reds_keyed_element **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of keyed_element");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_keyed_element(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_keyed_elements(const reds_reply *r, reds__arena *a, reds_keyed_elements *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "keyed_elements: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (keyed_elements)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->key);
+    if (!err)
+        err = reds__fill_strlist(&r->element[1], a, &dst->elements);
+    return err;
+}
+
+reds_err reds__fill_list_keyed_elements(const reds_reply *r, reds__arena *a, size_t *count, reds_keyed_elements **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of keyed_elements");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_keyed_elements(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_keyed_members(const reds_reply *r, reds__arena *a, reds_keyed_members *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "keyed_members: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (keyed_members)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->key);
+    if (!err)
+        err = reds__fill_list_scored(&r->element[1], a, &dst->nmembers, &dst->members);
+    return err;
+}
+
+reds_err reds__fill_list_keyed_members(const reds_reply *r, reds__arena *a, size_t *count, reds_keyed_members **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of keyed_members");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_keyed_members(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_keyed_scored(const reds_reply *r, reds__arena *a, reds_keyed_scored *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 3)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "keyed_scored: expected 3 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (keyed_scored)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->key);
+    if (!err)
+        err = reds__fill_str(&r->element[1], &dst->member);
+    if (!err)
+        err = reds__fill_double(&r->element[2], &dst->score);
+    return err;
+}
+
+reds_err reds__fill_list_keyed_scored(const reds_reply *r, reds__arena *a, size_t *count, reds_keyed_scored **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of keyed_scored");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_keyed_scored(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+/* One name/value pair of a flat list: the name fills `usec`, the value `count`. */
+reds_err reds__fill_pair_latency_bucket(const reds_reply *k, const reds_reply *v, reds__arena *a, reds_latency_bucket *dst)
+{
+    reds_err err = reds__fill_int(k, &dst->usec);
+    (void)a;
+    if (!err)
+        err = reds__fill_int(v, &dst->count);
+    return err;
+}
+
+reds_err reds__fill_latency_bucket(const reds_reply *r, reds__arena *a, reds_latency_bucket *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len != 2)
+        return reds__bad_reply(r, "a name/value pair (latency_bucket)");
+    return reds__fill_pair_latency_bucket(&r->element[0], &r->element[1], a, dst);
+}
+
+/* Name/value pairs, one record per pair: a flat array, or an array of
+ * [name, value] arrays (how ZMPOP and BZMPOP send members and scores). */
+reds_err reds__fill_list_latency_bucket(const reds_reply *r, reds__arena *a, size_t *count, reds_latency_bucket **items)
+{
+    if (r->type == REDS_REPLY_ARRAY && r->len && r->element[0].type == REDS_REPLY_ARRAY) {
+        *count = r->len;
+        *items = reds__arena_alloc(a, r->len * sizeof **items);
+        if (!*items)
+            return nomem();
+        for (size_t i = 0; i < r->len; i++) {
+            memset(&(*items)[i], 0, sizeof **items);
+            reds_err err = reds__fill_latency_bucket(&r->element[i], a, &(*items)[i]);
+            if (err)
+                return err;
+        }
+        return REDS_OK;
+    }
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "latency_bucket: expected name/value pairs, got %zu elements", r->len)
+                   : reds__bad_reply(r, "name/value pairs (latency_bucket)");
+    *count = r->len / 2;
+    *items = r->len ? reds__arena_alloc(a, *count * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < *count; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_pair_latency_bucket(&r->element[2 * i], &r->element[2 * i + 1], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_latency_event(const reds_reply *r, reds__arena *a, reds_latency_event *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 4)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "latency_event: expected 4 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (latency_event)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->event);
+    if (!err)
+        err = reds__fill_int(&r->element[1], &dst->timestamp);
+    if (!err)
+        err = reds__fill_int(&r->element[2], &dst->latest);
+    if (!err)
+        err = reds__fill_int(&r->element[3], &dst->max);
+    return err;
+}
+
+reds_err reds__fill_list_latency_event(const reds_reply *r, reds__arena *a, size_t *count, reds_latency_event **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of latency_event");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_latency_event(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_latency_sample(const reds_reply *r, reds__arena *a, reds_latency_sample *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "latency_sample: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (latency_sample)");
+    if (!err)
+        err = reds__fill_int(&r->element[0], &dst->timestamp);
+    if (!err)
+        err = reds__fill_int(&r->element[1], &dst->latency);
+    return err;
+}
+
+reds_err reds__fill_list_latency_sample(const reds_reply *r, reds__arena *a, size_t *count, reds_latency_sample **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of latency_sample");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_latency_sample(&r->element[i], a, &(*items)[i]);
         if (err)
             return err;
     }
@@ -337,6 +2067,242 @@ reds_err reds__fill_list_lcs_result(const reds_reply *r, reds__arena *a, size_t 
     return REDS_OK;
 }
 
+reds_err reds__fill_memory_db_overhead(const reds_reply *r, reds__arena *a, reds_memory_db_overhead *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (memory_db_overhead)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (memory_db_overhead)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "overhead.hashtable.main", 23))
+            err = reds__fill_int(v, &dst->hashtable_main);
+        else if (key_is(k->str, k->len, "overhead.hashtable.expires", 26))
+            err = reds__fill_int(v, &dst->hashtable_expires);
+        else if (key_is(k->str, k->len, "overhead.hashtable.slot-to-keys", 31))
+            err = reds__fill_int(v, &dst->hashtable_slot_to_keys);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_memory_db_overhead(const reds_reply *r, reds__arena *a, size_t *count, reds_memory_db_overhead **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of memory_db_overhead");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_memory_db_overhead(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+/* One name/value pair of a flat list: the name fills `db`, the value `overhead`. */
+reds_err reds__fill_pair_memory_db(const reds_reply *k, const reds_reply *v, reds__arena *a, reds_memory_db *dst)
+{
+    reds_err err = reds__fill_int_text(k, &dst->db);
+    (void)a;
+    if (!err)
+        err = reds__fill_memory_db_overhead(v, a, &dst->overhead);
+    return err;
+}
+
+reds_err reds__fill_memory_db(const reds_reply *r, reds__arena *a, reds_memory_db *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len != 2)
+        return reds__bad_reply(r, "a name/value pair (memory_db)");
+    return reds__fill_pair_memory_db(&r->element[0], &r->element[1], a, dst);
+}
+
+/* Name/value pairs, one record per pair: a flat array, or an array of
+ * [name, value] arrays (how ZMPOP and BZMPOP send members and scores). */
+reds_err reds__fill_list_memory_db(const reds_reply *r, reds__arena *a, size_t *count, reds_memory_db **items)
+{
+    if (r->type == REDS_REPLY_ARRAY && r->len && r->element[0].type == REDS_REPLY_ARRAY) {
+        *count = r->len;
+        *items = reds__arena_alloc(a, r->len * sizeof **items);
+        if (!*items)
+            return nomem();
+        for (size_t i = 0; i < r->len; i++) {
+            memset(&(*items)[i], 0, sizeof **items);
+            reds_err err = reds__fill_memory_db(&r->element[i], a, &(*items)[i]);
+            if (err)
+                return err;
+        }
+        return REDS_OK;
+    }
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "memory_db: expected name/value pairs, got %zu elements", r->len)
+                   : reds__bad_reply(r, "name/value pairs (memory_db)");
+    *count = r->len / 2;
+    *items = r->len ? reds__arena_alloc(a, *count * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < *count; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_pair_memory_db(&r->element[2 * i], &r->element[2 * i + 1], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_memory_stats_reply(const reds_reply *r, reds__arena *a, reds_memory_stats_reply *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (memory_stats_reply)");
+    /* Fields named db.<name> go to dbs: count them first. */
+    size_t cap_dbs = 0;
+    for (size_t i = 0; i + 1 < r->len; i += 2) {
+        const reds_reply *k = &r->element[i];
+        if ((k->type == REDS_REPLY_STRING || k->type == REDS_REPLY_STATUS) && k->len >= 3 &&
+            memcmp(k->str, "db.", 3) == 0)
+            cap_dbs++;
+    }
+    dst->ndbs = 0;
+    dst->dbs = cap_dbs ? reds__arena_alloc(a, cap_dbs * sizeof *dst->dbs) : NULL;
+    if (cap_dbs && !dst->dbs)
+        return nomem();
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (memory_stats_reply)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "peak.allocated", 14))
+            err = reds__fill_int(v, &dst->peak_allocated);
+        else if (key_is(k->str, k->len, "total.allocated", 15))
+            err = reds__fill_int(v, &dst->total_allocated);
+        else if (key_is(k->str, k->len, "startup.allocated", 17))
+            err = reds__fill_int(v, &dst->startup_allocated);
+        else if (key_is(k->str, k->len, "replication.backlog", 19))
+            err = reds__fill_int(v, &dst->replication_backlog);
+        else if (key_is(k->str, k->len, "clients.slaves", 14))
+            err = reds__fill_int(v, &dst->clients_slaves);
+        else if (key_is(k->str, k->len, "clients.normal", 14))
+            err = reds__fill_int(v, &dst->clients_normal);
+        else if (key_is(k->str, k->len, "cluster.links", 13))
+            err = reds__fill_int(v, &dst->cluster_links);
+        else if (key_is(k->str, k->len, "aof.buffer", 10))
+            err = reds__fill_int(v, &dst->aof_buffer);
+        else if (key_is(k->str, k->len, "lua.caches", 10))
+            err = reds__fill_int(v, &dst->lua_caches);
+        else if (key_is(k->str, k->len, "functions.caches", 16))
+            err = reds__fill_int(v, &dst->functions_caches);
+        else if (key_is(k->str, k->len, "overhead.total", 14))
+            err = reds__fill_int(v, &dst->overhead_total);
+        else if (key_is(k->str, k->len, "keys.count", 10))
+            err = reds__fill_int(v, &dst->keys_count);
+        else if (key_is(k->str, k->len, "keys.bytes-per-key", 18))
+            err = reds__fill_int(v, &dst->keys_bytes_per_key);
+        else if (key_is(k->str, k->len, "dataset.bytes", 13))
+            err = reds__fill_int(v, &dst->dataset_bytes);
+        else if (key_is(k->str, k->len, "dataset.percentage", 18))
+            err = reds__fill_double(v, &dst->dataset_percentage);
+        else if (key_is(k->str, k->len, "peak.percentage", 15))
+            err = reds__fill_double(v, &dst->peak_percentage);
+        else if (key_is(k->str, k->len, "allocator.allocated", 19))
+            err = reds__fill_int(v, &dst->allocator_allocated);
+        else if (key_is(k->str, k->len, "allocator.active", 16))
+            err = reds__fill_int(v, &dst->allocator_active);
+        else if (key_is(k->str, k->len, "allocator.resident", 18))
+            err = reds__fill_int(v, &dst->allocator_resident);
+        else if (key_is(k->str, k->len, "allocator-fragmentation.ratio", 29))
+            err = reds__fill_double(v, &dst->allocator_fragmentation_ratio);
+        else if (key_is(k->str, k->len, "allocator-fragmentation.bytes", 29))
+            err = reds__fill_int(v, &dst->allocator_fragmentation_bytes);
+        else if (key_is(k->str, k->len, "allocator-rss.ratio", 19))
+            err = reds__fill_double(v, &dst->allocator_rss_ratio);
+        else if (key_is(k->str, k->len, "allocator-rss.bytes", 19))
+            err = reds__fill_int(v, &dst->allocator_rss_bytes);
+        else if (key_is(k->str, k->len, "rss-overhead.ratio", 18))
+            err = reds__fill_double(v, &dst->rss_overhead_ratio);
+        else if (key_is(k->str, k->len, "rss-overhead.bytes", 18))
+            err = reds__fill_int(v, &dst->rss_overhead_bytes);
+        else if (key_is(k->str, k->len, "fragmentation", 13))
+            err = reds__fill_double(v, &dst->fragmentation);
+        else if (key_is(k->str, k->len, "fragmentation.bytes", 19))
+            err = reds__fill_int(v, &dst->fragmentation_bytes);
+        else if (k->len >= 3 && memcmp(k->str, "db.", 3) == 0) {
+            reds_reply name = {.type = k->type, .len = k->len - 3, .str = k->str + 3};
+            struct reds_memory_db *item = &dst->dbs[dst->ndbs++];
+            memset(item, 0, sizeof *item);
+            err = reds__fill_pair_memory_db(&name, v, a, item);
+        }
+    }
+    return err;
+}
+
+reds_err reds__fill_list_memory_stats_reply(const reds_reply *r, reds__arena *a, size_t *count, reds_memory_stats_reply **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of memory_stats_reply");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_memory_stats_reply(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_module_info(const reds_reply *r, reds__arena *a, reds_module_info *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (module_info)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (module_info)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "ver", 3))
+            err = reds__fill_int(v, &dst->ver);
+        else if (key_is(k->str, k->len, "path", 4))
+            err = reds__fill_str(v, &dst->path);
+        else if (key_is(k->str, k->len, "args", 4))
+            err = reds__fill_strlist(v, a, &dst->args);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_module_info(const reds_reply *r, reds__arena *a, size_t *count, reds_module_info **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of module_info");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_module_info(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
 reds_err reds__fill_scan_page(const reds_reply *r, reds__arena *a, reds_scan_page *dst)
 {
     reds_err err = REDS_OK;
@@ -363,6 +2329,161 @@ reds_err reds__fill_list_scan_page(const reds_reply *r, reds__arena *a, size_t *
     for (size_t i = 0; i < r->len; i++) {
         memset(&(*items)[i], 0, sizeof **items);
         reds_err err = reds__fill_scan_page(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+/* One name/value pair of a flat list: the name fills `member`, the value `score`. */
+reds_err reds__fill_pair_scored(const reds_reply *k, const reds_reply *v, reds__arena *a, reds_scored *dst)
+{
+    reds_err err = reds__fill_str(k, &dst->member);
+    (void)a;
+    if (!err)
+        err = reds__fill_double(v, &dst->score);
+    return err;
+}
+
+reds_err reds__fill_scored(const reds_reply *r, reds__arena *a, reds_scored *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len != 2)
+        return reds__bad_reply(r, "a name/value pair (scored)");
+    return reds__fill_pair_scored(&r->element[0], &r->element[1], a, dst);
+}
+
+/* Name/value pairs, one record per pair: a flat array, or an array of
+ * [name, value] arrays (how ZMPOP and BZMPOP send members and scores). */
+reds_err reds__fill_list_scored(const reds_reply *r, reds__arena *a, size_t *count, reds_scored **items)
+{
+    if (r->type == REDS_REPLY_ARRAY && r->len && r->element[0].type == REDS_REPLY_ARRAY) {
+        *count = r->len;
+        *items = reds__arena_alloc(a, r->len * sizeof **items);
+        if (!*items)
+            return nomem();
+        for (size_t i = 0; i < r->len; i++) {
+            memset(&(*items)[i], 0, sizeof **items);
+            reds_err err = reds__fill_scored(&r->element[i], a, &(*items)[i]);
+            if (err)
+                return err;
+        }
+        return REDS_OK;
+    }
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "scored: expected name/value pairs, got %zu elements", r->len)
+                   : reds__bad_reply(r, "name/value pairs (scored)");
+    *count = r->len / 2;
+    *items = r->len ? reds__arena_alloc(a, *count * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < *count; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_pair_scored(&r->element[2 * i], &r->element[2 * i + 1], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_server_time(const reds_reply *r, reds__arena *a, reds_server_time *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "server_time: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (server_time)");
+    if (!err)
+        err = reds__fill_int_text(&r->element[0], &dst->seconds);
+    if (!err)
+        err = reds__fill_int_text(&r->element[1], &dst->microseconds);
+    return err;
+}
+
+reds_err reds__fill_list_server_time(const reds_reply *r, reds__arena *a, size_t *count, reds_server_time **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of server_time");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_server_time(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_slowlog_entry(const reds_reply *r, reds__arena *a, reds_slowlog_entry *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 4)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "slowlog_entry: expected 4 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (slowlog_entry)");
+    if (!err)
+        err = reds__fill_int(&r->element[0], &dst->id);
+    if (!err)
+        err = reds__fill_int(&r->element[1], &dst->timestamp);
+    if (!err)
+        err = reds__fill_int(&r->element[2], &dst->duration);
+    if (!err)
+        err = reds__fill_strlist(&r->element[3], a, &dst->args);
+    if (!err && r->len > 4)
+        err = reds__fill_str(&r->element[4], &dst->client_addr);
+    if (!err && r->len > 5)
+        err = reds__fill_str(&r->element[5], &dst->client_name);
+    return err;
+}
+
+reds_err reds__fill_list_slowlog_entry(const reds_reply *r, reds__arena *a, size_t *count, reds_slowlog_entry **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of slowlog_entry");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_slowlog_entry(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_stream_entry(const reds_reply *r, reds__arena *a, reds_stream_entry *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "stream_entry: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (stream_entry)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->id);
+    if (!err)
+        err = ((&r->element[1])->type == REDS_REPLY_NIL ? REDS_OK : reds__fill_map(&r->element[1], a, &dst->fields));
+    return err;
+}
+
+reds_err reds__fill_list_stream_entry(const reds_reply *r, reds__arena *a, size_t *count, reds_stream_entry **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of stream_entry");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_stream_entry(&r->element[i], a, &(*items)[i]);
         if (err)
             return err;
     }
@@ -408,6 +2529,632 @@ reds_err reds__fill_list_tracking_info(const reds_reply *r, reds__arena *a, size
     return REDS_OK;
 }
 
+reds_err reds__fill_xautoclaim_ids_page(const reds_reply *r, reds__arena *a, reds_xautoclaim_ids_page *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "xautoclaim_ids_page: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (xautoclaim_ids_page)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->next);
+    if (!err)
+        err = reds__fill_strlist(&r->element[1], a, &dst->ids);
+    if (!err && r->len > 2)
+        err = reds__fill_strlist(&r->element[2], a, &dst->deleted);
+    return err;
+}
+
+reds_err reds__fill_list_xautoclaim_ids_page(const reds_reply *r, reds__arena *a, size_t *count, reds_xautoclaim_ids_page **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xautoclaim_ids_page");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xautoclaim_ids_page(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xautoclaim_page(const reds_reply *r, reds__arena *a, reds_xautoclaim_page *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "xautoclaim_page: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (xautoclaim_page)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->next);
+    if (!err)
+        err = reds__fill_list_stream_entry(&r->element[1], a, &dst->nentries, &dst->entries);
+    if (!err && r->len > 2)
+        err = reds__fill_strlist(&r->element[2], a, &dst->deleted);
+    return err;
+}
+
+reds_err reds__fill_list_xautoclaim_page(const reds_reply *r, reds__arena *a, size_t *count, reds_xautoclaim_page **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xautoclaim_page");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xautoclaim_page(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xinfo_consumer(const reds_reply *r, reds__arena *a, reds_xinfo_consumer *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (xinfo_consumer)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (xinfo_consumer)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "pending", 7))
+            err = reds__fill_int(v, &dst->pending);
+        else if (key_is(k->str, k->len, "idle", 4))
+            err = reds__fill_int(v, &dst->idle);
+        else if (key_is(k->str, k->len, "inactive", 8))
+            err = reds__fill_nullable_int(v, &dst->inactive);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_xinfo_consumer(const reds_reply *r, reds__arena *a, size_t *count, reds_xinfo_consumer **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xinfo_consumer");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xinfo_consumer(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xinfo_full_consumer(const reds_reply *r, reds__arena *a, reds_xinfo_full_consumer *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (xinfo_full_consumer)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (xinfo_full_consumer)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "seen-time", 9))
+            err = reds__fill_int(v, &dst->seen_time);
+        else if (key_is(k->str, k->len, "active-time", 11))
+            err = reds__fill_nullable_int(v, &dst->active_time);
+        else if (key_is(k->str, k->len, "pel-count", 9))
+            err = reds__fill_int(v, &dst->pel_count);
+        else if (key_is(k->str, k->len, "pending", 7))
+            err = reds__fill_list_xinfo_full_consumer_pending(v, a, &dst->npending, &dst->pending);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_xinfo_full_consumer(const reds_reply *r, reds__arena *a, size_t *count, reds_xinfo_full_consumer **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xinfo_full_consumer");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xinfo_full_consumer(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xinfo_full_consumer_pending(const reds_reply *r, reds__arena *a, reds_xinfo_full_consumer_pending *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 3)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "xinfo_full_consumer_pending: expected 3 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (xinfo_full_consumer_pending)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->id);
+    if (!err)
+        err = reds__fill_int(&r->element[1], &dst->delivery_time);
+    if (!err)
+        err = reds__fill_int(&r->element[2], &dst->deliveries);
+    return err;
+}
+
+reds_err reds__fill_list_xinfo_full_consumer_pending(const reds_reply *r, reds__arena *a, size_t *count, reds_xinfo_full_consumer_pending **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xinfo_full_consumer_pending");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xinfo_full_consumer_pending(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xinfo_full_group(const reds_reply *r, reds__arena *a, reds_xinfo_full_group *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (xinfo_full_group)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (xinfo_full_group)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "last-delivered-id", 17))
+            err = reds__fill_str(v, &dst->last_delivered_id);
+        else if (key_is(k->str, k->len, "entries-read", 12))
+            err = reds__fill_nullable_int(v, &dst->entries_read);
+        else if (key_is(k->str, k->len, "lag", 3))
+            err = reds__fill_nullable_int(v, &dst->lag);
+        else if (key_is(k->str, k->len, "pel-count", 9))
+            err = reds__fill_int(v, &dst->pel_count);
+        else if (key_is(k->str, k->len, "pending", 7))
+            err = reds__fill_list_xinfo_full_pending(v, a, &dst->npending, &dst->pending);
+        else if (key_is(k->str, k->len, "consumers", 9))
+            err = reds__fill_list_xinfo_full_consumer(v, a, &dst->nconsumers, &dst->consumers);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_xinfo_full_group(const reds_reply *r, reds__arena *a, size_t *count, reds_xinfo_full_group **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xinfo_full_group");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xinfo_full_group(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xinfo_full_pending(const reds_reply *r, reds__arena *a, reds_xinfo_full_pending *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 4)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "xinfo_full_pending: expected 4 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (xinfo_full_pending)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->id);
+    if (!err)
+        err = reds__fill_str(&r->element[1], &dst->consumer);
+    if (!err)
+        err = reds__fill_int(&r->element[2], &dst->delivery_time);
+    if (!err)
+        err = reds__fill_int(&r->element[3], &dst->deliveries);
+    return err;
+}
+
+reds_err reds__fill_list_xinfo_full_pending(const reds_reply *r, reds__arena *a, size_t *count, reds_xinfo_full_pending **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xinfo_full_pending");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xinfo_full_pending(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xinfo_group(const reds_reply *r, reds__arena *a, reds_xinfo_group *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (xinfo_group)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (xinfo_group)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "consumers", 9))
+            err = reds__fill_int(v, &dst->consumers);
+        else if (key_is(k->str, k->len, "pending", 7))
+            err = reds__fill_int(v, &dst->pending);
+        else if (key_is(k->str, k->len, "last-delivered-id", 17))
+            err = reds__fill_str(v, &dst->last_delivered_id);
+        else if (key_is(k->str, k->len, "entries-read", 12))
+            err = reds__fill_nullable_int(v, &dst->entries_read);
+        else if (key_is(k->str, k->len, "lag", 3))
+            err = reds__fill_nullable_int(v, &dst->lag);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_xinfo_group(const reds_reply *r, reds__arena *a, size_t *count, reds_xinfo_group **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xinfo_group");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xinfo_group(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xinfo_stream_full_reply(const reds_reply *r, reds__arena *a, reds_xinfo_stream_full_reply *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (xinfo_stream_full_reply)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (xinfo_stream_full_reply)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "length", 6))
+            err = reds__fill_int(v, &dst->length);
+        else if (key_is(k->str, k->len, "radix-tree-keys", 15))
+            err = reds__fill_int(v, &dst->radix_tree_keys);
+        else if (key_is(k->str, k->len, "radix-tree-nodes", 16))
+            err = reds__fill_int(v, &dst->radix_tree_nodes);
+        else if (key_is(k->str, k->len, "last-generated-id", 17))
+            err = reds__fill_str(v, &dst->last_generated_id);
+        else if (key_is(k->str, k->len, "max-deleted-entry-id", 20))
+            err = reds__fill_str(v, &dst->max_deleted_entry_id);
+        else if (key_is(k->str, k->len, "entries-added", 13))
+            err = reds__fill_int(v, &dst->entries_added);
+        else if (key_is(k->str, k->len, "recorded-first-entry-id", 23))
+            err = reds__fill_str(v, &dst->recorded_first_entry_id);
+        else if (key_is(k->str, k->len, "entries", 7))
+            err = reds__fill_list_stream_entry(v, a, &dst->nentries, &dst->entries);
+        else if (key_is(k->str, k->len, "groups", 6))
+            err = reds__fill_list_xinfo_full_group(v, a, &dst->ngroups, &dst->groups);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_xinfo_stream_full_reply(const reds_reply *r, reds__arena *a, size_t *count, reds_xinfo_stream_full_reply **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xinfo_stream_full_reply");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xinfo_stream_full_reply(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xinfo_stream_reply(const reds_reply *r, reds__arena *a, reds_xinfo_stream_reply *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (xinfo_stream_reply)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (xinfo_stream_reply)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "length", 6))
+            err = reds__fill_int(v, &dst->length);
+        else if (key_is(k->str, k->len, "radix-tree-keys", 15))
+            err = reds__fill_int(v, &dst->radix_tree_keys);
+        else if (key_is(k->str, k->len, "radix-tree-nodes", 16))
+            err = reds__fill_int(v, &dst->radix_tree_nodes);
+        else if (key_is(k->str, k->len, "last-generated-id", 17))
+            err = reds__fill_str(v, &dst->last_generated_id);
+        else if (key_is(k->str, k->len, "max-deleted-entry-id", 20))
+            err = reds__fill_str(v, &dst->max_deleted_entry_id);
+        else if (key_is(k->str, k->len, "entries-added", 13))
+            err = reds__fill_int(v, &dst->entries_added);
+        else if (key_is(k->str, k->len, "recorded-first-entry-id", 23))
+            err = reds__fill_str(v, &dst->recorded_first_entry_id);
+        else if (key_is(k->str, k->len, "groups", 6))
+            err = reds__fill_int(v, &dst->groups);
+        else if (key_is(k->str, k->len, "first-entry", 11))
+            err = ((v)->type == REDS_REPLY_NIL ? REDS_OK : reds__fill_stream_entry(v, a, &dst->first_entry));
+        else if (key_is(k->str, k->len, "last-entry", 10))
+            err = ((v)->type == REDS_REPLY_NIL ? REDS_OK : reds__fill_stream_entry(v, a, &dst->last_entry));
+    }
+    return err;
+}
+
+reds_err reds__fill_list_xinfo_stream_reply(const reds_reply *r, reds__arena *a, size_t *count, reds_xinfo_stream_reply **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xinfo_stream_reply");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xinfo_stream_reply(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xpending_consumer(const reds_reply *r, reds__arena *a, reds_xpending_consumer *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "xpending_consumer: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (xpending_consumer)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->name);
+    if (!err)
+        err = reds__fill_int_text(&r->element[1], &dst->pending);
+    return err;
+}
+
+reds_err reds__fill_list_xpending_consumer(const reds_reply *r, reds__arena *a, size_t *count, reds_xpending_consumer **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xpending_consumer");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xpending_consumer(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xpending_entry(const reds_reply *r, reds__arena *a, reds_xpending_entry *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 4)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "xpending_entry: expected 4 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (xpending_entry)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->id);
+    if (!err)
+        err = reds__fill_str(&r->element[1], &dst->consumer);
+    if (!err)
+        err = reds__fill_int(&r->element[2], &dst->idle);
+    if (!err)
+        err = reds__fill_int(&r->element[3], &dst->deliveries);
+    return err;
+}
+
+reds_err reds__fill_list_xpending_entry(const reds_reply *r, reds__arena *a, size_t *count, reds_xpending_entry **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xpending_entry");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xpending_entry(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xpending_summary(const reds_reply *r, reds__arena *a, reds_xpending_summary *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 4)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "xpending_summary: expected 4 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (xpending_summary)");
+    if (!err)
+        err = reds__fill_int(&r->element[0], &dst->count);
+    if (!err)
+        err = reds__fill_nullable_str(&r->element[1], &dst->min);
+    if (!err)
+        err = reds__fill_nullable_str(&r->element[2], &dst->max);
+    if (!err)
+        err = ((&r->element[3])->type == REDS_REPLY_NIL ? REDS_OK : reds__fill_list_xpending_consumer(&r->element[3], a, &dst->nconsumers, &dst->consumers));
+    return err;
+}
+
+reds_err reds__fill_list_xpending_summary(const reds_reply *r, reds__arena *a, size_t *count, reds_xpending_summary **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xpending_summary");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xpending_summary(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_xread_stream(const reds_reply *r, reds__arena *a, reds_xread_stream *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "xread_stream: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (xread_stream)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->key);
+    if (!err)
+        err = reds__fill_list_stream_entry(&r->element[1], a, &dst->nentries, &dst->entries);
+    return err;
+}
+
+reds_err reds__fill_list_xread_stream(const reds_reply *r, reds__arena *a, size_t *count, reds_xread_stream **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of xread_stream");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_xread_stream(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_zscan_page(const reds_reply *r, reds__arena *a, reds_zscan_page *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "zscan_page: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (zscan_page)");
+    if (!err)
+        err = reds__fill_u64(&r->element[0], &dst->cursor);
+    if (!err)
+        err = reds__fill_list_scored(&r->element[1], a, &dst->nitems, &dst->items);
+    return err;
+}
+
+reds_err reds__fill_list_zscan_page(const reds_reply *r, reds__arena *a, size_t *count, reds_zscan_page **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of zscan_page");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_zscan_page(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__conv_acl_log(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_acl_log_entry_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_acl_log_entry(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_acl_log_entry_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_acl_user(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type == REDS_REPLY_NIL) {
+        *(reds_acl_user **)out = NULL;
+        return REDS_OK;
+    }
+    reds_acl_user *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_acl_user(r, a, v);
+    if (err)
+        return err;
+    *(reds_acl_user **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_channel_counts(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_channel_count_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_channel_count(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_channel_count_list **)out = v;
+    return REDS_OK;
+}
+
 reds_err reds__conv_client_info(const reds_reply *r, reds__arena *a, void *out)
 {
     reds_client_entry *v = reds__arena_result(a, sizeof *v);
@@ -429,6 +3176,150 @@ reds_err reds__conv_client_list(const reds_reply *r, reds__arena *a, void *out)
     if (err)
         return err;
     *(reds_client_entry_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_cluster_info(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_cluster_info_reply *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_cluster_info_reply(r, a, v);
+    if (err)
+        return err;
+    *(reds_cluster_info_reply **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_cluster_links(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_cluster_link_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_cluster_link(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_cluster_link_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_cluster_nodes(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_cluster_node_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_cluster_node(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_cluster_node_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_cluster_shards(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_cluster_shard_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_cluster_shard(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_cluster_shard_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_cluster_slots(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_cluster_slot_range_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_cluster_slot_range(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_cluster_slot_range_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_command_docs(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_command_doc_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_command_doc(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_command_doc_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_command_info(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_command_info_entry_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_command_info_entry(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_command_info_entry_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_command_key_flags(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_command_key_flags_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_command_key_flags(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_command_key_flags_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_function_list(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_function_library_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_function_library(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_function_library_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_function_stats(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_function_stats_reply *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_function_stats_reply(r, a, v);
+    if (err)
+        return err;
+    *(reds_function_stats_reply **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_geo_pos_list(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_geo_pos_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_geo_pos(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_geo_pos_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_geo_result_list(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_geo_result_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_geo_result(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_geo_result_list **)out = v;
     return REDS_OK;
 }
 
@@ -456,6 +3347,106 @@ reds_err reds__conv_hscan_page(const reds_reply *r, reds__arena *a, void *out)
     return REDS_OK;
 }
 
+reds_err reds__conv_keyed_element(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type == REDS_REPLY_NIL) {
+        *(reds_keyed_element **)out = NULL;
+        return REDS_OK;
+    }
+    reds_keyed_element *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_keyed_element(r, a, v);
+    if (err)
+        return err;
+    *(reds_keyed_element **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_keyed_elements(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type == REDS_REPLY_NIL) {
+        *(reds_keyed_elements **)out = NULL;
+        return REDS_OK;
+    }
+    reds_keyed_elements *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_keyed_elements(r, a, v);
+    if (err)
+        return err;
+    *(reds_keyed_elements **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_keyed_members(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type == REDS_REPLY_NIL) {
+        *(reds_keyed_members **)out = NULL;
+        return REDS_OK;
+    }
+    reds_keyed_members *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_keyed_members(r, a, v);
+    if (err)
+        return err;
+    *(reds_keyed_members **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_keyed_scored(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type == REDS_REPLY_NIL) {
+        *(reds_keyed_scored **)out = NULL;
+        return REDS_OK;
+    }
+    reds_keyed_scored *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_keyed_scored(r, a, v);
+    if (err)
+        return err;
+    *(reds_keyed_scored **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_latency_histogram(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_command_histogram_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_command_histogram(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_command_histogram_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_latency_history(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_latency_sample_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_latency_sample(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_latency_sample_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_latency_latest(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_latency_event_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_latency_event(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_latency_event_list **)out = v;
+    return REDS_OK;
+}
+
 reds_err reds__conv_lcs_idx(const reds_reply *r, reds__arena *a, void *out)
 {
     reds_lcs_result *v = reds__arena_result(a, sizeof *v);
@@ -465,6 +3456,30 @@ reds_err reds__conv_lcs_idx(const reds_reply *r, reds__arena *a, void *out)
     if (err)
         return err;
     *(reds_lcs_result **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_memory_stats(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_memory_stats_reply *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_memory_stats_reply(r, a, v);
+    if (err)
+        return err;
+    *(reds_memory_stats_reply **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_module_list(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_module_info_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_module_info(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_module_info_list **)out = v;
     return REDS_OK;
 }
 
@@ -480,6 +3495,54 @@ reds_err reds__conv_scan_page(const reds_reply *r, reds__arena *a, void *out)
     return REDS_OK;
 }
 
+reds_err reds__conv_scored_list(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_scored_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_scored(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_scored_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_server_time(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_server_time *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_server_time(r, a, v);
+    if (err)
+        return err;
+    *(reds_server_time **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_slowlog(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_slowlog_entry_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_slowlog_entry(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_slowlog_entry_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_stream_entries(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_stream_entry_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_stream_entry(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_stream_entry_list **)out = v;
+    return REDS_OK;
+}
+
 reds_err reds__conv_tracking_info(const reds_reply *r, reds__arena *a, void *out)
 {
     reds_tracking_info *v = reds__arena_result(a, sizeof *v);
@@ -489,5 +3552,129 @@ reds_err reds__conv_tracking_info(const reds_reply *r, reds__arena *a, void *out
     if (err)
         return err;
     *(reds_tracking_info **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_xautoclaim(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_xautoclaim_page *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_xautoclaim_page(r, a, v);
+    if (err)
+        return err;
+    *(reds_xautoclaim_page **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_xautoclaim_justid(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_xautoclaim_ids_page *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_xautoclaim_ids_page(r, a, v);
+    if (err)
+        return err;
+    *(reds_xautoclaim_ids_page **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_xinfo_consumers(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_xinfo_consumer_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_xinfo_consumer(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_xinfo_consumer_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_xinfo_groups(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_xinfo_group_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_xinfo_group(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_xinfo_group_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_xinfo_stream(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_xinfo_stream_reply *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_xinfo_stream_reply(r, a, v);
+    if (err)
+        return err;
+    *(reds_xinfo_stream_reply **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_xinfo_stream_full(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_xinfo_stream_full_reply *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_xinfo_stream_full_reply(r, a, v);
+    if (err)
+        return err;
+    *(reds_xinfo_stream_full_reply **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_xpending_entries(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_xpending_entry_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_xpending_entry(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_xpending_entry_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_xpending_summary(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_xpending_summary *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_xpending_summary(r, a, v);
+    if (err)
+        return err;
+    *(reds_xpending_summary **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_xread(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type == REDS_REPLY_NIL) {
+        *(reds_xread_stream_list **)out = NULL;
+        return REDS_OK;
+    }
+    reds_xread_stream_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_xread_stream(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_xread_stream_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_zscan_page(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_zscan_page *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_zscan_page(r, a, v);
+    if (err)
+        return err;
+    *(reds_zscan_page **)out = v;
     return REDS_OK;
 }

@@ -19,14 +19,25 @@
  * every page in again (LRANGE 10k: ~140 page faults, dearer than parsing
  * it). So a freed chunk of SPARE_MIN bytes or more waits on its thread's
  * list, up to SPARE_MAX bytes in all, for the next arena that wants one;
- * the list is released when the thread exits. Small chunks, the only ones
- * small replies use, go straight back to malloc. */
+ * the list is released when the thread exits. Other small chunks go
+ * straight back to malloc; those of the first size are kept (below). */
 #define SPARE_MIN (64 * 1024)
 #define SPARE_MAX (2 * 1024 * 1024)
+
+/* Chunks of the first size (what a small owned result takes) are kept
+ * too, up to SMALL_KEEP of them. A pipeline hands one to each owned
+ * result and its caller holds them all (50 per batch of 50 SET+GET),
+ * where glibc's per-thread cache keeps 7: beyond that malloc and free
+ * took their slow path, ~380 instructions per result (pipelined SET+GET:
+ * 1029 -> 884 instructions a command). Sequential calls gain too (1394 ->
+ * 1337): the list is cheaper than glibc's cache. */
+#define SMALL_KEEP 128
 
 static _Thread_local struct spares {
     reds__chunk *head;
     size_t bytes;
+    reds__chunk *small; /* chunks of FIRST_CHUNK bytes */
+    size_t nsmall;
     bool registered; /* with the thread-exit destructor */
 } spares;
 static pthread_key_t spares_key;
@@ -40,7 +51,13 @@ static void release_spares(void *list)
         free(s->head);
         s->head = next;
     }
+    while (s->small) {
+        reds__chunk *next = s->small->next;
+        free(s->small);
+        s->small = next;
+    }
     s->bytes = 0;
+    s->nsmall = 0;
     s->registered = false;
 }
 
@@ -49,26 +66,33 @@ static void create_spares_key(void)
     pthread_key_create(&spares_key, release_spares);
 }
 
+static bool register_spares(struct spares *s)
+{
+    if (REDS__LIKELY(s->registered))
+        return true;
+    pthread_once(&spares_once, create_spares_key);
+    if (pthread_setspecific(spares_key, s) != 0)
+        return false;
+    s->registered = true;
+    return true;
+}
+
 static void put_chunk(reds__chunk *c)
 {
-    /* Small chunks first, without touching the thread-local list (not
-     * free in position-independent code). */
-    if (c->size < SPARE_MIN) {
-        free(c);
-        return;
-    }
     struct spares *s = &spares;
-    if (c->size > SPARE_MAX - s->bytes) {
-        free(c);
-        return;
-    }
-    if (!s->registered) {
-        pthread_once(&spares_once, create_spares_key);
-        if (pthread_setspecific(spares_key, s) != 0) {
-            free(c);
+    if (c->size < SPARE_MIN) {
+        if (c->size == FIRST_CHUNK && s->nsmall < SMALL_KEEP && register_spares(s)) {
+            c->next = s->small;
+            s->small = c;
+            s->nsmall++;
             return;
         }
-        s->registered = true;
+        free(c);
+        return;
+    }
+    if (c->size > SPARE_MAX - s->bytes || !register_spares(s)) {
+        free(c);
+        return;
     }
     c->next = s->head;
     s->head = c;
@@ -78,6 +102,12 @@ static void put_chunk(reds__chunk *c)
 /* A chunk of at least `n` bytes (and not much more): a spare, or new. */
 static reds__chunk *get_chunk(size_t n)
 {
+    if (n == FIRST_CHUNK && spares.small) {
+        reds__chunk *c = spares.small;
+        spares.small = c->next;
+        spares.nsmall--;
+        return c;
+    }
     if (n >= SPARE_MIN) {
         for (reds__chunk **p = &spares.head; *p; p = &(*p)->next) {
             reds__chunk *c = *p;
@@ -197,10 +227,21 @@ void *reds_alloc(size_t size)
     return h + 1;
 }
 
+void *reds__alloc_secret(size_t size)
+{
+    void *p = reds_alloc(size);
+    if (p)
+        ((reds__owned *)p - 1)->flags = REDS__OWNED_WIPE;
+    return p;
+}
+
 void reds_free(void *result)
 {
     if (!result)
         return;
     reds__owned *h = (reds__owned *)result - 1;
+    /* Only reds_alloc() blocks are marked: one chunk, the header first. */
+    if (REDS__UNLIKELY(h->flags & REDS__OWNED_WIPE))
+        explicit_bzero(h + 1, h->chunks->size - sizeof *h);
     free_chunks(h->chunks);
 }

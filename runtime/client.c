@@ -1,5 +1,6 @@
-/* Clients: options, the pooled router, dedicated connections, and the one
- * path every command takes (pack -> run -> roundtrip -> deliver). */
+/* Clients: dedicated connections, and the one path every command takes
+ * (pack -> run -> roundtrip -> deliver). Options are resolved in config.c,
+ * the pooled client is pool.c. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,118 +8,6 @@
 #include "convert.h"
 #include "internal.h"
 #include "pack.h"
-
-#define DEFAULT_CONNECT_TIMEOUT_MS 5000
-#define DEFAULT_KEEPALIVE_S 60
-
-/* ------------------------------------------------------------------ config */
-
-static char *dup_or_null(const char *s, bool *failed)
-{
-    if (!s)
-        return NULL;
-    char *d = strdup(s);
-    if (!d)
-        *failed = true;
-    return d;
-}
-
-static void wipe_free(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
-void reds__config_free(reds__config *cfg)
-{
-    if (!cfg)
-        return;
-    free(cfg->host);
-    free(cfg->unix_path);
-    free(cfg->username);
-    wipe_free(cfg->password);
-    free(cfg->client_name);
-    free(cfg);
-}
-
-static reds_err check_timeout(int ms, const char *name)
-{
-    if (ms < 0 && ms != REDS_NO_TIMEOUT)
-        return reds__error(REDS_ERR_DATA, "%s must be positive, 0 (default) or "
-                           "REDS_NO_TIMEOUT, not %d", name, ms);
-    return REDS_OK;
-}
-
-reds_err reds__config_new(const reds_options *opts, reds__config **out)
-{
-    static const reds_options none;
-    *out = NULL;
-    if (!opts)
-        opts = &none;
-    if (opts->port < 0 || opts->port > 65535)
-        return reds__error(REDS_ERR_DATA, "port %d is out of range 1..65535", opts->port);
-    if (opts->db < 0)
-        return reds__error(REDS_ERR_DATA, "db %d is negative", opts->db);
-    if (opts->max_connections < 0)
-        return reds__error(REDS_ERR_DATA, "max_connections %d is negative",
-                           opts->max_connections);
-    if (opts->keepalive_s < 0 && opts->keepalive_s != REDS_DISABLED)
-        return reds__error(REDS_ERR_DATA, "keepalive_s must be positive, 0 (default) or "
-                           "REDS_DISABLED, not %d", opts->keepalive_s);
-    if (opts->username && !opts->password)
-        return reds__error(REDS_ERR_DATA, "a username needs a password");
-    reds_err err = check_timeout(opts->connect_timeout_ms, "connect_timeout_ms");
-    if (!err)
-        err = check_timeout(opts->socket_timeout_ms, "socket_timeout_ms");
-    if (err)
-        return err;
-    reds__config *cfg = calloc(1, sizeof *cfg);
-    if (!cfg)
-        return reds__error(REDS_ERR_NOMEM, "out of memory");
-    bool failed = false;
-    cfg->host = dup_or_null(opts->host ? opts->host : "127.0.0.1", &failed);
-    cfg->port = opts->port ? opts->port : 6379;
-    cfg->unix_path = dup_or_null(opts->unix_path, &failed);
-    cfg->username = dup_or_null(opts->username, &failed);
-    cfg->password = dup_or_null(opts->password, &failed);
-    cfg->db = opts->db;
-    cfg->client_name = dup_or_null(opts->client_name, &failed);
-    /* Stored resolved: 0 means "no timeout" / "no keepalive" from here on. */
-    cfg->connect_timeout_ms = opts->connect_timeout_ms == 0 ? DEFAULT_CONNECT_TIMEOUT_MS
-                              : opts->connect_timeout_ms < 0 ? 0
-                                                             : opts->connect_timeout_ms;
-    cfg->socket_timeout_ms = opts->socket_timeout_ms < 0 ? 0 : opts->socket_timeout_ms;
-    cfg->keepalive_s = opts->keepalive_s == 0 ? DEFAULT_KEEPALIVE_S
-                       : opts->keepalive_s < 0 ? 0
-                                               : opts->keepalive_s;
-    cfg->max_connections = opts->max_connections;
-    if (failed) {
-        reds__config_free(cfg);
-        return reds__error(REDS_ERR_NOMEM, "out of memory");
-    }
-    *out = cfg;
-    return REDS_OK;
-}
-
-reds_err reds__config_copy(const reds__config *cfg, reds__config **out)
-{
-    reds_options o = {
-        .host = cfg->host,
-        .port = cfg->port,
-        .unix_path = cfg->unix_path,
-        .username = cfg->username,
-        .password = cfg->password,
-        .db = cfg->db,
-        .client_name = cfg->client_name,
-        .connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : REDS_NO_TIMEOUT,
-        .socket_timeout_ms = cfg->socket_timeout_ms ? cfg->socket_timeout_ms : REDS_NO_TIMEOUT,
-        .keepalive_s = cfg->keepalive_s ? cfg->keepalive_s : REDS_DISABLED,
-        .max_connections = cfg->max_connections,
-    };
-    return reds__config_new(&o, out);
-}
 
 /* ------------------------------------------------------------ the hot path */
 
@@ -140,6 +29,11 @@ char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, unsigned id, const reds__s
     }
     size_t bound = size->bytes + REDS__BULK_OVERHEAD;
     cmd->id = id;
+    /* A pipeline packs into its own output buffer: no copy at execution. */
+    if (REDS__UNLIKELY(c->router->reserve != NULL))
+        return (cmd->buf = c->router->reserve(c, bound))
+                   ? reds__put_len(cmd->buf, '*', size->argc)
+                   : NULL;
     cmd->buf = bound <= sizeof cmd->inline_buf ? cmd->inline_buf : malloc(bound);
     if (REDS__UNLIKELY(!cmd->buf)) {
         reds__error(REDS_ERR_NOMEM, "%s: out of memory for %zu bytes", reds__command_name(id),
@@ -155,7 +49,7 @@ reds_err reds__cmd_run(reds_client *c, reds__cmd *cmd, char *end, reds__conv_fn 
     cmd->conv = conv;
     cmd->out = out;
     reds_err err = c->router->run(c, cmd);
-    if (cmd->buf != cmd->inline_buf)
+    if (cmd->buf != cmd->inline_buf && !c->router->reserve)
         free(cmd->buf);
     return err;
 }
@@ -196,161 +90,23 @@ reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
     return reds__deliver(c, cmd, &conn->arena, reply);
 }
 
-static reds_err refuse_connection_scope(const reds__cmd *cmd)
+reds_err reds__refuse_connection_scope(const reds__cmd *cmd)
 {
     return reds__error(REDS_ERR_DATA, "%s changes the state of one connection: run it on a "
                        "dedicated connection (reds_client_dedicated), not a pooled client",
                        reds__command_name(cmd->id));
 }
 
-static bool connection_scoped(const reds__cmd *cmd)
-{
-    return cmd->id < reds__ncommands &&
-           (reds__commands[cmd->id].info.flags & REDS_CMD_CONNECTION_SCOPE);
-}
-
-/* ------------------------------------------------------- the pooled client */
-
-typedef struct pool_client {
-    reds_client base;
-    pthread_mutex_t lock;
-    reds__conn *idle; /* LIFO: the most recently used connection is warmest */
-    size_t in_use;
-    unsigned generation;
-} pool_client;
-
-/* Connections inherited across fork() belong to the parent: forget them
- * (closing our copy of the descriptor only). Called with the lock held. */
-static void pool_after_fork(pool_client *p, unsigned gen)
-{
-    reds__conn *conn = p->idle;
-    while (conn) {
-        reds__conn *next = conn->next;
-        reds__conn_close(conn);
-        conn = next;
-    }
-    p->idle = NULL;
-    p->in_use = 0;
-    p->generation = gen;
-}
-
-static reds_err pool_get(pool_client *p, reds__conn **out)
-{
-    unsigned gen = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
-    pthread_mutex_lock(&p->lock);
-    if (REDS__UNLIKELY(gen != p->generation))
-        pool_after_fork(p, gen);
-    reds__conn *conn = p->idle;
-    if (conn) {
-        p->idle = conn->next;
-        p->in_use++;
-        pthread_mutex_unlock(&p->lock);
-        *out = conn;
-        return REDS_OK;
-    }
-    size_t max = (size_t)p->base.cfg->max_connections;
-    if (max && p->in_use >= max) {
-        pthread_mutex_unlock(&p->lock);
-        return reds__error(REDS_ERR_POOL_EXHAUSTED, "Too many connections: all %zu are in use",
-                           max);
-    }
-    p->in_use++;
-    pthread_mutex_unlock(&p->lock);
-    reds_err err = reds__conn_open(p->base.cfg, out);
-    if (err) {
-        pthread_mutex_lock(&p->lock);
-        p->in_use--;
-        pthread_mutex_unlock(&p->lock);
-    }
-    return err;
-}
-
-static void pool_put(pool_client *p, reds__conn *conn)
-{
-    pthread_mutex_lock(&p->lock);
-    bool ours = conn->fork_generation == p->generation;
-    if (ours)
-        p->in_use--;
-    if (ours && !conn->broken) {
-        conn->next = p->idle;
-        p->idle = conn;
-        conn = NULL;
-    }
-    pthread_mutex_unlock(&p->lock);
-    reds__conn_close(conn);
-}
-
-static reds_err pool_acquire(reds_client *c, reds__conn **out)
-{
-    return pool_get((pool_client *)c, out);
-}
-
-static void pool_release(reds_client *c, reds__conn *conn)
-{
-    pool_put((pool_client *)c, conn);
-}
-
-static reds_err pool_run(reds_client *c, reds__cmd *cmd)
-{
-    pool_client *p = (pool_client *)c;
-    if (REDS__UNLIKELY(connection_scoped(cmd)))
-        return refuse_connection_scope(cmd);
-    reds__conn *conn;
-    reds_err err = pool_get(p, &conn);
-    if (err)
-        return err;
-    err = reds__roundtrip(c, conn, cmd);
-    pool_put(p, conn);
-    return err;
-}
-
-static void pool_destroy(reds_client *c)
-{
-    pool_client *p = (pool_client *)c;
-    reds__conn *conn = p->idle;
-    while (conn) {
-        reds__conn *next = conn->next;
-        reds__conn_close(conn);
-        conn = next;
-    }
-    pthread_mutex_destroy(&p->lock);
-}
-
-static const reds__router pool_router = {"pool", pool_run, pool_acquire, pool_release,
-                                         pool_destroy};
-
-static void on_fork_child(void)
-{
-    atomic_fetch_add(&reds__fork_generation, 1);
-}
-
-static void register_fork_handler(void)
-{
-    pthread_atfork(NULL, NULL, on_fork_child);
-}
+/* ------------------------------------------------------------- clients */
 
 reds_err reds_client_new(const reds_options *opts, reds_client **out)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (!out)
         return reds__error(REDS_ERR_DATA, "reds_client_new: out is NULL");
     *out = NULL;
-    pthread_once(&once, register_fork_handler);
     reds__config *cfg;
     reds_err err = reds__config_new(opts, &cfg);
-    if (err)
-        return err;
-    pool_client *p = calloc(1, sizeof *p);
-    if (!p) {
-        reds__config_free(cfg);
-        return reds__error(REDS_ERR_NOMEM, "out of memory");
-    }
-    p->base.router = &pool_router;
-    p->base.cfg = cfg;
-    p->generation = atomic_load(&reds__fork_generation);
-    pthread_mutex_init(&p->lock, NULL);
-    *out = &p->base;
-    return REDS_OK;
+    return err ? err : reds__pool_new(cfg, out);
 }
 
 void reds_client_free(reds_client *c)
@@ -383,6 +139,7 @@ typedef struct dedicated_client {
     reds_client base;
     pthread_mutex_t lock;
     reds__conn *conn;
+    reds__fork_hook fork;
 } dedicated_client;
 
 /* Lock the handle and make sure its connection is open and usable. */
@@ -392,7 +149,8 @@ static reds_err dedicated_acquire(reds_client *c, reds__conn **out)
     reds_err err = REDS_OK;
     pthread_mutex_lock(&d->lock);
     unsigned gen = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
-    if (d->conn && (d->conn->broken || d->conn->fork_generation != gen)) {
+    if (d->conn && (d->conn->broken || d->conn->fork_generation != gen ||
+                    !reds__conn_healthy(d->conn))) {
         reds__conn_close(d->conn);
         d->conn = NULL;
     }
@@ -408,7 +166,7 @@ static reds_err dedicated_acquire(reds_client *c, reds__conn **out)
 
 static void dedicated_release(reds_client *c, reds__conn *conn)
 {
-    (void)conn;
+    reds__conn_touch(conn);
     pthread_mutex_unlock(&((dedicated_client *)c)->lock);
 }
 
@@ -426,13 +184,27 @@ static reds_err dedicated_run(reds_client *c, reds__cmd *cmd)
 static void dedicated_destroy(reds_client *c)
 {
     dedicated_client *d = (dedicated_client *)c;
+    reds__fork_unregister(&d->fork);
     reds__conn_close(d->conn);
     pthread_mutex_destroy(&d->lock);
 }
 
 static const reds__router dedicated_router = {"dedicated connection", dedicated_run,
                                               dedicated_acquire, dedicated_release,
-                                              dedicated_destroy};
+                                              dedicated_destroy, NULL};
+
+bool reds__client_is_dedicated(const reds_client *c)
+{
+    return c->router == &dedicated_router;
+}
+
+/* The lock may be held by a parent thread in the middle of a round trip
+ * (fork.c says why it is not taken before fork): make it usable. The
+ * connection is the parent's and is dropped on first use. */
+static void dedicated_after_fork(void *owner)
+{
+    pthread_mutex_init(&((dedicated_client *)owner)->lock, NULL);
+}
 
 static reds__callback *copy_callbacks(const reds_client *c, bool *failed)
 {
@@ -469,6 +241,8 @@ reds_err reds_client_dedicated(reds_client *client, reds_client **out)
         return err;
     }
     pthread_mutex_init(&d->lock, NULL);
+    d->fork = (reds__fork_hook){NULL, NULL, dedicated_after_fork, d, NULL, NULL};
+    reds__fork_register(&d->fork);
     *out = &d->base;
     return REDS_OK;
 }
@@ -506,6 +280,10 @@ reds_err reds_set_response_callback(reds_client *client, const char *command,
 {
     if (!client || !command)
         return reds__error(REDS_ERR_DATA, "reds_set_response_callback: NULL argument");
+    /* A child handle (a pipeline) shares its parent's callbacks. */
+    if (client->parent)
+        return reds__error(REDS_ERR_DATA, "reds_set_response_callback: set callbacks on the "
+                           "client a %s comes from", client->router->kind);
     const reds_catalog_entry *info = reds_catalog_lookup(command);
     if (!info)
         return reds__error(REDS_ERR_DATA, "reds_set_response_callback: %s is not in the "

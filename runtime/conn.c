@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/read.h>
@@ -134,9 +135,9 @@ static void plain_close(reds__conn *conn, bool inherited)
     (void)inherited;
 }
 
-static const reds__io plain_io = {plain_send, plain_recv, plain_pending, plain_close};
+static const reds__io plain_io = {plain_send, plain_recv, plain_pending, plain_close, NULL};
 
-static void describe(const reds__config *cfg, char *buf, size_t size)
+void reds__conn_describe(const reds__config *cfg, char *buf, size_t size)
 {
     if (cfg->unix_path)
         snprintf(buf, size, "unix:%s", cfg->unix_path);
@@ -149,11 +150,12 @@ static void describe(const reds__config *cfg, char *buf, size_t size)
 static reds_err io_error(const reds__conn *conn, const char *what, int err)
 {
     char where[300];
-    describe(conn->cfg, where, sizeof where);
+    reds__conn_describe(conn->cfg, where, sizeof where);
     if (err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT)
         return reds__error(REDS_ERR_TIMEOUT, "Timeout %s %s", what, where);
+    const char *detail = conn->io->error ? conn->io->error(conn) : NULL;
     return reds__error(REDS_ERR_CONNECTION, "Error %s %s: %s", what, where,
-                       err ? strerror(err) : "connection closed by server");
+                       detail ? detail : err ? strerror(err) : "connection closed by server");
 }
 
 static void set_timeout(int fd, int ms)
@@ -217,7 +219,7 @@ static reds_err open_socket(reds__conn *conn)
 {
     const reds__config *cfg = conn->cfg;
     char where[300];
-    describe(cfg, where, sizeof where);
+    reds__conn_describe(cfg, where, sizeof where);
     if (cfg->unix_path) {
         struct sockaddr_un sa;
         memset(&sa, 0, sizeof sa);
@@ -348,7 +350,10 @@ reds_err reds__conn_open(const reds__config *cfg, reds__conn **out)
         /* The handshake is bounded by the connect timeout, so a server
          * that accepts but never answers cannot hang us. */
         set_timeout(conn->fd, cfg->connect_timeout_ms);
-        err = reds__conn_handshake(conn);
+        if (cfg->tls)
+            err = reds__tls_start(conn);
+        if (!err)
+            err = reds__conn_handshake(conn);
         if (!err && cfg->socket_timeout_ms != cfg->connect_timeout_ms)
             set_timeout(conn->fd, cfg->socket_timeout_ms);
     }
@@ -379,12 +384,15 @@ void reds__conn_close(reds__conn *conn)
 
 reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len)
 {
+    const char *start = buf;
     while (len) {
         ssize_t n = conn->io->send(conn, buf, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             conn->broken = true;
+            /* Nothing left: the server cannot have run it (retries). */
+            conn->unsent = buf == start;
             return io_error(conn, "writing to", errno);
         }
         buf += n;
@@ -481,4 +489,41 @@ reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **
             return REDS_OK;
     }
     return reds__conn_read(conn, out);
+}
+
+/* ---------------------------------------------------------- health checks */
+
+uint64_t reds__now_ms(void)
+{
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void reds__conn_touch_slow(reds__conn *conn)
+{
+    conn->last_used_ms = reds__now_ms();
+}
+
+bool reds__conn_check_health(reds__conn *conn)
+{
+    int interval = conn->cfg->health_check_interval_ms;
+    uint64_t now = reds__now_ms();
+    if (now - conn->last_used_ms <= (uint64_t)interval)
+        return true;
+    static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+    reds_reply *reply;
+    if (reds__conn_write(conn, ping, sizeof ping - 1) || reds__conn_read(conn, &reply))
+        return false;
+    bool ok = reply->type == REDS_REPLY_STATUS && reply->len == 4 &&
+              memcmp(reply->str, "PONG", 4) == 0;
+    reds__arena_finish(&conn->arena);
+    if (!ok)
+        conn->broken = true;
+    conn->last_used_ms = now;
+    return ok;
 }

@@ -57,6 +57,13 @@ reds_err reds__fill_int(const reds_reply *r, int64_t *dst)
     return REDS_OK;
 }
 
+reds_err reds__fill_nullable_int(const reds_reply *r, reds_opt_i64 *dst)
+{
+    dst->set = r->type != REDS_REPLY_NIL;
+    dst->value = 0;
+    return dst->set ? reds__fill_int(r, &dst->value) : REDS_OK;
+}
+
 reds_err reds__fill_bool(const reds_reply *r, bool *dst)
 {
     if (r->type != REDS_REPLY_INTEGER || (r->integer != 0 && r->integer != 1))
@@ -143,6 +150,13 @@ reds_err reds__fill_double(const reds_reply *r, double *dst)
     return reds__bad_reply(r, "a double");
 }
 
+reds_err reds__fill_nullable_double(const reds_reply *r, reds_opt_f64 *dst)
+{
+    dst->set = r->type != REDS_REPLY_NIL;
+    dst->value = 0;
+    return dst->set ? reds__fill_double(r, &dst->value) : REDS_OK;
+}
+
 reds_err reds__fill_strlist(const reds_reply *r, reds__arena *a, reds_strlist *dst)
 {
     if (r->type != REDS_REPLY_ARRAY)
@@ -190,6 +204,38 @@ reds_err reds__fill_intlist(const reds_reply *r, reds__arena *a, reds_intlist *d
     return REDS_OK;
 }
 
+reds_err reds__fill_opt_intlist(const reds_reply *r, reds__arena *a, reds_opt_intlist *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of integers or nils");
+    dst->count = r->len;
+    dst->items = r->len ? reds__arena_alloc(a, r->len * sizeof *dst->items) : NULL;
+    if (r->len && !dst->items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        reds_err err = reds__fill_nullable_int(&r->element[i], &dst->items[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_doublelist(const reds_reply *r, reds__arena *a, reds_doublelist *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of numbers or nils");
+    dst->count = r->len;
+    dst->items = r->len ? reds__arena_alloc(a, r->len * sizeof *dst->items) : NULL;
+    if (r->len && !dst->items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        reds_err err = reds__fill_nullable_double(&r->element[i], &dst->items[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
 reds_err reds__fill_map(const reds_reply *r, reds__arena *a, reds_map *dst)
 {
     if (r->type != REDS_REPLY_ARRAY || r->len % 2)
@@ -220,6 +266,35 @@ reds_err reds__fill_reply(const reds_reply *r, const reds_reply **dst)
     return REDS_OK;
 }
 
+/* Deep copy of one node into `a`; recursion is bounded by the reader's
+ * nesting limit. */
+static bool clone_into(reds_reply *dst, const reds_reply *src, reds__arena *a)
+{
+    *dst = *src;
+    if (src->str && !(dst->str = reds__arena_strdup(a, src->str, src->len)))
+        return false;
+    if (src->type == REDS_REPLY_ARRAY && src->len) {
+        reds_reply *e = reds__arena_alloc(a, src->len * sizeof *e);
+        if (!e)
+            return false;
+        dst->element = e;
+        for (size_t i = 0; i < src->len; i++)
+            if (!clone_into(&e[i], &src->element[i], a))
+                return false;
+    }
+    return true;
+}
+
+reds_reply *reds__reply_clone(const reds_reply *r, reds__arena *a)
+{
+    reds_reply *root = reds__arena_alloc(a, sizeof *root);
+    if (!root || !clone_into(root, r, a)) {
+        nomem();
+        return NULL;
+    }
+    return root;
+}
+
 /* ---------------------------------------------------- top-level converters */
 
 /* An owned result of `size` bytes filled by `fill`; nil gives NULL when
@@ -247,6 +322,8 @@ OWNED(strlist, reds_strlist, false, reds__fill_strlist(r, a, v))
 OWNED(nullable_strlist, reds_strlist, true, reds__fill_strlist(r, a, v))
 OWNED(map, reds_map, false, reds__fill_map(r, a, v))
 OWNED(intlist, reds_intlist, false, reds__fill_intlist(r, a, v))
+OWNED(opt_intlist, reds_opt_intlist, false, reds__fill_opt_intlist(r, a, v))
+OWNED(doublelist, reds_doublelist, false, reds__fill_doublelist(r, a, v))
 
 reds_err reds__conv_reply(const reds_reply *r, reds__arena *a, void *out)
 {
@@ -289,10 +366,7 @@ reds_err reds__conv_bool(const reds_reply *r, reds__arena *a, void *out)
 reds_err reds__conv_nullable_int(const reds_reply *r, reds__arena *a, void *out)
 {
     (void)a;
-    reds_opt_i64 *v = out;
-    v->set = r->type != REDS_REPLY_NIL;
-    v->value = 0;
-    return v->set ? reds__fill_int(r, &v->value) : REDS_OK;
+    return reds__fill_nullable_int(r, out);
 }
 
 reds_err reds__conv_double(const reds_reply *r, reds__arena *a, void *out)
@@ -304,10 +378,187 @@ reds_err reds__conv_double(const reds_reply *r, reds__arena *a, void *out)
 reds_err reds__conv_nullable_double(const reds_reply *r, reds__arena *a, void *out)
 {
     (void)a;
-    reds_opt_f64 *v = out;
-    v->set = r->type != REDS_REPLY_NIL;
-    v->value = 0;
-    return v->set ? reds__fill_double(r, &v->value) : REDS_OK;
+    return reds__fill_nullable_double(r, out);
+}
+
+/* ------------------------------------- SCRIPT EXISTS, INFO and ROLE replies */
+
+reds_err reds__conv_boollist(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of 0 and 1");
+    reds_boollist *v = reds__arena_result(a, sizeof *v);
+    if (!v || (r->len && !(v->items = reds__arena_alloc(a, r->len * sizeof *v->items))))
+        return nomem();
+    v->count = r->len;
+    for (size_t i = 0; i < r->len; i++) {
+        reds_err err = reds__fill_bool(&r->element[i], &v->items[i]);
+        if (err)
+            return err;
+    }
+    *(reds_boollist **)out = v;
+    return REDS_OK;
+}
+
+/* The next line of `*s` (up to `end`), without its "\r\n"; false at the end. */
+static bool next_line(const char **s, const char *end, const char **line, size_t *len)
+{
+    if (*s >= end)
+        return false;
+    const char *nl = memchr(*s, '\n', (size_t)(end - *s));
+    const char *stop = nl ? nl : end;
+    *line = *s;
+    *len = (size_t)(stop - *s);
+    if (*len && (*line)[*len - 1] == '\r')
+        (*len)--;
+    *s = stop + 1;
+    return true;
+}
+
+static reds_err info_copy(reds__arena *a, const char *s, size_t len, reds_str *dst)
+{
+    dst->ptr = reds__arena_strdup(a, s, len);
+    dst->len = len;
+    return dst->ptr ? REDS_OK : nomem();
+}
+
+/* INFO text: "# Section" headers and "key:value" lines. Two passes: count,
+ * then fill one array of sections and one of fields they share. */
+reds_err reds__conv_info(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type != REDS_REPLY_STRING && r->type != REDS_REPLY_STATUS)
+        return reds__bad_reply(r, "INFO text");
+    const char *end = r->str + r->len, *s = r->str, *line;
+    size_t len, nsections = 0, nfields = 0;
+    bool headless = false; /* fields before the first header */
+    while (next_line(&s, end, &line, &len)) {
+        if (!len)
+            continue;
+        if (line[0] == '#') {
+            nsections++;
+        } else if (memchr(line, ':', len)) {
+            nfields++;
+            headless |= nsections == 0;
+        } else {
+            return reds__error(REDS_ERR_INVALID_RESPONSE,
+                               "INFO: expected a '# Section' or 'key:value' line, got '%.*s'",
+                               (int)(len > 40 ? 40 : len), line);
+        }
+    }
+    nsections += headless;
+    reds_info_reply *v = reds__arena_result(a, sizeof *v);
+    reds_pair *fields = nfields ? reds__arena_alloc(a, nfields * sizeof *fields) : NULL;
+    v = v && (!nsections || (v->sections = reds__arena_alloc(a, nsections * sizeof *v->sections)))
+            ? v
+            : NULL;
+    if (!v || (nfields && !fields))
+        return nomem();
+    reds_info_section *cur = NULL;
+    if (headless) {
+        cur = &v->sections[v->count++];
+        memset(cur, 0, sizeof *cur);
+        cur->name.ptr = "";
+        cur->fields.items = fields;
+    }
+    reds_err err = REDS_OK;
+    s = r->str;
+    while (!err && next_line(&s, end, &line, &len)) {
+        if (!len)
+            continue;
+        if (line[0] == '#') {
+            size_t skip = 1;
+            while (skip < len && line[skip] == ' ')
+                skip++;
+            cur = &v->sections[v->count++];
+            memset(cur, 0, sizeof *cur);
+            cur->fields.items = fields;
+            err = info_copy(a, line + skip, len - skip, &cur->name);
+        } else {
+            const char *colon = memchr(line, ':', len);
+            reds_pair *f = fields++;
+            cur->fields.count++;
+            err = info_copy(a, line, (size_t)(colon - line), &f->key);
+            if (!err)
+                err = info_copy(a, colon + 1, len - (size_t)(colon - line) - 1, &f->value);
+        }
+    }
+    if (!err)
+        *(reds_info_reply **)out = v;
+    return err;
+}
+
+const reds_str *reds_info_get(const reds_info_reply *info, reds_str key)
+{
+    for (size_t i = 0; info && i < info->count; i++) {
+        const reds_str *v = reds_map_get(&info->sections[i].fields, key);
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+static bool word_is(const reds_str *s, const char *word)
+{
+    return s->len == strlen(word) && memcmp(s->ptr, word, s->len) == 0;
+}
+
+/* ROLE: ["master", offset, [[ip, port, offset]...]],
+ * ["slave", host, port, state, offset] or ["sentinel", [names]]. */
+reds_err reds__conv_role(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len < 1)
+        return reds__bad_reply(r, "a ROLE array");
+    reds_role_reply *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_str(&r->element[0], &v->name);
+    if (err)
+        return err;
+    const reds_reply *e = r->element;
+    if (word_is(&v->name, "master")) {
+        v->type = REDS_ROLE_MASTER;
+        if (r->len < 3 || e[2].type != REDS_REPLY_ARRAY)
+            return reds__error(REDS_ERR_INVALID_RESPONSE,
+                               "ROLE master: expected offset and replicas");
+        err = reds__fill_int(&e[1], &v->master.offset);
+        v->master.nreplicas = e[2].len;
+        if (!err && e[2].len &&
+            !(v->master.replicas = reds__arena_alloc(a, e[2].len * sizeof *v->master.replicas)))
+            return nomem();
+        for (size_t i = 0; !err && i < e[2].len; i++) {
+            const reds_reply *rep = &e[2].element[i];
+            reds_role_replica *dst = &v->master.replicas[i];
+            if (rep->type != REDS_REPLY_ARRAY || rep->len < 3)
+                return reds__bad_reply(rep, "a replica [ip, port, offset]");
+            err = reds__fill_str(&rep->element[0], &dst->ip);
+            if (!err)
+                err = reds__fill_int_text(&rep->element[1], &dst->port);
+            if (!err)
+                err = reds__fill_int_text(&rep->element[2], &dst->offset);
+        }
+    } else if (word_is(&v->name, "slave")) {
+        v->type = REDS_ROLE_REPLICA;
+        if (r->len < 5)
+            return reds__error(REDS_ERR_INVALID_RESPONSE,
+                               "ROLE slave: expected host, port, state and offset");
+        err = reds__fill_str(&e[1], &v->replica.master_host);
+        if (!err)
+            err = reds__fill_int(&e[2], &v->replica.master_port);
+        if (!err)
+            err = reds__fill_str(&e[3], &v->replica.state);
+        if (!err)
+            err = reds__fill_int(&e[4], &v->replica.offset);
+    } else if (word_is(&v->name, "sentinel")) {
+        v->type = REDS_ROLE_SENTINEL;
+        if (r->len < 2)
+            return reds__error(REDS_ERR_INVALID_RESPONSE, "ROLE sentinel: expected masters");
+        err = reds__fill_strlist(&e[1], a, &v->sentinel.masters);
+    } else {
+        return reds__error(REDS_ERR_INVALID_RESPONSE, "ROLE: unknown role '%s'", v->name.ptr);
+    }
+    if (!err)
+        *(reds_role_reply **)out = v;
+    return err;
 }
 
 /* ------------------------------------------------------------- public bits */
@@ -315,6 +566,16 @@ reds_err reds__conv_nullable_double(const reds_reply *r, reds__arena *a, void *o
 const reds_reply *reds_reply_at(const reds_reply *r, size_t i)
 {
     return r && r->type == REDS_REPLY_ARRAY && i < r->len ? &r->element[i] : NULL;
+}
+
+size_t reds_reply_count(const reds_reply *r)
+{
+    return r && r->type == REDS_REPLY_ARRAY ? r->len : 0;
+}
+
+bool reds_reply_is_nil(const reds_reply *r)
+{
+    return !r || r->type == REDS_REPLY_NIL;
 }
 
 reds_err reds_reply_int(const reds_reply *r, int64_t *out)

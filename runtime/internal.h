@@ -44,8 +44,13 @@ typedef struct reds__arena {
 /* The header in front of every owned result. */
 typedef struct reds__owned {
     reds__chunk *chunks;
-    size_t reserved; /* keeps the result 16-byte aligned */
+    size_t flags; /* REDS__OWNED_WIPE; also keeps the result 16-byte aligned */
 } reds__owned;
+
+/* reds_free() zeroes the block first: results holding a password. */
+#define REDS__OWNED_WIPE 1u
+/* As reds_alloc(), for a result that reds_free() wipes. */
+void *reds__alloc_secret(size_t size);
 
 void *reds__arena_alloc_slow(reds__arena *a, size_t n);
 
@@ -113,8 +118,21 @@ typedef struct reds__config {
     int connect_timeout_ms;
     int socket_timeout_ms;
     int keepalive_s;
-    int max_connections;
+    int max_connections;     /* resolved: 50 for a blocking pool left at 0 */
+    bool pool_blocking;
+    int pool_timeout_ms;     /* resolved: 0 waits forever */
+    int health_check_interval_ms;
+    int retries;
+    int retry_backoff_base_ms, retry_backoff_cap_ms; /* resolved */
+    bool retry_writes;
+    bool tls;
+    int tls_verify;          /* reds_tls_verify */
+    char *tls_ca_file, *tls_ca_dir, *tls_cert_file, *tls_key_file, *tls_server_name;
+    void *tls_ctx;           /* SSL_CTX *, shared by the client's connections */
 } reds__config;
+
+/* Checks every rule on options that needs no I/O (config.c). */
+reds_err reds__options_check(const reds_options *o);
 
 struct reds__conn;
 
@@ -130,12 +148,15 @@ typedef struct reds__io {
     /* Release the transport's state; the socket is closed by the caller.
      * `inherited` is true in a forked child: say nothing to the peer. */
     void (*close)(struct reds__conn *conn, bool inherited);
+    /* What went wrong in the last failed call when errno cannot say (a TLS
+     * alert), or NULL. May itself be NULL (plain sockets). */
+    const char *(*error)(const struct reds__conn *conn);
 } reds__io;
 
 typedef struct reds__conn {
     int fd;
     const reds__io *io;
-    void *tls;               /* the transport's state (an SSL *), if any */
+    void *tls;               /* the transport's state (tls.c), if any */
     const reds__config *cfg; /* owned by the client, outlives the conn */
     unsigned fork_generation;
     bool broken;            /* closed or desynchronised: never reuse */
@@ -144,6 +165,9 @@ typedef struct reds__conn {
     char *rbuf;
     size_t rcap;
     struct reds__conn *next; /* pool free list */
+    unsigned pool_epoch;     /* reds_pool_disconnect() closes older ones */
+    bool unsent;             /* the last write failed before any byte left */
+    uint64_t last_used_ms;   /* reds__now_ms(), kept only for health checks */
 } reds__conn;
 
 /* Fork generation: bumped in every child, so that connections inherited
@@ -167,6 +191,46 @@ reds_err reds__conn_read(reds__conn *conn, reds_reply **out);
  * none did. For pub/sub and MONITOR, which wait for what the server sends
  * unasked. Once a reply has started, the socket timeout bounds the rest. */
 reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **out);
+/* "host:port", "[v6]:port" or "unix:path", for messages. */
+void reds__conn_describe(const reds__config *cfg, char *buf, size_t size);
+
+/* A coarse monotonic clock in ms (no system call: vDSO). */
+uint64_t reds__now_ms(void);
+/* Health checks (cfg->health_check_interval_ms): touch() records that the
+ * connection was just used; healthy() PINGs it first when it has been
+ * idle longer than the interval, and is false (connection broken) when
+ * that failed. Both cost one test when the interval is 0. */
+void reds__conn_touch_slow(reds__conn *conn);
+bool reds__conn_check_health(reds__conn *conn);
+static inline void reds__conn_touch(reds__conn *conn)
+{
+    if (REDS__UNLIKELY(conn->cfg->health_check_interval_ms))
+        reds__conn_touch_slow(conn);
+}
+static inline bool reds__conn_healthy(reds__conn *conn)
+{
+    return REDS__LIKELY(!conn->cfg->health_check_interval_ms) || reds__conn_check_health(conn);
+}
+
+/* TLS (tls.c): a context for cfg's TLS options, shared by its
+ * connections; and the handshake on a connected socket, which makes the
+ * connection speak TLS. */
+reds_err reds__tls_ctx_new(const reds__config *cfg, void **ctx);
+void reds__tls_ctx_free(void *ctx);
+reds_err reds__tls_start(reds__conn *conn);
+
+/* fork() (fork.c): hooks run by pthread_atfork handlers around every
+ * fork, with `owner`. Registering installs the handlers, which also bump
+ * reds__fork_generation in the child. */
+typedef struct reds__fork_hook {
+    void (*prepare)(void *owner); /* take locks that must not be held across */
+    void (*parent)(void *owner);  /* release them */
+    void (*child)(void *owner);   /* make locks usable again */
+    void *owner;
+    struct reds__fork_hook *prev, *next;
+} reds__fork_hook;
+void reds__fork_register(reds__fork_hook *h);
+void reds__fork_unregister(reds__fork_hook *h);
 
 /* ---------------------------------------------------------------- commands */
 
@@ -182,6 +246,14 @@ typedef struct reds__cmd {
 } reds__cmd;
 
 #define REDS__CMD_NONE ((unsigned)-1)
+
+/* Commands that change a connection's state (SELECT, CLIENT SETNAME...):
+ * they would leak to the next borrower of a pooled connection. */
+static inline bool reds__connection_scoped(const reds__cmd *cmd)
+{
+    return cmd->id < reds__ncommands &&
+           (reds__commands[cmd->id].info.flags & REDS_CMD_CONNECTION_SCOPE);
+}
 
 /* Running total while sizing a command, before anything is written. */
 typedef struct reds__size {
@@ -204,6 +276,12 @@ typedef struct reds__router {
     void (*release)(reds_client *c, reds__conn *conn);
     /* Free the router's own state (not the reds_client itself). */
     void (*destroy)(reds_client *c);
+    /* Where reds__cmd_begin() packs a command of up to `bound` bytes, for
+     * routers that keep what they are given (pipelines pack straight into
+     * their output buffer); NULL (error set) when out of memory. The
+     * router owns that space: reds__cmd_run() never frees it. NULL on
+     * routers that run each command at once (inline buffer or malloc). */
+    char *(*reserve)(reds_client *c, size_t bound);
 } reds__router;
 
 typedef struct reds__callback {
@@ -225,10 +303,29 @@ struct reds_client {
 /* Borrow one connection of `c` for a batch, and give it back. */
 reds_err reds__client_acquire(reds_client *c, reds__conn **out);
 void reds__client_release(reds_client *c, reds__conn *conn);
+/* Whether `c` is a dedicated connection (reds_client_dedicated), where
+ * commands that change a connection's state are allowed. */
+bool reds__client_is_dedicated(const reds_client *c);
+
+/* Pipelines (pipeline.c). True when `c` is a pipeline that queues
+ * commands now (rather than running them at once while it watches):
+ * scripts, scan iterators and locks need to know. */
+bool reds__pipeline_queues(const reds_client *c);
+/* Make sure a script is loaded before the pipeline's next command runs:
+ * queues a hidden SCRIPT LOAD of `source`, once per execution per sha. */
+reds_err reds__pipeline_preload(reds_client *c, const char *sha, reds_str source);
+/* SCRIPT LOAD `source` on `c`, discarding the reply (script.c). */
+reds_err reds__script_load(reds_client *c, reds_str source);
 
 reds_err reds__config_new(const reds_options *opts, reds__config **out);
 void reds__config_free(reds__config *cfg);
 reds_err reds__config_copy(const reds__config *cfg, reds__config **out);
+
+/* The pooled client (pool.c); it owns `cfg` from here, even on failure. */
+reds_err reds__pool_new(reds__config *cfg, reds_client **out);
+/* Refuse a command that changes a connection's state on a pooled client
+ * (see reds__connection_scoped). */
+reds_err reds__refuse_connection_scope(const reds__cmd *cmd);
 
 /* One round trip on `conn`: write the command, read its reply, map error
  * replies, convert. */

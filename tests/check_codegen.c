@@ -152,6 +152,67 @@ START_TEST(clashing_c_names)
 }
 END_TEST
 
+START_TEST(count_of_needs_a_sibling_array)
+{
+    refused("GET:\n  summary: s\n  since: \"1.0.0\"\n  arity: -2\n  arguments:\n"
+            "    - {name: numkeys, type: integer, count_of: key}\n"
+            "    - {name: key, type: key}\n  reply: int\n",
+            "1: GET: count_of 'key': a required top-level integer counting one sibling array");
+}
+END_TEST
+
+START_TEST(single_needs_a_multiple)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "%s  variants:\n    - {c_name: get_one, reply: int, single: [key]}\n", valid_get);
+    refused(text, "1: GET: single 'key': not a multiple argument");
+}
+END_TEST
+
+START_TEST(c_arguments_only_where_the_server_has_none)
+{
+    char text[1024];
+    snprintf(text, sizeof text, "%s  c_arguments:\n    - {name: key, type: key}\n", valid_get);
+    refused(text, "9: GET: the server documents arguments now; drop c_arguments");
+}
+END_TEST
+
+/* Record shapes of the server groups: their rules, checked in replies.yaml. */
+START_TEST(record_layout_rules)
+{
+    static const struct {
+        const char *record;
+        const char *message;
+    } cases[] = {
+        {"  bad:\n    shape: pairs\n    fields:\n      - {name: a, type: string}\n",
+         "record bad: a pairs record has two fields, the key and the value"},
+        {"  bad:\n    shape: array\n    fields:\n      - {name: a, type: strlist, rest: true}\n"
+         "      - {name: b, type: int}\n",
+         "record bad: rest is for the last field of an array or words record"},
+        {"  bad:\n    shape: words\n    fields:\n      - {name: a, type: map}\n",
+         "record bad: a words record holds int and string fields (and a rest strlist)"},
+        {"  bad:\n    shape: array\n    fields:\n      - {name: a, type: \"list:scan_page\", prefix: true}\n",
+         "record bad: a prefix field of a map record is a list of a pairs record"},
+        {"  bad:\n    shape: lines\n    fields:\n      - {name: a, type: string, nullable: true}\n",
+         "record bad: nullable fields are for array, map and pairs records"},
+    };
+    char path[192], log[4096];
+    snprintf(path, sizeof path, "%s/string.yaml", spec_dir);
+    write_file(path, valid_get);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "cp spec/replies.yaml %s/ && cat >> %s/replies.yaml <<'EOF'\n%sEOF",
+                 spec_dir, spec_dir, cases[i].record);
+        ck_assert_int_eq(system(cmd), 0);
+        ck_assert_int_eq(generate(log, sizeof log), 1);
+        ck_assert_msg(strstr(log, cases[i].message) != NULL, "expected \"%s\" in:\n%s", cases[i].message,
+                      log);
+        ck_assert_int_ne(access(out_dir, F_OK), 0);
+    }
+}
+END_TEST
+
 START_TEST(valid_spec_renders_deterministically)
 {
     char path[192], log[4096];
@@ -199,6 +260,10 @@ static Suite *suite(void)
     tcase_add_test(tc, excluded_without_reason);
     tcase_add_test(tc, variant_path_not_found);
     tcase_add_test(tc, clashing_c_names);
+    tcase_add_test(tc, count_of_needs_a_sibling_array);
+    tcase_add_test(tc, single_needs_a_multiple);
+    tcase_add_test(tc, c_arguments_only_where_the_server_has_none);
+    tcase_add_test(tc, record_layout_rules);
     tcase_add_test(tc, valid_spec_renders_deterministically);
     tcase_add_test(tc, the_real_spec_is_current);
     suite_add_tcase(s, tc);

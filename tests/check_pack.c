@@ -27,7 +27,8 @@ static void capture_destroy(reds_client *c)
     (void)c;
 }
 
-static const reds__router capture_router = {"capture", capture_run, NULL, NULL, capture_destroy};
+static const reds__router capture_router = {"capture", capture_run, NULL, NULL, capture_destroy,
+                                            NULL};
 static struct reds_client capture = {&capture_router, NULL, NULL, NULL};
 static reds_client *const cap = &capture;
 

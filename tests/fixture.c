@@ -89,17 +89,24 @@ static bool ready(const fixture_server *s)
            (strcmp(reply, "+PONG") == 0 || strncmp(reply, "-NOAUTH", 7) == 0);
 }
 
-static int spawn(fixture_server *s, const char *const *extra)
+/* `conf`: a config file for the server to start from (its first
+ * argument, as redis-server wants it), or NULL. */
+static int spawn_conf(fixture_server *s, const char *conf, const char *const *extra)
 {
     char port[16], logfile[256];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(logfile, sizeof logfile, "%s/redis.log", s->dir);
-    const char *argv[64] = {"redis-server", "--port", port, "--bind", "127.0.0.1",
-                            "--unixsocket", s->sock, "--unixsocketperm", "700",
-                            "--save", "", "--appendonly", "no",
-                            "--enable-debug-command", "local", "--dir", s->dir,
-                            "--logfile", logfile, "--daemonize", "no"};
-    size_t n = 21;
+    const char *std[] = {"--port", port, "--bind", "127.0.0.1",
+                         "--unixsocket", s->sock, "--unixsocketperm", "700",
+                         "--save", "", "--appendonly", "no",
+                         "--enable-debug-command", "local", "--dir", s->dir,
+                         "--logfile", logfile, "--daemonize", "no"};
+    const char *argv[64] = {"redis-server"};
+    size_t n = 1;
+    if (conf)
+        argv[n++] = conf;
+    for (size_t i = 0; i < sizeof std / sizeof std[0]; i++)
+        argv[n++] = std[i];
     for (size_t i = 0; extra && extra[i] && n < 63; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
@@ -135,7 +142,12 @@ static int spawn(fixture_server *s, const char *const *extra)
     return -1;
 }
 
-int fixture_start(fixture_server *s, const char *const *extra)
+static int spawn(fixture_server *s, const char *const *extra)
+{
+    return spawn_conf(s, NULL, extra);
+}
+
+static int start(fixture_server *s, const char *conf_text, const char *const *extra)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "/tmp/reds-test-XXXXXX");
@@ -144,14 +156,40 @@ int fixture_start(fixture_server *s, const char *const *extra)
         return -1;
     }
     snprintf(s->sock, sizeof s->sock, "%s/redis.sock", s->dir);
+    char conf[192] = "";
+    if (conf_text) {
+        snprintf(conf, sizeof conf, "%s/redis.conf", s->dir);
+        FILE *f = fopen(conf, "w");
+        if (!f || fputs(conf_text, f) < 0 || fclose(f) != 0) {
+            perror("fixture: redis.conf");
+            return -1;
+        }
+    }
     /* Another process may grab the free port first: try a few. */
     for (int attempt = 0; attempt < 5; attempt++) {
         s->port = fixture_free_port();
-        if (s->port > 0 && spawn(s, extra) == 0)
+        if (s->port > 0 && spawn_conf(s, conf_text ? conf : NULL, extra) == 0)
             return 0;
     }
     fprintf(stderr, "fixture: redis-server did not start (log in %s)\n", s->dir);
     return -1;
+}
+
+int fixture_start(fixture_server *s, const char *const *extra)
+{
+    return start(s, NULL, extra);
+}
+
+int fixture_start_conf(fixture_server *s, const char *conf_text, const char *const *extra)
+{
+    return start(s, conf_text, extra);
+}
+
+int fixture_restart(fixture_server *s, const char *const *extra)
+{
+    if (s->pid > 0 || !s->dir[0])
+        return -1;
+    return spawn(s, extra);
 }
 
 void fixture_kill(fixture_server *s)

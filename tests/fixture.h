@@ -19,11 +19,20 @@ typedef struct fixture_server {
  * stderr. */
 int fixture_start(fixture_server *s, const char *const *extra);
 
+/* As fixture_start(), from a config file holding `conf_text` (written as
+ * redis.conf in the server's directory; the standard flags still apply):
+ * for commands that need one, such as CONFIG REWRITE. */
+int fixture_start_conf(fixture_server *s, const char *conf_text, const char *const *extra);
+
 /* Stop the server (SIGTERM, then SIGKILL) and remove its directory. */
 void fixture_stop(fixture_server *s);
 
 /* Kill with SIGKILL and wait, leaving the directory (restart tests). */
 void fixture_kill(fixture_server *s);
+
+/* Start a killed server again on the same port, socket and directory, with
+ * the standard flags plus `extra`. Returns 0, or -1 (the port was taken). */
+int fixture_restart(fixture_server *s, const char *const *extra);
 
 /* Send one inline command on a fresh connection and return the first
  * reply line in `buf` ("+OK", ":1", ...); for fixture-level set-up only. */

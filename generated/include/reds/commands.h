@@ -40,6 +40,44 @@ extern "C" {
 
 /* ------------------------------------------------------- reply records */
 
+/** One entry of ACL LOG. */
+typedef struct reds_acl_log_entry {
+    int64_t count; /**< times the same event happened */
+    reds_str reason; /**< command, key, channel or auth */
+    reds_str context; /**< toplevel, multi, lua or module */
+    reds_str object; /**< the command, key or channel denied */
+    reds_str username;
+    double age_seconds;
+    reds_str client_info; /**< the client as CLIENT LIST prints it */
+    reds_opt_i64 entry_id; /**< Redis 7.2+ */
+    reds_opt_i64 timestamp_created; /**< Redis 7.2+ */
+    reds_opt_i64 timestamp_last_updated; /**< Redis 7.2+ */
+} reds_acl_log_entry;
+
+/** One selector of an ACL user. */
+typedef struct reds_acl_selector {
+    reds_str commands;
+    reds_str keys;
+    reds_str channels;
+} reds_acl_selector;
+
+/** The reply of ACL GETUSER. */
+typedef struct reds_acl_user {
+    reds_strlist flags; /**< on or off, nopass, allkeys, ... */
+    reds_strlist passwords; /**< SHA-256 hashes of the passwords */
+    reds_str commands; /**< the command rules, as ACL SETUSER takes them */
+    reds_str keys; /**< the key patterns (Redis 7.0+: one string) */
+    reds_str channels; /**< the channel patterns (Redis 7.0+) */
+    size_t nselectors;
+    struct reds_acl_selector *selectors; /**< Redis 7.0+ */
+} reds_acl_user;
+
+/** A channel and its number of subscribers. */
+typedef struct reds_channel_count {
+    reds_str channel;
+    int64_t count;
+} reds_channel_count;
+
 /** One connection as CLIENT INFO and CLIENT LIST describe it. */
 typedef struct reds_client_entry {
     int64_t id;
@@ -73,6 +111,257 @@ typedef struct reds_client_entry {
     reds_str line; /**< the whole line, for fields this version does not know */
 } reds_client_entry;
 
+/** The reply of CLUSTER INFO. */
+typedef struct reds_cluster_info_reply {
+    reds_str cluster_state; /**< ok or fail */
+    int64_t cluster_slots_assigned;
+    int64_t cluster_slots_ok;
+    int64_t cluster_slots_pfail;
+    int64_t cluster_slots_fail;
+    int64_t cluster_known_nodes;
+    int64_t cluster_size; /**< masters serving at least one slot */
+    int64_t cluster_current_epoch;
+    int64_t cluster_my_epoch;
+    int64_t cluster_stats_messages_sent;
+    int64_t cluster_stats_messages_received;
+    int64_t total_cluster_links_buffer_limit_exceeded; /**< Redis 7.0+ */
+} reds_cluster_info_reply;
+
+/** One cluster bus connection of CLUSTER LINKS. */
+typedef struct reds_cluster_link {
+    reds_str direction; /**< to (we connected) or from (it connected) */
+    reds_str node; /**< the peer's ID */
+    int64_t create_time; /**< Unix time in milliseconds */
+    reds_str events; /**< r and/or w: what the link waits for */
+    int64_t send_buffer_allocated;
+    int64_t send_buffer_used;
+} reds_cluster_link;
+
+/** One node of CLUSTER NODES (or CLUSTER REPLICAS). */
+typedef struct reds_cluster_node {
+    reds_str id;
+    reds_str addr; /**< ip:port@cport, then ,hostname when the node has one */
+    reds_str flags; /**< comma-separated: myself, master, slave, fail?, fail, handshake, noaddr, nofailover, noflags */
+    reds_str master; /**< the master's ID, "-" for a master */
+    int64_t ping_sent; /**< Unix time in milliseconds of the pending ping, 0 for none */
+    int64_t pong_recv; /**< Unix time in milliseconds of the last pong */
+    int64_t config_epoch;
+    reds_str link_state; /**< connected or disconnected */
+    reds_strlist slots; /**< "N", "N-M", or "[N->-id]" / "[N-<-id]" while migrating or importing */
+    reds_str line; /**< the whole line, for fields this version does not know */
+} reds_cluster_node;
+
+/** One shard of CLUSTER SHARDS. */
+typedef struct reds_cluster_shard {
+    reds_intlist slots; /**< start and end of each slot range, flat: [start1, end1, start2, end2, ...] */
+    size_t nnodes;
+    struct reds_cluster_shard_node *nodes;
+} reds_cluster_shard;
+
+/** One node of a shard. */
+typedef struct reds_cluster_shard_node {
+    reds_str id;
+    int64_t port; /**< 0 when the node only listens with TLS */
+    int64_t tls_port; /**< 0 without TLS */
+    reds_str ip;
+    reds_str endpoint; /**< the address clients should use */
+    reds_str hostname;
+    reds_str role; /**< master or replica */
+    int64_t replication_offset;
+    reds_str health; /**< online, failed or loading */
+} reds_cluster_shard_node;
+
+/** One node serving a slot range. */
+typedef struct reds_cluster_slot_node {
+    reds_str ip; /**< the preferred endpoint; empty or "?" when unknown */
+    int64_t port;
+    reds_str id;
+    reds_map metadata; /**< more networking fields (Redis 7.0+: hostname) */
+} reds_cluster_slot_node;
+
+/** One slot range of CLUSTER SLOTS. */
+typedef struct reds_cluster_slot_range {
+    int64_t start;
+    int64_t end;
+    reds_cluster_slot_node master;
+    size_t nreplicas;
+    struct reds_cluster_slot_node *replicas;
+} reds_cluster_slot_range;
+
+/** One argument in COMMAND DOCS. */
+typedef struct reds_command_arg {
+    reds_str name;
+    reds_str type; /**< key, string, integer, double, pattern, unix-time, pure-token, oneof or block */
+    reds_str display_text;
+    reds_opt_i64 key_spec_index; /**< for keys: the key spec it belongs to */
+    reds_str token;
+    reds_str summary;
+    reds_str since;
+    reds_str deprecated_since;
+    reds_strlist flags; /**< optional, multiple, multiple_token */
+    reds_str value;
+    size_t narguments;
+    struct reds_command_arg *arguments; /**< the parts of a oneof or block */
+} reds_command_arg;
+
+/** The documentation of one command. */
+typedef struct reds_command_doc_body {
+    reds_str summary;
+    reds_str since;
+    reds_str group;
+    reds_str complexity;
+    reds_str module;
+    reds_strlist doc_flags; /**< deprecated, syscmd */
+    reds_str deprecated_since;
+    reds_str replaced_by;
+    size_t nhistory;
+    struct reds_command_history *history;
+    size_t narguments;
+    struct reds_command_arg *arguments;
+    size_t nsubcommands;
+    struct reds_command_doc *subcommands;
+} reds_command_doc_body;
+
+/** One command of COMMAND DOCS. */
+typedef struct reds_command_doc {
+    reds_str name;
+    reds_command_doc_body doc;
+} reds_command_doc;
+
+/** The histogram of one command. */
+typedef struct reds_latency_histogram_stats {
+    int64_t calls;
+    size_t nbuckets;
+    struct reds_latency_bucket *buckets;
+} reds_latency_histogram_stats;
+
+/** One command of LATENCY HISTOGRAM. */
+typedef struct reds_command_histogram {
+    reds_str command;
+    reds_latency_histogram_stats stats;
+} reds_command_histogram;
+
+/** One change in a command's history. */
+typedef struct reds_command_history {
+    reds_str version;
+    reds_str description;
+} reds_command_history;
+
+/** One command of COMMAND INFO; all zero (`name.ptr` NULL) for an unknown name. */
+typedef struct reds_command_info_entry {
+    reds_str name; /**< lower case; a subcommand is container|sub */
+    int64_t arity; /**< arguments with the name; -N means at least N */
+    reds_strlist flags;
+    int64_t first_key;
+    int64_t last_key;
+    int64_t step;
+    reds_strlist acl_categories; /**< Redis 6.0+ */
+    reds_strlist tips; /**< Redis 7.0+ */
+    size_t nkey_specs;
+    struct reds_command_key_spec *key_specs; /**< Redis 7.0+ */
+    size_t nsubcommands;
+    struct reds_command_info_entry *subcommands; /**< Redis 7.0+ */
+} reds_command_info_entry;
+
+/** One key of COMMAND GETKEYSANDFLAGS. */
+typedef struct reds_command_key_flags {
+    reds_str key;
+    reds_strlist flags;
+} reds_command_key_flags;
+
+/** Where a key spec's search starts; the fields of its type are set. */
+typedef struct reds_key_spec_begin_search_spec {
+    int64_t index; /**< type index: the argument index */
+    reds_str keyword; /**< type keyword: the keyword */
+    int64_t startfrom; /**< type keyword: where to look for it (negative: from the end) */
+} reds_key_spec_begin_search_spec;
+
+/** The begin_search of a key spec. */
+typedef struct reds_key_spec_begin_search {
+    reds_str type; /**< index, keyword or unknown */
+    reds_key_spec_begin_search_spec spec;
+} reds_key_spec_begin_search;
+
+/** How a key spec finds its keys; the fields of its type are set. */
+typedef struct reds_key_spec_find_keys_spec {
+    int64_t lastkey; /**< type range */
+    int64_t keystep; /**< types range and keynum */
+    int64_t limit; /**< type range */
+    int64_t keynumidx; /**< type keynum */
+    int64_t firstkey; /**< type keynum */
+} reds_key_spec_find_keys_spec;
+
+/** The find_keys of a key spec. */
+typedef struct reds_key_spec_find_keys {
+    reds_str type; /**< range, keynum or unknown */
+    reds_key_spec_find_keys_spec spec;
+} reds_key_spec_find_keys;
+
+/** One key spec of COMMAND INFO. */
+typedef struct reds_command_key_spec {
+    reds_str notes;
+    reds_strlist flags; /**< RO, RW, OW, RM, access, update, insert, delete, not_key, incomplete, variable_flags */
+    reds_key_spec_begin_search begin_search;
+    reds_key_spec_find_keys find_keys;
+} reds_command_key_spec;
+
+/** What one engine holds. */
+typedef struct reds_function_engine_stats {
+    int64_t libraries_count;
+    int64_t functions_count;
+} reds_function_engine_stats;
+
+/** One engine of FUNCTION STATS. */
+typedef struct reds_function_engine {
+    reds_str name; /**< the engine (LUA) */
+    reds_function_engine_stats stats;
+} reds_function_engine;
+
+/** One function of a library. */
+typedef struct reds_function_info {
+    reds_str name;
+    reds_str description; /**< `ptr` NULL when it has none */
+    reds_strlist flags; /**< no-writes, allow-oom, allow-stale, no-cluster, allow-cross-slot-keys */
+} reds_function_info;
+
+/** One library of FUNCTION LIST. */
+typedef struct reds_function_library {
+    reds_str library_name;
+    reds_str engine;
+    size_t nfunctions;
+    struct reds_function_info *functions;
+    reds_str library_code; /**< the source; only with WITHCODE (`ptr` NULL otherwise) */
+} reds_function_library;
+
+/** The function FUNCTION STATS finds running. */
+typedef struct reds_function_running_script {
+    reds_str name;
+    reds_strlist command; /**< the FCALL command line */
+    int64_t duration_ms;
+} reds_function_running_script;
+
+/** The reply of FUNCTION STATS. */
+typedef struct reds_function_stats_reply {
+    reds_function_running_script running_script; /**< the running function; `name.ptr` is NULL when none runs */
+    size_t nengines;
+    struct reds_function_engine *engines;
+} reds_function_stats_reply;
+
+/** A position on the map, in degrees. */
+typedef struct reds_geo_pos {
+    bool set; /**< false when the server sent nil or left this out */
+    double longitude;
+    double latitude;
+} reds_geo_pos;
+
+/** A member GEOSEARCH or GEORADIUS found: the server sends only the fields asked for, in the order member, distance (a bulk string), hash (an integer), coordinates (an array). */
+typedef struct reds_geo_result {
+    reds_str member;
+    reds_opt_f64 dist; /**< distance from the centre, in the query's unit (WITHDIST) */
+    reds_opt_i64 hash; /**< the raw 52-bit geohash (WITHHASH) */
+    reds_geo_pos coord; /**< the member's position (WITHCOORD) */
+} reds_geo_result;
+
 /** The reply of HELLO. */
 typedef struct reds_hello_reply {
     reds_str server;
@@ -90,6 +379,52 @@ typedef struct reds_hscan_page {
     reds_map items; /**< this page's field/value pairs */
 } reds_hscan_page;
 
+/** What BLPOP and BRPOP pop. */
+typedef struct reds_keyed_element {
+    reds_str key; /**< the list popped from */
+    reds_str element;
+} reds_keyed_element;
+
+/** What LMPOP and BLMPOP pop. */
+typedef struct reds_keyed_elements {
+    reds_str key; /**< the list popped from */
+    reds_strlist elements;
+} reds_keyed_elements;
+
+/** What ZMPOP and BZMPOP pop. */
+typedef struct reds_keyed_members {
+    reds_str key; /**< the sorted set popped from */
+    size_t nmembers;
+    struct reds_scored *members; /**< the members popped and their scores */
+} reds_keyed_members;
+
+/** What BZPOPMIN and BZPOPMAX pop. */
+typedef struct reds_keyed_scored {
+    reds_str key; /**< the sorted set popped from */
+    reds_str member;
+    double score;
+} reds_keyed_scored;
+
+/** One bucket of a latency histogram. */
+typedef struct reds_latency_bucket {
+    int64_t usec; /**< upper bound of the bucket in microseconds */
+    int64_t count; /**< calls that took at most `usec` (cumulative) */
+} reds_latency_bucket;
+
+/** One event of LATENCY LATEST. */
+typedef struct reds_latency_event {
+    reds_str event;
+    int64_t timestamp; /**< Unix time in seconds of the latest spike */
+    int64_t latest; /**< milliseconds of the latest spike */
+    int64_t max; /**< milliseconds of the greatest spike */
+} reds_latency_event;
+
+/** One sample of LATENCY HISTORY. */
+typedef struct reds_latency_sample {
+    int64_t timestamp; /**< Unix time in seconds */
+    int64_t latency; /**< milliseconds */
+} reds_latency_sample;
+
 /** A range of positions, both ends included. */
 typedef struct reds_lcs_range {
     int64_t start;
@@ -106,15 +441,97 @@ typedef struct reds_lcs_match {
 /** The reply of LCS IDX. */
 typedef struct reds_lcs_result {
     size_t nmatches;
-    reds_lcs_match *matches;
+    struct reds_lcs_match *matches;
     int64_t len; /**< length of the longest common subsequence */
 } reds_lcs_result;
+
+/** The overhead of one database in MEMORY STATS. */
+typedef struct reds_memory_db_overhead {
+    int64_t hashtable_main;
+    int64_t hashtable_expires;
+    int64_t hashtable_slot_to_keys; /**< Redis 7.0+ (cluster mode) */
+} reds_memory_db_overhead;
+
+/** One database of MEMORY STATS (the db.<n> fields). */
+typedef struct reds_memory_db {
+    int64_t db; /**< the database number */
+    reds_memory_db_overhead overhead;
+} reds_memory_db;
+
+/** The reply of MEMORY STATS; sizes are bytes, ratios plain numbers, percentages 0 to 100. */
+typedef struct reds_memory_stats_reply {
+    int64_t peak_allocated;
+    int64_t total_allocated;
+    int64_t startup_allocated;
+    int64_t replication_backlog;
+    int64_t clients_slaves;
+    int64_t clients_normal;
+    int64_t cluster_links; /**< Redis 7.0+ */
+    int64_t aof_buffer;
+    int64_t lua_caches;
+    int64_t functions_caches; /**< Redis 7.0+ */
+    int64_t overhead_total;
+    int64_t keys_count;
+    int64_t keys_bytes_per_key;
+    int64_t dataset_bytes;
+    double dataset_percentage;
+    double peak_percentage;
+    int64_t allocator_allocated;
+    int64_t allocator_active;
+    int64_t allocator_resident;
+    double allocator_fragmentation_ratio;
+    int64_t allocator_fragmentation_bytes;
+    double allocator_rss_ratio;
+    int64_t allocator_rss_bytes;
+    double rss_overhead_ratio;
+    int64_t rss_overhead_bytes;
+    double fragmentation;
+    int64_t fragmentation_bytes;
+    size_t ndbs;
+    struct reds_memory_db *dbs; /**< the databases that hold keys */
+} reds_memory_stats_reply;
+
+/** One module of MODULE LIST. */
+typedef struct reds_module_info {
+    reds_str name;
+    int64_t ver;
+    reds_str path; /**< Redis 7.0+ */
+    reds_strlist args; /**< Redis 7.0+ */
+} reds_module_info;
 
 /** A page of SCAN, SSCAN (keys or members) or ZSCAN as text pairs. */
 typedef struct reds_scan_page {
     uint64_t cursor; /**< the cursor for the next call; 0 when the iteration is complete */
     reds_strlist items; /**< this page's elements */
 } reds_scan_page;
+
+/** A member of a sorted set and its score. */
+typedef struct reds_scored {
+    reds_str member;
+    double score;
+} reds_scored;
+
+/** The reply of TIME. */
+typedef struct reds_server_time {
+    int64_t seconds; /**< Unix time in seconds */
+    int64_t microseconds; /**< microseconds into the second */
+} reds_server_time;
+
+/** One entry of SLOWLOG GET. */
+typedef struct reds_slowlog_entry {
+    int64_t id;
+    int64_t timestamp; /**< Unix time in seconds when the command ran */
+    int64_t duration; /**< execution time in microseconds */
+    reds_strlist args; /**< the command line (possibly shortened by the server) */
+    reds_str client_addr; /**< ip:port of the client (Redis 4.0+) */
+    reds_str client_name; /**< CLIENT SETNAME of the client (Redis 4.0+) */
+} reds_slowlog_entry;
+
+/** One stream entry. */
+typedef struct reds_stream_entry {
+    reds_str id;
+    reds_map fields; /**< its field/value pairs; empty (`items` NULL) for an entry deleted while pending (XREADGROUP history) */
+} reds_stream_entry;
 
 /** The reply of CLIENT TRACKINGINFO. */
 typedef struct reds_tracking_info {
@@ -123,26 +540,301 @@ typedef struct reds_tracking_info {
     reds_strlist prefixes;
 } reds_tracking_info;
 
+/** The reply of XAUTOCLAIM ... JUSTID. */
+typedef struct reds_xautoclaim_ids_page {
+    reds_str next; /**< the start ID of the next call; "0-0" when the whole PEL was scanned */
+    reds_strlist ids; /**< the claimed IDs */
+    reds_strlist deleted; /**< IDs that were pending but no longer exist in the stream (Redis 7.0+), removed from the PEL */
+} reds_xautoclaim_ids_page;
+
+/** The reply of XAUTOCLAIM. */
+typedef struct reds_xautoclaim_page {
+    reds_str next; /**< the start ID of the next call; "0-0" when the whole PEL was scanned */
+    size_t nentries;
+    struct reds_stream_entry *entries; /**< the claimed entries */
+    reds_strlist deleted; /**< IDs that were pending but no longer exist in the stream (Redis 7.0+), removed from the PEL */
+} reds_xautoclaim_page;
+
+/** A consumer as XINFO CONSUMERS describes it. */
+typedef struct reds_xinfo_consumer {
+    reds_str name;
+    int64_t pending;
+    int64_t idle; /**< milliseconds since its last attempted interaction */
+    reds_opt_i64 inactive; /**< milliseconds since its last successful interaction (Redis 7.2+; unset before) */
+} reds_xinfo_consumer;
+
+/** A consumer in XINFO STREAM FULL. */
+typedef struct reds_xinfo_full_consumer {
+    reds_str name;
+    int64_t seen_time; /**< Unix time in milliseconds of its last attempted interaction */
+    reds_opt_i64 active_time; /**< Unix time in milliseconds of its last successful interaction (Redis 7.2+; unset before) */
+    int64_t pel_count;
+    size_t npending;
+    struct reds_xinfo_full_consumer_pending *pending;
+} reds_xinfo_full_consumer;
+
+/** A pending entry of a consumer in XINFO STREAM FULL. */
+typedef struct reds_xinfo_full_consumer_pending {
+    reds_str id;
+    int64_t delivery_time; /**< Unix time in milliseconds of the last delivery */
+    int64_t deliveries;
+} reds_xinfo_full_consumer_pending;
+
+/** A consumer group in XINFO STREAM FULL. */
+typedef struct reds_xinfo_full_group {
+    reds_str name;
+    reds_str last_delivered_id;
+    reds_opt_i64 entries_read; /**< entries read by the group (Redis 7.0+); unset when unknown */
+    reds_opt_i64 lag; /**< entries not yet delivered (Redis 7.0+); unset when unknown */
+    int64_t pel_count;
+    size_t npending;
+    struct reds_xinfo_full_pending *pending;
+    size_t nconsumers;
+    struct reds_xinfo_full_consumer *consumers;
+} reds_xinfo_full_group;
+
+/** A pending entry of a group in XINFO STREAM FULL. */
+typedef struct reds_xinfo_full_pending {
+    reds_str id;
+    reds_str consumer;
+    int64_t delivery_time; /**< Unix time in milliseconds of the last delivery */
+    int64_t deliveries;
+} reds_xinfo_full_pending;
+
+/** A consumer group as XINFO GROUPS describes it. */
+typedef struct reds_xinfo_group {
+    reds_str name;
+    int64_t consumers;
+    int64_t pending; /**< entries delivered but not acknowledged */
+    reds_str last_delivered_id;
+    reds_opt_i64 entries_read; /**< entries read by the group (Redis 7.0+); unset when unknown */
+    reds_opt_i64 lag; /**< entries not yet delivered (Redis 7.0+); unset when unknown */
+} reds_xinfo_group;
+
+/** The reply of XINFO STREAM FULL. */
+typedef struct reds_xinfo_stream_full_reply {
+    int64_t length;
+    int64_t radix_tree_keys;
+    int64_t radix_tree_nodes;
+    reds_str last_generated_id;
+    reds_str max_deleted_entry_id; /**< Redis 7.0+ */
+    int64_t entries_added; /**< Redis 7.0+ */
+    reds_str recorded_first_entry_id; /**< Redis 7.0+ */
+    size_t nentries;
+    struct reds_stream_entry *entries; /**< the first entries (COUNT, default 10; 0 for all) */
+    size_t ngroups;
+    struct reds_xinfo_full_group *groups;
+} reds_xinfo_stream_full_reply;
+
+/** The reply of XINFO STREAM. */
+typedef struct reds_xinfo_stream_reply {
+    int64_t length;
+    int64_t radix_tree_keys;
+    int64_t radix_tree_nodes;
+    reds_str last_generated_id;
+    reds_str max_deleted_entry_id; /**< Redis 7.0+ */
+    int64_t entries_added; /**< Redis 7.0+ */
+    reds_str recorded_first_entry_id; /**< Redis 7.0+ */
+    int64_t groups; /**< number of consumer groups */
+    reds_stream_entry first_entry; /**< `id.ptr` is NULL when the stream is empty */
+    reds_stream_entry last_entry; /**< `id.ptr` is NULL when the stream is empty */
+} reds_xinfo_stream_reply;
+
+/** One consumer in the XPENDING summary. */
+typedef struct reds_xpending_consumer {
+    reds_str name;
+    int64_t pending; /**< its pending entries */
+} reds_xpending_consumer;
+
+/** One pending entry in the extended form of XPENDING. */
+typedef struct reds_xpending_entry {
+    reds_str id;
+    reds_str consumer;
+    int64_t idle; /**< milliseconds since it was last delivered */
+    int64_t deliveries; /**< times it was delivered */
+} reds_xpending_entry;
+
+/** The summary form of XPENDING. */
+typedef struct reds_xpending_summary {
+    int64_t count; /**< pending entries in the group */
+    reds_str min; /**< the smallest pending ID (`ptr` NULL when none is pending) */
+    reds_str max; /**< the greatest pending ID (`ptr` NULL when none is pending) */
+    size_t nconsumers;
+    struct reds_xpending_consumer *consumers; /**< consumers with pending entries */
+} reds_xpending_summary;
+
+/** The entries XREAD or XREADGROUP read from one stream. */
+typedef struct reds_xread_stream {
+    reds_str key; /**< the stream */
+    size_t nentries;
+    struct reds_stream_entry *entries;
+} reds_xread_stream;
+
+/** A page of ZSCAN. */
+typedef struct reds_zscan_page {
+    uint64_t cursor; /**< the cursor for the next call; 0 when the iteration is complete */
+    size_t nitems;
+    struct reds_scored *items; /**< this page's members and scores */
+} reds_zscan_page;
+
+/** A list of reds_acl_log_entry. */
+typedef struct reds_acl_log_entry_list {
+    size_t count;
+    reds_acl_log_entry *items;
+} reds_acl_log_entry_list;
+
+/** A list of reds_channel_count. */
+typedef struct reds_channel_count_list {
+    size_t count;
+    reds_channel_count *items;
+} reds_channel_count_list;
+
 /** A list of reds_client_entry. */
 typedef struct reds_client_entry_list {
     size_t count;
     reds_client_entry *items;
 } reds_client_entry_list;
 
+/** A list of reds_cluster_link. */
+typedef struct reds_cluster_link_list {
+    size_t count;
+    reds_cluster_link *items;
+} reds_cluster_link_list;
+
+/** A list of reds_cluster_node. */
+typedef struct reds_cluster_node_list {
+    size_t count;
+    reds_cluster_node *items;
+} reds_cluster_node_list;
+
+/** A list of reds_cluster_shard. */
+typedef struct reds_cluster_shard_list {
+    size_t count;
+    reds_cluster_shard *items;
+} reds_cluster_shard_list;
+
+/** A list of reds_cluster_slot_range. */
+typedef struct reds_cluster_slot_range_list {
+    size_t count;
+    reds_cluster_slot_range *items;
+} reds_cluster_slot_range_list;
+
+/** A list of reds_command_doc. */
+typedef struct reds_command_doc_list {
+    size_t count;
+    reds_command_doc *items;
+} reds_command_doc_list;
+
+/** A list of reds_command_info_entry. */
+typedef struct reds_command_info_entry_list {
+    size_t count;
+    reds_command_info_entry *items;
+} reds_command_info_entry_list;
+
+/** A list of reds_command_key_flags. */
+typedef struct reds_command_key_flags_list {
+    size_t count;
+    reds_command_key_flags *items;
+} reds_command_key_flags_list;
+
+/** A list of reds_function_library. */
+typedef struct reds_function_library_list {
+    size_t count;
+    reds_function_library *items;
+} reds_function_library_list;
+
+/** A list of reds_geo_pos. */
+typedef struct reds_geo_pos_list {
+    size_t count;
+    reds_geo_pos *items;
+} reds_geo_pos_list;
+
+/** A list of reds_geo_result. */
+typedef struct reds_geo_result_list {
+    size_t count;
+    reds_geo_result *items;
+} reds_geo_result_list;
+
+/** A list of reds_command_histogram. */
+typedef struct reds_command_histogram_list {
+    size_t count;
+    reds_command_histogram *items;
+} reds_command_histogram_list;
+
+/** A list of reds_latency_sample. */
+typedef struct reds_latency_sample_list {
+    size_t count;
+    reds_latency_sample *items;
+} reds_latency_sample_list;
+
+/** A list of reds_latency_event. */
+typedef struct reds_latency_event_list {
+    size_t count;
+    reds_latency_event *items;
+} reds_latency_event_list;
+
+/** A list of reds_module_info. */
+typedef struct reds_module_info_list {
+    size_t count;
+    reds_module_info *items;
+} reds_module_info_list;
+
+/** A list of reds_scored. */
+typedef struct reds_scored_list {
+    size_t count;
+    reds_scored *items;
+} reds_scored_list;
+
+/** A list of reds_slowlog_entry. */
+typedef struct reds_slowlog_entry_list {
+    size_t count;
+    reds_slowlog_entry *items;
+} reds_slowlog_entry_list;
+
+/** A list of reds_stream_entry. */
+typedef struct reds_stream_entry_list {
+    size_t count;
+    reds_stream_entry *items;
+} reds_stream_entry_list;
+
+/** A list of reds_xinfo_consumer. */
+typedef struct reds_xinfo_consumer_list {
+    size_t count;
+    reds_xinfo_consumer *items;
+} reds_xinfo_consumer_list;
+
+/** A list of reds_xinfo_group. */
+typedef struct reds_xinfo_group_list {
+    size_t count;
+    reds_xinfo_group *items;
+} reds_xinfo_group_list;
+
+/** A list of reds_xpending_entry. */
+typedef struct reds_xpending_entry_list {
+    size_t count;
+    reds_xpending_entry *items;
+} reds_xpending_entry_list;
+
+/** A list of reds_xread_stream. */
+typedef struct reds_xread_stream_list {
+    size_t count;
+    reds_xread_stream *items;
+} reds_xread_stream_list;
+
 /* ------------------------------------------------ group: bitmap */
 
 /** index_unit: BYTE | BIT. 0 leaves it out where it is optional. */
-typedef enum reds_bitcount_index_unit {
-    REDS_BITCOUNT_INDEX_UNIT_BYTE = 1,
-    REDS_BITCOUNT_INDEX_UNIT_BIT = 2
-} reds_bitcount_index_unit;
+typedef enum reds_bit_unit {
+    REDS_BIT_UNIT_BYTE = 1,
+    REDS_BIT_UNIT_BIT = 2
+} reds_bit_unit;
 
 /** index: start end [BYTE | BIT] */
 typedef struct reds_bitcount_index {
     bool set; /**< give this argument */
     int64_t start; /**< integer */
     int64_t end; /**< integer */
-    reds_bitcount_index_unit index_unit; /**< BYTE | BIT */
+    reds_bit_unit unit; /**< BYTE | BIT */
 } reds_bitcount_index;
 
 /** Optional arguments of BITCOUNT (zero-initialise; NULL for none). */
@@ -161,58 +853,58 @@ typedef struct reds_bitcount_opts {
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_bitcount(reds_client *c, reds_str key, const reds_bitcount_opts *opts, reds_reply **out);
+reds_err reds_bitcount(reds_client *c, reds_str key, const reds_bitcount_opts *opts, int64_t *out);
 
 /** encoding_offset: encoding offset */
-typedef struct reds_bitfield_encoding_offset {
+typedef struct reds_bitfield_get {
     bool set; /**< give this argument */
     reds_str encoding; /**< string */
     int64_t offset; /**< integer */
-} reds_bitfield_encoding_offset;
+} reds_bitfield_get;
 
 /** wrap_sat_fail: WRAP | SAT | FAIL. 0 leaves it out where it is optional. */
-typedef enum reds_bitfield_wrap_sat_fail {
-    REDS_BITFIELD_WRAP_SAT_FAIL_WRAP = 1,
-    REDS_BITFIELD_WRAP_SAT_FAIL_SAT = 2,
-    REDS_BITFIELD_WRAP_SAT_FAIL_FAIL = 3
-} reds_bitfield_wrap_sat_fail;
+typedef enum reds_bitfield_overflow {
+    REDS_BITFIELD_OVERFLOW_WRAP = 1,
+    REDS_BITFIELD_OVERFLOW_SAT = 2,
+    REDS_BITFIELD_OVERFLOW_FAIL = 3
+} reds_bitfield_overflow;
 
 /** encoding_offset_value: encoding offset value */
-typedef struct reds_bitfield_encoding_offset_value {
+typedef struct reds_bitfield_set_value {
     bool set; /**< give this argument */
     reds_str encoding; /**< string */
     int64_t offset; /**< integer */
     int64_t value; /**< integer */
-} reds_bitfield_encoding_offset_value;
+} reds_bitfield_set_value;
 
 /** encoding_offset_increment: encoding offset increment */
-typedef struct reds_bitfield_encoding_offset_increment {
+typedef struct reds_bitfield_incrby {
     bool set; /**< give this argument */
     reds_str encoding; /**< string */
     int64_t offset; /**< integer */
     int64_t increment; /**< integer */
-} reds_bitfield_encoding_offset_increment;
+} reds_bitfield_incrby;
 
 /** write: [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> */
 typedef struct reds_bitfield_write {
     bool set; /**< give this argument */
-    reds_bitfield_wrap_sat_fail wrap_sat_fail; /**< OVERFLOW */
-    reds_bitfield_encoding_offset_value encoding_offset_value; /**< SET */
-    reds_bitfield_encoding_offset_increment encoding_offset_increment; /**< INCRBY */
+    reds_bitfield_overflow overflow; /**< OVERFLOW */
+    reds_bitfield_set_value set_value; /**< SET */
+    reds_bitfield_incrby incrby; /**< INCRBY */
 } reds_bitfield_write;
 
 /** one operation: exactly one of GET encoding offset [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> */
-typedef struct reds_bitfield_operation {
-    reds_bitfield_encoding_offset encoding_offset; /**< GET */
+typedef struct reds_bitfield_op {
+    reds_bitfield_get get; /**< GET */
     reds_bitfield_write write; /**< write */
-} reds_bitfield_operation;
+} reds_bitfield_op;
 
 /** Optional arguments of BITFIELD (zero-initialise; NULL for none). */
 typedef struct reds_bitfield_opts {
-    const reds_bitfield_operation *operation; /**< GET | write */
-    size_t noperation; /**< number of operation */
+    const reds_bitfield_op *operations; /**< GET | write */
+    size_t noperations; /**< number of operations */
 } reds_bitfield_opts;
 
 /**
@@ -223,23 +915,26 @@ typedef struct reds_bitfield_opts {
  * Since 3.2.0. Complexity: O(1) for each subcommand specified
  * Flags: denyoom, write.
  *
+ * One integer per GET, SET and INCRBY, in order; unset where OVERFLOW FAIL
+ * prevented an update.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integers of the reply, in order; `.set` is false where the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *opts, reds_reply **out);
+reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *opts, reds_opt_intlist **out);
 
 /** one encoding_offset: encoding offset */
-typedef struct reds_bitfield_ro_encoding_offset {
+typedef struct reds_bitfield_ro_get {
     reds_str encoding; /**< string */
     int64_t offset; /**< integer */
-} reds_bitfield_ro_encoding_offset;
+} reds_bitfield_ro_get;
 
 /** Optional arguments of BITFIELD_RO (zero-initialise; NULL for none). */
 typedef struct reds_bitfield_ro_opts {
-    const reds_bitfield_ro_encoding_offset *encoding_offset; /**< GET */
-    size_t nencoding_offset; /**< number of encoding_offset */
+    const reds_bitfield_ro_get *gets; /**< GET */
+    size_t ngets; /**< number of gets */
 } reds_bitfield_ro_opts;
 
 /**
@@ -250,12 +945,14 @@ typedef struct reds_bitfield_ro_opts {
  * Since 6.0.0. Complexity: O(1) for each subcommand specified
  * Flags: fast, readonly.
  *
+ * One integer per GET, in order.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integers of the reply, in order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_bitfield_ro(reds_client *c, reds_str key, const reds_bitfield_ro_opts *opts, reds_reply **out);
+reds_err reds_bitfield_ro(reds_client *c, reds_str key, const reds_bitfield_ro_opts *opts, reds_intlist **out);
 
 /**
  * BITOP: Perform bitwise operations between strings
@@ -265,26 +962,22 @@ reds_err reds_bitfield_ro(reds_client *c, reds_str key, const reds_bitfield_ro_o
  * Since 2.6.0. Complexity: O(N)
  * Flags: denyoom, write.
  *
+ * The length of the string stored in destkey.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param operation string
  * @param destkey key
- * @param key key
- * @param nkey number of key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the integer reply.
  */
-reds_err reds_bitop(reds_client *c, reds_str operation, reds_str destkey, const reds_str *key, size_t nkey, reds_reply **out);
-
-/** index_unit: BYTE | BIT. 0 leaves it out where it is optional. */
-typedef enum reds_bitpos_index_unit {
-    REDS_BITPOS_INDEX_UNIT_BYTE = 1,
-    REDS_BITPOS_INDEX_UNIT_BIT = 2
-} reds_bitpos_index_unit;
+reds_err reds_bitop(reds_client *c, reds_str operation, reds_str destkey, const reds_str *keys, size_t nkeys, int64_t *out);
 
 /** end_index: end [BYTE | BIT] */
 typedef struct reds_bitpos_end_index {
     bool set; /**< give this argument */
     int64_t end; /**< integer */
-    reds_bitpos_index_unit index_unit; /**< BYTE | BIT */
+    reds_bit_unit unit; /**< BYTE | BIT */
 } reds_bitpos_end_index;
 
 /** index: start [end [BYTE | BIT]] */
@@ -307,13 +1000,15 @@ typedef struct reds_bitpos_opts {
  * Since 2.8.7. Complexity: O(N)
  * Flags: readonly.
  *
+ * The position of the first bit set to `bit`, or -1.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param bit integer
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpos_opts *opts, reds_reply **out);
+reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpos_opts *opts, int64_t *out);
 
 /**
  * GETBIT: Returns the bit value at offset in the string value stored at key
@@ -323,12 +1018,14 @@ reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpo
  * Since 2.2.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
+ * The bit: 0 or 1.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param offset integer
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_getbit(reds_client *c, reds_str key, int64_t offset, reds_reply **out);
+reds_err reds_getbit(reds_client *c, reds_str key, int64_t offset, int64_t *out);
 
 /**
  * SETBIT: Sets or clears the bit at offset in the string value stored at key
@@ -338,13 +1035,15 @@ reds_err reds_getbit(reds_client *c, reds_str key, int64_t offset, reds_reply **
  * Since 2.2.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
+ * The bit's previous value: 0 or 1.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param offset integer
  * @param value integer
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_setbit(reds_client *c, reds_str key, int64_t offset, int64_t value, reds_reply **out);
+reds_err reds_setbit(reds_client *c, reds_str key, int64_t offset, int64_t value, int64_t *out);
 
 /* ------------------------------------------------ group: cluster */
 
@@ -355,11 +1054,16 @@ reds_err reds_setbit(reds_client *c, reds_str key, int64_t offset, int64_t value
  *
  * Since 3.0.0. Complexity: O(1)
  * Flags: fast.
+ * Changes the state of its connection: only on a dedicated connection
+ * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
+ *
+ * The state it sets: the next command on this connection may use a slot
+ * being imported (after an ASK redirection). A cluster client sends it
+ * itself where it needs it.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_asking(reds_client *c, reds_reply **out);
+reds_err reds_asking(reds_client *c);
 
 /**
  * CLUSTER ADDSLOTS: Assign new hash slots to receiving node
@@ -370,17 +1074,16 @@ reds_err reds_asking(reds_client *c, reds_reply **out);
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param slot slot
- * @param nslot number of slot
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param slots slot
+ * @param nslots number of slots
  */
-reds_err reds_cluster_addslots(reds_client *c, const int64_t *slot, size_t nslot, reds_reply **out);
+reds_err reds_cluster_addslots(reds_client *c, const int64_t *slots, size_t nslots);
 
 /** one start-slot_end-slot: start-slot end-slot */
-typedef struct reds_cluster_addslotsrange_start_slot_end_slot {
-    int64_t start_slot; /**< integer */
-    int64_t end_slot; /**< integer */
-} reds_cluster_addslotsrange_start_slot_end_slot;
+typedef struct reds_slot_range {
+    int64_t start; /**< integer */
+    int64_t end; /**< integer */
+} reds_slot_range;
 
 /**
  * CLUSTER ADDSLOTSRANGE: Assign new hash slots to receiving node
@@ -391,11 +1094,10 @@ typedef struct reds_cluster_addslotsrange_start_slot_end_slot {
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param start_slot_end_slot start-slot_end-slot
- * @param nstart_slot_end_slot number of start_slot_end_slot
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param ranges start-slot_end-slot
+ * @param nranges number of ranges
  */
-reds_err reds_cluster_addslotsrange(reds_client *c, const reds_cluster_addslotsrange_start_slot_end_slot *start_slot_end_slot, size_t nstart_slot_end_slot, reds_reply **out);
+reds_err reds_cluster_addslotsrange(reds_client *c, const reds_slot_range *ranges, size_t nranges);
 
 /**
  * CLUSTER BUMPEPOCH: Advance the cluster config epoch
@@ -405,10 +1107,12 @@ reds_err reds_cluster_addslotsrange(reds_client *c, const reds_cluster_addslotsr
  * Since 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
+ * `out` is "BUMPED <epoch>" or "STILL <epoch>".
+ *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_bumpepoch(reds_client *c, reds_reply **out);
+reds_err reds_cluster_bumpepoch(reds_client *c, reds_str **out);
 
 /**
  * CLUSTER COUNT-FAILURE-REPORTS: Return the number of failure reports active for a given node
@@ -420,9 +1124,9 @@ reds_err reds_cluster_bumpepoch(reds_client *c, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param node_id string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_cluster_count_failure_reports(reds_client *c, reds_str node_id, reds_reply **out);
+reds_err reds_cluster_count_failure_reports(reds_client *c, reds_str node_id, int64_t *out);
 
 /**
  * CLUSTER COUNTKEYSINSLOT: Return the number of local keys in the specified hash slot
@@ -434,9 +1138,9 @@ reds_err reds_cluster_count_failure_reports(reds_client *c, reds_str node_id, re
  *
  * @param c    client, dedicated connection or pipeline
  * @param slot integer
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_cluster_countkeysinslot(reds_client *c, int64_t slot, reds_reply **out);
+reds_err reds_cluster_countkeysinslot(reds_client *c, int64_t slot, int64_t *out);
 
 /**
  * CLUSTER DELSLOTS: Set hash slots as unbound in receiving node
@@ -447,17 +1151,10 @@ reds_err reds_cluster_countkeysinslot(reds_client *c, int64_t slot, reds_reply *
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param slot slot
- * @param nslot number of slot
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param slots slot
+ * @param nslots number of slots
  */
-reds_err reds_cluster_delslots(reds_client *c, const int64_t *slot, size_t nslot, reds_reply **out);
-
-/** one start-slot_end-slot: start-slot end-slot */
-typedef struct reds_cluster_delslotsrange_start_slot_end_slot {
-    int64_t start_slot; /**< integer */
-    int64_t end_slot; /**< integer */
-} reds_cluster_delslotsrange_start_slot_end_slot;
+reds_err reds_cluster_delslots(reds_client *c, const int64_t *slots, size_t nslots);
 
 /**
  * CLUSTER DELSLOTSRANGE: Set hash slots as unbound in receiving node
@@ -468,21 +1165,20 @@ typedef struct reds_cluster_delslotsrange_start_slot_end_slot {
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param start_slot_end_slot start-slot_end-slot
- * @param nstart_slot_end_slot number of start_slot_end_slot
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param ranges start-slot_end-slot
+ * @param nranges number of ranges
  */
-reds_err reds_cluster_delslotsrange(reds_client *c, const reds_cluster_delslotsrange_start_slot_end_slot *start_slot_end_slot, size_t nstart_slot_end_slot, reds_reply **out);
+reds_err reds_cluster_delslotsrange(reds_client *c, const reds_slot_range *ranges, size_t nranges);
 
 /** options: FORCE | TAKEOVER. 0 leaves it out where it is optional. */
-typedef enum reds_cluster_failover_options {
-    REDS_CLUSTER_FAILOVER_OPTIONS_FORCE = 1,
-    REDS_CLUSTER_FAILOVER_OPTIONS_TAKEOVER = 2
-} reds_cluster_failover_options;
+typedef enum reds_cluster_failover_mode {
+    REDS_CLUSTER_FAILOVER_MODE_FORCE = 1,
+    REDS_CLUSTER_FAILOVER_MODE_TAKEOVER = 2
+} reds_cluster_failover_mode;
 
 /** Optional arguments of CLUSTER FAILOVER (zero-initialise; NULL for none). */
 typedef struct reds_cluster_failover_opts {
-    reds_cluster_failover_options options; /**< FORCE | TAKEOVER */
+    reds_cluster_failover_mode mode; /**< FORCE | TAKEOVER */
 } reds_cluster_failover_opts;
 
 /**
@@ -493,11 +1189,13 @@ typedef struct reds_cluster_failover_opts {
  * Since 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
+ * Run on a replica. The failover itself happens asynchronously: ROLE or
+ * CLUSTER NODES show when it is done.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_failover(reds_client *c, const reds_cluster_failover_opts *opts, reds_reply **out);
+reds_err reds_cluster_failover(reds_client *c, const reds_cluster_failover_opts *opts);
 
 /**
  * CLUSTER FLUSHSLOTS: Delete a node's own slots information
@@ -508,9 +1206,8 @@ reds_err reds_cluster_failover(reds_client *c, const reds_cluster_failover_opts 
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_flushslots(reds_client *c, reds_reply **out);
+reds_err reds_cluster_flushslots(reds_client *c);
 
 /**
  * CLUSTER FORGET: Remove a node from the nodes table
@@ -522,9 +1219,8 @@ reds_err reds_cluster_flushslots(reds_client *c, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param node_id string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_forget(reds_client *c, reds_str node_id, reds_reply **out);
+reds_err reds_cluster_forget(reds_client *c, reds_str node_id);
 
 /**
  * CLUSTER GETKEYSINSLOT: Return local key names in the specified hash slot
@@ -537,9 +1233,9 @@ reds_err reds_cluster_forget(reds_client *c, reds_str node_id, reds_reply **out)
  * @param c    client, dedicated connection or pipeline
  * @param slot integer
  * @param count integer
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_getkeysinslot(reds_client *c, int64_t slot, int64_t count, reds_reply **out);
+reds_err reds_cluster_getkeysinslot(reds_client *c, int64_t slot, int64_t count, reds_strlist **out);
 
 /**
  * CLUSTER HELP: Show helpful text about the different subcommands
@@ -550,9 +1246,9 @@ reds_err reds_cluster_getkeysinslot(reds_client *c, int64_t slot, int64_t count,
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_help(reds_client *c, reds_reply **out);
+reds_err reds_cluster_help(reds_client *c, reds_strlist **out);
 
 /**
  * CLUSTER INFO: Provides info about Redis Cluster node state
@@ -563,9 +1259,9 @@ reds_err reds_cluster_help(reds_client *c, reds_reply **out);
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the node's view of the cluster. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_info(reds_client *c, reds_reply **out);
+reds_err reds_cluster_info(reds_client *c, reds_cluster_info_reply **out);
 
 /**
  * CLUSTER KEYSLOT: Returns the hash slot of the specified key
@@ -577,9 +1273,9 @@ reds_err reds_cluster_info(reds_client *c, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_cluster_keyslot(reds_client *c, reds_str key, reds_reply **out);
+reds_err reds_cluster_keyslot(reds_client *c, reds_str key, int64_t *out);
 
 /**
  * CLUSTER LINKS: Returns a list of all TCP links to and from peer nodes in cluster
@@ -590,9 +1286,9 @@ reds_err reds_cluster_keyslot(reds_client *c, reds_str key, reds_reply **out);
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per cluster bus connection. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_links(reds_client *c, reds_reply **out);
+reds_err reds_cluster_links(reds_client *c, reds_cluster_link_list **out);
 
 /** Optional arguments of CLUSTER MEET (zero-initialise; NULL for none). */
 typedef struct reds_cluster_meet_opts {
@@ -607,13 +1303,15 @@ typedef struct reds_cluster_meet_opts {
  * Since 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
+ * The handshake happens asynchronously: CLUSTER NODES shows when the node
+ * has joined.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param ip string
  * @param port integer
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_meet(reds_client *c, reds_str ip, int64_t port, const reds_cluster_meet_opts *opts, reds_reply **out);
+reds_err reds_cluster_meet(reds_client *c, reds_str ip, int64_t port, const reds_cluster_meet_opts *opts);
 
 /**
  * CLUSTER MYID: Return the node id
@@ -624,9 +1322,9 @@ reds_err reds_cluster_meet(reds_client *c, reds_str ip, int64_t port, const reds
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_myid(reds_client *c, reds_reply **out);
+reds_err reds_cluster_myid(reds_client *c, reds_str **out);
 
 /**
  * CLUSTER NODES: Get Cluster config for the node
@@ -637,9 +1335,9 @@ reds_err reds_cluster_myid(reds_client *c, reds_reply **out);
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one parsed line per node. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_nodes(reds_client *c, reds_reply **out);
+reds_err reds_cluster_nodes(reds_client *c, reds_cluster_node_list **out);
 
 /**
  * CLUSTER REPLICAS: List replica nodes of the specified master node
@@ -651,9 +1349,9 @@ reds_err reds_cluster_nodes(reds_client *c, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param node_id string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one parsed line per node. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_replicas(reds_client *c, reds_str node_id, reds_reply **out);
+reds_err reds_cluster_replicas(reds_client *c, reds_str node_id, reds_cluster_node_list **out);
 
 /**
  * CLUSTER REPLICATE: Reconfigure a node as a replica of the specified master node
@@ -665,19 +1363,18 @@ reds_err reds_cluster_replicas(reds_client *c, reds_str node_id, reds_reply **ou
  *
  * @param c    client, dedicated connection or pipeline
  * @param node_id string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_replicate(reds_client *c, reds_str node_id, reds_reply **out);
+reds_err reds_cluster_replicate(reds_client *c, reds_str node_id);
 
 /** hard_soft: HARD | SOFT. 0 leaves it out where it is optional. */
-typedef enum reds_cluster_reset_hard_soft {
-    REDS_CLUSTER_RESET_HARD_SOFT_HARD = 1,
-    REDS_CLUSTER_RESET_HARD_SOFT_SOFT = 2
-} reds_cluster_reset_hard_soft;
+typedef enum reds_cluster_reset_mode {
+    REDS_CLUSTER_RESET_MODE_HARD = 1,
+    REDS_CLUSTER_RESET_MODE_SOFT = 2
+} reds_cluster_reset_mode;
 
 /** Optional arguments of CLUSTER RESET (zero-initialise; NULL for none). */
 typedef struct reds_cluster_reset_opts {
-    reds_cluster_reset_hard_soft hard_soft; /**< HARD | SOFT */
+    reds_cluster_reset_mode mode; /**< HARD | SOFT */
 } reds_cluster_reset_opts;
 
 /**
@@ -690,9 +1387,8 @@ typedef struct reds_cluster_reset_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_reset(reds_client *c, const reds_cluster_reset_opts *opts, reds_reply **out);
+reds_err reds_cluster_reset(reds_client *c, const reds_cluster_reset_opts *opts);
 
 /**
  * CLUSTER SAVECONFIG: Forces the node to save cluster state on disk
@@ -703,9 +1399,8 @@ reds_err reds_cluster_reset(reds_client *c, const reds_cluster_reset_opts *opts,
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_saveconfig(reds_client *c, reds_reply **out);
+reds_err reds_cluster_saveconfig(reds_client *c);
 
 /**
  * CLUSTER SET-CONFIG-EPOCH: Set the configuration epoch in a new node
@@ -717,9 +1412,8 @@ reds_err reds_cluster_saveconfig(reds_client *c, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param config_epoch integer
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_set_config_epoch(reds_client *c, int64_t config_epoch, reds_reply **out);
+reds_err reds_cluster_set_config_epoch(reds_client *c, int64_t config_epoch);
 
 /** subcommand: exactly one of IMPORTING node-id MIGRATING node-id NODE node-id STABLE */
 typedef struct reds_cluster_setslot_subcommand {
@@ -740,9 +1434,8 @@ typedef struct reds_cluster_setslot_subcommand {
  * @param c    client, dedicated connection or pipeline
  * @param slot integer
  * @param subcommand IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot_subcommand subcommand, reds_reply **out);
+reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot_subcommand subcommand);
 
 /**
  * CLUSTER SHARDS: Get array of cluster slots to node mappings
@@ -753,9 +1446,9 @@ reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per shard. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_cluster_shards(reds_client *c, reds_reply **out);
+reds_err reds_cluster_shards(reds_client *c, reds_cluster_shard_list **out);
 
 /**
  * CLUSTER SLAVES: List replica nodes of the specified master node
@@ -768,10 +1461,10 @@ reds_err reds_cluster_shards(reds_client *c, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param node_id string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one parsed line per node. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 5.0.0")
-reds_err reds_cluster_slaves(reds_client *c, reds_str node_id, reds_reply **out);
+reds_err reds_cluster_slaves(reds_client *c, reds_str node_id, reds_cluster_node_list **out);
 
 /**
  * CLUSTER SLOTS: Get array of Cluster slot to node mappings
@@ -783,10 +1476,10 @@ reds_err reds_cluster_slaves(reds_client *c, reds_str node_id, reds_reply **out)
  * @deprecated Since Redis 7.0.0; use CLUSTER SHARDS.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per served slot range. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 7.0.0")
-reds_err reds_cluster_slots(reds_client *c, reds_reply **out);
+reds_err reds_cluster_slots(reds_client *c, reds_cluster_slot_range_list **out);
 
 /**
  * READONLY: Enables read queries for a connection to a cluster replica node
@@ -795,11 +1488,15 @@ reds_err reds_cluster_slots(reds_client *c, reds_reply **out);
  *
  * Since 3.0.0. Complexity: O(1)
  * Flags: fast, loading, stale.
+ * Changes the state of its connection: only on a dedicated connection
+ * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
+ *
+ * The state it sets: a replica serves reads of its primary's slots on this
+ * connection. A cluster client sends it itself where it needs it.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_readonly(reds_client *c, reds_reply **out);
+reds_err reds_readonly(reds_client *c);
 
 /**
  * READWRITE: Disables read queries for a connection to a cluster replica node
@@ -808,11 +1505,15 @@ reds_err reds_readonly(reds_client *c, reds_reply **out);
  *
  * Since 3.0.0. Complexity: O(1)
  * Flags: fast, loading, stale.
+ * Changes the state of its connection: only on a dedicated connection
+ * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
+ *
+ * The state it sets: READONLY undone. A cluster client sends it itself
+ * where it needs it.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_readwrite(reds_client *c, reds_reply **out);
+reds_err reds_readwrite(reds_client *c);
 
 /* ------------------------------------------------ group: connection */
 
@@ -1926,11 +2627,11 @@ typedef enum reds_geoadd_condition {
 } reds_geoadd_condition;
 
 /** one longitude_latitude_member: longitude latitude member */
-typedef struct reds_geoadd_longitude_latitude_member {
+typedef struct reds_geo_member {
     double longitude; /**< double */
     double latitude; /**< double */
     reds_str member; /**< string */
-} reds_geoadd_longitude_latitude_member;
+} reds_geo_member;
 
 /** Optional arguments of GEOADD (zero-initialise; NULL for none). */
 typedef struct reds_geoadd_opts {
@@ -1946,26 +2647,28 @@ typedef struct reds_geoadd_opts {
  * Since 3.2.0. Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
  * Flags: denyoom, write.
  *
+ * The number of members added (or changed, with CH).
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param longitude_latitude_member longitude_latitude_member
- * @param nlongitude_latitude_member number of longitude_latitude_member
+ * @param members longitude_latitude_member
+ * @param nmembers number of members
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_geoadd(reds_client *c, reds_str key, const reds_geoadd_longitude_latitude_member *longitude_latitude_member, size_t nlongitude_latitude_member, const reds_geoadd_opts *opts, reds_reply **out);
+reds_err reds_geoadd(reds_client *c, reds_str key, const reds_geo_member *members, size_t nmembers, const reds_geoadd_opts *opts, int64_t *out);
 
 /** unit: M | KM | FT | MI. 0 leaves it out where it is optional. */
-typedef enum reds_geodist_unit {
-    REDS_GEODIST_UNIT_M = 1,
-    REDS_GEODIST_UNIT_KM = 2,
-    REDS_GEODIST_UNIT_FT = 3,
-    REDS_GEODIST_UNIT_MI = 4
-} reds_geodist_unit;
+typedef enum reds_geo_unit {
+    REDS_GEO_UNIT_M = 1,
+    REDS_GEO_UNIT_KM = 2,
+    REDS_GEO_UNIT_FT = 3,
+    REDS_GEO_UNIT_MI = 4
+} reds_geo_unit;
 
 /** Optional arguments of GEODIST (zero-initialise; NULL for none). */
 typedef struct reds_geodist_opts {
-    reds_geodist_unit unit; /**< M | KM | FT | MI */
+    reds_geo_unit unit; /**< M | KM | FT | MI */
 } reds_geodist_opts;
 
 /**
@@ -1976,14 +2679,17 @@ typedef struct reds_geodist_opts {
  * Since 3.2.0. Complexity: O(log(N))
  * Flags: readonly.
  *
+ * The distance in the unit asked for (meters by default), unset when a
+ * member is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param member1 string
  * @param member2 string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the number the server sent as a string; `.set` is false for nil.
  */
-reds_err reds_geodist(reds_client *c, reds_str key, reds_str member1, reds_str member2, const reds_geodist_opts *opts, reds_reply **out);
+reds_err reds_geodist(reds_client *c, reds_str key, reds_str member1, reds_str member2, const reds_geodist_opts *opts, reds_opt_f64 *out);
 
 /**
  * GEOHASH: Returns members of a geospatial index as standard geohash strings
@@ -1993,13 +2699,16 @@ reds_err reds_geodist(reds_client *c, reds_str key, reds_str member1, reds_str m
  * Since 3.2.0. Complexity: O(log(N)) for each member requested, where N is the number of elements in the sorted set.
  * Flags: readonly.
  *
+ * One 11-character geohash per member, in order; a missing member has `ptr
+ * == NULL`.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
- * @param nmember number of member
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param members member
+ * @param nmembers number of members
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_geohash(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out);
+reds_err reds_geohash(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, reds_strlist **out);
 
 /**
  * GEOPOS: Returns longitude and latitude of members of a geospatial index
@@ -2009,54 +2718,46 @@ reds_err reds_geohash(reds_client *c, reds_str key, const reds_str *member, size
  * Since 3.2.0. Complexity: O(N) where N is the number of members requested.
  * Flags: readonly.
  *
+ * One position per member, in order; a missing member's position has `set
+ * == false`.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
- * @param nmember number of member
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param members member
+ * @param nmembers number of members
+ * @param out  one position per member asked about, in order; `.set` is false for a missing member. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_geopos(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out);
-
-/** unit: M | KM | FT | MI. 0 leaves it out where it is optional. */
-typedef enum reds_georadius_unit {
-    REDS_GEORADIUS_UNIT_M = 1,
-    REDS_GEORADIUS_UNIT_KM = 2,
-    REDS_GEORADIUS_UNIT_FT = 3,
-    REDS_GEORADIUS_UNIT_MI = 4
-} reds_georadius_unit;
+reds_err reds_geopos(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, reds_geo_pos_list **out);
 
 /** count: COUNT count [ANY] */
-typedef struct reds_georadius_count {
+typedef struct reds_geo_count {
     bool set; /**< give this argument */
     int64_t count; /**< integer (after COUNT) */
     bool any; /**< send ANY */
-} reds_georadius_count;
+} reds_geo_count;
 
 /** order: ASC | DESC. 0 leaves it out where it is optional. */
-typedef enum reds_georadius_order {
-    REDS_GEORADIUS_ORDER_ASC = 1,
-    REDS_GEORADIUS_ORDER_DESC = 2
-} reds_georadius_order;
+typedef enum reds_geo_order {
+    REDS_GEO_ORDER_ASC = 1,
+    REDS_GEO_ORDER_DESC = 2
+} reds_geo_order;
 
 /** Optional arguments of GEORADIUS (zero-initialise; NULL for none). */
 typedef struct reds_georadius_opts {
-    bool withcoord; /**< send WITHCOORD */
-    bool withdist; /**< send WITHDIST */
-    bool withhash; /**< send WITHHASH */
-    reds_georadius_count count; /**< count */
-    reds_georadius_order order; /**< ASC | DESC */
-    reds_str store; /**< STORE key */
-    reds_str storedist; /**< STOREDIST key */
+    reds_geo_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
 } reds_georadius_opts;
 
 /**
  * GEORADIUS: Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point
  *
- * `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key] [STOREDIST key]`
+ * `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC]`
  *
  * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
+ *
+ * Without WITHCOORD, WITHDIST and WITHHASH: the members found.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -2065,51 +2766,110 @@ typedef struct reds_georadius_opts {
  * @param radius double
  * @param unit M | KM | FT | MI
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_georadius_unit unit, const reds_georadius_opts *opts, reds_reply **out);
+reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, const reds_georadius_opts *opts, reds_strlist **out);
 
-/** unit: M | KM | FT | MI. 0 leaves it out where it is optional. */
-typedef enum reds_georadiusbymember_unit {
-    REDS_GEORADIUSBYMEMBER_UNIT_M = 1,
-    REDS_GEORADIUSBYMEMBER_UNIT_KM = 2,
-    REDS_GEORADIUSBYMEMBER_UNIT_FT = 3,
-    REDS_GEORADIUSBYMEMBER_UNIT_MI = 4
-} reds_georadiusbymember_unit;
-
-/** count: COUNT count [ANY] */
-typedef struct reds_georadiusbymember_count {
-    bool set; /**< give this argument */
-    int64_t count; /**< integer (after COUNT) */
-    bool any; /**< send ANY */
-} reds_georadiusbymember_count;
-
-/** order: ASC | DESC. 0 leaves it out where it is optional. */
-typedef enum reds_georadiusbymember_order {
-    REDS_GEORADIUSBYMEMBER_ORDER_ASC = 1,
-    REDS_GEORADIUSBYMEMBER_ORDER_DESC = 2
-} reds_georadiusbymember_order;
-
-/** Optional arguments of GEORADIUSBYMEMBER (zero-initialise; NULL for none). */
-typedef struct reds_georadiusbymember_opts {
+/** Optional arguments of GEORADIUS (zero-initialise; NULL for none). */
+typedef struct reds_georadius_with_opts {
     bool withcoord; /**< send WITHCOORD */
     bool withdist; /**< send WITHDIST */
     bool withhash; /**< send WITHHASH */
-    reds_georadiusbymember_count count; /**< count */
-    reds_georadiusbymember_order order; /**< ASC | DESC */
-    reds_str store; /**< STORE key */
-    reds_str storedist; /**< STOREDIST key */
+    reds_geo_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
+} reds_georadius_with_opts;
+
+/**
+ * GEORADIUS: Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point
+ *
+ * `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]`
+ *
+ * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Flags: denyoom, movablekeys, write.
+ * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
+ *
+ * With WITHCOORD, WITHDIST and/or WITHHASH: each member found with exactly
+ * the fields asked for.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param longitude double
+ * @param latitude double
+ * @param radius double
+ * @param unit M | KM | FT | MI
+ * @param opts optional arguments, NULL for none
+ * @param out  the members found, each with the fields WITHDIST, WITHHASH and WITHCOORD asked for (the others have `.set` false). The caller owns `*out` and releases it with reds_free().
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_georadius_with(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, const reds_georadius_with_opts *opts, reds_geo_result_list **out);
+
+/**
+ * GEORADIUS: Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point
+ *
+ * `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC] STORE key`
+ *
+ * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Flags: denyoom, movablekeys, write.
+ * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
+ *
+ * With STORE: the members found are stored (scored by geohash) in the
+ * given key; the number of members stored.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param longitude double
+ * @param latitude double
+ * @param radius double
+ * @param unit M | KM | FT | MI
+ * @param store key (after STORE)
+ * @param opts optional arguments, NULL for none
+ * @param out  the integer reply.
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_georadius_store(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, reds_str store, const reds_georadius_opts *opts, int64_t *out);
+
+/**
+ * GEORADIUS: Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point
+ *
+ * `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC] STOREDIST key`
+ *
+ * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Flags: denyoom, movablekeys, write.
+ * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
+ *
+ * With STOREDIST: the members found are stored (scored by distance) in the
+ * given key; the number of members stored.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param longitude double
+ * @param latitude double
+ * @param radius double
+ * @param unit M | KM | FT | MI
+ * @param storedist key (after STOREDIST)
+ * @param opts optional arguments, NULL for none
+ * @param out  the integer reply.
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_georadius_storedist(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, reds_str storedist, const reds_georadius_opts *opts, int64_t *out);
+
+/** Optional arguments of GEORADIUSBYMEMBER (zero-initialise; NULL for none). */
+typedef struct reds_georadiusbymember_opts {
+    reds_geo_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
 } reds_georadiusbymember_opts;
 
 /**
  * GEORADIUSBYMEMBER: Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member
  *
- * `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key] [STOREDIST key]`
+ * `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC]`
  *
  * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER arguments.
+ *
+ * Without WITHCOORD, WITHDIST and WITHHASH: the members found.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -2117,40 +2877,127 @@ typedef struct reds_georadiusbymember_opts {
  * @param radius double
  * @param unit M | KM | FT | MI
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, double radius, reds_georadiusbymember_unit unit, const reds_georadiusbymember_opts *opts, reds_reply **out);
+reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, const reds_georadiusbymember_opts *opts, reds_strlist **out);
 
-/** unit: M | KM | FT | MI. 0 leaves it out where it is optional. */
-typedef enum reds_georadiusbymember_ro_unit {
-    REDS_GEORADIUSBYMEMBER_RO_UNIT_M = 1,
-    REDS_GEORADIUSBYMEMBER_RO_UNIT_KM = 2,
-    REDS_GEORADIUSBYMEMBER_RO_UNIT_FT = 3,
-    REDS_GEORADIUSBYMEMBER_RO_UNIT_MI = 4
-} reds_georadiusbymember_ro_unit;
-
-/** count: COUNT count [ANY] */
-typedef struct reds_georadiusbymember_ro_count {
-    bool set; /**< give this argument */
-    int64_t count; /**< integer (after COUNT) */
-    bool any; /**< send ANY */
-} reds_georadiusbymember_ro_count;
-
-/** order: ASC | DESC. 0 leaves it out where it is optional. */
-typedef enum reds_georadiusbymember_ro_order {
-    REDS_GEORADIUSBYMEMBER_RO_ORDER_ASC = 1,
-    REDS_GEORADIUSBYMEMBER_RO_ORDER_DESC = 2
-} reds_georadiusbymember_ro_order;
-
-/** Optional arguments of GEORADIUSBYMEMBER_RO (zero-initialise; NULL for none). */
-typedef struct reds_georadiusbymember_ro_opts {
+/** Optional arguments of GEORADIUSBYMEMBER (zero-initialise; NULL for none). */
+typedef struct reds_georadiusbymember_with_opts {
     bool withcoord; /**< send WITHCOORD */
     bool withdist; /**< send WITHDIST */
     bool withhash; /**< send WITHHASH */
-    reds_georadiusbymember_ro_count count; /**< count */
-    reds_georadiusbymember_ro_order order; /**< ASC | DESC */
+    reds_geo_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
+} reds_georadiusbymember_with_opts;
+
+/**
+ * GEORADIUSBYMEMBER: Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member
+ *
+ * `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]`
+ *
+ * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Flags: denyoom, movablekeys, write.
+ * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER arguments.
+ *
+ * With WITHCOORD, WITHDIST and/or WITHHASH: each member found with exactly
+ * the fields asked for.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param member string
+ * @param radius double
+ * @param unit M | KM | FT | MI
+ * @param opts optional arguments, NULL for none
+ * @param out  the members found, each with the fields WITHDIST, WITHHASH and WITHCOORD asked for (the others have `.set` false). The caller owns `*out` and releases it with reds_free().
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_georadiusbymember_with(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, const reds_georadiusbymember_with_opts *opts, reds_geo_result_list **out);
+
+/**
+ * GEORADIUSBYMEMBER: Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member
+ *
+ * `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC] STORE key`
+ *
+ * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Flags: denyoom, movablekeys, write.
+ * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER arguments.
+ *
+ * With STORE: the members found are stored (scored by geohash) in the
+ * given key; the number of members stored.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param member string
+ * @param radius double
+ * @param unit M | KM | FT | MI
+ * @param store key (after STORE)
+ * @param opts optional arguments, NULL for none
+ * @param out  the integer reply.
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_georadiusbymember_store(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, reds_str store, const reds_georadiusbymember_opts *opts, int64_t *out);
+
+/**
+ * GEORADIUSBYMEMBER: Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member
+ *
+ * `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC] STOREDIST key`
+ *
+ * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Flags: denyoom, movablekeys, write.
+ * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER arguments.
+ *
+ * With STOREDIST: the members found are stored (scored by distance) in the
+ * given key; the number of members stored.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param member string
+ * @param radius double
+ * @param unit M | KM | FT | MI
+ * @param storedist key (after STOREDIST)
+ * @param opts optional arguments, NULL for none
+ * @param out  the integer reply.
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_georadiusbymember_storedist(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, reds_str storedist, const reds_georadiusbymember_opts *opts, int64_t *out);
+
+/** Optional arguments of GEORADIUSBYMEMBER_RO (zero-initialise; NULL for none). */
+typedef struct reds_georadiusbymember_ro_opts {
+    reds_geo_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
 } reds_georadiusbymember_ro_opts;
+
+/**
+ * GEORADIUSBYMEMBER_RO: A read-only variant for GEORADIUSBYMEMBER
+ *
+ * `GEORADIUSBYMEMBER_RO key member radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC]`
+ *
+ * Since 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Flags: readonly.
+ * @deprecated Since Redis 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
+ *
+ * Without WITHCOORD, WITHDIST and WITHHASH: the members found.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param member string
+ * @param radius double
+ * @param unit M | KM | FT | MI
+ * @param opts optional arguments, NULL for none
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_georadiusbymember_ro(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, const reds_georadiusbymember_ro_opts *opts, reds_strlist **out);
+
+/** Optional arguments of GEORADIUSBYMEMBER_RO (zero-initialise; NULL for none). */
+typedef struct reds_georadiusbymember_ro_with_opts {
+    bool withcoord; /**< send WITHCOORD */
+    bool withdist; /**< send WITHDIST */
+    bool withhash; /**< send WITHHASH */
+    reds_geo_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
+} reds_georadiusbymember_ro_with_opts;
 
 /**
  * GEORADIUSBYMEMBER_RO: A read-only variant for GEORADIUSBYMEMBER
@@ -2161,46 +3008,57 @@ typedef struct reds_georadiusbymember_ro_opts {
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
  *
+ * With WITHCOORD, WITHDIST and/or WITHHASH: each member found with exactly
+ * the fields asked for.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param member string
  * @param radius double
  * @param unit M | KM | FT | MI
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the members found, each with the fields WITHDIST, WITHHASH and WITHCOORD asked for (the others have `.set` false). The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_georadiusbymember_ro(reds_client *c, reds_str key, reds_str member, double radius, reds_georadiusbymember_ro_unit unit, const reds_georadiusbymember_ro_opts *opts, reds_reply **out);
-
-/** unit: M | KM | FT | MI. 0 leaves it out where it is optional. */
-typedef enum reds_georadius_ro_unit {
-    REDS_GEORADIUS_RO_UNIT_M = 1,
-    REDS_GEORADIUS_RO_UNIT_KM = 2,
-    REDS_GEORADIUS_RO_UNIT_FT = 3,
-    REDS_GEORADIUS_RO_UNIT_MI = 4
-} reds_georadius_ro_unit;
-
-/** count: COUNT count [ANY] */
-typedef struct reds_georadius_ro_count {
-    bool set; /**< give this argument */
-    int64_t count; /**< integer (after COUNT) */
-    bool any; /**< send ANY */
-} reds_georadius_ro_count;
-
-/** order: ASC | DESC. 0 leaves it out where it is optional. */
-typedef enum reds_georadius_ro_order {
-    REDS_GEORADIUS_RO_ORDER_ASC = 1,
-    REDS_GEORADIUS_RO_ORDER_DESC = 2
-} reds_georadius_ro_order;
+reds_err reds_georadiusbymember_ro_with(reds_client *c, reds_str key, reds_str member, double radius, reds_geo_unit unit, const reds_georadiusbymember_ro_with_opts *opts, reds_geo_result_list **out);
 
 /** Optional arguments of GEORADIUS_RO (zero-initialise; NULL for none). */
 typedef struct reds_georadius_ro_opts {
+    reds_geo_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
+} reds_georadius_ro_opts;
+
+/**
+ * GEORADIUS_RO: A read-only variant for GEORADIUS
+ *
+ * `GEORADIUS_RO key longitude latitude radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC]`
+ *
+ * Since 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Flags: readonly.
+ * @deprecated Since Redis 6.2.0; use GEOSEARCH with the BYRADIUS argument.
+ *
+ * Without WITHCOORD, WITHDIST and WITHHASH: the members found.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param longitude double
+ * @param latitude double
+ * @param radius double
+ * @param unit M | KM | FT | MI
+ * @param opts optional arguments, NULL for none
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, const reds_georadius_ro_opts *opts, reds_strlist **out);
+
+/** Optional arguments of GEORADIUS_RO (zero-initialise; NULL for none). */
+typedef struct reds_georadius_ro_with_opts {
     bool withcoord; /**< send WITHCOORD */
     bool withdist; /**< send WITHDIST */
     bool withhash; /**< send WITHHASH */
-    reds_georadius_ro_count count; /**< count */
-    reds_georadius_ro_order order; /**< ASC | DESC */
-} reds_georadius_ro_opts;
+    reds_geo_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
+} reds_georadius_ro_with_opts;
 
 /**
  * GEORADIUS_RO: A read-only variant for GEORADIUS
@@ -2211,6 +3069,9 @@ typedef struct reds_georadius_ro_opts {
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH with the BYRADIUS argument.
  *
+ * With WITHCOORD, WITHDIST and/or WITHHASH: each member found with exactly
+ * the fields asked for.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param longitude double
@@ -2218,74 +3079,78 @@ typedef struct reds_georadius_ro_opts {
  * @param radius double
  * @param unit M | KM | FT | MI
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the members found, each with the fields WITHDIST, WITHHASH and WITHCOORD asked for (the others have `.set` false). The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_georadius_ro_unit unit, const reds_georadius_ro_opts *opts, reds_reply **out);
+reds_err reds_georadius_ro_with(reds_client *c, reds_str key, double longitude, double latitude, double radius, reds_geo_unit unit, const reds_georadius_ro_with_opts *opts, reds_geo_result_list **out);
 
 /** longitude_latitude: longitude latitude */
-typedef struct reds_geosearch_longitude_latitude {
+typedef struct reds_geo_lonlat {
     bool set; /**< give this argument */
     double longitude; /**< double */
     double latitude; /**< double */
-} reds_geosearch_longitude_latitude;
+} reds_geo_lonlat;
 
 /** from: exactly one of FROMMEMBER member FROMLONLAT longitude latitude */
-typedef struct reds_geosearch_from {
+typedef struct reds_geo_from {
     reds_str member; /**< FROMMEMBER member */
-    reds_geosearch_longitude_latitude longitude_latitude; /**< FROMLONLAT */
-} reds_geosearch_from;
-
-/** unit: M | KM | FT | MI. 0 leaves it out where it is optional. */
-typedef enum reds_geosearch_unit {
-    REDS_GEOSEARCH_UNIT_M = 1,
-    REDS_GEOSEARCH_UNIT_KM = 2,
-    REDS_GEOSEARCH_UNIT_FT = 3,
-    REDS_GEOSEARCH_UNIT_MI = 4
-} reds_geosearch_unit;
+    reds_geo_lonlat lonlat; /**< FROMLONLAT */
+} reds_geo_from;
 
 /** circle: BYRADIUS radius <M | KM | FT | MI> */
-typedef struct reds_geosearch_circle {
+typedef struct reds_geo_circle {
     bool set; /**< give this argument */
     double radius; /**< double (after BYRADIUS) */
-    reds_geosearch_unit unit; /**< M | KM | FT | MI */
-} reds_geosearch_circle;
+    reds_geo_unit unit; /**< M | KM | FT | MI */
+} reds_geo_circle;
 
 /** box: BYBOX width height <M | KM | FT | MI> */
-typedef struct reds_geosearch_box {
+typedef struct reds_geo_box {
     bool set; /**< give this argument */
     double width; /**< double (after BYBOX) */
     double height; /**< double */
-    reds_geosearch_unit unit; /**< M | KM | FT | MI */
-} reds_geosearch_box;
+    reds_geo_unit unit; /**< M | KM | FT | MI */
+} reds_geo_box;
 
 /** by: exactly one of BYRADIUS radius <M | KM | FT | MI> BYBOX width height <M | KM | FT | MI> */
-typedef struct reds_geosearch_by {
-    reds_geosearch_circle circle; /**< circle */
-    reds_geosearch_box box; /**< box */
-} reds_geosearch_by;
-
-/** order: ASC | DESC. 0 leaves it out where it is optional. */
-typedef enum reds_geosearch_order {
-    REDS_GEOSEARCH_ORDER_ASC = 1,
-    REDS_GEOSEARCH_ORDER_DESC = 2
-} reds_geosearch_order;
-
-/** count: COUNT count [ANY] */
-typedef struct reds_geosearch_count {
-    bool set; /**< give this argument */
-    int64_t count; /**< integer (after COUNT) */
-    bool any; /**< send ANY */
-} reds_geosearch_count;
+typedef struct reds_geo_by {
+    reds_geo_circle circle; /**< circle */
+    reds_geo_box box; /**< box */
+} reds_geo_by;
 
 /** Optional arguments of GEOSEARCH (zero-initialise; NULL for none). */
 typedef struct reds_geosearch_opts {
-    reds_geosearch_order order; /**< ASC | DESC */
-    reds_geosearch_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
+    reds_geo_count count; /**< count */
+} reds_geosearch_opts;
+
+/**
+ * GEOSEARCH: Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.
+ *
+ * `GEOSEARCH key <FROMMEMBER member | FROMLONLAT longitude latitude> <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>> [ASC | DESC] [COUNT count [ANY]]`
+ *
+ * Since 6.2.0. Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
+ * Flags: readonly.
+ *
+ * Without WITHCOORD, WITHDIST and WITHHASH: the members found.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param from FROMMEMBER member | FROMLONLAT
+ * @param by circle | box
+ * @param opts optional arguments, NULL for none
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_geosearch(reds_client *c, reds_str key, reds_geo_from from, reds_geo_by by, const reds_geosearch_opts *opts, reds_strlist **out);
+
+/** Optional arguments of GEOSEARCH (zero-initialise; NULL for none). */
+typedef struct reds_geosearch_with_opts {
+    reds_geo_order order; /**< ASC | DESC */
+    reds_geo_count count; /**< count */
     bool withcoord; /**< send WITHCOORD */
     bool withdist; /**< send WITHDIST */
     bool withhash; /**< send WITHHASH */
-} reds_geosearch_opts;
+} reds_geosearch_with_opts;
 
 /**
  * GEOSEARCH: Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.
@@ -2295,74 +3160,22 @@ typedef struct reds_geosearch_opts {
  * Since 6.2.0. Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
  * Flags: readonly.
  *
+ * With WITHCOORD, WITHDIST and/or WITHHASH: each member found with exactly
+ * the fields asked for.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param from FROMMEMBER member | FROMLONLAT
  * @param by circle | box
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the members found, each with the fields WITHDIST, WITHHASH and WITHCOORD asked for (the others have `.set` false). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_geosearch(reds_client *c, reds_str key, reds_geosearch_from from, reds_geosearch_by by, const reds_geosearch_opts *opts, reds_reply **out);
-
-/** longitude_latitude: longitude latitude */
-typedef struct reds_geosearchstore_longitude_latitude {
-    bool set; /**< give this argument */
-    double longitude; /**< double */
-    double latitude; /**< double */
-} reds_geosearchstore_longitude_latitude;
-
-/** from: exactly one of FROMMEMBER member FROMLONLAT longitude latitude */
-typedef struct reds_geosearchstore_from {
-    reds_str member; /**< FROMMEMBER member */
-    reds_geosearchstore_longitude_latitude longitude_latitude; /**< FROMLONLAT */
-} reds_geosearchstore_from;
-
-/** unit: M | KM | FT | MI. 0 leaves it out where it is optional. */
-typedef enum reds_geosearchstore_unit {
-    REDS_GEOSEARCHSTORE_UNIT_M = 1,
-    REDS_GEOSEARCHSTORE_UNIT_KM = 2,
-    REDS_GEOSEARCHSTORE_UNIT_FT = 3,
-    REDS_GEOSEARCHSTORE_UNIT_MI = 4
-} reds_geosearchstore_unit;
-
-/** circle: BYRADIUS radius <M | KM | FT | MI> */
-typedef struct reds_geosearchstore_circle {
-    bool set; /**< give this argument */
-    double radius; /**< double (after BYRADIUS) */
-    reds_geosearchstore_unit unit; /**< M | KM | FT | MI */
-} reds_geosearchstore_circle;
-
-/** box: BYBOX width height <M | KM | FT | MI> */
-typedef struct reds_geosearchstore_box {
-    bool set; /**< give this argument */
-    double width; /**< double (after BYBOX) */
-    double height; /**< double */
-    reds_geosearchstore_unit unit; /**< M | KM | FT | MI */
-} reds_geosearchstore_box;
-
-/** by: exactly one of BYRADIUS radius <M | KM | FT | MI> BYBOX width height <M | KM | FT | MI> */
-typedef struct reds_geosearchstore_by {
-    reds_geosearchstore_circle circle; /**< circle */
-    reds_geosearchstore_box box; /**< box */
-} reds_geosearchstore_by;
-
-/** order: ASC | DESC. 0 leaves it out where it is optional. */
-typedef enum reds_geosearchstore_order {
-    REDS_GEOSEARCHSTORE_ORDER_ASC = 1,
-    REDS_GEOSEARCHSTORE_ORDER_DESC = 2
-} reds_geosearchstore_order;
-
-/** count: COUNT count [ANY] */
-typedef struct reds_geosearchstore_count {
-    bool set; /**< give this argument */
-    int64_t count; /**< integer (after COUNT) */
-    bool any; /**< send ANY */
-} reds_geosearchstore_count;
+reds_err reds_geosearch_with(reds_client *c, reds_str key, reds_geo_from from, reds_geo_by by, const reds_geosearch_with_opts *opts, reds_geo_result_list **out);
 
 /** Optional arguments of GEOSEARCHSTORE (zero-initialise; NULL for none). */
 typedef struct reds_geosearchstore_opts {
-    reds_geosearchstore_order order; /**< ASC | DESC */
-    reds_geosearchstore_count count; /**< count */
+    reds_geo_order order; /**< ASC | DESC */
+    reds_geo_count count; /**< count */
     bool storedist; /**< send STOREDIST */
 } reds_geosearchstore_opts;
 
@@ -2374,15 +3187,17 @@ typedef struct reds_geosearchstore_opts {
  * Since 6.2.0. Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
  * Flags: denyoom, write.
  *
+ * The number of members stored in destination.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param destination key
  * @param source key
  * @param from FROMMEMBER member | FROMLONLAT
  * @param by circle | box
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str source, reds_geosearchstore_from from, reds_geosearchstore_by by, const reds_geosearchstore_opts *opts, reds_reply **out);
+reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str source, reds_geo_from from, reds_geo_by by, const reds_geosearchstore_opts *opts, int64_t *out);
 
 /* ------------------------------------------------ group: hash */
 
@@ -2681,8 +3496,8 @@ reds_err reds_hvals(reds_client *c, reds_str key, reds_strlist **out);
 
 /** Optional arguments of PFADD (zero-initialise; NULL for none). */
 typedef struct reds_pfadd_opts {
-    const reds_str *element; /**< element */
-    size_t nelement; /**< number of element */
+    const reds_str *elements; /**< element */
+    size_t nelements; /**< number of elements */
 } reds_pfadd_opts;
 
 /**
@@ -2693,12 +3508,14 @@ typedef struct reds_pfadd_opts {
  * Since 2.8.9. Complexity: O(1) to add every element.
  * Flags: denyoom, fast, write.
  *
+ * true when the estimate changed (or the key was created).
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply 1 (true) or 0 (false).
  */
-reds_err reds_pfadd(reds_client *c, reds_str key, const reds_pfadd_opts *opts, reds_reply **out);
+reds_err reds_pfadd(reds_client *c, reds_str key, const reds_pfadd_opts *opts, bool *out);
 
 /**
  * PFCOUNT: Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).
@@ -2709,26 +3526,11 @@ reds_err reds_pfadd(reds_client *c, reds_str key, const reds_pfadd_opts *opts, r
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param key key
- * @param nkey number of key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the integer reply.
  */
-reds_err reds_pfcount(reds_client *c, const reds_str *key, size_t nkey, reds_reply **out);
-
-/**
- * PFDEBUG: Internal commands for debugging HyperLogLog values
- *
- * `PFDEBUG subcommand key`
- *
- * Since 2.8.9. Complexity: N/A
- * Flags: admin, denyoom, write.
- *
- * @param c    client, dedicated connection or pipeline
- * @param subcommand string
- * @param key key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
- */
-reds_err reds_pfdebug(reds_client *c, reds_str subcommand, reds_str key, reds_reply **out);
+reds_err reds_pfcount(reds_client *c, const reds_str *keys, size_t nkeys, int64_t *out);
 
 /**
  * PFMERGE: Merge N different HyperLogLogs into a single one.
@@ -2740,38 +3542,18 @@ reds_err reds_pfdebug(reds_client *c, reds_str subcommand, reds_str key, reds_re
  *
  * @param c    client, dedicated connection or pipeline
  * @param destkey key
- * @param sourcekey sourcekey
- * @param nsourcekey number of sourcekey
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param sourcekeys sourcekey
+ * @param nsourcekeys number of sourcekeys
  */
-reds_err reds_pfmerge(reds_client *c, reds_str destkey, const reds_str *sourcekey, size_t nsourcekey, reds_reply **out);
-
-/**
- * PFSELFTEST: An internal command for testing HyperLogLog values
- *
- * `PFSELFTEST`
- *
- * Since 2.8.9. Complexity: N/A
- * Flags: admin.
- *
- * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
- */
-reds_err reds_pfselftest(reds_client *c, reds_reply **out);
+reds_err reds_pfmerge(reds_client *c, reds_str destkey, const reds_str *sourcekeys, size_t nsourcekeys);
 
 /* ------------------------------------------------ group: list */
 
 /** wherefrom: LEFT | RIGHT. 0 leaves it out where it is optional. */
-typedef enum reds_blmove_wherefrom {
-    REDS_BLMOVE_WHEREFROM_LEFT = 1,
-    REDS_BLMOVE_WHEREFROM_RIGHT = 2
-} reds_blmove_wherefrom;
-
-/** whereto: LEFT | RIGHT. 0 leaves it out where it is optional. */
-typedef enum reds_blmove_whereto {
-    REDS_BLMOVE_WHERETO_LEFT = 1,
-    REDS_BLMOVE_WHERETO_RIGHT = 2
-} reds_blmove_whereto;
+typedef enum reds_list_side {
+    REDS_LIST_SIDE_LEFT = 1,
+    REDS_LIST_SIDE_RIGHT = 2
+} reds_list_side;
 
 /**
  * BLMOVE: Pop an element from a list, push it to another list and return it; or block until one is available
@@ -2781,21 +3563,17 @@ typedef enum reds_blmove_whereto {
  * Since 6.2.0. Complexity: O(1)
  * Flags: blocking, denyoom, noscript, write.
  *
+ * The element moved, or NULL when the timeout expired first.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param source key
  * @param destination key
  * @param wherefrom LEFT | RIGHT
  * @param whereto LEFT | RIGHT
  * @param timeout double
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_blmove(reds_client *c, reds_str source, reds_str destination, reds_blmove_wherefrom wherefrom, reds_blmove_whereto whereto, double timeout, reds_reply **out);
-
-/** where: LEFT | RIGHT. 0 leaves it out where it is optional. */
-typedef enum reds_blmpop_where {
-    REDS_BLMPOP_WHERE_LEFT = 1,
-    REDS_BLMPOP_WHERE_RIGHT = 2
-} reds_blmpop_where;
+reds_err reds_blmove(reds_client *c, reds_str source, reds_str destination, reds_list_side wherefrom, reds_list_side whereto, double timeout, reds_str **out);
 
 /** Optional arguments of BLMPOP (zero-initialise; NULL for none). */
 typedef struct reds_blmpop_opts {
@@ -2810,16 +3588,18 @@ typedef struct reds_blmpop_opts {
  * Since 7.0.0. Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
  * Flags: blocking, movablekeys, write.
  *
+ * The first non-empty list and the elements popped from it, or NULL when
+ * the timeout expired first.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param timeout double
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param where LEFT | RIGHT
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the key popped from and its elements, or NULL when the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_blmpop(reds_client *c, double timeout, int64_t numkeys, const reds_str *key, size_t nkey, reds_blmpop_where where, const reds_blmpop_opts *opts, reds_reply **out);
+reds_err reds_blmpop(reds_client *c, double timeout, const reds_str *keys, size_t nkeys, reds_list_side where, const reds_blmpop_opts *opts, reds_keyed_elements **out);
 
 /**
  * BLPOP: Remove and get the first element in a list, or block until one is available
@@ -2829,13 +3609,16 @@ reds_err reds_blmpop(reds_client *c, double timeout, int64_t numkeys, const reds
  * Since 2.0.0. Complexity: O(N) where N is the number of provided keys.
  * Flags: blocking, noscript, write.
  *
+ * The list popped from and its element, or NULL when the timeout expired
+ * first.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param timeout double
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the key popped from and the element, or NULL when the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_blpop(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out);
+reds_err reds_blpop(reds_client *c, const reds_str *keys, size_t nkeys, double timeout, reds_keyed_element **out);
 
 /**
  * BRPOP: Remove and get the last element in a list, or block until one is available
@@ -2845,13 +3628,16 @@ reds_err reds_blpop(reds_client *c, const reds_str *key, size_t nkey, double tim
  * Since 2.0.0. Complexity: O(N) where N is the number of provided keys.
  * Flags: blocking, noscript, write.
  *
+ * The list popped from and its element, or NULL when the timeout expired
+ * first.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param timeout double
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the key popped from and the element, or NULL when the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_brpop(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out);
+reds_err reds_brpop(reds_client *c, const reds_str *keys, size_t nkeys, double timeout, reds_keyed_element **out);
 
 /**
  * BRPOPLPUSH: Pop an element from a list, push it to another list and return it; or block until one is available
@@ -2862,14 +3648,16 @@ reds_err reds_brpop(reds_client *c, const reds_str *key, size_t nkey, double tim
  * Flags: blocking, denyoom, noscript, write.
  * @deprecated Since Redis 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
  *
+ * The element moved, or NULL when the timeout expired first.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param source key
  * @param destination key
  * @param timeout double
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_brpoplpush(reds_client *c, reds_str source, reds_str destination, double timeout, reds_reply **out);
+reds_err reds_brpoplpush(reds_client *c, reds_str source, reds_str destination, double timeout, reds_str **out);
 
 /**
  * LINDEX: Get an element from a list by its index
@@ -2879,12 +3667,14 @@ reds_err reds_brpoplpush(reds_client *c, reds_str source, reds_str destination, 
  * Since 1.0.0. Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).
  * Flags: readonly.
  *
+ * NULL when the index is out of range or the key is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param index integer
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_lindex(reds_client *c, reds_str key, int64_t index, reds_reply **out);
+reds_err reds_lindex(reds_client *c, reds_str key, int64_t index, reds_str **out);
 
 /** where: BEFORE | AFTER. 0 leaves it out where it is optional. */
 typedef enum reds_linsert_where {
@@ -2900,14 +3690,17 @@ typedef enum reds_linsert_where {
  * Since 2.2.0. Complexity: O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).
  * Flags: denyoom, write.
  *
+ * The new length, -1 when the pivot was not found, 0 when the key is
+ * missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param where BEFORE | AFTER
  * @param pivot string
  * @param element string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, reds_str pivot, reds_str element, reds_reply **out);
+reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, reds_str pivot, reds_str element, int64_t *out);
 
 /**
  * LLEN: Get the length of a list
@@ -2923,18 +3716,6 @@ reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, re
  */
 reds_err reds_llen(reds_client *c, reds_str key, int64_t *out);
 
-/** wherefrom: LEFT | RIGHT. 0 leaves it out where it is optional. */
-typedef enum reds_lmove_wherefrom {
-    REDS_LMOVE_WHEREFROM_LEFT = 1,
-    REDS_LMOVE_WHEREFROM_RIGHT = 2
-} reds_lmove_wherefrom;
-
-/** whereto: LEFT | RIGHT. 0 leaves it out where it is optional. */
-typedef enum reds_lmove_whereto {
-    REDS_LMOVE_WHERETO_LEFT = 1,
-    REDS_LMOVE_WHERETO_RIGHT = 2
-} reds_lmove_whereto;
-
 /**
  * LMOVE: Pop an element from a list, push it to another list and return it
  *
@@ -2943,20 +3724,16 @@ typedef enum reds_lmove_whereto {
  * Since 6.2.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
+ * The element moved, or NULL when the source list is empty.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param source key
  * @param destination key
  * @param wherefrom LEFT | RIGHT
  * @param whereto LEFT | RIGHT
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_lmove(reds_client *c, reds_str source, reds_str destination, reds_lmove_wherefrom wherefrom, reds_lmove_whereto whereto, reds_reply **out);
-
-/** where: LEFT | RIGHT. 0 leaves it out where it is optional. */
-typedef enum reds_lmpop_where {
-    REDS_LMPOP_WHERE_LEFT = 1,
-    REDS_LMPOP_WHERE_RIGHT = 2
-} reds_lmpop_where;
+reds_err reds_lmove(reds_client *c, reds_str source, reds_str destination, reds_list_side wherefrom, reds_list_side whereto, reds_str **out);
 
 /** Optional arguments of LMPOP (zero-initialise; NULL for none). */
 typedef struct reds_lmpop_opts {
@@ -2971,58 +3748,94 @@ typedef struct reds_lmpop_opts {
  * Since 7.0.0. Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
  * Flags: movablekeys, write.
  *
+ * The first non-empty list and the elements popped from it, or NULL when
+ * every list is empty.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param where LEFT | RIGHT
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the key popped from and its elements, or NULL when the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_lmpop(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, reds_lmpop_where where, const reds_lmpop_opts *opts, reds_reply **out);
-
-/** Optional arguments of LPOP (zero-initialise; NULL for none). */
-typedef struct reds_lpop_opts {
-    reds_opt_i64 count; /**< count */
-} reds_lpop_opts;
+reds_err reds_lmpop(reds_client *c, const reds_str *keys, size_t nkeys, reds_list_side where, const reds_lmpop_opts *opts, reds_keyed_elements **out);
 
 /**
  * LPOP: Remove and get the first elements in a list
  *
- * `LPOP key [count]`
+ * `LPOP key`
  *
  * Since 1.0.0. Complexity: O(N) where N is the number of elements returned
  * Flags: fast, write.
  *
+ * LPOP key: the first element, or NULL when the list is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_lpop(reds_client *c, reds_str key, const reds_lpop_opts *opts, reds_reply **out);
+reds_err reds_lpop(reds_client *c, reds_str key, reds_str **out);
+
+/**
+ * LPOP: Remove and get the first elements in a list
+ *
+ * `LPOP key count`
+ *
+ * Since 1.0.0. Complexity: O(N) where N is the number of elements returned
+ * Flags: fast, write.
+ *
+ * LPOP key count: up to count elements from the head end, or NULL when the
+ * list is missing.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param count integer
+ * @param out  the strings of the reply, in order, or NULL when the reply is nil. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_lpop_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out);
 
 /** Optional arguments of LPOS (zero-initialise; NULL for none). */
 typedef struct reds_lpos_opts {
     reds_opt_i64 rank; /**< RANK rank */
-    reds_opt_i64 num_matches; /**< COUNT num-matches */
-    reds_opt_i64 len; /**< MAXLEN len */
+    reds_opt_i64 maxlen; /**< MAXLEN len */
 } reds_lpos_opts;
 
 /**
  * LPOS: Return the index of matching elements on a list
  *
- * `LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]`
+ * `LPOS key element [RANK rank] [MAXLEN len]`
  *
  * Since 6.0.6. Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
  * Flags: readonly.
+ *
+ * LPOS without COUNT: the index of the match, unset when there is none.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param element string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply; `.set` is false when the server answered nil.
  */
-reds_err reds_lpos(reds_client *c, reds_str key, reds_str element, const reds_lpos_opts *opts, reds_reply **out);
+reds_err reds_lpos(reds_client *c, reds_str key, reds_str element, const reds_lpos_opts *opts, reds_opt_i64 *out);
+
+/**
+ * LPOS: Return the index of matching elements on a list
+ *
+ * `LPOS key element [RANK rank] COUNT num-matches [MAXLEN len]`
+ *
+ * Since 6.0.6. Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
+ * Flags: readonly.
+ *
+ * LPOS with COUNT: the indexes of up to count matches (0: all of them).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param element string
+ * @param count integer (after COUNT)
+ * @param opts optional arguments, NULL for none
+ * @param out  the integers of the reply, in order. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_lpos_count(reds_client *c, reds_str key, reds_str element, int64_t count, const reds_lpos_opts *opts, reds_intlist **out);
 
 /**
  * LPUSH: Prepend one or multiple elements to a list
@@ -3048,13 +3861,15 @@ reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *elements, size
  * Since 2.2.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
  * Flags: denyoom, fast, write.
  *
+ * The new length; 0 (nothing pushed) when the list is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param element element
- * @param nelement number of element
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param elements element
+ * @param nelements number of elements
+ * @param out  the integer reply.
  */
-reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out);
+reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out);
 
 /**
  * LRANGE: Get a range of elements from a list
@@ -3084,9 +3899,9 @@ reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, 
  * @param key key
  * @param count integer
  * @param element string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element, reds_reply **out);
+reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element, int64_t *out);
 
 /**
  * LSET: Set the value of an element in a list by its index
@@ -3100,9 +3915,8 @@ reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element
  * @param key key
  * @param index integer
  * @param element string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_lset(reds_client *c, reds_str key, int64_t index, reds_str element, reds_reply **out);
+reds_err reds_lset(reds_client *c, reds_str key, int64_t index, reds_str element);
 
 /**
  * LTRIM: Trim a list to the specified range
@@ -3116,29 +3930,42 @@ reds_err reds_lset(reds_client *c, reds_str key, int64_t index, reds_str element
  * @param key key
  * @param start integer
  * @param stop integer
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_ltrim(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_reply **out);
-
-/** Optional arguments of RPOP (zero-initialise; NULL for none). */
-typedef struct reds_rpop_opts {
-    reds_opt_i64 count; /**< count */
-} reds_rpop_opts;
+reds_err reds_ltrim(reds_client *c, reds_str key, int64_t start, int64_t stop);
 
 /**
  * RPOP: Remove and get the last elements in a list
  *
- * `RPOP key [count]`
+ * `RPOP key`
  *
  * Since 1.0.0. Complexity: O(N) where N is the number of elements returned
  * Flags: fast, write.
  *
+ * RPOP key: the last element, or NULL when the list is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_rpop(reds_client *c, reds_str key, const reds_rpop_opts *opts, reds_reply **out);
+reds_err reds_rpop(reds_client *c, reds_str key, reds_str **out);
+
+/**
+ * RPOP: Remove and get the last elements in a list
+ *
+ * `RPOP key count`
+ *
+ * Since 1.0.0. Complexity: O(N) where N is the number of elements returned
+ * Flags: fast, write.
+ *
+ * RPOP key count: up to count elements from the tail end, or NULL when the
+ * list is missing.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param count integer
+ * @param out  the strings of the reply, in order, or NULL when the reply is nil. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_rpop_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out);
 
 /**
  * RPOPLPUSH: Remove the last element in a list, prepend it to another list and return it
@@ -3149,13 +3976,15 @@ reds_err reds_rpop(reds_client *c, reds_str key, const reds_rpop_opts *opts, red
  * Flags: denyoom, write.
  * @deprecated Since Redis 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
  *
+ * The element moved, or NULL when the source list is empty.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param source key
  * @param destination key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_rpoplpush(reds_client *c, reds_str source, reds_str destination, reds_reply **out);
+reds_err reds_rpoplpush(reds_client *c, reds_str source, reds_str destination, reds_str **out);
 
 /**
  * RPUSH: Append one or multiple elements to a list
@@ -3181,13 +4010,15 @@ reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *elements, size
  * Since 2.2.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
  * Flags: denyoom, fast, write.
  *
+ * The new length; 0 (nothing pushed) when the list is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param element element
- * @param nelement number of element
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param elements element
+ * @param nelements number of elements
+ * @param out  the integer reply.
  */
-reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *element, size_t nelement, reds_reply **out);
+reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *elements, size_t nelements, int64_t *out);
 
 /* ------------------------------------------------ group: pubsub */
 
@@ -3199,12 +4030,15 @@ reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *element, size
  * Since 2.0.0. Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).
  * Flags: fast, loading, pubsub, stale.
  *
+ * `out` is the number of clients that received the message (in a cluster:
+ * on this node).
+ *
  * @param c    client, dedicated connection or pipeline
  * @param channel string
  * @param message string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_publish(reds_client *c, reds_str channel, reds_str message, reds_reply **out);
+reds_err reds_publish(reds_client *c, reds_str channel, reds_str message, int64_t *out);
 
 /** Optional arguments of PUBSUB CHANNELS (zero-initialise; NULL for none). */
 typedef struct reds_pubsub_channels_opts {
@@ -3221,9 +4055,9 @@ typedef struct reds_pubsub_channels_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_pubsub_channels(reds_client *c, const reds_pubsub_channels_opts *opts, reds_reply **out);
+reds_err reds_pubsub_channels(reds_client *c, const reds_pubsub_channels_opts *opts, reds_strlist **out);
 
 /**
  * PUBSUB HELP: Show helpful text about the different subcommands
@@ -3234,9 +4068,9 @@ reds_err reds_pubsub_channels(reds_client *c, const reds_pubsub_channels_opts *o
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_pubsub_help(reds_client *c, reds_reply **out);
+reds_err reds_pubsub_help(reds_client *c, reds_strlist **out);
 
 /**
  * PUBSUB NUMPAT: Get the count of unique patterns pattern subscriptions
@@ -3247,14 +4081,14 @@ reds_err reds_pubsub_help(reds_client *c, reds_reply **out);
  * Flags: loading, pubsub, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_pubsub_numpat(reds_client *c, reds_reply **out);
+reds_err reds_pubsub_numpat(reds_client *c, int64_t *out);
 
 /** Optional arguments of PUBSUB NUMSUB (zero-initialise; NULL for none). */
 typedef struct reds_pubsub_numsub_opts {
-    const reds_str *channel; /**< channel */
-    size_t nchannel; /**< number of channel */
+    const reds_str *channels; /**< channel */
+    size_t nchannels; /**< number of channels */
 } reds_pubsub_numsub_opts;
 
 /**
@@ -3267,9 +4101,9 @@ typedef struct reds_pubsub_numsub_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one (channel, subscribers) item per channel asked about, in order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_pubsub_numsub(reds_client *c, const reds_pubsub_numsub_opts *opts, reds_reply **out);
+reds_err reds_pubsub_numsub(reds_client *c, const reds_pubsub_numsub_opts *opts, reds_channel_count_list **out);
 
 /** Optional arguments of PUBSUB SHARDCHANNELS (zero-initialise; NULL for none). */
 typedef struct reds_pubsub_shardchannels_opts {
@@ -3286,14 +4120,14 @@ typedef struct reds_pubsub_shardchannels_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_pubsub_shardchannels(reds_client *c, const reds_pubsub_shardchannels_opts *opts, reds_reply **out);
+reds_err reds_pubsub_shardchannels(reds_client *c, const reds_pubsub_shardchannels_opts *opts, reds_strlist **out);
 
 /** Optional arguments of PUBSUB SHARDNUMSUB (zero-initialise; NULL for none). */
 typedef struct reds_pubsub_shardnumsub_opts {
-    const reds_str *shardchannel; /**< shardchannel */
-    size_t nshardchannel; /**< number of shardchannel */
+    const reds_str *shardchannels; /**< shardchannel */
+    size_t nshardchannels; /**< number of shardchannels */
 } reds_pubsub_shardnumsub_opts;
 
 /**
@@ -3306,9 +4140,9 @@ typedef struct reds_pubsub_shardnumsub_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one (channel, subscribers) item per channel asked about, in order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_pubsub_shardnumsub(reds_client *c, const reds_pubsub_shardnumsub_opts *opts, reds_reply **out);
+reds_err reds_pubsub_shardnumsub(reds_client *c, const reds_pubsub_shardnumsub_opts *opts, reds_channel_count_list **out);
 
 /**
  * SPUBLISH: Post a message to a shard channel
@@ -3318,21 +4152,23 @@ reds_err reds_pubsub_shardnumsub(reds_client *c, const reds_pubsub_shardnumsub_o
  * Since 7.0.0. Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
  * Flags: fast, loading, pubsub, stale.
  *
+ * `out` is the number of clients that received the message.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param shardchannel string
  * @param message string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_spublish(reds_client *c, reds_str shardchannel, reds_str message, reds_reply **out);
+reds_err reds_spublish(reds_client *c, reds_str shardchannel, reds_str message, int64_t *out);
 
 /* ------------------------------------------------ group: scripting */
 
 /** Optional arguments of EVAL (zero-initialise; NULL for none). */
 typedef struct reds_eval_opts {
-    const reds_str *key; /**< key */
-    size_t nkey; /**< number of key */
-    const reds_str *arg; /**< arg */
-    size_t narg; /**< number of arg */
+    const reds_str *keys; /**< key */
+    size_t nkeys; /**< number of keys */
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
 } reds_eval_opts;
 
 /**
@@ -3345,18 +4181,17 @@ typedef struct reds_eval_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param script string
- * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_eval(reds_client *c, reds_str script, int64_t numkeys, const reds_eval_opts *opts, reds_reply **out);
+reds_err reds_eval(reds_client *c, reds_str script, const reds_eval_opts *opts, reds_reply **out);
 
 /** Optional arguments of EVALSHA (zero-initialise; NULL for none). */
 typedef struct reds_evalsha_opts {
-    const reds_str *key; /**< key */
-    size_t nkey; /**< number of key */
-    const reds_str *arg; /**< arg */
-    size_t narg; /**< number of arg */
+    const reds_str *keys; /**< key */
+    size_t nkeys; /**< number of keys */
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
 } reds_evalsha_opts;
 
 /**
@@ -3369,18 +4204,17 @@ typedef struct reds_evalsha_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param sha1 string
- * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_evalsha(reds_client *c, reds_str sha1, int64_t numkeys, const reds_evalsha_opts *opts, reds_reply **out);
+reds_err reds_evalsha(reds_client *c, reds_str sha1, const reds_evalsha_opts *opts, reds_reply **out);
 
 /** Optional arguments of EVALSHA_RO (zero-initialise; NULL for none). */
 typedef struct reds_evalsha_ro_opts {
-    const reds_str *key; /**< key */
-    size_t nkey; /**< number of key */
-    const reds_str *arg; /**< arg */
-    size_t narg; /**< number of arg */
+    const reds_str *keys; /**< key */
+    size_t nkeys; /**< number of keys */
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
 } reds_evalsha_ro_opts;
 
 /**
@@ -3393,18 +4227,17 @@ typedef struct reds_evalsha_ro_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param sha1 string
- * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_evalsha_ro(reds_client *c, reds_str sha1, int64_t numkeys, const reds_evalsha_ro_opts *opts, reds_reply **out);
+reds_err reds_evalsha_ro(reds_client *c, reds_str sha1, const reds_evalsha_ro_opts *opts, reds_reply **out);
 
 /** Optional arguments of EVAL_RO (zero-initialise; NULL for none). */
 typedef struct reds_eval_ro_opts {
-    const reds_str *key; /**< key */
-    size_t nkey; /**< number of key */
-    const reds_str *arg; /**< arg */
-    size_t narg; /**< number of arg */
+    const reds_str *keys; /**< key */
+    size_t nkeys; /**< number of keys */
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
 } reds_eval_ro_opts;
 
 /**
@@ -3417,18 +4250,17 @@ typedef struct reds_eval_ro_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param script string
- * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_eval_ro(reds_client *c, reds_str script, int64_t numkeys, const reds_eval_ro_opts *opts, reds_reply **out);
+reds_err reds_eval_ro(reds_client *c, reds_str script, const reds_eval_ro_opts *opts, reds_reply **out);
 
 /** Optional arguments of FCALL (zero-initialise; NULL for none). */
 typedef struct reds_fcall_opts {
-    const reds_str *key; /**< key */
-    size_t nkey; /**< number of key */
-    const reds_str *arg; /**< arg */
-    size_t narg; /**< number of arg */
+    const reds_str *keys; /**< key */
+    size_t nkeys; /**< number of keys */
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
 } reds_fcall_opts;
 
 /**
@@ -3441,18 +4273,17 @@ typedef struct reds_fcall_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param function string
- * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_fcall(reds_client *c, reds_str function, int64_t numkeys, const reds_fcall_opts *opts, reds_reply **out);
+reds_err reds_fcall(reds_client *c, reds_str function, const reds_fcall_opts *opts, reds_reply **out);
 
 /** Optional arguments of FCALL_RO (zero-initialise; NULL for none). */
 typedef struct reds_fcall_ro_opts {
-    const reds_str *key; /**< key */
-    size_t nkey; /**< number of key */
-    const reds_str *arg; /**< arg */
-    size_t narg; /**< number of arg */
+    const reds_str *keys; /**< key */
+    size_t nkeys; /**< number of keys */
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
 } reds_fcall_ro_opts;
 
 /**
@@ -3465,11 +4296,10 @@ typedef struct reds_fcall_ro_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param function string
- * @param numkeys integer
  * @param opts optional arguments, NULL for none
  * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_fcall_ro(reds_client *c, reds_str function, int64_t numkeys, const reds_fcall_ro_opts *opts, reds_reply **out);
+reds_err reds_fcall_ro(reds_client *c, reds_str function, const reds_fcall_ro_opts *opts, reds_reply **out);
 
 /**
  * FUNCTION DELETE: Delete a function by name
@@ -3481,9 +4311,8 @@ reds_err reds_fcall_ro(reds_client *c, reds_str function, int64_t numkeys, const
  *
  * @param c    client, dedicated connection or pipeline
  * @param library_name string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_function_delete(reds_client *c, reds_str library_name, reds_reply **out);
+reds_err reds_function_delete(reds_client *c, reds_str library_name);
 
 /**
  * FUNCTION DUMP: Dump all functions into a serialized binary payload
@@ -3493,20 +4322,22 @@ reds_err reds_function_delete(reds_client *c, reds_str library_name, reds_reply 
  * Since 7.0.0. Complexity: O(N) where N is the number of functions
  * Flags: noscript.
  *
+ * `out` is the binary payload FUNCTION RESTORE takes.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_function_dump(reds_client *c, reds_reply **out);
+reds_err reds_function_dump(reds_client *c, reds_str **out);
 
 /** async: ASYNC | SYNC. 0 leaves it out where it is optional. */
-typedef enum reds_function_flush_async {
-    REDS_FUNCTION_FLUSH_ASYNC_ASYNC = 1,
-    REDS_FUNCTION_FLUSH_ASYNC_SYNC = 2
-} reds_function_flush_async;
+typedef enum reds_flush_mode {
+    REDS_FLUSH_MODE_ASYNC = 1,
+    REDS_FLUSH_MODE_SYNC = 2
+} reds_flush_mode;
 
 /** Optional arguments of FUNCTION FLUSH (zero-initialise; NULL for none). */
 typedef struct reds_function_flush_opts {
-    reds_function_flush_async async; /**< ASYNC | SYNC */
+    reds_flush_mode mode; /**< ASYNC | SYNC */
 } reds_function_flush_opts;
 
 /**
@@ -3519,9 +4350,8 @@ typedef struct reds_function_flush_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_function_flush(reds_client *c, const reds_function_flush_opts *opts, reds_reply **out);
+reds_err reds_function_flush(reds_client *c, const reds_function_flush_opts *opts);
 
 /**
  * FUNCTION HELP: Show helpful text about the different subcommands
@@ -3532,9 +4362,9 @@ reds_err reds_function_flush(reds_client *c, const reds_function_flush_opts *opt
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_function_help(reds_client *c, reds_reply **out);
+reds_err reds_function_help(reds_client *c, reds_strlist **out);
 
 /**
  * FUNCTION KILL: Kill the function currently in execution.
@@ -3545,13 +4375,12 @@ reds_err reds_function_help(reds_client *c, reds_reply **out);
  * Flags: allow_busy, noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_function_kill(reds_client *c, reds_reply **out);
+reds_err reds_function_kill(reds_client *c);
 
 /** Optional arguments of FUNCTION LIST (zero-initialise; NULL for none). */
 typedef struct reds_function_list_opts {
-    reds_str library_name_pattern; /**< LIBRARYNAME library-name-pattern */
+    reds_str libraryname; /**< LIBRARYNAME library-name-pattern */
     bool withcode; /**< send WITHCODE */
 } reds_function_list_opts;
 
@@ -3565,9 +4394,9 @@ typedef struct reds_function_list_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per library. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_function_list(reds_client *c, const reds_function_list_opts *opts, reds_reply **out);
+reds_err reds_function_list(reds_client *c, const reds_function_list_opts *opts, reds_function_library_list **out);
 
 /** Optional arguments of FUNCTION LOAD (zero-initialise; NULL for none). */
 typedef struct reds_function_load_opts {
@@ -3582,12 +4411,14 @@ typedef struct reds_function_load_opts {
  * Since 7.0.0. Complexity: O(1) (considering compilation time is redundant)
  * Flags: denyoom, noscript, write.
  *
+ * `out` is the name of the library loaded.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param function_code string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_function_load(reds_client *c, reds_str function_code, const reds_function_load_opts *opts, reds_reply **out);
+reds_err reds_function_load(reds_client *c, reds_str function_code, const reds_function_load_opts *opts, reds_str **out);
 
 /** policy: FLUSH | APPEND | REPLACE. 0 leaves it out where it is optional. */
 typedef enum reds_function_restore_policy {
@@ -3612,9 +4443,8 @@ typedef struct reds_function_restore_opts {
  * @param c    client, dedicated connection or pipeline
  * @param serialized_value string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_function_restore(reds_client *c, reds_str serialized_value, const reds_function_restore_opts *opts, reds_reply **out);
+reds_err reds_function_restore(reds_client *c, reds_str serialized_value, const reds_function_restore_opts *opts);
 
 /**
  * FUNCTION STATS: Return information about the function currently running (name, description, duration)
@@ -3625,30 +4455,9 @@ reds_err reds_function_restore(reds_client *c, reds_str serialized_value, const 
  * Flags: allow_busy, noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the running function, if any, and the libraries and functions per engine. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_function_stats(reds_client *c, reds_reply **out);
-
-/** mode: YES | SYNC | NO. 0 leaves it out where it is optional. */
-typedef enum reds_script_debug_mode {
-    REDS_SCRIPT_DEBUG_MODE_YES = 1,
-    REDS_SCRIPT_DEBUG_MODE_SYNC = 2,
-    REDS_SCRIPT_DEBUG_MODE_NO = 3
-} reds_script_debug_mode;
-
-/**
- * SCRIPT DEBUG: Set the debug mode for executed scripts.
- *
- * `SCRIPT DEBUG <YES | SYNC | NO>`
- *
- * Since 3.2.0. Complexity: O(1)
- * Flags: noscript.
- *
- * @param c    client, dedicated connection or pipeline
- * @param mode YES | SYNC | NO
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
- */
-reds_err reds_script_debug(reds_client *c, reds_script_debug_mode mode, reds_reply **out);
+reds_err reds_function_stats(reds_client *c, reds_function_stats_reply **out);
 
 /**
  * SCRIPT EXISTS: Check existence of scripts in the script cache.
@@ -3659,21 +4468,15 @@ reds_err reds_script_debug(reds_client *c, reds_script_debug_mode mode, reds_rep
  * Flags: noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param sha1 sha1
- * @param nsha1 number of sha1
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param sha1s sha1
+ * @param nsha1s number of sha1s
+ * @param out  one true/false per argument, in order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_script_exists(reds_client *c, const reds_str *sha1, size_t nsha1, reds_reply **out);
-
-/** async: ASYNC | SYNC. 0 leaves it out where it is optional. */
-typedef enum reds_script_flush_async {
-    REDS_SCRIPT_FLUSH_ASYNC_ASYNC = 1,
-    REDS_SCRIPT_FLUSH_ASYNC_SYNC = 2
-} reds_script_flush_async;
+reds_err reds_script_exists(reds_client *c, const reds_str *sha1s, size_t nsha1s, reds_boollist **out);
 
 /** Optional arguments of SCRIPT FLUSH (zero-initialise; NULL for none). */
 typedef struct reds_script_flush_opts {
-    reds_script_flush_async async; /**< ASYNC | SYNC */
+    reds_flush_mode mode; /**< ASYNC | SYNC */
 } reds_script_flush_opts;
 
 /**
@@ -3686,9 +4489,8 @@ typedef struct reds_script_flush_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_script_flush(reds_client *c, const reds_script_flush_opts *opts, reds_reply **out);
+reds_err reds_script_flush(reds_client *c, const reds_script_flush_opts *opts);
 
 /**
  * SCRIPT HELP: Show helpful text about the different subcommands
@@ -3699,9 +4501,9 @@ reds_err reds_script_flush(reds_client *c, const reds_script_flush_opts *opts, r
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_script_help(reds_client *c, reds_reply **out);
+reds_err reds_script_help(reds_client *c, reds_strlist **out);
 
 /**
  * SCRIPT KILL: Kill the script currently in execution.
@@ -3712,9 +4514,8 @@ reds_err reds_script_help(reds_client *c, reds_reply **out);
  * Flags: allow_busy, noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_script_kill(reds_client *c, reds_reply **out);
+reds_err reds_script_kill(reds_client *c);
 
 /**
  * SCRIPT LOAD: Load the specified Lua script into the script cache.
@@ -3724,11 +4525,13 @@ reds_err reds_script_kill(reds_client *c, reds_reply **out);
  * Since 2.6.0. Complexity: O(N) with N being the length in bytes of the script body.
  * Flags: noscript, stale.
  *
+ * `out` is the script's SHA1 digest, for EVALSHA.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param script string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_script_load(reds_client *c, reds_str script, reds_reply **out);
+reds_err reds_script_load(reds_client *c, reds_str script, reds_str **out);
 
 /* ------------------------------------------------ group: server */
 
@@ -3745,11 +4548,13 @@ typedef struct reds_acl_cat_opts {
  * Since 6.0.0. Complexity: O(1) since the categories and commands are a fixed set.
  * Flags: loading, noscript, stale.
  *
+ * Without a category: the categories; with one: the commands in it.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_reply **out);
+reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_strlist **out);
 
 /**
  * ACL DELUSER: Remove the specified ACL users and the associated rules
@@ -3759,17 +4564,19 @@ reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_reply 
  * Since 6.0.0. Complexity: O(1) amortized time considering the typical user.
  * Flags: admin, loading, noscript, stale.
  *
+ * `out` is the number of users deleted.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param username username
- * @param nusername number of username
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param usernames username
+ * @param nusernames number of usernames
+ * @param out  the integer reply.
  */
-reds_err reds_acl_deluser(reds_client *c, const reds_str *username, size_t nusername, reds_reply **out);
+reds_err reds_acl_deluser(reds_client *c, const reds_str *usernames, size_t nusernames, int64_t *out);
 
 /** Optional arguments of ACL DRYRUN (zero-initialise; NULL for none). */
 typedef struct reds_acl_dryrun_opts {
-    const reds_str *arg; /**< arg */
-    size_t narg; /**< number of arg */
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
 } reds_acl_dryrun_opts;
 
 /**
@@ -3780,13 +4587,16 @@ typedef struct reds_acl_dryrun_opts {
  * Since 7.0.0. Complexity: O(1).
  * Flags: admin, loading, noscript, stale.
  *
+ * `out` is "OK" when the user may run the command, otherwise the reason it
+ * may not.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param username string
  * @param command string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_dryrun(reds_client *c, reds_str username, reds_str command, const reds_acl_dryrun_opts *opts, reds_reply **out);
+reds_err reds_acl_dryrun(reds_client *c, reds_str username, reds_str command, const reds_acl_dryrun_opts *opts, reds_str **out);
 
 /** Optional arguments of ACL GENPASS (zero-initialise; NULL for none). */
 typedef struct reds_acl_genpass_opts {
@@ -3803,9 +4613,9 @@ typedef struct reds_acl_genpass_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_genpass(reds_client *c, const reds_acl_genpass_opts *opts, reds_reply **out);
+reds_err reds_acl_genpass(reds_client *c, const reds_acl_genpass_opts *opts, reds_str **out);
 
 /**
  * ACL GETUSER: Get the rules for a specific ACL user
@@ -3817,9 +4627,9 @@ reds_err reds_acl_genpass(reds_client *c, const reds_acl_genpass_opts *opts, red
  *
  * @param c    client, dedicated connection or pipeline
  * @param username string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the user's rules, or NULL when there is no such user. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_getuser(reds_client *c, reds_str username, reds_reply **out);
+reds_err reds_acl_getuser(reds_client *c, reds_str username, reds_acl_user **out);
 
 /**
  * ACL HELP: Show helpful text about the different subcommands
@@ -3830,9 +4640,9 @@ reds_err reds_acl_getuser(reds_client *c, reds_str username, reds_reply **out);
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_help(reds_client *c, reds_reply **out);
+reds_err reds_acl_help(reds_client *c, reds_strlist **out);
 
 /**
  * ACL LIST: List the current ACL rules in ACL config file format
@@ -3842,10 +4652,12 @@ reds_err reds_acl_help(reds_client *c, reds_reply **out);
  * Since 6.0.0. Complexity: O(N). Where N is the number of configured users.
  * Flags: admin, loading, noscript, stale.
  *
+ * One ACL SETUSER-style rule line per user.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_list(reds_client *c, reds_reply **out);
+reds_err reds_acl_list(reds_client *c, reds_strlist **out);
 
 /**
  * ACL LOAD: Reload the ACLs from the configured ACL file
@@ -3855,30 +4667,44 @@ reds_err reds_acl_list(reds_client *c, reds_reply **out);
  * Since 6.0.0. Complexity: O(N). Where N is the number of configured users.
  * Flags: admin, loading, noscript, stale.
  *
+ * Needs a server started with an aclfile.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_load(reds_client *c, reds_reply **out);
+reds_err reds_acl_load(reds_client *c);
 
 /** Optional arguments of ACL LOG (zero-initialise; NULL for none). */
 typedef struct reds_acl_log_opts {
     reds_opt_i64 count; /**< count */
-    bool reset; /**< send RESET */
 } reds_acl_log_opts;
 
 /**
  * ACL LOG: List latest events denied because of ACLs in place
  *
- * `ACL LOG [count | RESET]`
+ * `ACL LOG [count]`
  *
  * Since 6.0.0. Complexity: O(N) with N being the number of entries shown.
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the entries, newest first. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_log(reds_client *c, const reds_acl_log_opts *opts, reds_reply **out);
+reds_err reds_acl_log(reds_client *c, const reds_acl_log_opts *opts, reds_acl_log_entry_list **out);
+
+/**
+ * ACL LOG: List latest events denied because of ACLs in place
+ *
+ * `ACL LOG RESET`
+ *
+ * Since 6.0.0. Complexity: O(N) with N being the number of entries shown.
+ * Flags: admin, loading, noscript, stale.
+ *
+ * ACL LOG RESET: clears the log.
+ *
+ * @param c    client, dedicated connection or pipeline
+ */
+reds_err reds_acl_log_reset(reds_client *c);
 
 /**
  * ACL SAVE: Save the current ACL rules in the configured ACL file
@@ -3888,15 +4714,16 @@ reds_err reds_acl_log(reds_client *c, const reds_acl_log_opts *opts, reds_reply 
  * Since 6.0.0. Complexity: O(N). Where N is the number of configured users.
  * Flags: admin, loading, noscript, stale.
  *
+ * Needs a server started with an aclfile.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_save(reds_client *c, reds_reply **out);
+reds_err reds_acl_save(reds_client *c);
 
 /** Optional arguments of ACL SETUSER (zero-initialise; NULL for none). */
 typedef struct reds_acl_setuser_opts {
-    const reds_str *rule; /**< rule */
-    size_t nrule; /**< number of rule */
+    const reds_str *rules; /**< rule */
+    size_t nrules; /**< number of rules */
 } reds_acl_setuser_opts;
 
 /**
@@ -3910,9 +4737,8 @@ typedef struct reds_acl_setuser_opts {
  * @param c    client, dedicated connection or pipeline
  * @param username string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_setuser(reds_client *c, reds_str username, const reds_acl_setuser_opts *opts, reds_reply **out);
+reds_err reds_acl_setuser(reds_client *c, reds_str username, const reds_acl_setuser_opts *opts);
 
 /**
  * ACL USERS: List the username of all the configured ACL rules
@@ -3923,9 +4749,9 @@ reds_err reds_acl_setuser(reds_client *c, reds_str username, const reds_acl_setu
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_users(reds_client *c, reds_reply **out);
+reds_err reds_acl_users(reds_client *c, reds_strlist **out);
 
 /**
  * ACL WHOAMI: Return the name of the user associated to the current connection
@@ -3936,9 +4762,9 @@ reds_err reds_acl_users(reds_client *c, reds_reply **out);
  * Flags: loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_acl_whoami(reds_client *c, reds_reply **out);
+reds_err reds_acl_whoami(reds_client *c, reds_str **out);
 
 /**
  * BGREWRITEAOF: Asynchronously rewrite the append-only file
@@ -3948,10 +4774,13 @@ reds_err reds_acl_whoami(reds_client *c, reds_reply **out);
  * Since 1.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript.
  *
+ * `out` is the server's status text ("Background append only file
+ * rewriting started" or "... scheduled").
+ *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_bgrewriteaof(reds_client *c, reds_reply **out);
+reds_err reds_bgrewriteaof(reds_client *c, reds_str **out);
 
 /** Optional arguments of BGSAVE (zero-initialise; NULL for none). */
 typedef struct reds_bgsave_opts {
@@ -3966,11 +4795,14 @@ typedef struct reds_bgsave_opts {
  * Since 1.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript.
  *
+ * `out` is the server's status text ("Background saving started" or
+ * "Background saving scheduled").
+ *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_bgsave(reds_client *c, const reds_bgsave_opts *opts, reds_reply **out);
+reds_err reds_bgsave(reds_client *c, const reds_bgsave_opts *opts, reds_str **out);
 
 /**
  * COMMAND COUNT: Get total number of Redis commands
@@ -3981,14 +4813,14 @@ reds_err reds_bgsave(reds_client *c, const reds_bgsave_opts *opts, reds_reply **
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_command_count(reds_client *c, reds_reply **out);
+reds_err reds_command_count(reds_client *c, int64_t *out);
 
 /** Optional arguments of COMMAND DOCS (zero-initialise; NULL for none). */
 typedef struct reds_command_docs_opts {
-    const reds_str *command_name; /**< command-name */
-    size_t ncommand_name; /**< number of command_name */
+    const reds_str *names; /**< command-name */
+    size_t nnames; /**< number of names */
 } reds_command_docs_opts;
 
 /**
@@ -3999,37 +4831,59 @@ typedef struct reds_command_docs_opts {
  * Since 7.0.0. Complexity: O(N) where N is the number of commands to look up
  * Flags: loading, stale.
  *
+ * hiredis 0.14.1 refuses replies nested deeper than 7 levels, which the
+ * docs of a few commands with deep argument trees (CLIENT KILL, BITFIELD,
+ * GEOSEARCH...) are: those calls fail with REDS_ERR_INVALID_RESPONSE.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per command. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_command_docs(reds_client *c, const reds_command_docs_opts *opts, reds_reply **out);
+reds_err reds_command_docs(reds_client *c, const reds_command_docs_opts *opts, reds_command_doc_list **out);
+
+/** Optional arguments of COMMAND GETKEYS (zero-initialise; NULL for none). */
+typedef struct reds_command_getkeys_opts {
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
+} reds_command_getkeys_opts;
 
 /**
  * COMMAND GETKEYS: Extract keys given a full Redis command
  *
- * `COMMAND GETKEYS`
+ * `COMMAND GETKEYS command [arg [arg ...]]`
  *
  * Since 2.8.13. Complexity: O(N) where N is the number of arguments to the command
  * Flags: loading, stale.
  *
+ * `out` is the keys of the command line `command args...`.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param command string
+ * @param opts optional arguments, NULL for none
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_command_getkeys(reds_client *c, reds_reply **out);
+reds_err reds_command_getkeys(reds_client *c, reds_str command, const reds_command_getkeys_opts *opts, reds_strlist **out);
+
+/** Optional arguments of COMMAND GETKEYSANDFLAGS (zero-initialise; NULL for none). */
+typedef struct reds_command_getkeysandflags_opts {
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
+} reds_command_getkeysandflags_opts;
 
 /**
  * COMMAND GETKEYSANDFLAGS: Extract keys and access flags given a full Redis command
  *
- * `COMMAND GETKEYSANDFLAGS`
+ * `COMMAND GETKEYSANDFLAGS command [arg [arg ...]]`
  *
  * Since 7.0.0. Complexity: O(N) where N is the number of arguments to the command
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param command string
+ * @param opts optional arguments, NULL for none
+ * @param out  each key of the command with its key-spec flags. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_command_getkeysandflags(reds_client *c, reds_reply **out);
+reds_err reds_command_getkeysandflags(reds_client *c, reds_str command, const reds_command_getkeysandflags_opts *opts, reds_command_key_flags_list **out);
 
 /**
  * COMMAND HELP: Show helpful text about the different subcommands
@@ -4040,14 +4894,14 @@ reds_err reds_command_getkeysandflags(reds_client *c, reds_reply **out);
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_command_help(reds_client *c, reds_reply **out);
+reds_err reds_command_help(reds_client *c, reds_strlist **out);
 
 /** Optional arguments of COMMAND INFO (zero-initialise; NULL for none). */
 typedef struct reds_command_info_opts {
-    const reds_str *command_name; /**< command-name */
-    size_t ncommand_name; /**< number of command_name */
+    const reds_str *names; /**< command-name */
+    size_t nnames; /**< number of names */
 } reds_command_info_opts;
 
 /**
@@ -4060,9 +4914,9 @@ typedef struct reds_command_info_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per command, in order; an unknown name gives an item whose `name.ptr` is NULL. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_command_info(reds_client *c, const reds_command_info_opts *opts, reds_reply **out);
+reds_err reds_command_info(reds_client *c, const reds_command_info_opts *opts, reds_command_info_entry_list **out);
 
 /** Optional arguments of COMMAND LIST (zero-initialise; NULL for none). */
 typedef struct reds_command_list_opts {
@@ -4081,14 +4935,9 @@ typedef struct reds_command_list_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_command_list(reds_client *c, const reds_command_list_opts *opts, reds_reply **out);
-
-/** one parameter: parameter */
-typedef struct reds_config_get_parameter {
-    reds_str parameter; /**< string */
-} reds_config_get_parameter;
+reds_err reds_command_list(reds_client *c, const reds_command_list_opts *opts, reds_strlist **out);
 
 /**
  * CONFIG GET: Get the values of configuration parameters
@@ -4099,11 +4948,11 @@ typedef struct reds_config_get_parameter {
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param parameter parameter
- * @param nparameter number of parameter
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param parameters parameter
+ * @param nparameters number of parameters
+ * @param out  the field/value pairs of the reply, in order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_config_get(reds_client *c, const reds_config_get_parameter *parameter, size_t nparameter, reds_reply **out);
+reds_err reds_config_get(reds_client *c, const reds_str *parameters, size_t nparameters, reds_map **out);
 
 /**
  * CONFIG HELP: Show helpful text about the different subcommands
@@ -4114,9 +4963,9 @@ reds_err reds_config_get(reds_client *c, const reds_config_get_parameter *parame
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_config_help(reds_client *c, reds_reply **out);
+reds_err reds_config_help(reds_client *c, reds_strlist **out);
 
 /**
  * CONFIG RESETSTAT: Reset the stats returned by INFO
@@ -4127,9 +4976,8 @@ reds_err reds_config_help(reds_client *c, reds_reply **out);
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_config_resetstat(reds_client *c, reds_reply **out);
+reds_err reds_config_resetstat(reds_client *c);
 
 /**
  * CONFIG REWRITE: Rewrite the configuration file with the in memory configuration
@@ -4139,16 +4987,17 @@ reds_err reds_config_resetstat(reds_client *c, reds_reply **out);
  * Since 2.8.0. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
+ * Needs a server started with a config file.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_config_rewrite(reds_client *c, reds_reply **out);
+reds_err reds_config_rewrite(reds_client *c);
 
 /** one parameter_value: parameter value */
-typedef struct reds_config_set_parameter_value {
+typedef struct reds_config_parameter {
     reds_str parameter; /**< string */
     reds_str value; /**< string */
-} reds_config_set_parameter_value;
+} reds_config_parameter;
 
 /**
  * CONFIG SET: Set configuration parameters to the given values
@@ -4159,11 +5008,10 @@ typedef struct reds_config_set_parameter_value {
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param parameter_value parameter_value
- * @param nparameter_value number of parameter_value
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param parameters parameter_value
+ * @param nparameters number of parameters
  */
-reds_err reds_config_set(reds_client *c, const reds_config_set_parameter_value *parameter_value, size_t nparameter_value, reds_reply **out);
+reds_err reds_config_set(reds_client *c, const reds_config_parameter *parameters, size_t nparameters);
 
 /**
  * DBSIZE: Return the number of keys in the selected database
@@ -4174,22 +5022,9 @@ reds_err reds_config_set(reds_client *c, const reds_config_set_parameter_value *
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_dbsize(reds_client *c, reds_reply **out);
-
-/**
- * DEBUG: A container for debugging commands
- *
- * `DEBUG`
- *
- * Since 1.0.0. Complexity: Depends on subcommand.
- * Flags: admin, loading, noscript, stale.
- *
- * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
- */
-reds_err reds_debug(reds_client *c, reds_reply **out);
+reds_err reds_dbsize(reds_client *c, int64_t *out);
 
 /** target: host port [FORCE] */
 typedef struct reds_failover_target {
@@ -4203,7 +5038,7 @@ typedef struct reds_failover_target {
 typedef struct reds_failover_opts {
     reds_failover_target target; /**< TO */
     bool abort; /**< send ABORT */
-    reds_opt_i64 milliseconds; /**< TIMEOUT milliseconds */
+    reds_opt_i64 timeout; /**< TIMEOUT milliseconds */
 } reds_failover_opts;
 
 /**
@@ -4216,19 +5051,12 @@ typedef struct reds_failover_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_failover(reds_client *c, const reds_failover_opts *opts, reds_reply **out);
-
-/** async: ASYNC | SYNC. 0 leaves it out where it is optional. */
-typedef enum reds_flushall_async {
-    REDS_FLUSHALL_ASYNC_ASYNC = 1,
-    REDS_FLUSHALL_ASYNC_SYNC = 2
-} reds_flushall_async;
+reds_err reds_failover(reds_client *c, const reds_failover_opts *opts);
 
 /** Optional arguments of FLUSHALL (zero-initialise; NULL for none). */
 typedef struct reds_flushall_opts {
-    reds_flushall_async async; /**< ASYNC | SYNC */
+    reds_flush_mode mode; /**< ASYNC | SYNC */
 } reds_flushall_opts;
 
 /**
@@ -4241,19 +5069,12 @@ typedef struct reds_flushall_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_flushall(reds_client *c, const reds_flushall_opts *opts, reds_reply **out);
-
-/** async: ASYNC | SYNC. 0 leaves it out where it is optional. */
-typedef enum reds_flushdb_async {
-    REDS_FLUSHDB_ASYNC_ASYNC = 1,
-    REDS_FLUSHDB_ASYNC_SYNC = 2
-} reds_flushdb_async;
+reds_err reds_flushall(reds_client *c, const reds_flushall_opts *opts);
 
 /** Optional arguments of FLUSHDB (zero-initialise; NULL for none). */
 typedef struct reds_flushdb_opts {
-    reds_flushdb_async async; /**< ASYNC | SYNC */
+    reds_flush_mode mode; /**< ASYNC | SYNC */
 } reds_flushdb_opts;
 
 /**
@@ -4266,14 +5087,13 @@ typedef struct reds_flushdb_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_flushdb(reds_client *c, const reds_flushdb_opts *opts, reds_reply **out);
+reds_err reds_flushdb(reds_client *c, const reds_flushdb_opts *opts);
 
 /** Optional arguments of INFO (zero-initialise; NULL for none). */
 typedef struct reds_info_opts {
-    const reds_str *section; /**< section */
-    size_t nsection; /**< number of section */
+    const reds_str *sections; /**< section */
+    size_t nsections; /**< number of sections */
 } reds_info_opts;
 
 /**
@@ -4286,9 +5106,9 @@ typedef struct reds_info_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the sections of the reply, each with its key:value fields; reds_info_get() finds a field. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_info(reds_client *c, const reds_info_opts *opts, reds_reply **out);
+reds_err reds_info(reds_client *c, const reds_info_opts *opts, reds_info_reply **out);
 
 /**
  * LASTSAVE: Get the UNIX time stamp of the last successful save to disk
@@ -4298,10 +5118,12 @@ reds_err reds_info(reds_client *c, const reds_info_opts *opts, reds_reply **out)
  * Since 1.0.0. Complexity: O(1)
  * Flags: fast, loading, stale.
  *
+ * `out` is the Unix time of the last successful save.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_lastsave(reds_client *c, reds_reply **out);
+reds_err reds_lastsave(reds_client *c, int64_t *out);
 
 /**
  * LATENCY DOCTOR: Return a human readable latency analysis report.
@@ -4312,9 +5134,9 @@ reds_err reds_lastsave(reds_client *c, reds_reply **out);
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_latency_doctor(reds_client *c, reds_reply **out);
+reds_err reds_latency_doctor(reds_client *c, reds_str **out);
 
 /**
  * LATENCY GRAPH: Return a latency graph for the event.
@@ -4326,9 +5148,9 @@ reds_err reds_latency_doctor(reds_client *c, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param event string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_latency_graph(reds_client *c, reds_str event, reds_reply **out);
+reds_err reds_latency_graph(reds_client *c, reds_str event, reds_str **out);
 
 /**
  * LATENCY HELP: Show helpful text about the different subcommands.
@@ -4339,14 +5161,14 @@ reds_err reds_latency_graph(reds_client *c, reds_str event, reds_reply **out);
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_latency_help(reds_client *c, reds_reply **out);
+reds_err reds_latency_help(reds_client *c, reds_strlist **out);
 
 /** Optional arguments of LATENCY HISTOGRAM (zero-initialise; NULL for none). */
 typedef struct reds_latency_histogram_opts {
-    const reds_str *command; /**< command */
-    size_t ncommand; /**< number of command */
+    const reds_str *commands; /**< command */
+    size_t ncommands; /**< number of commands */
 } reds_latency_histogram_opts;
 
 /**
@@ -4359,9 +5181,9 @@ typedef struct reds_latency_histogram_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per command that has been called. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_latency_histogram(reds_client *c, const reds_latency_histogram_opts *opts, reds_reply **out);
+reds_err reds_latency_histogram(reds_client *c, const reds_latency_histogram_opts *opts, reds_command_histogram_list **out);
 
 /**
  * LATENCY HISTORY: Return timestamp-latency samples for the event.
@@ -4373,9 +5195,9 @@ reds_err reds_latency_histogram(reds_client *c, const reds_latency_histogram_opt
  *
  * @param c    client, dedicated connection or pipeline
  * @param event string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the event's samples, oldest first. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_latency_history(reds_client *c, reds_str event, reds_reply **out);
+reds_err reds_latency_history(reds_client *c, reds_str event, reds_latency_sample_list **out);
 
 /**
  * LATENCY LATEST: Return the latest latency samples for all events.
@@ -4386,14 +5208,14 @@ reds_err reds_latency_history(reds_client *c, reds_str event, reds_reply **out);
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per event with samples. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_latency_latest(reds_client *c, reds_reply **out);
+reds_err reds_latency_latest(reds_client *c, reds_latency_event_list **out);
 
 /** Optional arguments of LATENCY RESET (zero-initialise; NULL for none). */
 typedef struct reds_latency_reset_opts {
-    const reds_str *event; /**< event */
-    size_t nevent; /**< number of event */
+    const reds_str *events; /**< event */
+    size_t nevents; /**< number of events */
 } reds_latency_reset_opts;
 
 /**
@@ -4404,11 +5226,13 @@ typedef struct reds_latency_reset_opts {
  * Since 2.8.13. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
+ * `out` is the number of event series reset.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_latency_reset(reds_client *c, const reds_latency_reset_opts *opts, reds_reply **out);
+reds_err reds_latency_reset(reds_client *c, const reds_latency_reset_opts *opts, int64_t *out);
 
 /** Optional arguments of LOLWUT (zero-initialise; NULL for none). */
 typedef struct reds_lolwut_opts {
@@ -4425,9 +5249,9 @@ typedef struct reds_lolwut_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_lolwut(reds_client *c, const reds_lolwut_opts *opts, reds_reply **out);
+reds_err reds_lolwut(reds_client *c, const reds_lolwut_opts *opts, reds_str **out);
 
 /**
  * MEMORY DOCTOR: Outputs memory problems report
@@ -4437,9 +5261,9 @@ reds_err reds_lolwut(reds_client *c, const reds_lolwut_opts *opts, reds_reply **
  * Since 4.0.0. Complexity: O(1)
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_memory_doctor(reds_client *c, reds_reply **out);
+reds_err reds_memory_doctor(reds_client *c, reds_str **out);
 
 /**
  * MEMORY HELP: Show helpful text about the different subcommands
@@ -4450,9 +5274,9 @@ reds_err reds_memory_doctor(reds_client *c, reds_reply **out);
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_memory_help(reds_client *c, reds_reply **out);
+reds_err reds_memory_help(reds_client *c, reds_strlist **out);
 
 /**
  * MEMORY MALLOC-STATS: Show allocator internal stats
@@ -4462,9 +5286,9 @@ reds_err reds_memory_help(reds_client *c, reds_reply **out);
  * Since 4.0.0. Complexity: Depends on how much memory is allocated, could be slow
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_memory_malloc_stats(reds_client *c, reds_reply **out);
+reds_err reds_memory_malloc_stats(reds_client *c, reds_str **out);
 
 /**
  * MEMORY PURGE: Ask the allocator to release memory
@@ -4474,9 +5298,8 @@ reds_err reds_memory_malloc_stats(reds_client *c, reds_reply **out);
  * Since 4.0.0. Complexity: Depends on how much memory is allocated, could be slow
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_memory_purge(reds_client *c, reds_reply **out);
+reds_err reds_memory_purge(reds_client *c);
 
 /**
  * MEMORY STATS: Show memory usage details
@@ -4486,13 +5309,13 @@ reds_err reds_memory_purge(reds_client *c, reds_reply **out);
  * Since 4.0.0. Complexity: O(1)
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the memory figures of MEMORY STATS, with the overhead of each database. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_memory_stats(reds_client *c, reds_reply **out);
+reds_err reds_memory_stats(reds_client *c, reds_memory_stats_reply **out);
 
 /** Optional arguments of MEMORY USAGE (zero-initialise; NULL for none). */
 typedef struct reds_memory_usage_opts {
-    reds_opt_i64 count; /**< SAMPLES count */
+    reds_opt_i64 samples; /**< SAMPLES count */
 } reds_memory_usage_opts;
 
 /**
@@ -4503,12 +5326,15 @@ typedef struct reds_memory_usage_opts {
  * Since 4.0.0. Complexity: O(N) where N is the number of samples.
  * Flags: readonly.
  *
+ * `out` is the bytes the key and its value use; unset when the key does
+ * not exist.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply; `.set` is false when the server answered nil.
  */
-reds_err reds_memory_usage(reds_client *c, reds_str key, const reds_memory_usage_opts *opts, reds_reply **out);
+reds_err reds_memory_usage(reds_client *c, reds_str key, const reds_memory_usage_opts *opts, reds_opt_i64 *out);
 
 /**
  * MODULE HELP: Show helpful text about the different subcommands
@@ -4519,9 +5345,9 @@ reds_err reds_memory_usage(reds_client *c, reds_str key, const reds_memory_usage
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_module_help(reds_client *c, reds_reply **out);
+reds_err reds_module_help(reds_client *c, reds_strlist **out);
 
 /**
  * MODULE LIST: List all modules loaded by the server
@@ -4532,14 +5358,14 @@ reds_err reds_module_help(reds_client *c, reds_reply **out);
  * Flags: admin, noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per loaded module. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_module_list(reds_client *c, reds_reply **out);
+reds_err reds_module_list(reds_client *c, reds_module_info_list **out);
 
 /** Optional arguments of MODULE LOAD (zero-initialise; NULL for none). */
 typedef struct reds_module_load_opts {
-    const reds_str *arg; /**< arg */
-    size_t narg; /**< number of arg */
+    const reds_str *args; /**< arg */
+    size_t nargs; /**< number of args */
 } reds_module_load_opts;
 
 /**
@@ -4553,26 +5379,20 @@ typedef struct reds_module_load_opts {
  * @param c    client, dedicated connection or pipeline
  * @param path string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_module_load(reds_client *c, reds_str path, const reds_module_load_opts *opts, reds_reply **out);
+reds_err reds_module_load(reds_client *c, reds_str path, const reds_module_load_opts *opts);
 
 /** one configs: name value */
-typedef struct reds_module_loadex_configs {
+typedef struct reds_module_config {
     reds_str name; /**< string */
     reds_str value; /**< string */
-} reds_module_loadex_configs;
-
-/** one args: arg */
-typedef struct reds_module_loadex_args {
-    reds_str arg; /**< string */
-} reds_module_loadex_args;
+} reds_module_config;
 
 /** Optional arguments of MODULE LOADEX (zero-initialise; NULL for none). */
 typedef struct reds_module_loadex_opts {
-    const reds_module_loadex_configs *configs; /**< CONFIG */
+    const reds_module_config *configs; /**< CONFIG */
     size_t nconfigs; /**< number of configs */
-    const reds_module_loadex_args *args; /**< ARGS */
+    const reds_str *args; /**< ARGS */
     size_t nargs; /**< number of args */
 } reds_module_loadex_opts;
 
@@ -4587,9 +5407,8 @@ typedef struct reds_module_loadex_opts {
  * @param c    client, dedicated connection or pipeline
  * @param path string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_module_loadex(reds_client *c, reds_str path, const reds_module_loadex_opts *opts, reds_reply **out);
+reds_err reds_module_loadex(reds_client *c, reds_str path, const reds_module_loadex_opts *opts);
 
 /**
  * MODULE UNLOAD: Unload a module
@@ -4601,41 +5420,39 @@ reds_err reds_module_loadex(reds_client *c, reds_str path, const reds_module_loa
  *
  * @param c    client, dedicated connection or pipeline
  * @param name string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_module_unload(reds_client *c, reds_str name, reds_reply **out);
-
-/** host-port: host port */
-typedef struct reds_replicaof_host_port {
-    bool set; /**< give this argument */
-    reds_str host; /**< string */
-    int64_t port; /**< integer */
-} reds_replicaof_host_port;
-
-/** no-one: NO ONE */
-typedef struct reds_replicaof_no_one {
-    bool set; /**< give this argument */
-} reds_replicaof_no_one;
-
-/** args: exactly one of host port NO ONE */
-typedef struct reds_replicaof_args {
-    reds_replicaof_host_port host_port; /**< host-port */
-    reds_replicaof_no_one no_one; /**< no-one */
-} reds_replicaof_args;
+reds_err reds_module_unload(reds_client *c, reds_str name);
 
 /**
  * REPLICAOF: Make the server a replica of another instance, or promote it as master.
  *
- * `REPLICAOF <host port | NO ONE>`
+ * `REPLICAOF host port`
  *
  * Since 5.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript, stale.
  *
+ * Start replicating `host`:`port` (asynchronously: ROLE shows the link's
+ * state).
+ *
  * @param c    client, dedicated connection or pipeline
- * @param args host-port | no-one
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param host string
+ * @param port integer
  */
-reds_err reds_replicaof(reds_client *c, reds_replicaof_args args, reds_reply **out);
+reds_err reds_replicaof(reds_client *c, reds_str host, int64_t port);
+
+/**
+ * REPLICAOF: Make the server a replica of another instance, or promote it as master.
+ *
+ * `REPLICAOF NO ONE`
+ *
+ * Since 5.0.0. Complexity: O(1)
+ * Flags: admin, no_async_loading, noscript, stale.
+ *
+ * REPLICAOF NO ONE: stop replicating and become a primary.
+ *
+ * @param c    client, dedicated connection or pipeline
+ */
+reds_err reds_replicaof_no_one(reds_client *c);
 
 /** Optional arguments of RESTORE-ASKING (zero-initialise; NULL for none). */
 typedef struct reds_restore_asking_opts {
@@ -4658,9 +5475,8 @@ typedef struct reds_restore_asking_opts {
  * @param ttl integer
  * @param serialized_value string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_restore_asking(reds_client *c, reds_str key, int64_t ttl, reds_str serialized_value, const reds_restore_asking_opts *opts, reds_reply **out);
+reds_err reds_restore_asking(reds_client *c, reds_str key, int64_t ttl, reds_str serialized_value, const reds_restore_asking_opts *opts);
 
 /**
  * ROLE: Return the role of the instance in the context of replication
@@ -4671,9 +5487,9 @@ reds_err reds_restore_asking(reds_client *c, reds_str key, int64_t ttl, reds_str
  * Flags: fast, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the role, with the part of the record that belongs to it filled. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_role(reds_client *c, reds_reply **out);
+reds_err reds_role(reds_client *c, reds_role_reply **out);
 
 /**
  * SAVE: Synchronously save the dataset to disk
@@ -4684,19 +5500,18 @@ reds_err reds_role(reds_client *c, reds_reply **out);
  * Flags: admin, no_async_loading, no_multi, noscript.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_save(reds_client *c, reds_reply **out);
+reds_err reds_save(reds_client *c);
 
 /** nosave_save: NOSAVE | SAVE. 0 leaves it out where it is optional. */
-typedef enum reds_shutdown_nosave_save {
-    REDS_SHUTDOWN_NOSAVE_SAVE_NOSAVE = 1,
-    REDS_SHUTDOWN_NOSAVE_SAVE_SAVE = 2
-} reds_shutdown_nosave_save;
+typedef enum reds_shutdown_save {
+    REDS_SHUTDOWN_SAVE_NOSAVE = 1,
+    REDS_SHUTDOWN_SAVE_SAVE = 2
+} reds_shutdown_save;
 
 /** Optional arguments of SHUTDOWN (zero-initialise; NULL for none). */
 typedef struct reds_shutdown_opts {
-    reds_shutdown_nosave_save nosave_save; /**< NOSAVE | SAVE */
+    reds_shutdown_save save; /**< NOSAVE | SAVE */
     bool now; /**< send NOW */
     bool force; /**< send FORCE */
     bool abort; /**< send ABORT */
@@ -4710,45 +5525,50 @@ typedef struct reds_shutdown_opts {
  * Since 1.0.0. Complexity: O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)
  * Flags: admin, allow_busy, loading, no_multi, noscript, stale.
  *
+ * A server that shuts down closes the connection without answering, so
+ * success is REDS_ERR_CONNECTION (as in redis-py, which treats that
+ * ConnectionError as success); a refused shutdown is REDS_ERR_RESPONSE,
+ * and SHUTDOWN ABORT answers OK.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_shutdown(reds_client *c, const reds_shutdown_opts *opts, reds_reply **out);
-
-/** host-port: host port */
-typedef struct reds_slaveof_host_port {
-    bool set; /**< give this argument */
-    reds_str host; /**< string */
-    int64_t port; /**< integer */
-} reds_slaveof_host_port;
-
-/** no-one: NO ONE */
-typedef struct reds_slaveof_no_one {
-    bool set; /**< give this argument */
-} reds_slaveof_no_one;
-
-/** args: exactly one of host port NO ONE */
-typedef struct reds_slaveof_args {
-    reds_slaveof_host_port host_port; /**< host-port */
-    reds_slaveof_no_one no_one; /**< no-one */
-} reds_slaveof_args;
+reds_err reds_shutdown(reds_client *c, const reds_shutdown_opts *opts);
 
 /**
  * SLAVEOF: Make the server a replica of another instance, or promote it as master.
  *
- * `SLAVEOF <host port | NO ONE>`
+ * `SLAVEOF host port`
  *
  * Since 1.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript, stale.
  * @deprecated Since Redis 5.0.0; use REPLICAOF.
  *
+ * Start replicating `host`:`port` (asynchronously: ROLE shows the link's
+ * state).
+ *
  * @param c    client, dedicated connection or pipeline
- * @param args host-port | no-one
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param host string
+ * @param port integer
  */
 REDS_DEPRECATED("deprecated since Redis 5.0.0")
-reds_err reds_slaveof(reds_client *c, reds_slaveof_args args, reds_reply **out);
+reds_err reds_slaveof(reds_client *c, reds_str host, int64_t port);
+
+/**
+ * SLAVEOF: Make the server a replica of another instance, or promote it as master.
+ *
+ * `SLAVEOF NO ONE`
+ *
+ * Since 1.0.0. Complexity: O(1)
+ * Flags: admin, no_async_loading, noscript, stale.
+ * @deprecated Since Redis 5.0.0; use REPLICAOF.
+ *
+ * SLAVEOF NO ONE: stop replicating and become a primary.
+ *
+ * @param c    client, dedicated connection or pipeline
+ */
+REDS_DEPRECATED("deprecated since Redis 5.0.0")
+reds_err reds_slaveof_no_one(reds_client *c);
 
 /** Optional arguments of SLOWLOG GET (zero-initialise; NULL for none). */
 typedef struct reds_slowlog_get_opts {
@@ -4765,9 +5585,9 @@ typedef struct reds_slowlog_get_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the entries, newest first. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_slowlog_get(reds_client *c, const reds_slowlog_get_opts *opts, reds_reply **out);
+reds_err reds_slowlog_get(reds_client *c, const reds_slowlog_get_opts *opts, reds_slowlog_entry_list **out);
 
 /**
  * SLOWLOG HELP: Show helpful text about the different subcommands
@@ -4778,9 +5598,9 @@ reds_err reds_slowlog_get(reds_client *c, const reds_slowlog_get_opts *opts, red
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_slowlog_help(reds_client *c, reds_reply **out);
+reds_err reds_slowlog_help(reds_client *c, reds_strlist **out);
 
 /**
  * SLOWLOG LEN: Get the slow log's length
@@ -4791,9 +5611,9 @@ reds_err reds_slowlog_help(reds_client *c, reds_reply **out);
  * Flags: admin, loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_slowlog_len(reds_client *c, reds_reply **out);
+reds_err reds_slowlog_len(reds_client *c, int64_t *out);
 
 /**
  * SLOWLOG RESET: Clear all entries from the slow log
@@ -4804,9 +5624,8 @@ reds_err reds_slowlog_len(reds_client *c, reds_reply **out);
  * Flags: admin, loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_slowlog_reset(reds_client *c, reds_reply **out);
+reds_err reds_slowlog_reset(reds_client *c);
 
 /**
  * SWAPDB: Swaps two Redis databases
@@ -4819,9 +5638,8 @@ reds_err reds_slowlog_reset(reds_client *c, reds_reply **out);
  * @param c    client, dedicated connection or pipeline
  * @param index1 integer
  * @param index2 integer
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_swapdb(reds_client *c, int64_t index1, int64_t index2, reds_reply **out);
+reds_err reds_swapdb(reds_client *c, int64_t index1, int64_t index2);
 
 /**
  * TIME: Return the current server time
@@ -4832,9 +5650,9 @@ reds_err reds_swapdb(reds_client *c, int64_t index1, int64_t index2, reds_reply 
  * Flags: fast, loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the server's clock. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_time(reds_client *c, reds_reply **out);
+reds_err reds_time(reds_client *c, reds_server_time **out);
 
 /* ------------------------------------------------ group: set */
 
@@ -4848,11 +5666,11 @@ reds_err reds_time(reds_client *c, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
- * @param nmember number of member
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param members member
+ * @param nmembers number of members
+ * @param out  the integer reply.
  */
-reds_err reds_sadd(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out);
+reds_err reds_sadd(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, int64_t *out);
 
 /**
  * SCARD: Get the number of members in a set
@@ -4864,9 +5682,9 @@ reds_err reds_sadd(reds_client *c, reds_str key, const reds_str *member, size_t 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_scard(reds_client *c, reds_str key, reds_reply **out);
+reds_err reds_scard(reds_client *c, reds_str key, int64_t *out);
 
 /**
  * SDIFF: Subtract multiple sets
@@ -4877,11 +5695,11 @@ reds_err reds_scard(reds_client *c, reds_str key, reds_reply **out);
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param key key
- * @param nkey number of key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_sdiff(reds_client *c, const reds_str *key, size_t nkey, reds_reply **out);
+reds_err reds_sdiff(reds_client *c, const reds_str *keys, size_t nkeys, reds_strlist **out);
 
 /**
  * SDIFFSTORE: Subtract multiple sets and store the resulting set in a key
@@ -4893,11 +5711,11 @@ reds_err reds_sdiff(reds_client *c, const reds_str *key, size_t nkey, reds_reply
  *
  * @param c    client, dedicated connection or pipeline
  * @param destination key
- * @param key key
- * @param nkey number of key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the integer reply.
  */
-reds_err reds_sdiffstore(reds_client *c, reds_str destination, const reds_str *key, size_t nkey, reds_reply **out);
+reds_err reds_sdiffstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, int64_t *out);
 
 /**
  * SINTER: Intersect multiple sets
@@ -4908,11 +5726,11 @@ reds_err reds_sdiffstore(reds_client *c, reds_str destination, const reds_str *k
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param key key
- * @param nkey number of key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_sinter(reds_client *c, const reds_str *key, size_t nkey, reds_reply **out);
+reds_err reds_sinter(reds_client *c, const reds_str *keys, size_t nkeys, reds_strlist **out);
 
 /** Optional arguments of SINTERCARD (zero-initialise; NULL for none). */
 typedef struct reds_sintercard_opts {
@@ -4928,13 +5746,12 @@ typedef struct reds_sintercard_opts {
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_sintercard(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_sintercard_opts *opts, reds_reply **out);
+reds_err reds_sintercard(reds_client *c, const reds_str *keys, size_t nkeys, const reds_sintercard_opts *opts, int64_t *out);
 
 /**
  * SINTERSTORE: Intersect multiple sets and store the resulting set in a key
@@ -4946,11 +5763,11 @@ reds_err reds_sintercard(reds_client *c, int64_t numkeys, const reds_str *key, s
  *
  * @param c    client, dedicated connection or pipeline
  * @param destination key
- * @param key key
- * @param nkey number of key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the integer reply.
  */
-reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *key, size_t nkey, reds_reply **out);
+reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, int64_t *out);
 
 /**
  * SISMEMBER: Determine if a given value is a member of a set
@@ -4963,9 +5780,9 @@ reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param member string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply 1 (true) or 0 (false).
  */
-reds_err reds_sismember(reds_client *c, reds_str key, reds_str member, reds_reply **out);
+reds_err reds_sismember(reds_client *c, reds_str key, reds_str member, bool *out);
 
 /**
  * SMEMBERS: Get all the members in a set
@@ -4977,9 +5794,9 @@ reds_err reds_sismember(reds_client *c, reds_str key, reds_str member, reds_repl
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_smembers(reds_client *c, reds_str key, reds_reply **out);
+reds_err reds_smembers(reds_client *c, reds_str key, reds_strlist **out);
 
 /**
  * SMISMEMBER: Returns the membership associated with the given elements for a set
@@ -4991,11 +5808,11 @@ reds_err reds_smembers(reds_client *c, reds_str key, reds_reply **out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
- * @param nmember number of member
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param members member
+ * @param nmembers number of members
+ * @param out  one true/false per argument, in order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_smismember(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out);
+reds_err reds_smismember(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, reds_boollist **out);
 
 /**
  * SMOVE: Move a member from one set to another
@@ -5005,53 +5822,83 @@ reds_err reds_smismember(reds_client *c, reds_str key, const reds_str *member, s
  * Since 1.0.0. Complexity: O(1)
  * Flags: fast, write.
  *
+ * true when the member was moved, false when it was not in the source set.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param source key
  * @param destination key
  * @param member string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply 1 (true) or 0 (false).
  */
-reds_err reds_smove(reds_client *c, reds_str source, reds_str destination, reds_str member, reds_reply **out);
-
-/** Optional arguments of SPOP (zero-initialise; NULL for none). */
-typedef struct reds_spop_opts {
-    reds_opt_i64 count; /**< count */
-} reds_spop_opts;
+reds_err reds_smove(reds_client *c, reds_str source, reds_str destination, reds_str member, bool *out);
 
 /**
  * SPOP: Remove and return one or multiple random members from a set
  *
- * `SPOP key [count]`
+ * `SPOP key`
  *
  * Since 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the passed count.
  * Flags: fast, write.
  *
+ * SPOP key: a removed member, or NULL when the set is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_spop(reds_client *c, reds_str key, const reds_spop_opts *opts, reds_reply **out);
+reds_err reds_spop(reds_client *c, reds_str key, reds_str **out);
 
-/** Optional arguments of SRANDMEMBER (zero-initialise; NULL for none). */
-typedef struct reds_srandmember_opts {
-    reds_opt_i64 count; /**< count */
-} reds_srandmember_opts;
+/**
+ * SPOP: Remove and return one or multiple random members from a set
+ *
+ * `SPOP key count`
+ *
+ * Since 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the passed count.
+ * Flags: fast, write.
+ *
+ * SPOP key count: up to count removed members (none when the set is
+ * missing).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param count integer
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_spop_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out);
 
 /**
  * SRANDMEMBER: Get one or multiple random members from a set
  *
- * `SRANDMEMBER key [count]`
+ * `SRANDMEMBER key`
  *
  * Since 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.
  * Flags: readonly.
  *
+ * SRANDMEMBER key: a random member, or NULL when the set is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_srandmember(reds_client *c, reds_str key, const reds_srandmember_opts *opts, reds_reply **out);
+reds_err reds_srandmember(reds_client *c, reds_str key, reds_str **out);
+
+/**
+ * SRANDMEMBER: Get one or multiple random members from a set
+ *
+ * `SRANDMEMBER key count`
+ *
+ * Since 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.
+ * Flags: readonly.
+ *
+ * SRANDMEMBER key count: distinct members when count is positive, possibly
+ * repeated when negative.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param count integer
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_srandmember_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out);
 
 /**
  * SREM: Remove one or more members from a set
@@ -5063,11 +5910,11 @@ reds_err reds_srandmember(reds_client *c, reds_str key, const reds_srandmember_o
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
- * @param nmember number of member
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param members member
+ * @param nmembers number of members
+ * @param out  the integer reply.
  */
-reds_err reds_srem(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out);
+reds_err reds_srem(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, int64_t *out);
 
 /** Optional arguments of SSCAN (zero-initialise; NULL for none). */
 typedef struct reds_sscan_opts {
@@ -5087,9 +5934,9 @@ typedef struct reds_sscan_opts {
  * @param key key
  * @param cursor integer
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one page of the iteration; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_sscan_opts *opts, reds_reply **out);
+reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_sscan_opts *opts, reds_scan_page **out);
 
 /**
  * SUNION: Add multiple sets
@@ -5100,11 +5947,11 @@ reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_ssc
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param key key
- * @param nkey number of key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_sunion(reds_client *c, const reds_str *key, size_t nkey, reds_reply **out);
+reds_err reds_sunion(reds_client *c, const reds_str *keys, size_t nkeys, reds_strlist **out);
 
 /**
  * SUNIONSTORE: Add multiple sets and store the resulting set in a key
@@ -5116,19 +5963,19 @@ reds_err reds_sunion(reds_client *c, const reds_str *key, size_t nkey, reds_repl
  *
  * @param c    client, dedicated connection or pipeline
  * @param destination key
- * @param key key
- * @param nkey number of key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the integer reply.
  */
-reds_err reds_sunionstore(reds_client *c, reds_str destination, const reds_str *key, size_t nkey, reds_reply **out);
+reds_err reds_sunionstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, int64_t *out);
 
 /* ------------------------------------------------ group: sorted-set */
 
 /** where: MIN | MAX. 0 leaves it out where it is optional. */
-typedef enum reds_bzmpop_where {
-    REDS_BZMPOP_WHERE_MIN = 1,
-    REDS_BZMPOP_WHERE_MAX = 2
-} reds_bzmpop_where;
+typedef enum reds_zmpop_where {
+    REDS_ZMPOP_WHERE_MIN = 1,
+    REDS_ZMPOP_WHERE_MAX = 2
+} reds_zmpop_where;
 
 /** Optional arguments of BZMPOP (zero-initialise; NULL for none). */
 typedef struct reds_bzmpop_opts {
@@ -5143,16 +5990,18 @@ typedef struct reds_bzmpop_opts {
  * Since 7.0.0. Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
  * Flags: blocking, movablekeys, write.
  *
+ * The first non-empty sorted set and the members popped from it with their
+ * scores, or NULL when the timeout expired first.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param timeout double
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param where MIN | MAX
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the key popped from and its members with their scores, or NULL when the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_bzmpop(reds_client *c, double timeout, int64_t numkeys, const reds_str *key, size_t nkey, reds_bzmpop_where where, const reds_bzmpop_opts *opts, reds_reply **out);
+reds_err reds_bzmpop(reds_client *c, double timeout, const reds_str *keys, size_t nkeys, reds_zmpop_where where, const reds_bzmpop_opts *opts, reds_keyed_members **out);
 
 /**
  * BZPOPMAX: Remove and return the member with the highest score from one or more sorted sets, or block until one is available
@@ -5162,13 +6011,16 @@ reds_err reds_bzmpop(reds_client *c, double timeout, int64_t numkeys, const reds
  * Since 5.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
  * Flags: blocking, fast, noscript, write.
  *
+ * The sorted set popped from, the member and its score, or NULL when the
+ * timeout expired first.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param timeout double
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the key popped from, the member and its score, or NULL when the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_bzpopmax(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out);
+reds_err reds_bzpopmax(reds_client *c, const reds_str *keys, size_t nkeys, double timeout, reds_keyed_scored **out);
 
 /**
  * BZPOPMIN: Remove and return the member with the lowest score from one or more sorted sets, or block until one is available
@@ -5178,13 +6030,16 @@ reds_err reds_bzpopmax(reds_client *c, const reds_str *key, size_t nkey, double 
  * Since 5.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
  * Flags: blocking, fast, noscript, write.
  *
+ * The sorted set popped from, the member and its score, or NULL when the
+ * timeout expired first.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param timeout double
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the key popped from, the member and its score, or NULL when the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_bzpopmin(reds_client *c, const reds_str *key, size_t nkey, double timeout, reds_reply **out);
+reds_err reds_bzpopmin(reds_client *c, const reds_str *keys, size_t nkeys, double timeout, reds_keyed_scored **out);
 
 /** condition: NX | XX. 0 leaves it out where it is optional. */
 typedef enum reds_zadd_condition {
@@ -5199,35 +6054,57 @@ typedef enum reds_zadd_comparison {
 } reds_zadd_comparison;
 
 /** one score_member: score member */
-typedef struct reds_zadd_score_member {
+typedef struct reds_score_member {
     double score; /**< double */
     reds_str member; /**< string */
-} reds_zadd_score_member;
+} reds_score_member;
 
 /** Optional arguments of ZADD (zero-initialise; NULL for none). */
 typedef struct reds_zadd_opts {
     reds_zadd_condition condition; /**< NX | XX */
     reds_zadd_comparison comparison; /**< GT | LT */
     bool change; /**< send CH */
-    bool increment; /**< send INCR */
 } reds_zadd_opts;
 
 /**
  * ZADD: Add one or more members to a sorted set, or update its score if it already exists
  *
- * `ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]`
+ * `ZADD key [NX | XX] [GT | LT] [CH] score member [score member ...]`
  *
  * Since 1.2.0. Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
  * Flags: denyoom, fast, write.
  *
+ * ZADD without INCR: the number of members added (or changed, with CH). NX
+ * with GT or LT is refused before sending.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param score_member score_member
- * @param nscore_member number of score_member
+ * @param members score_member
+ * @param nmembers number of members
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zadd(reds_client *c, reds_str key, const reds_zadd_score_member *score_member, size_t nscore_member, const reds_zadd_opts *opts, reds_reply **out);
+reds_err reds_zadd(reds_client *c, reds_str key, const reds_score_member *members, size_t nmembers, const reds_zadd_opts *opts, int64_t *out);
+
+/**
+ * ZADD: Add one or more members to a sorted set, or update its score if it already exists
+ *
+ * `ZADD key [NX | XX] [GT | LT] [CH] INCR score member`
+ *
+ * Since 1.2.0. Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
+ * Flags: denyoom, fast, write.
+ *
+ * ZADD with INCR: the member's new score, unset when a condition (NX, XX,
+ * GT, LT) prevented the update.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param score double
+ * @param member string
+ * @param opts optional arguments, NULL for none
+ * @param out  the number the server sent as a string; `.set` is false for nil.
+ */
+reds_err reds_zadd_incr(reds_client *c, reds_str key, double score, reds_str member, const reds_zadd_opts *opts, reds_opt_f64 *out);
 
 /**
  * ZCARD: Get the number of members in a sorted set
@@ -5239,9 +6116,9 @@ reds_err reds_zadd(reds_client *c, reds_str key, const reds_zadd_score_member *s
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zcard(reds_client *c, reds_str key, reds_reply **out);
+reds_err reds_zcard(reds_client *c, reds_str key, int64_t *out);
 
 /**
  * ZCOUNT: Count the members in a sorted set with scores within the given values
@@ -5251,35 +6128,49 @@ reds_err reds_zcard(reds_client *c, reds_str key, reds_reply **out);
  * Since 2.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
  * Flags: fast, readonly.
  *
+ * The bounds are numbers and both inclusive (INFINITY and -INFINITY for
+ * open ends); for the server's exclusive "(" bounds use reds_zrange() with
+ * BYSCORE, whose bounds are strings.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param min double
  * @param max double
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zcount(reds_client *c, reds_str key, double min, double max, reds_reply **out);
-
-/** Optional arguments of ZDIFF (zero-initialise; NULL for none). */
-typedef struct reds_zdiff_opts {
-    bool withscores; /**< send WITHSCORES */
-} reds_zdiff_opts;
+reds_err reds_zcount(reds_client *c, reds_str key, double min, double max, int64_t *out);
 
 /**
  * ZDIFF: Subtract multiple sorted sets
  *
- * `ZDIFF numkeys key [key ...] [WITHSCORES]`
+ * `ZDIFF numkeys key [key ...]`
  *
  * Since 6.2.0. Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
- * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zdiff(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zdiff_opts *opts, reds_reply **out);
+reds_err reds_zdiff(reds_client *c, const reds_str *keys, size_t nkeys, reds_strlist **out);
+
+/**
+ * ZDIFF: Subtract multiple sorted sets
+ *
+ * `ZDIFF numkeys key [key ...] WITHSCORES`
+ *
+ * Since 6.2.0. Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
+ * Flags: movablekeys, readonly.
+ *
+ * ZDIFF ... WITHSCORES: members with their scores.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_zdiff_withscores(reds_client *c, const reds_str *keys, size_t nkeys, reds_scored_list **out);
 
 /**
  * ZDIFFSTORE: Subtract multiple sorted sets and store the resulting sorted set in a new key
@@ -5291,12 +6182,11 @@ reds_err reds_zdiff(reds_client *c, int64_t numkeys, const reds_str *key, size_t
  *
  * @param c    client, dedicated connection or pipeline
  * @param destination key
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param keys key
+ * @param nkeys number of keys
+ * @param out  the integer reply.
  */
-reds_err reds_zdiffstore(reds_client *c, reds_str destination, int64_t numkeys, const reds_str *key, size_t nkey, reds_reply **out);
+reds_err reds_zdiffstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, int64_t *out);
 
 /**
  * ZINCRBY: Increment the score of a member in a sorted set
@@ -5306,45 +6196,64 @@ reds_err reds_zdiffstore(reds_client *c, reds_str destination, int64_t numkeys, 
  * Since 1.2.0. Complexity: O(log(N)) where N is the number of elements in the sorted set.
  * Flags: denyoom, fast, write.
  *
+ * The member's new score. COMMAND DOCS types the increment as an integer;
+ * for a fractional one use reds_zadd_incr().
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param increment integer
  * @param member string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the number the server sent as a string.
  */
-reds_err reds_zincrby(reds_client *c, reds_str key, int64_t increment, reds_str member, reds_reply **out);
+reds_err reds_zincrby(reds_client *c, reds_str key, int64_t increment, reds_str member, double *out);
 
 /** aggregate: SUM | MIN | MAX. 0 leaves it out where it is optional. */
-typedef enum reds_zinter_aggregate {
-    REDS_ZINTER_AGGREGATE_SUM = 1,
-    REDS_ZINTER_AGGREGATE_MIN = 2,
-    REDS_ZINTER_AGGREGATE_MAX = 3
-} reds_zinter_aggregate;
+typedef enum reds_zset_aggregate {
+    REDS_ZSET_AGGREGATE_SUM = 1,
+    REDS_ZSET_AGGREGATE_MIN = 2,
+    REDS_ZSET_AGGREGATE_MAX = 3
+} reds_zset_aggregate;
 
 /** Optional arguments of ZINTER (zero-initialise; NULL for none). */
 typedef struct reds_zinter_opts {
-    const int64_t *weight; /**< WEIGHTS weight */
-    size_t nweight; /**< number of weight */
-    reds_zinter_aggregate aggregate; /**< AGGREGATE */
-    bool withscores; /**< send WITHSCORES */
+    const int64_t *weights; /**< WEIGHTS weight */
+    size_t nweights; /**< number of weights */
+    reds_zset_aggregate aggregate; /**< AGGREGATE */
 } reds_zinter_opts;
 
 /**
  * ZINTER: Intersect multiple sorted sets
  *
- * `ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]`
+ * `ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]`
  *
  * Since 6.2.0. Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zinter(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zinter_opts *opts, reds_reply **out);
+reds_err reds_zinter(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zinter_opts *opts, reds_strlist **out);
+
+/**
+ * ZINTER: Intersect multiple sorted sets
+ *
+ * `ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] WITHSCORES`
+ *
+ * Since 6.2.0. Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
+ * Flags: movablekeys, readonly.
+ *
+ * ZINTER ... WITHSCORES: members with their scores.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param keys key
+ * @param nkeys number of keys
+ * @param opts optional arguments, NULL for none
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_zinter_withscores(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zinter_opts *opts, reds_scored_list **out);
 
 /** Optional arguments of ZINTERCARD (zero-initialise; NULL for none). */
 typedef struct reds_zintercard_opts {
@@ -5360,26 +6269,18 @@ typedef struct reds_zintercard_opts {
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zintercard(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zintercard_opts *opts, reds_reply **out);
-
-/** aggregate: SUM | MIN | MAX. 0 leaves it out where it is optional. */
-typedef enum reds_zinterstore_aggregate {
-    REDS_ZINTERSTORE_AGGREGATE_SUM = 1,
-    REDS_ZINTERSTORE_AGGREGATE_MIN = 2,
-    REDS_ZINTERSTORE_AGGREGATE_MAX = 3
-} reds_zinterstore_aggregate;
+reds_err reds_zintercard(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zintercard_opts *opts, int64_t *out);
 
 /** Optional arguments of ZINTERSTORE (zero-initialise; NULL for none). */
 typedef struct reds_zinterstore_opts {
-    const int64_t *weight; /**< WEIGHTS weight */
-    size_t nweight; /**< number of weight */
-    reds_zinterstore_aggregate aggregate; /**< AGGREGATE */
+    const int64_t *weights; /**< WEIGHTS weight */
+    size_t nweights; /**< number of weights */
+    reds_zset_aggregate aggregate; /**< AGGREGATE */
 } reds_zinterstore_opts;
 
 /**
@@ -5392,13 +6293,12 @@ typedef struct reds_zinterstore_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param destination key
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zinterstore(reds_client *c, reds_str destination, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zinterstore_opts *opts, reds_reply **out);
+reds_err reds_zinterstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, const reds_zinterstore_opts *opts, int64_t *out);
 
 /**
  * ZLEXCOUNT: Count the number of members in a sorted set between a given lexicographical range
@@ -5412,15 +6312,9 @@ reds_err reds_zinterstore(reds_client *c, reds_str destination, int64_t numkeys,
  * @param key key
  * @param min string
  * @param max string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zlexcount(reds_client *c, reds_str key, reds_str min, reds_str max, reds_reply **out);
-
-/** where: MIN | MAX. 0 leaves it out where it is optional. */
-typedef enum reds_zmpop_where {
-    REDS_ZMPOP_WHERE_MIN = 1,
-    REDS_ZMPOP_WHERE_MAX = 2
-} reds_zmpop_where;
+reds_err reds_zlexcount(reds_client *c, reds_str key, reds_str min, reds_str max, int64_t *out);
 
 /** Optional arguments of ZMPOP (zero-initialise; NULL for none). */
 typedef struct reds_zmpop_opts {
@@ -5435,15 +6329,17 @@ typedef struct reds_zmpop_opts {
  * Since 7.0.0. Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
  * Flags: movablekeys, write.
  *
+ * The first non-empty sorted set and the members popped from it with their
+ * scores, or NULL when every sorted set is empty.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param where MIN | MAX
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the key popped from and its members with their scores, or NULL when the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zmpop(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, reds_zmpop_where where, const reds_zmpop_opts *opts, reds_reply **out);
+reds_err reds_zmpop(reds_client *c, const reds_str *keys, size_t nkeys, reds_zmpop_where where, const reds_zmpop_opts *opts, reds_keyed_members **out);
 
 /**
  * ZMSCORE: Get the score associated with the given members in a sorted set
@@ -5455,11 +6351,11 @@ reds_err reds_zmpop(reds_client *c, int64_t numkeys, const reds_str *key, size_t
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
- * @param nmember number of member
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param members member
+ * @param nmembers number of members
+ * @param out  one number per element asked about, in order; `.set` is false where the server answered nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zmscore(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out);
+reds_err reds_zmscore(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, reds_doublelist **out);
 
 /** Optional arguments of ZPOPMAX (zero-initialise; NULL for none). */
 typedef struct reds_zpopmax_opts {
@@ -5477,9 +6373,9 @@ typedef struct reds_zpopmax_opts {
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zpopmax(reds_client *c, reds_str key, const reds_zpopmax_opts *opts, reds_reply **out);
+reds_err reds_zpopmax(reds_client *c, reds_str key, const reds_zpopmax_opts *opts, reds_scored_list **out);
 
 /** Optional arguments of ZPOPMIN (zero-initialise; NULL for none). */
 typedef struct reds_zpopmin_opts {
@@ -5497,36 +6393,60 @@ typedef struct reds_zpopmin_opts {
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zpopmin(reds_client *c, reds_str key, const reds_zpopmin_opts *opts, reds_reply **out);
-
-/** options: count [WITHSCORES] */
-typedef struct reds_zrandmember_options {
-    bool set; /**< give this argument */
-    int64_t count; /**< integer */
-    bool withscores; /**< send WITHSCORES */
-} reds_zrandmember_options;
-
-/** Optional arguments of ZRANDMEMBER (zero-initialise; NULL for none). */
-typedef struct reds_zrandmember_opts {
-    reds_zrandmember_options options; /**< options */
-} reds_zrandmember_opts;
+reds_err reds_zpopmin(reds_client *c, reds_str key, const reds_zpopmin_opts *opts, reds_scored_list **out);
 
 /**
  * ZRANDMEMBER: Get one or multiple random elements from a sorted set
  *
- * `ZRANDMEMBER key [count [WITHSCORES]]`
+ * `ZRANDMEMBER key`
  *
  * Since 6.2.0. Complexity: O(N) where N is the number of elements returned
  * Flags: readonly.
  *
+ * ZRANDMEMBER key: a random member, or NULL when the key is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zrandmember(reds_client *c, reds_str key, const reds_zrandmember_opts *opts, reds_reply **out);
+reds_err reds_zrandmember(reds_client *c, reds_str key, reds_str **out);
+
+/**
+ * ZRANDMEMBER: Get one or multiple random elements from a sorted set
+ *
+ * `ZRANDMEMBER key count`
+ *
+ * Since 6.2.0. Complexity: O(N) where N is the number of elements returned
+ * Flags: readonly.
+ *
+ * ZRANDMEMBER key count: distinct members when count is positive, possibly
+ * repeated when negative.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param count integer
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_zrandmember_count(reds_client *c, reds_str key, int64_t count, reds_strlist **out);
+
+/**
+ * ZRANDMEMBER: Get one or multiple random elements from a sorted set
+ *
+ * `ZRANDMEMBER key count WITHSCORES`
+ *
+ * Since 6.2.0. Complexity: O(N) where N is the number of elements returned
+ * Flags: readonly.
+ *
+ * ZRANDMEMBER key count WITHSCORES: members with their scores.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param count integer
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_zrandmember_withscores(reds_client *c, reds_str key, int64_t count, reds_scored_list **out);
 
 /** sortby: BYSCORE | BYLEX. 0 leaves it out where it is optional. */
 typedef enum reds_zrange_sortby {
@@ -5535,24 +6455,23 @@ typedef enum reds_zrange_sortby {
 } reds_zrange_sortby;
 
 /** offset_count: offset count */
-typedef struct reds_zrange_offset_count {
+typedef struct reds_zrange_limit {
     bool set; /**< give this argument */
     int64_t offset; /**< integer */
     int64_t count; /**< integer */
-} reds_zrange_offset_count;
+} reds_zrange_limit;
 
 /** Optional arguments of ZRANGE (zero-initialise; NULL for none). */
 typedef struct reds_zrange_opts {
     reds_zrange_sortby sortby; /**< BYSCORE | BYLEX */
     bool rev; /**< send REV */
-    reds_zrange_offset_count offset_count; /**< LIMIT */
-    bool withscores; /**< send WITHSCORES */
+    reds_zrange_limit limit; /**< LIMIT */
 } reds_zrange_opts;
 
 /**
  * ZRANGE: Return a range of members in a sorted set
  *
- * `ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
+ * `ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count]`
  *
  * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
  * Flags: readonly.
@@ -5562,20 +6481,33 @@ typedef struct reds_zrange_opts {
  * @param start string
  * @param stop string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop, const reds_zrange_opts *opts, reds_reply **out);
+reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop, const reds_zrange_opts *opts, reds_strlist **out);
 
-/** offset_count: offset count */
-typedef struct reds_zrangebylex_offset_count {
-    bool set; /**< give this argument */
-    int64_t offset; /**< integer */
-    int64_t count; /**< integer */
-} reds_zrangebylex_offset_count;
+/**
+ * ZRANGE: Return a range of members in a sorted set
+ *
+ * `ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] WITHSCORES`
+ *
+ * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
+ * Flags: readonly.
+ *
+ * ZRANGE ... WITHSCORES: members with their scores. BYLEX is refused
+ * before sending (the server gives no scores with it).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param start string
+ * @param stop string
+ * @param opts optional arguments, NULL for none
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_zrange_withscores(reds_client *c, reds_str key, reds_str start, reds_str stop, const reds_zrange_opts *opts, reds_scored_list **out);
 
 /** Optional arguments of ZRANGEBYLEX (zero-initialise; NULL for none). */
 typedef struct reds_zrangebylex_opts {
-    reds_zrangebylex_offset_count offset_count; /**< LIMIT */
+    reds_zrange_limit limit; /**< LIMIT */
 } reds_zrangebylex_opts;
 
 /**
@@ -5592,61 +6524,68 @@ typedef struct reds_zrangebylex_opts {
  * @param min string
  * @param max string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_zrangebylex(reds_client *c, reds_str key, reds_str min, reds_str max, const reds_zrangebylex_opts *opts, reds_reply **out);
-
-/** offset_count: offset count */
-typedef struct reds_zrangebyscore_offset_count {
-    bool set; /**< give this argument */
-    int64_t offset; /**< integer */
-    int64_t count; /**< integer */
-} reds_zrangebyscore_offset_count;
+reds_err reds_zrangebylex(reds_client *c, reds_str key, reds_str min, reds_str max, const reds_zrangebylex_opts *opts, reds_strlist **out);
 
 /** Optional arguments of ZRANGEBYSCORE (zero-initialise; NULL for none). */
 typedef struct reds_zrangebyscore_opts {
-    bool withscores; /**< send WITHSCORES */
-    reds_zrangebyscore_offset_count offset_count; /**< LIMIT */
+    reds_zrange_limit limit; /**< LIMIT */
 } reds_zrangebyscore_opts;
 
 /**
  * ZRANGEBYSCORE: Return a range of members in a sorted set, by score
  *
- * `ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]`
+ * `ZRANGEBYSCORE key min max [LIMIT offset count]`
  *
  * Since 1.0.5. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the BYSCORE argument.
+ *
+ * The bounds are numbers and both inclusive (INFINITY and -INFINITY for
+ * open ends); for the server's exclusive "(" bounds use reds_zrange() with
+ * BYSCORE, whose bounds are strings.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param min double
  * @param max double
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_reply **out);
+reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_strlist **out);
 
-/** sortby: BYSCORE | BYLEX. 0 leaves it out where it is optional. */
-typedef enum reds_zrangestore_sortby {
-    REDS_ZRANGESTORE_SORTBY_BYSCORE = 1,
-    REDS_ZRANGESTORE_SORTBY_BYLEX = 2
-} reds_zrangestore_sortby;
-
-/** offset_count: offset count */
-typedef struct reds_zrangestore_offset_count {
-    bool set; /**< give this argument */
-    int64_t offset; /**< integer */
-    int64_t count; /**< integer */
-} reds_zrangestore_offset_count;
+/**
+ * ZRANGEBYSCORE: Return a range of members in a sorted set, by score
+ *
+ * `ZRANGEBYSCORE key min max WITHSCORES [LIMIT offset count]`
+ *
+ * Since 1.0.5. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+ * Flags: readonly.
+ * @deprecated Since Redis 6.2.0; use ZRANGE with the BYSCORE argument.
+ *
+ * ZRANGEBYSCORE ... WITHSCORES: members with their scores. The bounds are
+ * numbers and both inclusive (INFINITY and -INFINITY for open ends); for
+ * the server's exclusive "(" bounds use reds_zrange() with BYSCORE, whose
+ * bounds are strings.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param min double
+ * @param max double
+ * @param opts optional arguments, NULL for none
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_zrangebyscore_withscores(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_scored_list **out);
 
 /** Optional arguments of ZRANGESTORE (zero-initialise; NULL for none). */
 typedef struct reds_zrangestore_opts {
-    reds_zrangestore_sortby sortby; /**< BYSCORE | BYLEX */
+    reds_zrange_sortby sortby; /**< BYSCORE | BYLEX */
     bool rev; /**< send REV */
-    reds_zrangestore_offset_count offset_count; /**< LIMIT */
+    reds_zrange_limit limit; /**< LIMIT */
 } reds_zrangestore_opts;
 
 /**
@@ -5657,15 +6596,17 @@ typedef struct reds_zrangestore_opts {
  * Since 6.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.
  * Flags: denyoom, write.
  *
+ * The number of members stored in dst.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param dst key
  * @param src key
  * @param min string
  * @param max string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str min, reds_str max, const reds_zrangestore_opts *opts, reds_reply **out);
+reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str min, reds_str max, const reds_zrangestore_opts *opts, int64_t *out);
 
 /**
  * ZRANK: Determine the index of a member in a sorted set
@@ -5675,12 +6616,14 @@ reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str m
  * Since 2.0.0. Complexity: O(log(N))
  * Flags: fast, readonly.
  *
+ * The member's rank, unset when the member or the key is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param member string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply; `.set` is false when the server answered nil.
  */
-reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_reply **out);
+reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_opt_i64 *out);
 
 /**
  * ZREM: Remove one or more members from a sorted set
@@ -5692,11 +6635,11 @@ reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_reply **
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param member member
- * @param nmember number of member
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param members member
+ * @param nmembers number of members
+ * @param out  the integer reply.
  */
-reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *member, size_t nmember, reds_reply **out);
+reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, int64_t *out);
 
 /**
  * ZREMRANGEBYLEX: Remove all members in a sorted set between the given lexicographical range
@@ -5710,9 +6653,9 @@ reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *member, size_t 
  * @param key key
  * @param min string
  * @param max string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zremrangebylex(reds_client *c, reds_str key, reds_str min, reds_str max, reds_reply **out);
+reds_err reds_zremrangebylex(reds_client *c, reds_str key, reds_str min, reds_str max, int64_t *out);
 
 /**
  * ZREMRANGEBYRANK: Remove all members in a sorted set within the given indexes
@@ -5726,9 +6669,9 @@ reds_err reds_zremrangebylex(reds_client *c, reds_str key, reds_str min, reds_st
  * @param key key
  * @param start integer
  * @param stop integer
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_reply **out);
+reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64_t stop, int64_t *out);
 
 /**
  * ZREMRANGEBYSCORE: Remove all members in a sorted set within the given scores
@@ -5738,23 +6681,22 @@ reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64
  * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
  * Flags: write.
  *
+ * The bounds are numbers and both inclusive (INFINITY and -INFINITY for
+ * open ends); for the server's exclusive "(" bounds use reds_zrange() with
+ * BYSCORE, whose bounds are strings.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param min double
  * @param max double
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zremrangebyscore(reds_client *c, reds_str key, double min, double max, reds_reply **out);
-
-/** Optional arguments of ZREVRANGE (zero-initialise; NULL for none). */
-typedef struct reds_zrevrange_opts {
-    bool withscores; /**< send WITHSCORES */
-} reds_zrevrange_opts;
+reds_err reds_zremrangebyscore(reds_client *c, reds_str key, double min, double max, int64_t *out);
 
 /**
  * ZREVRANGE: Return a range of members in a sorted set, by index, with scores ordered from high to low
  *
- * `ZREVRANGE key start stop [WITHSCORES]`
+ * `ZREVRANGE key start stop`
  *
  * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
  * Flags: readonly.
@@ -5764,22 +6706,34 @@ typedef struct reds_zrevrange_opts {
  * @param key key
  * @param start integer
  * @param stop integer
- * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_zrevrange(reds_client *c, reds_str key, int64_t start, int64_t stop, const reds_zrevrange_opts *opts, reds_reply **out);
+reds_err reds_zrevrange(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_strlist **out);
 
-/** offset_count: offset count */
-typedef struct reds_zrevrangebylex_offset_count {
-    bool set; /**< give this argument */
-    int64_t offset; /**< integer */
-    int64_t count; /**< integer */
-} reds_zrevrangebylex_offset_count;
+/**
+ * ZREVRANGE: Return a range of members in a sorted set, by index, with scores ordered from high to low
+ *
+ * `ZREVRANGE key start stop WITHSCORES`
+ *
+ * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
+ * Flags: readonly.
+ * @deprecated Since Redis 6.2.0; use ZRANGE with the REV argument.
+ *
+ * ZREVRANGE ... WITHSCORES: members with their scores.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param start integer
+ * @param stop integer
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_zrevrange_withscores(reds_client *c, reds_str key, int64_t start, int64_t stop, reds_scored_list **out);
 
 /** Optional arguments of ZREVRANGEBYLEX (zero-initialise; NULL for none). */
 typedef struct reds_zrevrangebylex_opts {
-    reds_zrevrangebylex_offset_count offset_count; /**< LIMIT */
+    reds_zrange_limit limit; /**< LIMIT */
 } reds_zrevrangebylex_opts;
 
 /**
@@ -5796,42 +6750,62 @@ typedef struct reds_zrevrangebylex_opts {
  * @param max string
  * @param min string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_zrevrangebylex(reds_client *c, reds_str key, reds_str max, reds_str min, const reds_zrevrangebylex_opts *opts, reds_reply **out);
-
-/** offset_count: offset count */
-typedef struct reds_zrevrangebyscore_offset_count {
-    bool set; /**< give this argument */
-    int64_t offset; /**< integer */
-    int64_t count; /**< integer */
-} reds_zrevrangebyscore_offset_count;
+reds_err reds_zrevrangebylex(reds_client *c, reds_str key, reds_str max, reds_str min, const reds_zrevrangebylex_opts *opts, reds_strlist **out);
 
 /** Optional arguments of ZREVRANGEBYSCORE (zero-initialise; NULL for none). */
 typedef struct reds_zrevrangebyscore_opts {
-    bool withscores; /**< send WITHSCORES */
-    reds_zrevrangebyscore_offset_count offset_count; /**< LIMIT */
+    reds_zrange_limit limit; /**< LIMIT */
 } reds_zrevrangebyscore_opts;
 
 /**
  * ZREVRANGEBYSCORE: Return a range of members in a sorted set, by score, with scores ordered from high to low
  *
- * `ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]`
+ * `ZREVRANGEBYSCORE key max min [LIMIT offset count]`
  *
  * Since 2.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
+ *
+ * The bounds are numbers and both inclusive (INFINITY and -INFINITY for
+ * open ends); for the server's exclusive "(" bounds use reds_zrange() with
+ * BYSCORE, whose bounds are strings.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param max double
  * @param min double
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_reply **out);
+reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_strlist **out);
+
+/**
+ * ZREVRANGEBYSCORE: Return a range of members in a sorted set, by score, with scores ordered from high to low
+ *
+ * `ZREVRANGEBYSCORE key max min WITHSCORES [LIMIT offset count]`
+ *
+ * Since 2.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+ * Flags: readonly.
+ * @deprecated Since Redis 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
+ *
+ * ZREVRANGEBYSCORE ... WITHSCORES: members with their scores. The bounds
+ * are numbers and both inclusive (INFINITY and -INFINITY for open ends);
+ * for the server's exclusive "(" bounds use reds_zrange() with BYSCORE,
+ * whose bounds are strings.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param max double
+ * @param min double
+ * @param opts optional arguments, NULL for none
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
+ */
+REDS_DEPRECATED("deprecated since Redis 6.2.0")
+reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_scored_list **out);
 
 /**
  * ZREVRANK: Determine the index of a member in a sorted set, with scores ordered from high to low
@@ -5841,12 +6815,14 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double 
  * Since 2.0.0. Complexity: O(log(N))
  * Flags: fast, readonly.
  *
+ * The member's rank, unset when the member or the key is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param member string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply; `.set` is false when the server answered nil.
  */
-reds_err reds_zrevrank(reds_client *c, reds_str key, reds_str member, reds_reply **out);
+reds_err reds_zrevrank(reds_client *c, reds_str key, reds_str member, reds_opt_i64 *out);
 
 /** Optional arguments of ZSCAN (zero-initialise; NULL for none). */
 typedef struct reds_zscan_opts {
@@ -5866,9 +6842,9 @@ typedef struct reds_zscan_opts {
  * @param key key
  * @param cursor integer
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one page of members with their scores; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zscan_opts *opts, reds_reply **out);
+reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zscan_opts *opts, reds_zscan_page **out);
 
 /**
  * ZSCORE: Get the score associated with the given member in a sorted set
@@ -5878,57 +6854,61 @@ reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zsc
  * Since 1.2.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
+ * The member's score, unset when the member or the key is missing.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param member string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the number the server sent as a string; `.set` is false for nil.
  */
-reds_err reds_zscore(reds_client *c, reds_str key, reds_str member, reds_reply **out);
-
-/** aggregate: SUM | MIN | MAX. 0 leaves it out where it is optional. */
-typedef enum reds_zunion_aggregate {
-    REDS_ZUNION_AGGREGATE_SUM = 1,
-    REDS_ZUNION_AGGREGATE_MIN = 2,
-    REDS_ZUNION_AGGREGATE_MAX = 3
-} reds_zunion_aggregate;
+reds_err reds_zscore(reds_client *c, reds_str key, reds_str member, reds_opt_f64 *out);
 
 /** Optional arguments of ZUNION (zero-initialise; NULL for none). */
 typedef struct reds_zunion_opts {
-    const int64_t *weight; /**< WEIGHTS weight */
-    size_t nweight; /**< number of weight */
-    reds_zunion_aggregate aggregate; /**< AGGREGATE */
-    bool withscores; /**< send WITHSCORES */
+    const int64_t *weights; /**< WEIGHTS weight */
+    size_t nweights; /**< number of weights */
+    reds_zset_aggregate aggregate; /**< AGGREGATE */
 } reds_zunion_opts;
 
 /**
  * ZUNION: Add multiple sorted sets
  *
- * `ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] [WITHSCORES]`
+ * `ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]`
  *
  * Since 6.2.0. Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zunion(reds_client *c, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zunion_opts *opts, reds_reply **out);
+reds_err reds_zunion(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zunion_opts *opts, reds_strlist **out);
 
-/** aggregate: SUM | MIN | MAX. 0 leaves it out where it is optional. */
-typedef enum reds_zunionstore_aggregate {
-    REDS_ZUNIONSTORE_AGGREGATE_SUM = 1,
-    REDS_ZUNIONSTORE_AGGREGATE_MIN = 2,
-    REDS_ZUNIONSTORE_AGGREGATE_MAX = 3
-} reds_zunionstore_aggregate;
+/**
+ * ZUNION: Add multiple sorted sets
+ *
+ * `ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] WITHSCORES`
+ *
+ * Since 6.2.0. Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
+ * Flags: movablekeys, readonly.
+ *
+ * ZUNION ... WITHSCORES: members with their scores.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param keys key
+ * @param nkeys number of keys
+ * @param opts optional arguments, NULL for none
+ * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_zunion_withscores(reds_client *c, const reds_str *keys, size_t nkeys, const reds_zunion_opts *opts, reds_scored_list **out);
 
 /** Optional arguments of ZUNIONSTORE (zero-initialise; NULL for none). */
 typedef struct reds_zunionstore_opts {
-    const int64_t *weight; /**< WEIGHTS weight */
-    size_t nweight; /**< number of weight */
-    reds_zunionstore_aggregate aggregate; /**< AGGREGATE */
+    const int64_t *weights; /**< WEIGHTS weight */
+    size_t nweights; /**< number of weights */
+    reds_zset_aggregate aggregate; /**< AGGREGATE */
 } reds_zunionstore_opts;
 
 /**
@@ -5941,13 +6921,12 @@ typedef struct reds_zunionstore_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param destination key
- * @param numkeys integer
- * @param key key
- * @param nkey number of key
+ * @param keys key
+ * @param nkeys number of keys
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_zunionstore(reds_client *c, reds_str destination, int64_t numkeys, const reds_str *key, size_t nkey, const reds_zunionstore_opts *opts, reds_reply **out);
+reds_err reds_zunionstore(reds_client *c, reds_str destination, const reds_str *keys, size_t nkeys, const reds_zunionstore_opts *opts, int64_t *out);
 
 /* ------------------------------------------------ group: stream */
 
@@ -5962,49 +6941,43 @@ reds_err reds_zunionstore(reds_client *c, reds_str destination, int64_t numkeys,
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param group string
- * @param id id
- * @param nid number of id
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param ids id
+ * @param nids number of ids
+ * @param out  the integer reply.
  */
-reds_err reds_xack(reds_client *c, reds_str key, reds_str group, const reds_str *id, size_t nid, reds_reply **out);
+reds_err reds_xack(reds_client *c, reds_str key, reds_str group, const reds_str *ids, size_t nids, int64_t *out);
 
 /** strategy: MAXLEN | MINID. 0 leaves it out where it is optional. */
-typedef enum reds_xadd_strategy {
-    REDS_XADD_STRATEGY_MAXLEN = 1,
-    REDS_XADD_STRATEGY_MINID = 2
-} reds_xadd_strategy;
+typedef enum reds_stream_trim_strategy {
+    REDS_STREAM_TRIM_STRATEGY_MAXLEN = 1,
+    REDS_STREAM_TRIM_STRATEGY_MINID = 2
+} reds_stream_trim_strategy;
 
 /** operator: = | ~. 0 leaves it out where it is optional. */
-typedef enum reds_xadd_operator {
-    REDS_XADD_OPERATOR_EQUAL = 1,
-    REDS_XADD_OPERATOR_APPROXIMATELY = 2
-} reds_xadd_operator;
+typedef enum reds_stream_trim_operator {
+    REDS_STREAM_TRIM_OPERATOR_EQUAL = 1,
+    REDS_STREAM_TRIM_OPERATOR_APPROXIMATELY = 2
+} reds_stream_trim_operator;
 
 /** trim: <MAXLEN | MINID> [= | ~] threshold [LIMIT count] */
-typedef struct reds_xadd_trim {
+typedef struct reds_stream_trim {
     bool set; /**< give this argument */
-    reds_xadd_strategy strategy; /**< MAXLEN | MINID */
-    reds_xadd_operator operator_; /**< = | ~ */
+    reds_stream_trim_strategy strategy; /**< MAXLEN | MINID */
+    reds_stream_trim_operator op; /**< = | ~ */
     reds_str threshold; /**< string */
-    reds_opt_i64 count; /**< LIMIT count */
-} reds_xadd_trim;
+    reds_opt_i64 limit; /**< LIMIT count */
+} reds_stream_trim;
 
 /** id_or_auto: exactly one of * id */
-typedef struct reds_xadd_id_or_auto {
+typedef struct reds_xadd_id {
     bool auto_id; /**< send * */
     reds_str id; /**< id */
-} reds_xadd_id_or_auto;
-
-/** one field_value: field value */
-typedef struct reds_xadd_field_value {
-    reds_str field; /**< string */
-    reds_str value; /**< string */
-} reds_xadd_field_value;
+} reds_xadd_id;
 
 /** Optional arguments of XADD (zero-initialise; NULL for none). */
 typedef struct reds_xadd_opts {
     bool nomkstream; /**< send NOMKSTREAM */
-    reds_xadd_trim trim; /**< trim */
+    reds_stream_trim trim; /**< trim */
 } reds_xadd_opts;
 
 /**
@@ -6015,26 +6988,28 @@ typedef struct reds_xadd_opts {
  * Since 5.0.0. Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.
  * Flags: denyoom, fast, write.
  *
+ * `out` is the new entry's ID; NULL only with NOMKSTREAM when the key does
+ * not exist.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param id_or_auto * | id
- * @param field_value field_value
- * @param nfield_value number of field_value
+ * @param id * | id
+ * @param fields field_value
+ * @param nfields number of fields
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the reply string (binary-safe, NUL-terminated), or NULL for nil. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xadd(reds_client *c, reds_str key, reds_xadd_id_or_auto id_or_auto, const reds_xadd_field_value *field_value, size_t nfield_value, const reds_xadd_opts *opts, reds_reply **out);
+reds_err reds_xadd(reds_client *c, reds_str key, reds_xadd_id id, const reds_field_value *fields, size_t nfields, const reds_xadd_opts *opts, reds_str **out);
 
 /** Optional arguments of XAUTOCLAIM (zero-initialise; NULL for none). */
 typedef struct reds_xautoclaim_opts {
     reds_opt_i64 count; /**< COUNT count */
-    bool justid; /**< send JUSTID */
 } reds_xautoclaim_opts;
 
 /**
  * XAUTOCLAIM: Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.
  *
- * `XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]`
+ * `XAUTOCLAIM key group consumer min-idle-time start [COUNT count]`
  *
  * Since 6.2.0. Complexity: O(1) if COUNT is small.
  * Flags: fast, write.
@@ -6046,24 +7021,45 @@ typedef struct reds_xautoclaim_opts {
  * @param min_idle_time string
  * @param start string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the claimed entries, the cursor for the next call ("0-0" when the scan is complete) and the IDs that no longer exist. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xautoclaim(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, reds_str start, const reds_xautoclaim_opts *opts, reds_reply **out);
+reds_err reds_xautoclaim(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, reds_str start, const reds_xautoclaim_opts *opts, reds_xautoclaim_page **out);
+
+/**
+ * XAUTOCLAIM: Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.
+ *
+ * `XAUTOCLAIM key group consumer min-idle-time start [COUNT count] JUSTID`
+ *
+ * Since 6.2.0. Complexity: O(1) if COUNT is small.
+ * Flags: fast, write.
+ *
+ * XAUTOCLAIM ... JUSTID: the IDs only; their delivery counts are not
+ * incremented.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param group string
+ * @param consumer string
+ * @param min_idle_time string
+ * @param start string
+ * @param opts optional arguments, NULL for none
+ * @param out  the claimed IDs, the cursor for the next call ("0-0" when the scan is complete) and the IDs that no longer exist. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_xautoclaim_justid(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, reds_str start, const reds_xautoclaim_opts *opts, reds_xautoclaim_ids_page **out);
 
 /** Optional arguments of XCLAIM (zero-initialise; NULL for none). */
 typedef struct reds_xclaim_opts {
-    reds_opt_i64 ms; /**< IDLE ms */
-    reds_opt_i64 unix_time_milliseconds; /**< TIME unix-time-milliseconds */
-    reds_opt_i64 count; /**< RETRYCOUNT count */
+    reds_opt_i64 idle; /**< IDLE ms */
+    reds_opt_i64 time; /**< TIME unix-time-milliseconds */
+    reds_opt_i64 retrycount; /**< RETRYCOUNT count */
     bool force; /**< send FORCE */
-    bool justid; /**< send JUSTID */
     reds_str lastid; /**< LASTID id */
 } reds_xclaim_opts;
 
 /**
  * XCLAIM: Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.
  *
- * `XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]`
+ * `XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [LASTID id]`
  *
  * Since 5.0.0. Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
  * Flags: fast, write.
@@ -6073,12 +7069,35 @@ typedef struct reds_xclaim_opts {
  * @param group string
  * @param consumer string
  * @param min_idle_time string
- * @param id id
- * @param nid number of id
+ * @param ids id
+ * @param nids number of ids
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the entries (ID and field/value pairs), in reply order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, const reds_str *id, size_t nid, const reds_xclaim_opts *opts, reds_reply **out);
+reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, const reds_str *ids, size_t nids, const reds_xclaim_opts *opts, reds_stream_entry_list **out);
+
+/**
+ * XCLAIM: Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.
+ *
+ * `XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] JUSTID [LASTID id]`
+ *
+ * Since 5.0.0. Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
+ * Flags: fast, write.
+ *
+ * XCLAIM ... JUSTID: the claimed IDs only; their delivery counts are not
+ * incremented.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param group string
+ * @param consumer string
+ * @param min_idle_time string
+ * @param ids id
+ * @param nids number of ids
+ * @param opts optional arguments, NULL for none
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_xclaim_justid(reds_client *c, reds_str key, reds_str group, reds_str consumer, reds_str min_idle_time, const reds_str *ids, size_t nids, const reds_xclaim_opts *opts, reds_strlist **out);
 
 /**
  * XDEL: Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist.
@@ -6090,11 +7109,11 @@ reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str cons
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param id id
- * @param nid number of id
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param ids id
+ * @param nids number of ids
+ * @param out  the integer reply.
  */
-reds_err reds_xdel(reds_client *c, reds_str key, const reds_str *id, size_t nid, reds_reply **out);
+reds_err reds_xdel(reds_client *c, reds_str key, const reds_str *ids, size_t nids, int64_t *out);
 
 /** id: exactly one of id $ */
 typedef struct reds_xgroup_create_id {
@@ -6121,9 +7140,8 @@ typedef struct reds_xgroup_create_opts {
  * @param groupname string
  * @param id id | $
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, reds_xgroup_create_id id, const reds_xgroup_create_opts *opts, reds_reply **out);
+reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, reds_xgroup_create_id id, const reds_xgroup_create_opts *opts);
 
 /**
  * XGROUP CREATECONSUMER: Create a consumer in a consumer group.
@@ -6133,13 +7151,15 @@ reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, re
  * Since 6.2.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
+ * `out` is false when the consumer already existed.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param groupname string
  * @param consumername string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply 1 (true) or 0 (false).
  */
-reds_err reds_xgroup_createconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, reds_reply **out);
+reds_err reds_xgroup_createconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, bool *out);
 
 /**
  * XGROUP DELCONSUMER: Delete a consumer from a consumer group.
@@ -6149,13 +7169,15 @@ reds_err reds_xgroup_createconsumer(reds_client *c, reds_str key, reds_str group
  * Since 5.0.0. Complexity: O(1)
  * Flags: write.
  *
+ * `out` is the number of pending entries the consumer had.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param groupname string
  * @param consumername string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_xgroup_delconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, reds_reply **out);
+reds_err reds_xgroup_delconsumer(reds_client *c, reds_str key, reds_str groupname, reds_str consumername, int64_t *out);
 
 /**
  * XGROUP DESTROY: Destroy a consumer group.
@@ -6165,12 +7187,14 @@ reds_err reds_xgroup_delconsumer(reds_client *c, reds_str key, reds_str groupnam
  * Since 5.0.0. Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
  * Flags: write.
  *
+ * `out` is false when there was no such group.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param groupname string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply 1 (true) or 0 (false).
  */
-reds_err reds_xgroup_destroy(reds_client *c, reds_str key, reds_str groupname, reds_reply **out);
+reds_err reds_xgroup_destroy(reds_client *c, reds_str key, reds_str groupname, bool *out);
 
 /**
  * XGROUP HELP: Show helpful text about the different subcommands
@@ -6181,9 +7205,9 @@ reds_err reds_xgroup_destroy(reds_client *c, reds_str key, reds_str groupname, r
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xgroup_help(reds_client *c, reds_reply **out);
+reds_err reds_xgroup_help(reds_client *c, reds_strlist **out);
 
 /** id: exactly one of id $ */
 typedef struct reds_xgroup_setid_id {
@@ -6209,9 +7233,8 @@ typedef struct reds_xgroup_setid_opts {
  * @param groupname string
  * @param id id | $
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, reds_xgroup_setid_id id, const reds_xgroup_setid_opts *opts, reds_reply **out);
+reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, reds_xgroup_setid_id id, const reds_xgroup_setid_opts *opts);
 
 /**
  * XINFO CONSUMERS: List the consumers in a consumer group
@@ -6224,9 +7247,9 @@ reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, red
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param groupname string
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per consumer of the group. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xinfo_consumers(reds_client *c, reds_str key, reds_str groupname, reds_reply **out);
+reds_err reds_xinfo_consumers(reds_client *c, reds_str key, reds_str groupname, reds_xinfo_consumer_list **out);
 
 /**
  * XINFO GROUPS: List the consumer groups of a stream
@@ -6238,9 +7261,9 @@ reds_err reds_xinfo_consumers(reds_client *c, reds_str key, reds_str groupname, 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per consumer group. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xinfo_groups(reds_client *c, reds_str key, reds_reply **out);
+reds_err reds_xinfo_groups(reds_client *c, reds_str key, reds_xinfo_group_list **out);
 
 /**
  * XINFO HELP: Show helpful text about the different subcommands
@@ -6251,35 +7274,46 @@ reds_err reds_xinfo_groups(reds_client *c, reds_str key, reds_reply **out);
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xinfo_help(reds_client *c, reds_reply **out);
-
-/** full: [COUNT count] */
-typedef struct reds_xinfo_stream_full {
-    bool set; /**< give this argument */
-    reds_opt_i64 count; /**< COUNT count */
-} reds_xinfo_stream_full;
-
-/** Optional arguments of XINFO STREAM (zero-initialise; NULL for none). */
-typedef struct reds_xinfo_stream_opts {
-    reds_xinfo_stream_full full; /**< FULL */
-} reds_xinfo_stream_opts;
+reds_err reds_xinfo_help(reds_client *c, reds_strlist **out);
 
 /**
  * XINFO STREAM: Get information about a stream
  *
- * `XINFO STREAM key [FULL [COUNT count]]`
+ * `XINFO STREAM key`
  *
  * Since 5.0.0. Complexity: O(1)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the stream's metadata with its first and last entries. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xinfo_stream(reds_client *c, reds_str key, const reds_xinfo_stream_opts *opts, reds_reply **out);
+reds_err reds_xinfo_stream(reds_client *c, reds_str key, reds_xinfo_stream_reply **out);
+
+/** Optional arguments of XINFO STREAM (zero-initialise; NULL for none). */
+typedef struct reds_xinfo_stream_opts {
+    reds_opt_i64 count; /**< COUNT count */
+} reds_xinfo_stream_opts;
+
+/**
+ * XINFO STREAM: Get information about a stream
+ *
+ * `XINFO STREAM key FULL [COUNT count]`
+ *
+ * Since 5.0.0. Complexity: O(1)
+ * Flags: readonly.
+ *
+ * XINFO STREAM key FULL [COUNT count]: entries, groups, their pending
+ * entries and consumers.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param opts optional arguments, NULL for none
+ * @param out  the stream's metadata, entries, groups, pending entries and consumers. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_xinfo_stream_full(reds_client *c, reds_str key, const reds_xinfo_stream_opts *opts, reds_xinfo_stream_full_reply **out);
 
 /**
  * XLEN: Return the number of entries in a stream
@@ -6291,29 +7325,14 @@ reds_err reds_xinfo_stream(reds_client *c, reds_str key, const reds_xinfo_stream
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_xlen(reds_client *c, reds_str key, reds_reply **out);
-
-/** filters: [IDLE min-idle-time] start end count [consumer] */
-typedef struct reds_xpending_filters {
-    bool set; /**< give this argument */
-    reds_opt_i64 min_idle_time; /**< IDLE min-idle-time */
-    reds_str start; /**< string */
-    reds_str end; /**< string */
-    int64_t count; /**< integer */
-    reds_str consumer; /**< consumer */
-} reds_xpending_filters;
-
-/** Optional arguments of XPENDING (zero-initialise; NULL for none). */
-typedef struct reds_xpending_opts {
-    reds_xpending_filters filters; /**< filters */
-} reds_xpending_opts;
+reds_err reds_xlen(reds_client *c, reds_str key, int64_t *out);
 
 /**
  * XPENDING: Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.
  *
- * `XPENDING key group [[IDLE min-idle-time] start end count [consumer]]`
+ * `XPENDING key group`
  *
  * Since 5.0.0. Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
  * Flags: readonly.
@@ -6321,10 +7340,37 @@ typedef struct reds_xpending_opts {
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param group string
- * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the number of pending entries, their smallest and greatest IDs, and the count per consumer. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xpending(reds_client *c, reds_str key, reds_str group, const reds_xpending_opts *opts, reds_reply **out);
+reds_err reds_xpending(reds_client *c, reds_str key, reds_str group, reds_xpending_summary **out);
+
+/** Optional arguments of XPENDING (zero-initialise; NULL for none). */
+typedef struct reds_xpending_opts {
+    reds_opt_i64 idle; /**< IDLE min-idle-time */
+    reds_str consumer; /**< consumer */
+} reds_xpending_opts;
+
+/**
+ * XPENDING: Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.
+ *
+ * `XPENDING key group [IDLE min-idle-time] start end count [consumer]`
+ *
+ * Since 5.0.0. Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
+ * Flags: readonly.
+ *
+ * The extended form, XPENDING key group [IDLE min-idle-time] start end
+ * count [consumer]: the pending entries themselves.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param group string
+ * @param start string
+ * @param end string
+ * @param count integer
+ * @param opts optional arguments, NULL for none
+ * @param out  one item per pending entry in the range. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_xpending_range(reds_client *c, reds_str key, reds_str group, reds_str start, reds_str end, int64_t count, const reds_xpending_opts *opts, reds_xpending_entry_list **out);
 
 /** Optional arguments of XRANGE (zero-initialise; NULL for none). */
 typedef struct reds_xrange_opts {
@@ -6344,14 +7390,14 @@ typedef struct reds_xrange_opts {
  * @param start string
  * @param end string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the entries (ID and field/value pairs), in reply order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xrange(reds_client *c, reds_str key, reds_str start, reds_str end, const reds_xrange_opts *opts, reds_reply **out);
+reds_err reds_xrange(reds_client *c, reds_str key, reds_str start, reds_str end, const reds_xrange_opts *opts, reds_stream_entry_list **out);
 
 /** Optional arguments of XREAD (zero-initialise; NULL for none). */
 typedef struct reds_xread_opts {
     reds_opt_i64 count; /**< COUNT count */
-    reds_opt_i64 milliseconds; /**< BLOCK milliseconds */
+    reds_opt_i64 block; /**< BLOCK milliseconds */
 } reds_xread_opts;
 
 /**
@@ -6362,20 +7408,24 @@ typedef struct reds_xread_opts {
  * Since 5.0.0. Complexity: For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.
  * Flags: blocking, movablekeys, readonly.
  *
+ * Give as many IDs as keys. With BLOCK the call waits up to that many
+ * milliseconds (0: forever) on its connection; set socket_timeout_ms above
+ * it.
+ *
  * @param c    client, dedicated connection or pipeline
- * @param key key
- * @param nkey number of key
- * @param id id
- * @param nid number of id
+ * @param keys key
+ * @param nkeys number of keys
+ * @param ids id
+ * @param nids number of ids
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per stream that had entries, or NULL when BLOCK timed out with nothing to read. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xread(reds_client *c, const reds_str *key, size_t nkey, const reds_str *id, size_t nid, const reds_xread_opts *opts, reds_reply **out);
+reds_err reds_xread(reds_client *c, const reds_str *keys, size_t nkeys, const reds_str *ids, size_t nids, const reds_xread_opts *opts, reds_xread_stream_list **out);
 
 /** Optional arguments of XREADGROUP (zero-initialise; NULL for none). */
 typedef struct reds_xreadgroup_opts {
     reds_opt_i64 count; /**< COUNT count */
-    reds_opt_i64 milliseconds; /**< BLOCK milliseconds */
+    reds_opt_i64 block; /**< BLOCK milliseconds */
     bool noack; /**< send NOACK */
 } reds_xreadgroup_opts;
 
@@ -6387,17 +7437,21 @@ typedef struct reds_xreadgroup_opts {
  * Since 5.0.0. Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.
  * Flags: blocking, movablekeys, write.
  *
+ * Give as many IDs as keys. With BLOCK the call waits up to that many
+ * milliseconds (0: forever) on its connection; set socket_timeout_ms above
+ * it.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param group string
  * @param consumer string
- * @param key key
- * @param nkey number of key
- * @param id id
- * @param nid number of id
+ * @param keys key
+ * @param nkeys number of keys
+ * @param ids id
+ * @param nids number of ids
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  one item per stream that had entries, or NULL when BLOCK timed out with nothing to read. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xreadgroup(reds_client *c, reds_str group, reds_str consumer, const reds_str *key, size_t nkey, const reds_str *id, size_t nid, const reds_xreadgroup_opts *opts, reds_reply **out);
+reds_err reds_xreadgroup(reds_client *c, reds_str group, reds_str consumer, const reds_str *keys, size_t nkeys, const reds_str *ids, size_t nids, const reds_xreadgroup_opts *opts, reds_xread_stream_list **out);
 
 /** Optional arguments of XREVRANGE (zero-initialise; NULL for none). */
 typedef struct reds_xrevrange_opts {
@@ -6417,9 +7471,9 @@ typedef struct reds_xrevrange_opts {
  * @param end string
  * @param start string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the entries (ID and field/value pairs), in reply order. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xrevrange(reds_client *c, reds_str key, reds_str end, reds_str start, const reds_xrevrange_opts *opts, reds_reply **out);
+reds_err reds_xrevrange(reds_client *c, reds_str key, reds_str end, reds_str start, const reds_xrevrange_opts *opts, reds_stream_entry_list **out);
 
 /** Optional arguments of XSETID (zero-initialise; NULL for none). */
 typedef struct reds_xsetid_opts {
@@ -6439,26 +7493,13 @@ typedef struct reds_xsetid_opts {
  * @param key key
  * @param last_id string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_xsetid(reds_client *c, reds_str key, reds_str last_id, const reds_xsetid_opts *opts, reds_reply **out);
-
-/** strategy: MAXLEN | MINID. 0 leaves it out where it is optional. */
-typedef enum reds_xtrim_strategy {
-    REDS_XTRIM_STRATEGY_MAXLEN = 1,
-    REDS_XTRIM_STRATEGY_MINID = 2
-} reds_xtrim_strategy;
-
-/** operator: = | ~. 0 leaves it out where it is optional. */
-typedef enum reds_xtrim_operator {
-    REDS_XTRIM_OPERATOR_EQUAL = 1,
-    REDS_XTRIM_OPERATOR_APPROXIMATELY = 2
-} reds_xtrim_operator;
+reds_err reds_xsetid(reds_client *c, reds_str key, reds_str last_id, const reds_xsetid_opts *opts);
 
 /** Optional arguments of XTRIM (zero-initialise; NULL for none). */
 typedef struct reds_xtrim_opts {
-    reds_xtrim_operator operator_; /**< = | ~ */
-    reds_opt_i64 count; /**< LIMIT count */
+    reds_stream_trim_operator op; /**< = | ~ */
+    reds_opt_i64 limit; /**< LIMIT count */
 } reds_xtrim_opts;
 
 /**
@@ -6469,14 +7510,16 @@ typedef struct reds_xtrim_opts {
  * Since 5.0.0. Complexity: O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.
  * Flags: write.
  *
+ * `out` is the number of entries removed.
+ *
  * @param c    client, dedicated connection or pipeline
  * @param key key
  * @param strategy MAXLEN | MINID
  * @param threshold string
  * @param opts optional arguments, NULL for none
- * @param out  the reply as a generic tree. The caller owns `*out` and releases it with reds_free().
+ * @param out  the integer reply.
  */
-reds_err reds_xtrim(reds_client *c, reds_str key, reds_xtrim_strategy strategy, reds_str threshold, const reds_xtrim_opts *opts, reds_reply **out);
+reds_err reds_xtrim(reds_client *c, reds_str key, reds_stream_trim_strategy strategy, reds_str threshold, const reds_xtrim_opts *opts, int64_t *out);
 
 /* ------------------------------------------------ group: string */
 

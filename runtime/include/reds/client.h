@@ -23,8 +23,21 @@ typedef struct reds_client reds_client;
 /** Use in keepalive_s to turn TCP keepalive off. */
 #define REDS_DISABLED (-1)
 
+/** How much of a TLS server's certificate is checked. */
+typedef enum reds_tls_verify {
+    /** The default: the chain up to a trusted CA, and the host name (or
+     *  IP address) the client connects to, or tls_server_name. */
+    REDS_TLS_VERIFY_FULL = 0,
+    /** The chain only, any name (redis-py's ssl_check_hostname=False). */
+    REDS_TLS_VERIFY_CHAIN = 1,
+    /** Nothing: any certificate, any name (ssl_cert_reqs=none). Encrypts
+     *  but lets a man in the middle read everything. Tests only. */
+    REDS_TLS_VERIFY_NONE_INSECURE = 2
+} reds_tls_verify;
+
 /** How to reach and set up a server. Zero-initialise for the defaults:
- *  `reds_options o = {0}; o.port = 6380;`. Strings are copied. */
+ *  `reds_options o = {0}; o.port = 6380;`. Strings are copied. README.md
+ *  has a table of every default. */
 typedef struct reds_options {
     const char *host;          /**< default "127.0.0.1" */
     int port;                  /**< default 6379 */
@@ -36,8 +49,41 @@ typedef struct reds_options {
     int connect_timeout_ms;    /**< connect and handshake; default 5000 */
     int socket_timeout_ms;     /**< each read/write; default REDS_NO_TIMEOUT */
     int keepalive_s;           /**< TCP keepalive idle time; default 60 */
-    int max_connections;       /**< pool size cap; default 0 = unlimited */
+    int max_connections;       /**< pool size cap; default 0 = unlimited
+                                    (50 when pool_blocking) */
+    /* TLS (rediss://). Every path is a PEM file read when the client is
+     * created. */
+    bool tls;                  /**< TLS over TCP; default off */
+    reds_tls_verify tls_verify; /**< default REDS_TLS_VERIFY_FULL */
+    const char *tls_ca_file;   /**< trusted CAs (PEM bundle); default the system's */
+    const char *tls_ca_dir;    /**< trusted CAs (a c_rehash directory) */
+    const char *tls_cert_file; /**< client certificate (chain), for servers that ask */
+    const char *tls_key_file;  /**< its unencrypted key; default tls_cert_file */
+    const char *tls_server_name; /**< SNI and the name verified; default host */
+    /* Pool. */
+    bool pool_blocking;        /**< wait for a connection when all are in use,
+                                    rather than fail (BlockingConnectionPool) */
+    int pool_timeout_ms;       /**< how long; default 20000; REDS_NO_TIMEOUT forever */
+    /* Health checks and retries. */
+    int health_check_interval_ms; /**< PING a connection idle longer than this
+                                       before using it; default 0 = never */
+    int retries;               /**< extra attempts of a command that is safe to
+                                    repeat (see README); default 0 */
+    int retry_backoff_base_ms; /**< backoff before attempt n: random up to
+                                    min(cap, base * 2^n); default 8 */
+    int retry_backoff_cap_ms;  /**< default 512 */
+    bool retry_writes;         /**< also retry commands that may have run
+                                    already (they may run twice); default off */
 } reds_options;
+
+/** A pool's counters (reds_pool_get_stats()). */
+typedef struct reds_pool_stats {
+    size_t created;          /**< connections opened since the client was made */
+    size_t in_use;           /**< lent to a command or a pipeline right now */
+    size_t idle;             /**< open and waiting in the pool */
+    size_t waiting;          /**< threads waiting for one (blocking pools) */
+    size_t max_connections;  /**< the cap; 0 = unlimited */
+} reds_pool_stats;
 
 /** Create a client. Nothing is connected until the first command.
  *  `opts` may be NULL for every default. The caller owns `*out` and
@@ -55,6 +101,16 @@ void reds_client_free(reds_client *client);
  *  the connection drops it reconnects with those options, so state set
  *  by commands is lost. The caller owns `*out`; reds_client_free() it. */
 reds_err reds_client_dedicated(reds_client *client, reds_client **out);
+
+/** Fill `out` with the counters of `client`'s pool (of its parent's, for
+ *  a pipeline). REDS_ERR_DATA for a dedicated connection, which has no
+ *  pool. */
+reds_err reds_pool_get_stats(reds_client *client, reds_pool_stats *out);
+
+/** Close every idle connection of `client`'s pool now, and each one in
+ *  use as soon as it comes back (redis-py's ConnectionPool.disconnect()).
+ *  The pool stays usable: the next command connects afresh. */
+reds_err reds_pool_disconnect(reds_client *client);
 
 /** Send any command, binary-safe: argv[0] is the command name, and a
  *  container's subcommand is argv[1] ("CLIENT", "LIST"). `*out` receives

@@ -9,6 +9,13 @@
 #include <reds/client.h>
 #include <reds/catalog.h>
 #include <reds/commands.h>
+#include <reds/pipeline.h>
+#include <reds/script.h>
+#include <reds/scan.h>
+#include <reds/lock.h>
+#include <reds/pubsub.h>
+#include <reds/monitor.h>
+#include <reds/url.h>
 
 #define REDS_VERSION "0.1.0"
 

@@ -140,6 +140,14 @@ typedef struct reds_reply {
  *  or `i` is out of range. */
 const reds_reply *reds_reply_at(const reds_reply *r, size_t i);
 
+/** The number of elements of an array reply; 0 for any other node and
+ *  for NULL. */
+size_t reds_reply_count(const reds_reply *r);
+
+/** True for a nil reply (a Lua `false` or `nil` from a script) and for
+ *  NULL. */
+bool reds_reply_is_nil(const reds_reply *r);
+
 /** Typed views of a reply node: REDS_OK, or REDS_ERR_INVALID_RESPONSE when
  *  the node has another type (`*out` is then untouched). */
 reds_err reds_reply_int(const reds_reply *r, int64_t *out);
@@ -172,6 +180,80 @@ typedef struct reds_intlist {
     size_t count;
     int64_t *items;
 } reds_intlist;
+
+/** A list of integers any of which may be nil (BITFIELD, where OVERFLOW
+ *  FAIL answers nil for an update it refused): `.set` is false there. */
+typedef struct reds_opt_intlist {
+    size_t count;
+    reds_opt_i64 *items;
+} reds_opt_intlist;
+
+/** A list of numbers any of which may be nil (ZMSCORE: a member that is
+ *  not in the sorted set): `.set` is false there. */
+typedef struct reds_doublelist {
+    size_t count;
+    reds_opt_f64 *items;
+} reds_doublelist;
+
+/** A list of booleans (SCRIPT EXISTS: one per SHA1 asked about). */
+typedef struct reds_boollist {
+    size_t count;
+    bool *items;
+} reds_boollist;
+
+/** One section of INFO: its name as the `# Name` header gives it
+ *  ("Server", "Keyspace"; empty for lines before any header) and its
+ *  `key:value` lines, in order. Values stay text ("db0" holds
+ *  "keys=1,expires=0,avg_ttl=0"). */
+typedef struct reds_info_section {
+    reds_str name;
+    reds_map fields;
+} reds_info_section;
+
+/** INFO, parsed: every section in reply order. */
+typedef struct reds_info_reply {
+    size_t count;
+    reds_info_section *sections;
+} reds_info_reply;
+
+/** The value of the INFO field `key` ("redis_version"), whatever its
+ *  section, or NULL. Borrowed from `info`. */
+const reds_str *reds_info_get(const reds_info_reply *info, reds_str key);
+
+/** Which role ROLE reports. */
+typedef enum reds_role_type {
+    REDS_ROLE_MASTER = 1,
+    REDS_ROLE_REPLICA = 2,
+    REDS_ROLE_SENTINEL = 3
+} reds_role_type;
+
+/** A replica as its primary's ROLE lists it. */
+typedef struct reds_role_replica {
+    reds_str ip;
+    int64_t port;
+    int64_t offset; /**< the replication offset it acknowledged */
+} reds_role_replica;
+
+/** The reply of ROLE. `type` says which of `master`, `replica` and
+ *  `sentinel` is filled; the others are zero. */
+typedef struct reds_role_reply {
+    reds_role_type type;
+    reds_str name; /**< the role as sent: "master", "slave" or "sentinel" */
+    struct {
+        int64_t offset;              /**< the primary's replication offset */
+        size_t nreplicas;
+        reds_role_replica *replicas; /**< the connected replicas */
+    } master;
+    struct {
+        reds_str master_host;
+        int64_t master_port;
+        reds_str state;  /**< "connect", "connecting", "sync", "connected" or "handshake" */
+        int64_t offset;  /**< data received from the primary so far; -1 before the first sync */
+    } replica;
+    struct {
+        reds_strlist masters; /**< the names of the primaries it monitors */
+    } sentinel;
+} reds_role_reply;
 
 /** Release any owned result a reds function gave you. NULL is ignored. */
 void reds_free(void *result);

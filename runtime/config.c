@@ -1,0 +1,232 @@
+/* Options -> the resolved configuration a client and its connections
+ * share. Every default is applied here, once; README.md's Defaults table
+ * lists them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define DEFAULT_KEEPALIVE_S 60
+/* redis-py's BlockingConnectionPool: max_connections=50, timeout=20. */
+#define DEFAULT_BLOCKING_MAX 50
+#define DEFAULT_POOL_TIMEOUT_MS 20000
+/* redis-py's backoff defaults: base 8 ms, cap 512 ms. */
+#define DEFAULT_BACKOFF_BASE_MS 8
+#define DEFAULT_BACKOFF_CAP_MS 512
+
+static char *dup_or_null(const char *s, bool *failed)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *failed = true;
+    return d;
+}
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+void reds__config_free(reds__config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->host);
+    free(cfg->unix_path);
+    free(cfg->username);
+    wipe_free(cfg->password);
+    free(cfg->client_name);
+    free(cfg->tls_ca_file);
+    free(cfg->tls_ca_dir);
+    free(cfg->tls_cert_file);
+    free(cfg->tls_key_file);
+    free(cfg->tls_server_name);
+    if (cfg->tls_ctx)
+        reds__tls_ctx_free(cfg->tls_ctx);
+    free(cfg);
+}
+
+static reds_err check_timeout(int ms, const char *name)
+{
+    if (ms < 0 && ms != REDS_NO_TIMEOUT)
+        return reds__error(REDS_ERR_DATA, "%s must be positive, 0 (default) or "
+                           "REDS_NO_TIMEOUT, not %d", name, ms);
+    return REDS_OK;
+}
+
+static reds_err check_positive(int v, const char *name)
+{
+    if (v < 0)
+        return reds__error(REDS_ERR_DATA, "%s must be positive or 0 (default), not %d", name, v);
+    return REDS_OK;
+}
+
+/* The TLS options other than `tls` itself, for "set without tls". */
+static const char *tls_option_set(const reds_options *o)
+{
+    return o->tls_ca_file       ? "tls_ca_file"
+           : o->tls_ca_dir      ? "tls_ca_dir"
+           : o->tls_cert_file   ? "tls_cert_file"
+           : o->tls_key_file    ? "tls_key_file"
+           : o->tls_server_name ? "tls_server_name"
+           : o->tls_verify      ? "tls_verify"
+                                : NULL;
+}
+
+reds_err reds__options_check(const reds_options *o)
+{
+    if (o->port < 0 || o->port > 65535)
+        return reds__error(REDS_ERR_DATA, "port %d is out of range 1..65535", o->port);
+    if (o->db < 0)
+        return reds__error(REDS_ERR_DATA, "db %d is negative", o->db);
+    if (o->max_connections < 0)
+        return reds__error(REDS_ERR_DATA, "max_connections %d is negative", o->max_connections);
+    if (o->keepalive_s < 0 && o->keepalive_s != REDS_DISABLED)
+        return reds__error(REDS_ERR_DATA, "keepalive_s must be positive, 0 (default) or "
+                           "REDS_DISABLED, not %d", o->keepalive_s);
+    if (o->username && !o->password)
+        return reds__error(REDS_ERR_DATA, "a username needs a password");
+    reds_err err = check_timeout(o->connect_timeout_ms, "connect_timeout_ms");
+    if (!err)
+        err = check_timeout(o->socket_timeout_ms, "socket_timeout_ms");
+    if (!err)
+        err = check_timeout(o->pool_timeout_ms, "pool_timeout_ms");
+    if (!err)
+        err = check_positive(o->health_check_interval_ms, "health_check_interval_ms");
+    if (!err)
+        err = check_positive(o->retries, "retries");
+    if (!err)
+        err = check_positive(o->retry_backoff_base_ms, "retry_backoff_base_ms");
+    if (!err)
+        err = check_positive(o->retry_backoff_cap_ms, "retry_backoff_cap_ms");
+    if (err)
+        return err;
+    if (o->pool_timeout_ms && !o->pool_blocking)
+        return reds__error(REDS_ERR_DATA, "pool_timeout_ms needs pool_blocking: a pool that "
+                           "does not block never waits");
+    if (o->retry_writes && !o->retries)
+        return reds__error(REDS_ERR_DATA, "retry_writes needs retries > 0");
+    if ((unsigned)o->tls_verify > REDS_TLS_VERIFY_NONE_INSECURE)
+        return reds__error(REDS_ERR_DATA, "tls_verify %d is not a reds_tls_verify value",
+                           (int)o->tls_verify);
+    const char *tls_opt = tls_option_set(o);
+    if (!o->tls && tls_opt)
+        return reds__error(REDS_ERR_DATA, "%s is set but tls is off", tls_opt);
+    if (o->tls && o->unix_path)
+        return reds__error(REDS_ERR_DATA, "tls needs TCP: it cannot be used with unix_path");
+    if (o->tls_key_file && !o->tls_cert_file)
+        return reds__error(REDS_ERR_DATA, "tls_key_file needs tls_cert_file");
+    return REDS_OK;
+}
+
+reds_err reds__config_new(const reds_options *opts, reds__config **out)
+{
+    static const reds_options none;
+    *out = NULL;
+    if (!opts)
+        opts = &none;
+    reds_err err = reds__options_check(opts);
+    if (err)
+        return err;
+    reds__config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return reds__error(REDS_ERR_NOMEM, "out of memory");
+    bool failed = false;
+    cfg->host = dup_or_null(opts->host ? opts->host : "127.0.0.1", &failed);
+    cfg->port = opts->port ? opts->port : 6379;
+    cfg->unix_path = dup_or_null(opts->unix_path, &failed);
+    cfg->username = dup_or_null(opts->username, &failed);
+    cfg->password = dup_or_null(opts->password, &failed);
+    cfg->db = opts->db;
+    cfg->client_name = dup_or_null(opts->client_name, &failed);
+    /* Stored resolved: 0 means "no timeout" / "no keepalive" from here on. */
+    cfg->connect_timeout_ms = opts->connect_timeout_ms == 0 ? DEFAULT_CONNECT_TIMEOUT_MS
+                              : opts->connect_timeout_ms < 0 ? 0
+                                                             : opts->connect_timeout_ms;
+    cfg->socket_timeout_ms = opts->socket_timeout_ms < 0 ? 0 : opts->socket_timeout_ms;
+    cfg->keepalive_s = opts->keepalive_s == 0 ? DEFAULT_KEEPALIVE_S
+                       : opts->keepalive_s < 0 ? 0
+                                               : opts->keepalive_s;
+    cfg->max_connections = opts->max_connections;
+    cfg->pool_blocking = opts->pool_blocking;
+    if (opts->pool_blocking) {
+        if (!cfg->max_connections)
+            cfg->max_connections = DEFAULT_BLOCKING_MAX;
+        cfg->pool_timeout_ms = opts->pool_timeout_ms == 0 ? DEFAULT_POOL_TIMEOUT_MS
+                               : opts->pool_timeout_ms < 0 ? 0
+                                                           : opts->pool_timeout_ms;
+    }
+    cfg->health_check_interval_ms = opts->health_check_interval_ms;
+    cfg->retries = opts->retries;
+    cfg->retry_backoff_base_ms =
+        opts->retry_backoff_base_ms ? opts->retry_backoff_base_ms : DEFAULT_BACKOFF_BASE_MS;
+    cfg->retry_backoff_cap_ms =
+        opts->retry_backoff_cap_ms ? opts->retry_backoff_cap_ms : DEFAULT_BACKOFF_CAP_MS;
+    cfg->retry_writes = opts->retry_writes;
+    cfg->tls = opts->tls;
+    cfg->tls_verify = opts->tls_verify;
+    cfg->tls_ca_file = dup_or_null(opts->tls_ca_file, &failed);
+    cfg->tls_ca_dir = dup_or_null(opts->tls_ca_dir, &failed);
+    cfg->tls_cert_file = dup_or_null(opts->tls_cert_file, &failed);
+    cfg->tls_key_file = dup_or_null(opts->tls_key_file, &failed);
+    cfg->tls_server_name = dup_or_null(opts->tls_server_name, &failed);
+    if (failed) {
+        reds__config_free(cfg);
+        return reds__error(REDS_ERR_NOMEM, "out of memory");
+    }
+    /* Certificates and keys are read now: a wrong path fails here, not at
+     * the first command. */
+    if (cfg->tls && (err = reds__tls_ctx_new(cfg, &cfg->tls_ctx)) != REDS_OK) {
+        reds__config_free(cfg);
+        return err;
+    }
+    *out = cfg;
+    return REDS_OK;
+}
+
+/* The options that make `cfg` again (resolved values written out). */
+static reds_options options_of(const reds__config *cfg)
+{
+    reds_options o = {
+        .host = cfg->host,
+        .port = cfg->port,
+        .unix_path = cfg->unix_path,
+        .username = cfg->username,
+        .password = cfg->password,
+        .db = cfg->db,
+        .client_name = cfg->client_name,
+        .connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : REDS_NO_TIMEOUT,
+        .socket_timeout_ms = cfg->socket_timeout_ms ? cfg->socket_timeout_ms : REDS_NO_TIMEOUT,
+        .keepalive_s = cfg->keepalive_s ? cfg->keepalive_s : REDS_DISABLED,
+        .max_connections = cfg->max_connections,
+        .tls = cfg->tls,
+        .tls_verify = (reds_tls_verify)cfg->tls_verify,
+        .tls_ca_file = cfg->tls_ca_file,
+        .tls_ca_dir = cfg->tls_ca_dir,
+        .tls_cert_file = cfg->tls_cert_file,
+        .tls_key_file = cfg->tls_key_file,
+        .tls_server_name = cfg->tls_server_name,
+        .pool_blocking = cfg->pool_blocking,
+        .pool_timeout_ms = !cfg->pool_blocking       ? 0
+                           : cfg->pool_timeout_ms ? cfg->pool_timeout_ms
+                                                  : REDS_NO_TIMEOUT,
+        .health_check_interval_ms = cfg->health_check_interval_ms,
+        .retries = cfg->retries,
+        .retry_backoff_base_ms = cfg->retry_backoff_base_ms,
+        .retry_backoff_cap_ms = cfg->retry_backoff_cap_ms,
+        .retry_writes = cfg->retry_writes,
+    };
+    return o;
+}
+
+reds_err reds__config_copy(const reds__config *cfg, reds__config **out)
+{
+    reds_options o = options_of(cfg);
+    return reds__config_new(&o, out);
+}
