@@ -144,3 +144,27 @@ long reds_catalog_keys(const reds_catalog_entry *cmd, size_t argc, const reds_st
     }
     return found;
 }
+
+size_t reds__cmd_argv(const char *buf, size_t len, reds_str *argv, size_t max)
+{
+    /* The command was packed by reds: "*<argc>\r\n" then "$<n>\r\n<bytes>\r\n"
+     * per argument. Walking it is indexing our own encoding. */
+    const char *p = buf, *end = buf + len;
+    if (len < 4 || *p != '*')
+        return 0;
+    size_t argc = 0;
+    for (p++; p < end && *p != '\r'; p++)
+        argc = argc * 10 + (size_t)(*p - '0');
+    p += 2;
+    size_t i;
+    for (i = 0; i < argc && i < max && p < end; i++) {
+        size_t n = 0;
+        for (p++; p < end && *p != '\r'; p++)
+            n = n * 10 + (size_t)(*p - '0');
+        p += 2;
+        argv[i].ptr = p;
+        argv[i].len = n;
+        p += n + 2;
+    }
+    return i;
+}

@@ -155,6 +155,22 @@ START_TEST(keys_from_key_specs)
 }
 END_TEST
 
+START_TEST(argv_of_a_packed_command)
+{
+    static const char packed[] = "*4\r\n$4\r\nMSET\r\n$1\r\na\r\n$0\r\n\r\n$3\r\nb\0c\r\n";
+    reds_str argv[8];
+    ck_assert_uint_eq(reds__cmd_argv(packed, sizeof packed - 1, argv, 8), 4);
+    ASSERT_STR(&argv[0], "MSET");
+    ASSERT_STR(&argv[2], "");
+    ck_assert(argv[3].len == 3 && memcmp(argv[3].ptr, "b\0c", 3) == 0);
+    size_t pos[4];
+    ck_assert_int_eq(reds_catalog_keys(reds_catalog_lookup("MSET"), 4, argv, pos, 4), 2);
+    ck_assert(pos[0] == 1 && pos[1] == 3);
+    ck_assert_uint_eq(reds__cmd_argv(packed, sizeof packed - 1, argv, 2), 2);
+    ck_assert_uint_eq(reds__cmd_argv("", 0, argv, 8), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("catalog");
@@ -165,6 +181,7 @@ static Suite *suite(void)
     tc = tcase_create("table");
     tcase_add_test(tc, lookups);
     tcase_add_test(tc, keys_from_key_specs);
+    tcase_add_test(tc, argv_of_a_packed_command);
     suite_add_tcase(s, tc);
     return s;
 }
