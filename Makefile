@@ -8,8 +8,10 @@
 #   make bench            reds against hiredis and redis-benchmark
 #   make generate         regenerate generated/ from spec/
 #   make check-generated  fail when generated/ is stale
-#   make import-spec [URL=redis://host:port]   update spec/ from a server
-#   make audit [URL=...]  compare spec/ with a live server
+#   make import-spec [URL=redis://host:port] [SENTINEL_URL=...]
+#                         update spec/ from a server (and a Sentinel)
+#   make audit [URL=...] [SENTINEL_URL=...]  compare spec/ with a live
+#                         server (and the Sentinel group with a Sentinel)
 
 CC ?= cc
 SAN ?=
@@ -40,7 +42,9 @@ SHLIB := $(BUILD)/libreds.so
 HEADERS := $(wildcard runtime/*.h runtime/include/reds/*.h generated/*.h generated/include/reds/*.h)
 
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/check_*.c)))
-TEST_SUPPORT := $(BUILD)/obj/tests/fixture.o $(BUILD)/obj/tests/testutil.o
+# Shared by every suite: tests/fixture*.c (servers, clusters, sentinels) and testutil.c.
+TEST_SUPPORT := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/fixture*.c))) \
+	$(BUILD)/obj/tests/testutil.o
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(sort $(wildcard examples/*.c)))
 WITH_REDIS := $(BUILD)/tools/with-redis
 
@@ -75,7 +79,7 @@ check-headers:
 	    -Igenerated/include -fsyntax-only tests/headers.c || exit 1; done
 	@echo "headers: C99, C11, C++11, C++17 clean"
 
-$(BUILD)/obj/%.o: %.c $(HEADERS) tests/testutil.h tests/fixture.h
+$(BUILD)/obj/%.o: %.c $(HEADERS) tests/testutil.h $(wildcard tests/fixture*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -89,7 +93,7 @@ $(SHLIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIB) tests/fixture.h tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIB) $(wildcard tests/fixture*.h) tests/testutil.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(TEST_SUPPORT) $(LIB) $(TEST_LDLIBS) $(LDLIBS) -o $@
@@ -149,9 +153,12 @@ $(BUILD)/bench/bench: bench/bench.c $(LIB)
 
 import-spec: deps
 	$(PYTHON) codegen/import_spec.py $(if $(URL),--url $(URL))
+	$(PYTHON) codegen/import_spec.py --sentinel $(if $(SENTINEL_URL),--url $(SENTINEL_URL))
 
+# The Sentinel group is audited against SENTINEL_URL, or a throwaway Sentinel.
 audit: deps
-	$(PYTHON) codegen/audit.py $(if $(URL),--url $(URL))
+	$(PYTHON) codegen/audit.py $(if $(URL),--url $(URL)) \
+	  $(if $(SENTINEL_URL),--sentinel-url $(SENTINEL_URL))
 
 format:
 	clang-format -i runtime/*.c runtime/*.h runtime/include/reds/*.h tests/*.c tests/*.h \

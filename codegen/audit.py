@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Compare spec/ with a live server and report command coverage.
 
-    audit.py [--url URL] [--spec DIR] [--report FILE] [--group G]... [--sentinel]
+    audit.py [--url URL] [--sentinel-url URL] [--spec DIR] [--report FILE]
+             [--group G]... [--sentinel]
 
-Without --url a throwaway redis-server is started (and stopped). Prints a
+Without --url a throwaway redis-server is started (and stopped). The
+Sentinel group, which only a Sentinel serves, is audited against
+--sentinel-url or a throwaway Sentinel (--sentinel: only that, against
+--url or a throwaway one). Prints a
 table by group — bound, dedicated, excluded, missing, extra — and every
 mismatch between the spec and the server: argument trees, arity, flags,
 tips, key specs, deprecation and documentation fields. Writes the same as
@@ -13,6 +17,7 @@ mismatch, 0 otherwise.
 
 import argparse
 import os
+import shutil
 import sys
 
 import import_spec
@@ -95,8 +100,9 @@ def status_of(entry):
     return "bound"
 
 
-def audit(spec, live, groups=None):
-    """The whole comparison, as data."""
+def audit(spec, live, groups=None, skip=()):
+    """The whole comparison, as data. Groups in `skip` are left out (the
+    Sentinel groups, against a server)."""
     rows = {}
     mismatches = []
     missing, extra = [], []
@@ -132,7 +138,8 @@ def audit(spec, live, groups=None):
         mismatches += [(name, c, d) for c, d in found]
     for name in sorted(spec.commands):
         entry = spec.commands[name]
-        if name in live or (groups and entry.group not in groups):
+        if name in live or entry.group in skip or (
+                groups and entry.group not in groups):
             continue
         row(entry.group)["extra"] += 1
         extra.append((entry.group, name))
@@ -197,10 +204,36 @@ def dedicated(spec):
             for api, names in sorted(apis.items())]
 
 
+def audit_one(spec, url, sentinel, groups):
+    """Audit one live server (or Sentinel): (source, summary, table,
+    details, clean)."""
+    with server.connect(url, sentinel) as conn:
+        version = server.pairs(
+            [x for line in conn.call("INFO", "server").splitlines()
+             if ":" in line for x in line.split(":", 1)]).get(
+                 "redis_version", "?")
+        is_sentinel = server.is_sentinel(conn)
+        live = server.fetch_commands(conn)
+    if is_sentinel:
+        # A Sentinel's other commands are the server's own.
+        groups = [g for g in groups or server.SENTINEL_GROUPS
+                  if g in server.SENTINEL_GROUPS]
+        skip = ()
+    else:
+        skip = server.SENTINEL_GROUPS
+    rows, mismatches, missing, extra = audit(spec, live, groups, skip)
+    source = "Redis %s%s" % (version, " (Sentinel)" if is_sentinel else "")
+    summary, table, details = render(rows, mismatches, missing, extra,
+                                     source)
+    return source, summary, table, details, not (missing or mismatches)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--url", help="server to compare with (default: a "
                     "throwaway one)")
+    ap.add_argument("--sentinel-url", help="Sentinel to compare the "
+                    "Sentinel group with (default: a throwaway one)")
     ap.add_argument("--spec", default=os.path.join(ROOT, "spec"))
     ap.add_argument("--report", default=os.path.join(ROOT, "docs",
                                                      "coverage.md"),
@@ -208,42 +241,58 @@ def main():
     ap.add_argument("--group", action="append",
                     help="audit only this group (repeatable)")
     ap.add_argument("--sentinel", action="store_true",
-                    help="the throwaway server is a Sentinel")
+                    help="audit only the Sentinel group, against a "
+                    "Sentinel (--url, or a throwaway one)")
     args = ap.parse_args()
 
     spec = speclib.Spec(args.spec)
-    with server.connect(args.url, args.sentinel) as conn:
-        version = server.pairs(
-            [x for line in conn.call("INFO", "server").splitlines()
-             if ":" in line for x in line.split(":", 1)]).get(
-                 "redis_version", "?")
-        live = server.fetch_commands(conn)
-    rows, mismatches, missing, extra = audit(spec, live, args.group)
-    source = "Redis %s%s" % (version, " (Sentinel)" if args.sentinel else "")
-    summary, table, details = render(rows, mismatches, missing, extra,
-                                     source)
+    runs = []
+    want_server = not args.sentinel and not (
+        args.group and all(g in server.SENTINEL_GROUPS for g in args.group))
+    want_sentinel = args.sentinel or not args.group or any(
+        g in server.SENTINEL_GROUPS for g in args.group)
+    if want_server:
+        runs.append(audit_one(spec, args.url, False, args.group))
+    notes = []
+    if want_sentinel:
+        url = args.url if args.sentinel else args.sentinel_url
+        if url or shutil.which("redis-server"):
+            runs.append(audit_one(spec, url, not url, args.group))
+        else:
+            notes.append("the Sentinel group was not audited: no "
+                         "redis-server to start a Sentinel with (pass "
+                         "--sentinel-url)")
 
-    print("audit against %s" % source)
-    for line in table:
-        print(line)
-    for line in details:
-        print(line)
-    print(summary)
+    for source, summary, table, details, _ in runs:
+        print("audit against %s" % source)
+        for line in table:
+            print(line)
+        for line in details:
+            print(line)
+        print(summary)
+    for note in notes:
+        print("audit: " + note)
 
     if args.report != "-":
         os.makedirs(os.path.dirname(os.path.abspath(args.report)),
                     exist_ok=True)
         md = ["# Command coverage", "",
               "Generated by `make audit` (codegen/audit.py) against %s; "
-              "do not edit by hand." % source, "",
-              "**%s.**" % summary, ""] + table + [""]
+              "do not edit by hand." % " and ".join(r[0] for r in runs), ""]
+        details = []
+        for i, (source, summary, table, found, _) in enumerate(runs):
+            if i:
+                md += ["## The Sentinel group, against %s" % source, ""]
+            md += ["**%s.**" % summary, ""] + table + [""]
+            details += found
+        md += ["_%s._" % n[0].upper() + n[1:] for n in notes]
         if details:
             md += ["## Findings", ""] + details + [""]
         md += ["## Served by dedicated APIs", ""] + dedicated(spec) + [""]
         md += ["## Excluded, and why", ""] + exclusions(spec) + [""]
         with open(args.report, "w") as f:
             f.write("\n".join(md))
-    return 1 if missing or mismatches else 0
+    return 0 if all(r[4] for r in runs) else 1
 
 
 if __name__ == "__main__":

@@ -124,6 +124,8 @@ class Arg:
         self.name = spec["name"]
         self.type = spec["type"]
         self.token = spec.get("token")
+        if self.token is None and self.type == "pure-token":
+            self.token = self.name  # undocumented token: the name is sent
         self.optional = bool(spec.get("optional"))
         self.multiple = bool(spec.get("multiple"))
         self.multiple_token = bool(spec.get("multiple_token"))
@@ -621,12 +623,52 @@ def remove_arg(args, target):
     return False
 
 
-def apply_ops(args, ops, where, cmdname):
+def parent_of(args, target, parent=None):
+    """The Arg whose children hold `target`, or None at the top level."""
+    for a in args:
+        if a is target:
+            return parent
+        found = parent_of(a.children, target, a)
+        if found is not False:
+            return found
+    return False
+
+
+def min_words(arg):
+    """The fewest command-line words a required argument takes."""
+    if arg.type == "oneof":
+        n = min((min_words(c) for c in arg.children), default=0)
+    elif arg.type == "block":
+        n = sum(min_words(c) for c in arg.children if not c.optional)
+    else:
+        n = 1
+    return n + (1 if arg.token and arg.type != "pure-token" else 0)
+
+
+def omittable(args, arg, cmdname, arity):
+    """Optional arguments can be omitted; so can one choice of a oneof
+    that keeps others, and a required top-level argument when the arity
+    says the command runs without it (Redis 7.0 documents SENTINEL DEBUG's
+    pairs as required, yet `SENTINEL DEBUG` alone lists the parameters)."""
+    if arg.optional:
+        return True
+    parent = parent_of(args, arg)
+    if parent:
+        return parent.type == "oneof" and len(parent.children) > 1
+    if not isinstance(arity, int) or arity >= 0:
+        return False
+    rest = sum(min_words(a) for a in args if a is not arg and not a.optional)
+    return len(cmdname.split()) + rest >= -arity
+
+
+def apply_ops(args, ops, where, cmdname, arity=None):
     for path in ops.get("omit", []):
         arg = find_path(args, path, where, cmdname)
-        if not arg.optional:
-            raise SpecError(["%s: %s: omit %r: only optional arguments can "
-                             "be omitted" % (where, cmdname, path)])
+        if not omittable(args, arg, cmdname, arity):
+            raise SpecError(["%s: %s: omit %r: only optional arguments, "
+                             "choices of a oneof, and required ones the "
+                             "arity allows to leave out can be omitted" %
+                             (where, cmdname, path)])
         remove_arg(args, arg)
     for path in ops.get("require", []):
         find_path(args, path, where, cmdname).optional = False
@@ -890,7 +932,7 @@ class Generator:
         where = cmd.where()
         args = named_apart([Arg(a, where) for a in
                             cmd.get("arguments") or cmd.get("c_arguments", [])])
-        apply_ops(args, ops, where, cmd.name)
+        apply_ops(args, ops, where, cmd.name, cmd.get("arity"))
         resolve_counts(args, where, cmd.name)
         base = cmd.get("c_name") or cident(cmd.name)
         fb = FunctionBuilder(self, cmd, fname, base)

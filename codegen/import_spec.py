@@ -3,7 +3,9 @@
 
     import_spec.py [--url URL] [--spec DIR] [--group G]... [--sentinel]
 
-Without --url a throwaway redis-server is started (and stopped). Server
+Without --url a throwaway redis-server is started (and stopped); with
+--sentinel it is a Sentinel. From a Sentinel only the Sentinel group is
+imported (its other commands are the server's own). Server
 fields (arguments, key specs, flags, tips, arity, since, summary,
 deprecation) are replaced by what the server says; annotations (reply,
 c_name, variants, scope, dedicated, excluded, and c_name/c_type on
@@ -133,8 +135,18 @@ def main():
     args = ap.parse_args()
 
     with server.connect(args.url, args.sentinel) as conn:
+        sentinel = server.is_sentinel(conn)
         live = server.fetch_commands(conn)
     spec = speclib.Spec(args.spec)
+    # A Sentinel's other commands are the server's own: import only the
+    # Sentinel groups from it, and never miss those on a server.
+    if sentinel:
+        args.group = [g for g in args.group or server.SENTINEL_GROUPS
+                      if g in server.SENTINEL_GROUPS]
+        if not args.group:
+            raise SystemExit("import-spec: a Sentinel serves only the "
+                             "groups " + ", ".join(server.SENTINEL_GROUPS))
+    skip = () if sentinel else server.SENTINEL_GROUPS
 
     by_group = {}
     for name, entry in spec.commands.items():
@@ -162,6 +174,7 @@ def main():
             with open(path, "w") as f:
                 f.write(text)
     stale = sorted(n for n in spec.commands if n not in live and
+                   spec.commands[n].group not in skip and
                    (not args.group or spec.commands[n].group in args.group))
     print("import-spec: %d updated, %d new%s" % (
         updated, len(added), (": " + ", ".join(added)) if added else ""))

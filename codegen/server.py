@@ -63,6 +63,17 @@ def connect(url=None, sentinel=False):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# Command groups only a Sentinel serves: a Redis server has none of their
+# commands, and a Sentinel's other commands are the server's own (audited
+# and imported from a server).
+SENTINEL_GROUPS = ("sentinel",)
+
+
+def is_sentinel(conn):
+    """Whether `conn` talks to a Sentinel (INFO server: redis_mode)."""
+    return "redis_mode:sentinel" in conn.call("INFO", "server")
+
+
 def pairs(flat):
     """A flat [k1, v1, k2, v2] reply as a dict."""
     return dict(zip(flat[::2], flat[1::2]))

@@ -174,6 +174,12 @@ static const reds_str reds__lit_function_restore_policy[] = {
     {"$7\r\nREPLACE\r\n", 13},
 };
 
+static const reds_str reds__lit_sentinel_simulate_failure_mode[] = {
+    {NULL, 0},
+    {"$20\r\ncrash-after-election\r\n", 27},
+    {"$21\r\ncrash-after-promotion\r\n", 28},
+};
+
 static const reds_str reds__lit_shutdown_save[] = {
     {NULL, 0},
     {"$6\r\nNOSAVE\r\n", 12},
@@ -5752,6 +5758,502 @@ reds_err reds_script_load(reds_client *c, reds_str script, reds_str **out)
     p = reds__put_lit(p, "$4\r\nLOAD\r\n", 10);
     p = reds__put_str(p, script);
     return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
+}
+
+reds_err reds_sentinel_ckquorum(reds_client *c, reds_str master_name, reds_str **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 14);
+    reds__size_str(&sz, master_name, "master-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_CKQUORUM, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$8\r\nCKQUORUM\r\n", 14);
+    p = reds__put_str(p, master_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
+}
+
+reds_err reds_sentinel_config_set(reds_client *c, const reds_sentinel_config_set_set_param_value *set_param_value, size_t nset_param_value)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 12);
+    reds__size_array(&sz, set_param_value, nset_param_value, sizeof *set_param_value, "set_param_value");
+    if (nset_param_value == 0) {
+        return reds__error(REDS_ERR_DATA, "SENTINEL CONFIG: set_param_value needs at least one element");
+    }
+    reds__size_lit(&sz, 9);
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < nset_param_value; i0++) {
+            reds__size_str(&sz, set_param_value[i0].parameter, "parameter");
+            reds__size_str(&sz, set_param_value[i0].value, "value");
+        }
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_CONFIG, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$6\r\nCONFIG\r\n", 12);
+    p = reds__put_lit(p, "$3\r\nSET\r\n", 9);
+    for (size_t i0 = 0; i0 < nset_param_value; i0++) {
+        p = reds__put_str(p, set_param_value[i0].parameter);
+        p = reds__put_str(p, set_param_value[i0].value);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_sentinel_config_get(reds_client *c, const reds_str *parameter, size_t nparameter, reds_map **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 12);
+    reds__size_array(&sz, parameter, nparameter, sizeof *parameter, "parameter");
+    if (nparameter == 0) {
+        return reds__error(REDS_ERR_DATA, "SENTINEL CONFIG: parameter needs at least one element");
+    }
+    reds__size_lit(&sz, 9);
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < nparameter; i0++) {
+            reds__size_str(&sz, parameter[i0], "parameter");
+        }
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_CONFIG, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$6\r\nCONFIG\r\n", 12);
+    p = reds__put_lit(p, "$3\r\nGET\r\n", 9);
+    for (size_t i0 = 0; i0 < nparameter; i0++) {
+        p = reds__put_str(p, parameter[i0]);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_map, out);
+}
+
+reds_err reds_sentinel_debug(reds_client *c, const reds_sentinel_debug_parameter_value *parameter_value, size_t nparameter_value)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 11);
+    reds__size_array(&sz, parameter_value, nparameter_value, sizeof *parameter_value, "parameter_value");
+    if (nparameter_value == 0) {
+        return reds__error(REDS_ERR_DATA, "SENTINEL DEBUG: parameter_value needs at least one element");
+    }
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < nparameter_value; i0++) {
+            reds__size_str(&sz, parameter_value[i0].parameter, "parameter");
+            reds__size_str(&sz, parameter_value[i0].value, "value");
+        }
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_DEBUG, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$5\r\nDEBUG\r\n", 11);
+    for (size_t i0 = 0; i0 < nparameter_value; i0++) {
+        p = reds__put_str(p, parameter_value[i0].parameter);
+        p = reds__put_str(p, parameter_value[i0].value);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_sentinel_debug_list(reds_client *c, reds_map **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 11);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_DEBUG, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$5\r\nDEBUG\r\n", 11);
+    return reds__cmd_run(c, &cmd, p, reds__conv_map, out);
+}
+
+reds_err reds_sentinel_failover(reds_client *c, reds_str master_name)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 14);
+    reds__size_str(&sz, master_name, "master-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_FAILOVER, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$8\r\nFAILOVER\r\n", 14);
+    p = reds__put_str(p, master_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_sentinel_flushconfig(reds_client *c)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 18);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_FLUSHCONFIG, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$11\r\nFLUSHCONFIG\r\n", 18);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_sentinel_get_master_addr_by_name(reds_client *c, reds_str master_name, reds_sentinel_master_addr **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 30);
+    reds__size_str(&sz, master_name, "master-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_GET_MASTER_ADDR_BY_NAME, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$23\r\nGET-MASTER-ADDR-BY-NAME\r\n", 30);
+    p = reds__put_str(p, master_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_master_addr, out);
+}
+
+reds_err reds_sentinel_help(reds_client *c, reds_strlist **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 10);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_HELP, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$4\r\nHELP\r\n", 10);
+    return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
+}
+
+reds_err reds_sentinel_info_cache(reds_client *c, const reds_str *nodename, size_t nnodename, reds_sentinel_cached_master_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 17);
+    reds__size_array(&sz, nodename, nnodename, sizeof *nodename, "nodename");
+    if (nnodename == 0) {
+        return reds__error(REDS_ERR_DATA, "SENTINEL INFO-CACHE: nodename needs at least one element");
+    }
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < nnodename; i0++) {
+            reds__size_str(&sz, nodename[i0], "nodename");
+        }
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_INFO_CACHE, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$10\r\nINFO-CACHE\r\n", 17);
+    for (size_t i0 = 0; i0 < nnodename; i0++) {
+        p = reds__put_str(p, nodename[i0]);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_info_cache, out);
+}
+
+reds_err reds_sentinel_is_master_down_by_addr(reds_client *c, reds_str ip, int64_t port, int64_t current_epoch, reds_str runid, reds_sentinel_vote **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 29);
+    reds__size_str(&sz, ip, "ip");
+    reds__size_num(&sz);
+    reds__size_num(&sz);
+    reds__size_str(&sz, runid, "runid");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_IS_MASTER_DOWN_BY_ADDR, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$22\r\nIS-MASTER-DOWN-BY-ADDR\r\n", 29);
+    p = reds__put_str(p, ip);
+    p = reds__put_i64(p, port);
+    p = reds__put_i64(p, current_epoch);
+    p = reds__put_str(p, runid);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_vote, out);
+}
+
+reds_err reds_sentinel_master(reds_client *c, reds_str master_name, reds_sentinel_master_state **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 12);
+    reds__size_str(&sz, master_name, "master-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_MASTER, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$6\r\nMASTER\r\n", 12);
+    p = reds__put_str(p, master_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_master_state, out);
+}
+
+reds_err reds_sentinel_masters(reds_client *c, reds_sentinel_master_state_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 13);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_MASTERS, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$7\r\nMASTERS\r\n", 13);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_masters, out);
+}
+
+reds_err reds_sentinel_monitor(reds_client *c, reds_str name, reds_str ip, int64_t port, int64_t quorum)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 13);
+    reds__size_str(&sz, name, "name");
+    reds__size_str(&sz, ip, "ip");
+    reds__size_num(&sz);
+    reds__size_num(&sz);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_MONITOR, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$7\r\nMONITOR\r\n", 13);
+    p = reds__put_str(p, name);
+    p = reds__put_str(p, ip);
+    p = reds__put_i64(p, port);
+    p = reds__put_i64(p, quorum);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_sentinel_myid(reds_client *c, reds_str **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 10);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_MYID, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$4\r\nMYID\r\n", 10);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
+}
+
+reds_err reds_sentinel_pending_scripts(reds_client *c, reds_sentinel_pending_script_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 22);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_PENDING_SCRIPTS, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$15\r\nPENDING-SCRIPTS\r\n", 22);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_pending_scripts, out);
+}
+
+reds_err reds_sentinel_remove(reds_client *c, reds_str master_name)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 12);
+    reds__size_str(&sz, master_name, "master-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_REMOVE, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$6\r\nREMOVE\r\n", 12);
+    p = reds__put_str(p, master_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_sentinel_replicas(reds_client *c, reds_str master_name, reds_sentinel_replica_state_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 14);
+    reds__size_str(&sz, master_name, "master-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_REPLICAS, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$8\r\nREPLICAS\r\n", 14);
+    p = reds__put_str(p, master_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_replicas, out);
+}
+
+reds_err reds_sentinel_reset(reds_client *c, reds_str pattern, int64_t *out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 11);
+    reds__size_str(&sz, pattern, "pattern");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_RESET, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$5\r\nRESET\r\n", 11);
+    p = reds__put_str(p, pattern);
+    return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
+}
+
+reds_err reds_sentinel_sentinels(reds_client *c, reds_str master_name, reds_sentinel_peer_state_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 15);
+    reds__size_str(&sz, master_name, "master-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_SENTINELS, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$9\r\nSENTINELS\r\n", 15);
+    p = reds__put_str(p, master_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_sentinels, out);
+}
+
+reds_err reds_sentinel_set(reds_client *c, reds_str master_name, const reds_sentinel_set_option_value *option_value, size_t noption_value)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 9);
+    reds__size_str(&sz, master_name, "master-name");
+    reds__size_array(&sz, option_value, noption_value, sizeof *option_value, "option_value");
+    if (noption_value == 0) {
+        return reds__error(REDS_ERR_DATA, "SENTINEL SET: option_value needs at least one element");
+    }
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < noption_value; i0++) {
+            reds__size_str(&sz, option_value[i0].option, "option");
+            reds__size_str(&sz, option_value[i0].value, "value");
+        }
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_SET, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$3\r\nSET\r\n", 9);
+    p = reds__put_str(p, master_name);
+    for (size_t i0 = 0; i0 < noption_value; i0++) {
+        p = reds__put_str(p, option_value[i0].option);
+        p = reds__put_str(p, option_value[i0].value);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_sentinel_simulate_failure(reds_client *c, const reds_sentinel_simulate_failure_mode *mode, size_t nmode)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 23);
+    reds__size_array(&sz, mode, nmode, sizeof *mode, "mode");
+    if (nmode == 0) {
+        return reds__error(REDS_ERR_DATA, "SENTINEL SIMULATE-FAILURE: mode needs at least one element");
+    }
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < nmode; i0++) {
+            if (mode[i0] == 0 || (unsigned)mode[i0] > 2) {
+                return reds__error(REDS_ERR_DATA, "SENTINEL SIMULATE-FAILURE: mode holds a bad value");
+            }
+            reds__size_lit(&sz, 28);
+        }
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_SIMULATE_FAILURE, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$16\r\nSIMULATE-FAILURE\r\n", 23);
+    for (size_t i0 = 0; i0 < nmode; i0++) {
+        p = reds__put_lit(p, reds__lit_sentinel_simulate_failure_mode[mode[i0]].ptr, reds__lit_sentinel_simulate_failure_mode[mode[i0]].len);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_sentinel_slaves(reds_client *c, reds_str master_name, reds_sentinel_replica_state_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 12);
+    reds__size_str(&sz, master_name, "master-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_SLAVES, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$6\r\nSLAVES\r\n", 12);
+    p = reds__put_str(p, master_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_replicas, out);
 }
 
 reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_strlist **out)

@@ -2386,6 +2386,425 @@ reds_err reds__fill_list_scored(const reds_reply *r, reds__arena *a, size_t *cou
     return REDS_OK;
 }
 
+reds_err reds__fill_sentinel_cached_info(const reds_reply *r, reds__arena *a, reds_sentinel_cached_info *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "sentinel_cached_info: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (sentinel_cached_info)");
+    if (!err)
+        err = reds__fill_int(&r->element[0], &dst->age_ms);
+    if (!err)
+        err = reds__fill_nullable_str(&r->element[1], &dst->info);
+    return err;
+}
+
+reds_err reds__fill_list_sentinel_cached_info(const reds_reply *r, reds__arena *a, size_t *count, reds_sentinel_cached_info **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of sentinel_cached_info");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_sentinel_cached_info(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+/* One name/value pair of a flat list: the name fills `master`, the value `instances`. */
+reds_err reds__fill_pair_sentinel_cached_master(const reds_reply *k, const reds_reply *v, reds__arena *a, reds_sentinel_cached_master *dst)
+{
+    reds_err err = reds__fill_str(k, &dst->master);
+    (void)a;
+    if (!err)
+        err = reds__fill_list_sentinel_cached_info(v, a, &dst->ninstances, &dst->instances);
+    return err;
+}
+
+reds_err reds__fill_sentinel_cached_master(const reds_reply *r, reds__arena *a, reds_sentinel_cached_master *dst)
+{
+    if (r->type != REDS_REPLY_ARRAY || r->len != 2)
+        return reds__bad_reply(r, "a name/value pair (sentinel_cached_master)");
+    return reds__fill_pair_sentinel_cached_master(&r->element[0], &r->element[1], a, dst);
+}
+
+/* Name/value pairs, one record per pair: a flat array, or an array of
+ * [name, value] arrays (how ZMPOP and BZMPOP send members and scores). */
+reds_err reds__fill_list_sentinel_cached_master(const reds_reply *r, reds__arena *a, size_t *count, reds_sentinel_cached_master **items)
+{
+    if (r->type == REDS_REPLY_ARRAY && r->len && r->element[0].type == REDS_REPLY_ARRAY) {
+        *count = r->len;
+        *items = reds__arena_alloc(a, r->len * sizeof **items);
+        if (!*items)
+            return nomem();
+        for (size_t i = 0; i < r->len; i++) {
+            memset(&(*items)[i], 0, sizeof **items);
+            reds_err err = reds__fill_sentinel_cached_master(&r->element[i], a, &(*items)[i]);
+            if (err)
+                return err;
+        }
+        return REDS_OK;
+    }
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "sentinel_cached_master: expected name/value pairs, got %zu elements", r->len)
+                   : reds__bad_reply(r, "name/value pairs (sentinel_cached_master)");
+    *count = r->len / 2;
+    *items = r->len ? reds__arena_alloc(a, *count * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < *count; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_pair_sentinel_cached_master(&r->element[2 * i], &r->element[2 * i + 1], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_sentinel_master_addr(const reds_reply *r, reds__arena *a, reds_sentinel_master_addr *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type == REDS_REPLY_NIL)
+        return REDS_OK; /* nil: the record stays zeroed */
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "sentinel_master_addr: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (sentinel_master_addr)");
+    if (!err)
+        err = reds__fill_str(&r->element[0], &dst->ip);
+    if (!err)
+        err = reds__fill_int_text(&r->element[1], &dst->port);
+    return err;
+}
+
+reds_err reds__fill_list_sentinel_master_addr(const reds_reply *r, reds__arena *a, size_t *count, reds_sentinel_master_addr **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of sentinel_master_addr");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_sentinel_master_addr(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_sentinel_master_state(const reds_reply *r, reds__arena *a, reds_sentinel_master_state *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (sentinel_master_state)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (sentinel_master_state)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "ip", 2))
+            err = reds__fill_str(v, &dst->ip);
+        else if (key_is(k->str, k->len, "port", 4))
+            err = reds__fill_int_text(v, &dst->port);
+        else if (key_is(k->str, k->len, "runid", 5))
+            err = reds__fill_str(v, &dst->runid);
+        else if (key_is(k->str, k->len, "flags", 5))
+            err = reds__fill_str(v, &dst->flags);
+        else if (key_is(k->str, k->len, "link-pending-commands", 21))
+            err = reds__fill_int_text(v, &dst->link_pending_commands);
+        else if (key_is(k->str, k->len, "link-refcount", 13))
+            err = reds__fill_int_text(v, &dst->link_refcount);
+        else if (key_is(k->str, k->len, "failover-state", 14))
+            err = reds__fill_str(v, &dst->failover_state);
+        else if (key_is(k->str, k->len, "last-ping-sent", 14))
+            err = reds__fill_int_text(v, &dst->last_ping_sent);
+        else if (key_is(k->str, k->len, "last-ok-ping-reply", 18))
+            err = reds__fill_int_text(v, &dst->last_ok_ping_reply);
+        else if (key_is(k->str, k->len, "last-ping-reply", 15))
+            err = reds__fill_int_text(v, &dst->last_ping_reply);
+        else if (key_is(k->str, k->len, "s-down-time", 11))
+            err = reds__fill_int_text(v, &dst->s_down_time);
+        else if (key_is(k->str, k->len, "o-down-time", 11))
+            err = reds__fill_int_text(v, &dst->o_down_time);
+        else if (key_is(k->str, k->len, "down-after-milliseconds", 23))
+            err = reds__fill_int_text(v, &dst->down_after_milliseconds);
+        else if (key_is(k->str, k->len, "info-refresh", 12))
+            err = reds__fill_int_text(v, &dst->info_refresh);
+        else if (key_is(k->str, k->len, "role-reported", 13))
+            err = reds__fill_str(v, &dst->role_reported);
+        else if (key_is(k->str, k->len, "role-reported-time", 18))
+            err = reds__fill_int_text(v, &dst->role_reported_time);
+        else if (key_is(k->str, k->len, "config-epoch", 12))
+            err = reds__fill_int_text(v, &dst->config_epoch);
+        else if (key_is(k->str, k->len, "num-slaves", 10))
+            err = reds__fill_int_text(v, &dst->num_slaves);
+        else if (key_is(k->str, k->len, "num-other-sentinels", 19))
+            err = reds__fill_int_text(v, &dst->num_other_sentinels);
+        else if (key_is(k->str, k->len, "quorum", 6))
+            err = reds__fill_int_text(v, &dst->quorum);
+        else if (key_is(k->str, k->len, "failover-timeout", 16))
+            err = reds__fill_int_text(v, &dst->failover_timeout);
+        else if (key_is(k->str, k->len, "parallel-syncs", 14))
+            err = reds__fill_int_text(v, &dst->parallel_syncs);
+        else if (key_is(k->str, k->len, "notification-script", 19))
+            err = reds__fill_str(v, &dst->notification_script);
+        else if (key_is(k->str, k->len, "client-reconfig-script", 22))
+            err = reds__fill_str(v, &dst->client_reconfig_script);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_sentinel_master_state(const reds_reply *r, reds__arena *a, size_t *count, reds_sentinel_master_state **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of sentinel_master_state");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_sentinel_master_state(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_sentinel_peer_state(const reds_reply *r, reds__arena *a, reds_sentinel_peer_state *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (sentinel_peer_state)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (sentinel_peer_state)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "ip", 2))
+            err = reds__fill_str(v, &dst->ip);
+        else if (key_is(k->str, k->len, "port", 4))
+            err = reds__fill_int_text(v, &dst->port);
+        else if (key_is(k->str, k->len, "runid", 5))
+            err = reds__fill_str(v, &dst->runid);
+        else if (key_is(k->str, k->len, "flags", 5))
+            err = reds__fill_str(v, &dst->flags);
+        else if (key_is(k->str, k->len, "link-pending-commands", 21))
+            err = reds__fill_int_text(v, &dst->link_pending_commands);
+        else if (key_is(k->str, k->len, "link-refcount", 13))
+            err = reds__fill_int_text(v, &dst->link_refcount);
+        else if (key_is(k->str, k->len, "last-ping-sent", 14))
+            err = reds__fill_int_text(v, &dst->last_ping_sent);
+        else if (key_is(k->str, k->len, "last-ok-ping-reply", 18))
+            err = reds__fill_int_text(v, &dst->last_ok_ping_reply);
+        else if (key_is(k->str, k->len, "last-ping-reply", 15))
+            err = reds__fill_int_text(v, &dst->last_ping_reply);
+        else if (key_is(k->str, k->len, "s-down-time", 11))
+            err = reds__fill_int_text(v, &dst->s_down_time);
+        else if (key_is(k->str, k->len, "down-after-milliseconds", 23))
+            err = reds__fill_int_text(v, &dst->down_after_milliseconds);
+        else if (key_is(k->str, k->len, "last-hello-message", 18))
+            err = reds__fill_int_text(v, &dst->last_hello_message);
+        else if (key_is(k->str, k->len, "voted-leader", 12))
+            err = reds__fill_str(v, &dst->voted_leader);
+        else if (key_is(k->str, k->len, "voted-leader-epoch", 18))
+            err = reds__fill_int_text(v, &dst->voted_leader_epoch);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_sentinel_peer_state(const reds_reply *r, reds__arena *a, size_t *count, reds_sentinel_peer_state **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of sentinel_peer_state");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_sentinel_peer_state(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_sentinel_pending_script(const reds_reply *r, reds__arena *a, reds_sentinel_pending_script *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (sentinel_pending_script)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (sentinel_pending_script)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "argv", 4))
+            err = reds__fill_strlist(v, a, &dst->argv);
+        else if (key_is(k->str, k->len, "flags", 5))
+            err = reds__fill_str(v, &dst->flags);
+        else if (key_is(k->str, k->len, "pid", 3))
+            err = reds__fill_int_text(v, &dst->pid);
+        else if (key_is(k->str, k->len, "run-time", 8))
+            err = reds__fill_int_text(v, &dst->run_time);
+        else if (key_is(k->str, k->len, "run-delay", 9))
+            err = reds__fill_int_text(v, &dst->run_delay);
+        else if (key_is(k->str, k->len, "retry-num", 9))
+            err = reds__fill_int_text(v, &dst->retry_num);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_sentinel_pending_script(const reds_reply *r, reds__arena *a, size_t *count, reds_sentinel_pending_script **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of sentinel_pending_script");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_sentinel_pending_script(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_sentinel_replica_state(const reds_reply *r, reds__arena *a, reds_sentinel_replica_state *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (sentinel_replica_state)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (sentinel_replica_state)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "name", 4))
+            err = reds__fill_str(v, &dst->name);
+        else if (key_is(k->str, k->len, "ip", 2))
+            err = reds__fill_str(v, &dst->ip);
+        else if (key_is(k->str, k->len, "port", 4))
+            err = reds__fill_int_text(v, &dst->port);
+        else if (key_is(k->str, k->len, "runid", 5))
+            err = reds__fill_str(v, &dst->runid);
+        else if (key_is(k->str, k->len, "flags", 5))
+            err = reds__fill_str(v, &dst->flags);
+        else if (key_is(k->str, k->len, "link-pending-commands", 21))
+            err = reds__fill_int_text(v, &dst->link_pending_commands);
+        else if (key_is(k->str, k->len, "link-refcount", 13))
+            err = reds__fill_int_text(v, &dst->link_refcount);
+        else if (key_is(k->str, k->len, "last-ping-sent", 14))
+            err = reds__fill_int_text(v, &dst->last_ping_sent);
+        else if (key_is(k->str, k->len, "last-ok-ping-reply", 18))
+            err = reds__fill_int_text(v, &dst->last_ok_ping_reply);
+        else if (key_is(k->str, k->len, "last-ping-reply", 15))
+            err = reds__fill_int_text(v, &dst->last_ping_reply);
+        else if (key_is(k->str, k->len, "s-down-time", 11))
+            err = reds__fill_int_text(v, &dst->s_down_time);
+        else if (key_is(k->str, k->len, "down-after-milliseconds", 23))
+            err = reds__fill_int_text(v, &dst->down_after_milliseconds);
+        else if (key_is(k->str, k->len, "info-refresh", 12))
+            err = reds__fill_int_text(v, &dst->info_refresh);
+        else if (key_is(k->str, k->len, "role-reported", 13))
+            err = reds__fill_str(v, &dst->role_reported);
+        else if (key_is(k->str, k->len, "role-reported-time", 18))
+            err = reds__fill_int_text(v, &dst->role_reported_time);
+        else if (key_is(k->str, k->len, "master-link-down-time", 21))
+            err = reds__fill_int_text(v, &dst->master_link_down_time);
+        else if (key_is(k->str, k->len, "master-link-status", 18))
+            err = reds__fill_str(v, &dst->master_link_status);
+        else if (key_is(k->str, k->len, "master-host", 11))
+            err = reds__fill_str(v, &dst->master_host);
+        else if (key_is(k->str, k->len, "master-port", 11))
+            err = reds__fill_int_text(v, &dst->master_port);
+        else if (key_is(k->str, k->len, "slave-priority", 14))
+            err = reds__fill_int_text(v, &dst->slave_priority);
+        else if (key_is(k->str, k->len, "slave-repl-offset", 17))
+            err = reds__fill_int_text(v, &dst->slave_repl_offset);
+        else if (key_is(k->str, k->len, "replica-announced", 17))
+            err = reds__fill_int_text(v, &dst->replica_announced);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_sentinel_replica_state(const reds_reply *r, reds__arena *a, size_t *count, reds_sentinel_replica_state **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of sentinel_replica_state");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_sentinel_replica_state(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_sentinel_vote(const reds_reply *r, reds__arena *a, reds_sentinel_vote *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 3)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "sentinel_vote: expected 3 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (sentinel_vote)");
+    if (!err)
+        err = reds__fill_bool(&r->element[0], &dst->down);
+    if (!err)
+        err = reds__fill_str(&r->element[1], &dst->leader);
+    if (!err)
+        err = reds__fill_int(&r->element[2], &dst->leader_epoch);
+    return err;
+}
+
+reds_err reds__fill_list_sentinel_vote(const reds_reply *r, reds__arena *a, size_t *count, reds_sentinel_vote **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of sentinel_vote");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_sentinel_vote(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
 reds_err reds__fill_server_time(const reds_reply *r, reds__arena *a, reds_server_time *dst)
 {
     reds_err err = REDS_OK;
@@ -3504,6 +3923,106 @@ reds_err reds__conv_scored_list(const reds_reply *r, reds__arena *a, void *out)
     if (err)
         return err;
     *(reds_scored_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_sentinel_info_cache(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_sentinel_cached_master_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_sentinel_cached_master(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_sentinel_cached_master_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_sentinel_master_addr(const reds_reply *r, reds__arena *a, void *out)
+{
+    if (r->type == REDS_REPLY_NIL) {
+        *(reds_sentinel_master_addr **)out = NULL;
+        return REDS_OK;
+    }
+    reds_sentinel_master_addr *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_sentinel_master_addr(r, a, v);
+    if (err)
+        return err;
+    *(reds_sentinel_master_addr **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_sentinel_master_state(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_sentinel_master_state *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_sentinel_master_state(r, a, v);
+    if (err)
+        return err;
+    *(reds_sentinel_master_state **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_sentinel_masters(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_sentinel_master_state_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_sentinel_master_state(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_sentinel_master_state_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_sentinel_pending_scripts(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_sentinel_pending_script_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_sentinel_pending_script(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_sentinel_pending_script_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_sentinel_replicas(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_sentinel_replica_state_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_sentinel_replica_state(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_sentinel_replica_state_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_sentinel_sentinels(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_sentinel_peer_state_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_sentinel_peer_state(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_sentinel_peer_state_list **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_sentinel_vote(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_sentinel_vote *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_sentinel_vote(r, a, v);
+    if (err)
+        return err;
+    *(reds_sentinel_vote **)out = v;
     return REDS_OK;
 }
 

@@ -343,5 +343,8 @@ reds_err reds__cmd_run(reds_client *c, reds__cmd *cmd, char *end,
 char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, unsigned id,
                       const reds__size *size);
 const char *reds__command_name(unsigned id);
+/* The arguments of a packed command as views into `buf` (at most `max`);
+ * returns how many. Routers pass them to reds_catalog_keys(). */
+size_t reds__cmd_argv(const char *buf, size_t len, reds_str *argv, size_t max);
 
 #endif

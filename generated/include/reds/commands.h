@@ -511,6 +511,116 @@ typedef struct reds_scored {
     double score;
 } reds_scored;
 
+/** One instance's INFO as a Sentinel last received it. */
+typedef struct reds_sentinel_cached_info {
+    int64_t age_ms; /**< milliseconds since it was received (0 when never) */
+    reds_str info; /**< the INFO text, NULL when none was received yet */
+} reds_sentinel_cached_info;
+
+/** One master of SENTINEL INFO-CACHE: the master first, then each of its replicas. */
+typedef struct reds_sentinel_cached_master {
+    reds_str master; /**< the service name */
+    size_t ninstances;
+    struct reds_sentinel_cached_info *instances;
+} reds_sentinel_cached_master;
+
+/** Where a Sentinel says a master is (SENTINEL GET-MASTER-ADDR-BY-NAME). */
+typedef struct reds_sentinel_master_addr {
+    reds_str ip; /**< an IP address (or a host name when the Sentinels announce host names) */
+    int64_t port;
+} reds_sentinel_master_addr;
+
+/** A Sentinel's view of a monitored master (SENTINEL MASTER, SENTINEL MASTERS). Times are milliseconds ago unless named otherwise. */
+typedef struct reds_sentinel_master_state {
+    reds_str name; /**< the service name */
+    reds_str ip;
+    int64_t port;
+    reds_str runid; /**< the master's run ID, empty until the Sentinel has read its INFO */
+    reds_str flags; /**< comma-separated: master, s_down, o_down, disconnected, failover_in_progress, promoted, reconf_sent, ... */
+    int64_t link_pending_commands;
+    int64_t link_refcount;
+    reds_str failover_state; /**< during a failover only: wait_start, select_slave, send_slaveof_noone, wait_promotion, reconf_slaves, update_config */
+    int64_t last_ping_sent; /**< 0 when no PING is waiting for its reply */
+    int64_t last_ok_ping_reply;
+    int64_t last_ping_reply;
+    int64_t s_down_time; /**< how long it has been subjectively down (only when it is) */
+    int64_t o_down_time; /**< how long it has been objectively down (only when it is) */
+    int64_t down_after_milliseconds;
+    int64_t info_refresh; /**< since its INFO was last read */
+    reds_str role_reported; /**< master or slave, as its INFO says */
+    int64_t role_reported_time;
+    int64_t config_epoch;
+    int64_t num_slaves;
+    int64_t num_other_sentinels;
+    int64_t quorum;
+    int64_t failover_timeout;
+    int64_t parallel_syncs;
+    reds_str notification_script; /**< empty when none is set */
+    reds_str client_reconfig_script; /**< empty when none is set */
+} reds_sentinel_master_state;
+
+/** Another Sentinel that monitors the same master (SENTINEL SENTINELS). Times are milliseconds ago. */
+typedef struct reds_sentinel_peer_state {
+    reds_str name; /**< its run ID */
+    reds_str ip;
+    int64_t port;
+    reds_str runid;
+    reds_str flags; /**< comma-separated: sentinel, s_down, disconnected, ... */
+    int64_t link_pending_commands;
+    int64_t link_refcount;
+    int64_t last_ping_sent;
+    int64_t last_ok_ping_reply;
+    int64_t last_ping_reply;
+    int64_t s_down_time; /**< how long it has been subjectively down (only when it is) */
+    int64_t down_after_milliseconds;
+    int64_t last_hello_message;
+    reds_str voted_leader; /**< the run ID it voted for in its last election, "?" for none */
+    int64_t voted_leader_epoch;
+} reds_sentinel_peer_state;
+
+/** A script a Sentinel runs or will run (SENTINEL PENDING-SCRIPTS). */
+typedef struct reds_sentinel_pending_script {
+    reds_strlist argv; /**< the script and its arguments */
+    reds_str flags; /**< running or scheduled */
+    int64_t pid; /**< 0 while scheduled */
+    int64_t run_time; /**< milliseconds it has been running (running scripts only) */
+    int64_t run_delay; /**< milliseconds until it runs (scheduled scripts only) */
+    int64_t retry_num; /**< how many times it was retried */
+} reds_sentinel_pending_script;
+
+/** A Sentinel's view of a replica (SENTINEL REPLICAS). Times are milliseconds ago unless named otherwise. */
+typedef struct reds_sentinel_replica_state {
+    reds_str name; /**< ip:port */
+    reds_str ip;
+    int64_t port;
+    reds_str runid;
+    reds_str flags; /**< comma-separated: slave, s_down, o_down, disconnected, promoted, reconf_sent, reconf_inprog, reconf_done, ... */
+    int64_t link_pending_commands;
+    int64_t link_refcount;
+    int64_t last_ping_sent;
+    int64_t last_ok_ping_reply;
+    int64_t last_ping_reply;
+    int64_t s_down_time; /**< how long it has been subjectively down (only when it is) */
+    int64_t down_after_milliseconds;
+    int64_t info_refresh;
+    reds_str role_reported;
+    int64_t role_reported_time;
+    int64_t master_link_down_time; /**< as its INFO says, in milliseconds (negative before it first linked) */
+    reds_str master_link_status; /**< ok or err */
+    reds_str master_host; /**< the master it replicates, as its INFO says */
+    int64_t master_port;
+    int64_t slave_priority; /**< 0 means never promoted */
+    int64_t slave_repl_offset;
+    int64_t replica_announced; /**< 0 when the replica asks not to be reported (replica-announced no) */
+} reds_sentinel_replica_state;
+
+/** The answer to SENTINEL IS-MASTER-DOWN-BY-ADDR. */
+typedef struct reds_sentinel_vote {
+    bool down; /**< the master at that address is subjectively down for this Sentinel */
+    reds_str leader; /**< the run ID this Sentinel voted for as failover leader, "*" when no vote was asked */
+    int64_t leader_epoch; /**< the epoch of that vote (0 when no vote was asked) */
+} reds_sentinel_vote;
+
 /** The reply of TIME. */
 typedef struct reds_server_time {
     int64_t seconds; /**< Unix time in seconds */
@@ -784,6 +894,36 @@ typedef struct reds_scored_list {
     size_t count;
     reds_scored *items;
 } reds_scored_list;
+
+/** A list of reds_sentinel_cached_master. */
+typedef struct reds_sentinel_cached_master_list {
+    size_t count;
+    reds_sentinel_cached_master *items;
+} reds_sentinel_cached_master_list;
+
+/** A list of reds_sentinel_master_state. */
+typedef struct reds_sentinel_master_state_list {
+    size_t count;
+    reds_sentinel_master_state *items;
+} reds_sentinel_master_state_list;
+
+/** A list of reds_sentinel_pending_script. */
+typedef struct reds_sentinel_pending_script_list {
+    size_t count;
+    reds_sentinel_pending_script *items;
+} reds_sentinel_pending_script_list;
+
+/** A list of reds_sentinel_replica_state. */
+typedef struct reds_sentinel_replica_state_list {
+    size_t count;
+    reds_sentinel_replica_state *items;
+} reds_sentinel_replica_state_list;
+
+/** A list of reds_sentinel_peer_state. */
+typedef struct reds_sentinel_peer_state_list {
+    size_t count;
+    reds_sentinel_peer_state *items;
+} reds_sentinel_peer_state_list;
 
 /** A list of reds_slowlog_entry. */
 typedef struct reds_slowlog_entry_list {
@@ -4532,6 +4672,390 @@ reds_err reds_script_kill(reds_client *c);
  * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
  */
 reds_err reds_script_load(reds_client *c, reds_str script, reds_str **out);
+
+/* ------------------------------------------------ group: sentinel */
+
+/**
+ * SENTINEL CKQUORUM: Check for a Sentinel quorum
+ *
+ * `SENTINEL CKQUORUM master-name`
+ *
+ * Since 2.8.4. Complexity: not documented
+ * Flags: admin.
+ *
+ * `out` is the Sentinel's verdict, "OK <n> usable Sentinels. Quorum and
+ * failover authorization can be reached"; a quorum that cannot be reached
+ * is an error reply (REDS_ERR_RESPONSE, NOQUORUM).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param master_name string
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_ckquorum(reds_client *c, reds_str master_name, reds_str **out);
+
+/** one set_param_value: parameter value */
+typedef struct reds_sentinel_config_set_set_param_value {
+    reds_str parameter; /**< string */
+    reds_str value; /**< string */
+} reds_sentinel_config_set_set_param_value;
+
+/**
+ * SENTINEL CONFIG: Configure Sentinel
+ *
+ * `SENTINEL CONFIG SET parameter value [parameter value ...]`
+ *
+ * Since 6.2.0. Complexity: O(1)
+ * Flags: admin.
+ *
+ * SENTINEL CONFIG SET: one or more parameter/value pairs (Redis 7.0
+ * accepts exactly one pair; 7.2 and later, several).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param set_param_value SET
+ * @param nset_param_value number of set_param_value
+ */
+reds_err reds_sentinel_config_set(reds_client *c, const reds_sentinel_config_set_set_param_value *set_param_value, size_t nset_param_value);
+
+/**
+ * SENTINEL CONFIG: Configure Sentinel
+ *
+ * `SENTINEL CONFIG GET parameter [parameter ...]`
+ *
+ * Since 6.2.0. Complexity: O(1)
+ * Flags: admin.
+ *
+ * SENTINEL CONFIG GET: the parameters matching each glob-style pattern,
+ * with their values (Redis 7.0 accepts exactly one pattern; 7.2 and later,
+ * several).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param parameter GET parameter
+ * @param nparameter number of parameter
+ * @param out  the field/value pairs of the reply, in order. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_config_get(reds_client *c, const reds_str *parameter, size_t nparameter, reds_map **out);
+
+/** one parameter_value: parameter value */
+typedef struct reds_sentinel_debug_parameter_value {
+    reds_str parameter; /**< string */
+    reds_str value; /**< string */
+} reds_sentinel_debug_parameter_value;
+
+/**
+ * SENTINEL DEBUG: List or update the current configurable parameters
+ *
+ * `SENTINEL DEBUG parameter value [parameter value ...]`
+ *
+ * Since 7.0.0. Complexity: O(N) where N is the number of configurable parameters
+ * Flags: admin.
+ *
+ * Sets each parameter (INFO-PERIOD, PING-PERIOD, ... as SENTINEL DEBUG
+ * lists them) to its value.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param parameter_value parameter_value
+ * @param nparameter_value number of parameter_value
+ */
+reds_err reds_sentinel_debug(reds_client *c, const reds_sentinel_debug_parameter_value *parameter_value, size_t nparameter_value);
+
+/**
+ * SENTINEL DEBUG: List or update the current configurable parameters
+ *
+ * `SENTINEL DEBUG`
+ *
+ * Since 7.0.0. Complexity: O(N) where N is the number of configurable parameters
+ * Flags: admin.
+ *
+ * SENTINEL DEBUG without arguments: every tunable parameter (upper case)
+ * and its value.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param out  the field/value pairs of the reply, in order. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_debug_list(reds_client *c, reds_map **out);
+
+/**
+ * SENTINEL FAILOVER: Force a failover
+ *
+ * `SENTINEL FAILOVER master-name`
+ *
+ * Since 2.8.4. Complexity: not documented
+ * Flags: admin.
+ *
+ * The failover starts at once, without asking the other Sentinels for
+ * agreement; it completes asynchronously (watch SENTINEL GET-MASTER-ADDR-
+ * BY-NAME or the +switch-master event).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param master_name string
+ */
+reds_err reds_sentinel_failover(reds_client *c, reds_str master_name);
+
+/**
+ * SENTINEL FLUSHCONFIG: Rewrite configuration file
+ *
+ * `SENTINEL FLUSHCONFIG`
+ *
+ * Since 2.8.4. Complexity: O(1)
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ */
+reds_err reds_sentinel_flushconfig(reds_client *c);
+
+/**
+ * SENTINEL GET-MASTER-ADDR-BY-NAME: Get port and address of a master
+ *
+ * `SENTINEL GET-MASTER-ADDR-BY-NAME master-name`
+ *
+ * Since 2.8.4. Complexity: O(1)
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param master_name string
+ * @param out  the master's address, or NULL when the Sentinel monitors no master of that name. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_get_master_addr_by_name(reds_client *c, reds_str master_name, reds_sentinel_master_addr **out);
+
+/**
+ * SENTINEL HELP: Show helpful text about the different subcommands
+ *
+ * `SENTINEL HELP`
+ *
+ * Since 6.2.0. Complexity: O(1)
+ * Flags: loading, stale.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_help(reds_client *c, reds_strlist **out);
+
+/**
+ * SENTINEL INFO-CACHE: Get cached INFO from the instances in the deployment
+ *
+ * `SENTINEL INFO-CACHE nodename [nodename ...]`
+ *
+ * Since 3.2.0. Complexity: O(N) where N is the number of instances
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param nodename nodename
+ * @param nnodename number of nodename
+ * @param out  one item per master asked about (and known), with the INFO last received from it and from each of its replicas. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_info_cache(reds_client *c, const reds_str *nodename, size_t nnodename, reds_sentinel_cached_master_list **out);
+
+/**
+ * SENTINEL IS-MASTER-DOWN-BY-ADDR: Check if a master is down
+ *
+ * `SENTINEL IS-MASTER-DOWN-BY-ADDR ip port current-epoch runid`
+ *
+ * Since 2.8.4. Complexity: O(1)
+ * Flags: admin.
+ *
+ * Sentinels ask each other this during a failover: with runid "*" only the
+ * down state is asked; with the asking Sentinel's run ID and its current
+ * epoch, a vote for it as leader is asked as well.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param ip string
+ * @param port integer
+ * @param current_epoch integer
+ * @param runid string
+ * @param out  whether this Sentinel sees the master down, and whom it voted for. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_is_master_down_by_addr(reds_client *c, reds_str ip, int64_t port, int64_t current_epoch, reds_str runid, reds_sentinel_vote **out);
+
+/**
+ * SENTINEL MASTER: Shows the state of a master
+ *
+ * `SENTINEL MASTER master-name`
+ *
+ * Since 2.8.4. Complexity: O(1)
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param master_name string
+ * @param out  the Sentinel's view of the master. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_master(reds_client *c, reds_str master_name, reds_sentinel_master_state **out);
+
+/**
+ * SENTINEL MASTERS: List the monitored masters
+ *
+ * `SENTINEL MASTERS`
+ *
+ * Since 2.8.4. Complexity: O(N) where N is the number of masters
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param out  one item per monitored master. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_masters(reds_client *c, reds_sentinel_master_state_list **out);
+
+/**
+ * SENTINEL MONITOR: Start monitoring
+ *
+ * `SENTINEL MONITOR name ip port quorum`
+ *
+ * Since 2.8.4. Complexity: O(1)
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param name string
+ * @param ip string
+ * @param port integer
+ * @param quorum integer
+ */
+reds_err reds_sentinel_monitor(reds_client *c, reds_str name, reds_str ip, int64_t port, int64_t quorum);
+
+/**
+ * SENTINEL MYID: Get the Sentinel instance ID
+ *
+ * `SENTINEL MYID`
+ *
+ * Since 6.2.0. Complexity: O(1)
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_myid(reds_client *c, reds_str **out);
+
+/**
+ * SENTINEL PENDING-SCRIPTS: Get information about pending scripts
+ *
+ * `SENTINEL PENDING-SCRIPTS`
+ *
+ * Since 2.8.4. Complexity: not documented
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param out  one item per notification or reconfiguration script that is running or waiting to run. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_pending_scripts(reds_client *c, reds_sentinel_pending_script_list **out);
+
+/**
+ * SENTINEL REMOVE: Stop monitoring
+ *
+ * `SENTINEL REMOVE master-name`
+ *
+ * Since 2.8.4. Complexity: O(1)
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param master_name string
+ */
+reds_err reds_sentinel_remove(reds_client *c, reds_str master_name);
+
+/**
+ * SENTINEL REPLICAS: List the monitored replicas
+ *
+ * `SENTINEL REPLICAS master-name`
+ *
+ * Since 5.0.0. Complexity: O(N) where N is the number of replicas
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param master_name string
+ * @param out  one item per replica of the master the Sentinel knows. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_replicas(reds_client *c, reds_str master_name, reds_sentinel_replica_state_list **out);
+
+/**
+ * SENTINEL RESET: Reset masters by name pattern
+ *
+ * `SENTINEL RESET pattern`
+ *
+ * Since 2.8.4. Complexity: O(N) where N is the number of monitored masters
+ * Flags: admin.
+ *
+ * `out` is the number of masters whose name matched the pattern (and whose
+ * state was reset).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param pattern pattern
+ * @param out  the integer reply.
+ */
+reds_err reds_sentinel_reset(reds_client *c, reds_str pattern, int64_t *out);
+
+/**
+ * SENTINEL SENTINELS: List the Sentinel instances
+ *
+ * `SENTINEL SENTINELS master-name`
+ *
+ * Since 2.8.4. Complexity: O(N) where N is the number of Sentinels
+ * Flags: admin.
+ *
+ * The other Sentinels this one knows for the master (not itself).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param master_name string
+ * @param out  one item per other Sentinel that monitors the master. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_sentinels(reds_client *c, reds_str master_name, reds_sentinel_peer_state_list **out);
+
+/** one option_value: option value */
+typedef struct reds_sentinel_set_option_value {
+    reds_str option; /**< string */
+    reds_str value; /**< string */
+} reds_sentinel_set_option_value;
+
+/**
+ * SENTINEL SET: Change the configuration of a monitored master
+ *
+ * `SENTINEL SET master-name option value [option value ...]`
+ *
+ * Since 2.8.4. Complexity: O(1)
+ * Flags: admin.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param master_name string
+ * @param option_value option_value
+ * @param noption_value number of option_value
+ */
+reds_err reds_sentinel_set(reds_client *c, reds_str master_name, const reds_sentinel_set_option_value *option_value, size_t noption_value);
+
+/** mode: crash-after-election | crash-after-promotion. 0 leaves it out where it is optional. */
+typedef enum reds_sentinel_simulate_failure_mode {
+    REDS_SENTINEL_SIMULATE_FAILURE_MODE_CRASH_AFTER_ELECTION = 1,
+    REDS_SENTINEL_SIMULATE_FAILURE_MODE_CRASH_AFTER_PROMOTION = 2
+} reds_sentinel_simulate_failure_mode;
+
+/**
+ * SENTINEL SIMULATE-FAILURE: Simulate failover scenarios
+ *
+ * `SENTINEL SIMULATE-FAILURE <crash-after-election | crash-after-promotion> [<crash-after-election | crash-after-promotion> ...]`
+ *
+ * Since 3.2.0. Complexity: not documented
+ * Flags: admin.
+ *
+ * Arms the given crashes for Sentinel's own failover tests: the process
+ * exits right after it wins a leader election or promotes a replica. The
+ * `help` mode is not offered: Redis answers it with two replies (the list
+ * of modes, then +OK), which would desynchronise the connection.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param mode crash-after-election | crash-after-promotion
+ * @param nmode number of mode
+ */
+reds_err reds_sentinel_simulate_failure(reds_client *c, const reds_sentinel_simulate_failure_mode *mode, size_t nmode);
+
+/**
+ * SENTINEL SLAVES: List the monitored slaves
+ *
+ * `SENTINEL SLAVES master-name`
+ *
+ * Since 2.8.0. Complexity: O(N) where N is the number of slaves
+ * Flags: admin.
+ * @deprecated Since Redis 5.0.0; use SENTINEL REPLICAS.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param master_name string
+ * @param out  one item per replica of the master the Sentinel knows. The caller owns `*out` and releases it with reds_free().
+ */
+REDS_DEPRECATED("deprecated since Redis 5.0.0")
+reds_err reds_sentinel_slaves(reds_client *c, reds_str master_name, reds_sentinel_replica_state_list **out);
 
 /* ------------------------------------------------ group: server */
 
