@@ -87,7 +87,11 @@ reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
     if (REDS__UNLIKELY(cmd->id < reds__ncommands &&
                        (reds__commands[cmd->id].info.flags & REDS_CMD_CLOSES_CONNECTION)))
         conn->broken = true;
-    return reds__deliver(c, cmd, &conn->arena, reply);
+    err = reds__deliver(c, cmd, &conn->arena, reply);
+    /* A Sentinel-managed master that answers READONLY was demoted. */
+    if (REDS__UNLIKELY(err == REDS_ERR_READONLY) && conn->cfg->resolver)
+        err = reds__resolver_readonly(conn, err);
+    return err;
 }
 
 reds_err reds__refuse_connection_scope(const reds__cmd *cmd)

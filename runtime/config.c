@@ -49,6 +49,7 @@ void reds__config_free(reds__config *cfg)
     free(cfg->tls_server_name);
     if (cfg->tls_ctx)
         reds__tls_ctx_free(cfg->tls_ctx);
+    reds__resolver_unref(cfg->resolver);
     free(cfg);
 }
 
@@ -228,5 +229,11 @@ static reds_options options_of(const reds__config *cfg)
 reds_err reds__config_copy(const reds__config *cfg, reds__config **out)
 {
     reds_options o = options_of(cfg);
-    return reds__config_new(&o, out);
+    reds_err err = reds__config_new(&o, out);
+    /* A copy goes where the original goes (a Sentinel-managed master). */
+    if (!err && cfg->resolver) {
+        reds__resolver_ref(cfg->resolver);
+        (*out)->resolver = cfg->resolver;
+    }
+    return err;
 }

@@ -147,10 +147,21 @@ void reds__conn_describe(const reds__config *cfg, char *buf, size_t size)
         snprintf(buf, size, "%s:%d", cfg->host, cfg->port);
 }
 
+/* Where `conn` goes: its config's address, or the one its resolver named. */
+static void describe_conn(const reds__conn *conn, char *buf, size_t size)
+{
+    if (!conn->resolved)
+        reds__conn_describe(conn->cfg, buf, size);
+    else if (strchr(conn->addr.host, ':'))
+        snprintf(buf, size, "[%s]:%d", conn->addr.host, conn->addr.port);
+    else
+        snprintf(buf, size, "%s:%d", conn->addr.host, conn->addr.port);
+}
+
 static reds_err io_error(const reds__conn *conn, const char *what, int err)
 {
     char where[300];
-    reds__conn_describe(conn->cfg, where, sizeof where);
+    describe_conn(conn, where, sizeof where);
     if (err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT)
         return reds__error(REDS_ERR_TIMEOUT, "Timeout %s %s", what, where);
     const char *detail = conn->io->error ? conn->io->error(conn) : NULL;
@@ -219,8 +230,8 @@ static reds_err open_socket(reds__conn *conn)
 {
     const reds__config *cfg = conn->cfg;
     char where[300];
-    reds__conn_describe(cfg, where, sizeof where);
-    if (cfg->unix_path) {
+    describe_conn(conn, where, sizeof where);
+    if (cfg->unix_path && !conn->resolved) {
         struct sockaddr_un sa;
         memset(&sa, 0, sizeof sa);
         sa.sun_family = AF_UNIX;
@@ -236,12 +247,12 @@ static reds_err open_socket(reds__conn *conn)
         return err ? io_error(conn, "connecting to", err) : REDS_OK;
     }
     char port[16];
-    snprintf(port, sizeof port, "%d", cfg->port);
+    snprintf(port, sizeof port, "%d", conn->resolved ? conn->addr.port : cfg->port);
     struct addrinfo hints, *res, *ai;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    int rc = getaddrinfo(cfg->host, port, &hints, &res);
+    int rc = getaddrinfo(conn->resolved ? conn->addr.host : cfg->host, port, &hints, &res);
     if (rc != 0)
         return reds__error(REDS_ERR_CONNECTION, "Error resolving %s: %s", where,
                            gai_strerror(rc));
@@ -328,7 +339,51 @@ reds_err reds__conn_handshake(reds__conn *conn)
     return err ? err : first;
 }
 
+static reds_err open_at(const reds__config *cfg, const reds__addr *addr, reds__conn **out);
+
+/* With a resolver: connect to the first candidate that answers. */
+static reds_err open_resolved(const reds__config *cfg, reds__conn **out)
+{
+    reds__resolver *r = cfg->resolver;
+    reds__addr addrs[16];
+    size_t n = 0;
+    unsigned gen = 0;
+    reds_err err = r->resolve(r, addrs, sizeof addrs / sizeof addrs[0], &n, &gen);
+    if (err)
+        return err;
+    char tried[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        err = open_at(cfg, &addrs[i], out);
+        if (!err) {
+            (*out)->resolve_generation = gen;
+            return REDS_OK;
+        }
+        if (err == REDS_ERR_NOMEM || err == REDS_ERR_DATA)
+            return err;
+        if (used < sizeof tried)
+            used += (size_t)snprintf(tried + used, sizeof tried - used, "%s%s:%d",
+                                     i ? ", " : "", addrs[i].host, addrs[i].port);
+    }
+    if (r->unreachable) {
+        char last[256];
+        snprintf(last, sizeof last, "%s", reds_errmsg());
+        return reds__error(r->unreachable, "%s: none of %s answered (last: %s)",
+                           reds_err_name(r->unreachable), tried, last);
+    }
+    return err;
+}
+
 reds_err reds__conn_open(const reds__config *cfg, reds__conn **out)
+{
+    if (cfg->resolver) {
+        *out = NULL;
+        return open_resolved(cfg, out);
+    }
+    return open_at(cfg, NULL, out);
+}
+
+static reds_err open_at(const reds__config *cfg, const reds__addr *addr, reds__conn **out)
 {
     reds__conn *conn = calloc(1, sizeof *conn);
     *out = NULL;
@@ -337,6 +392,10 @@ reds_err reds__conn_open(const reds__config *cfg, reds__conn **out)
     conn->fd = -1;
     conn->io = &plain_io;
     conn->cfg = cfg;
+    if (addr) {
+        conn->resolved = true;
+        conn->addr = *addr;
+    }
     conn->fork_generation = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
     conn->rcap = READ_MIN;
     conn->rbuf = malloc(conn->rcap);
@@ -511,7 +570,15 @@ void reds__conn_touch_slow(reds__conn *conn)
 
 bool reds__conn_check_health(reds__conn *conn)
 {
+    const reds__resolver *r = conn->cfg->resolver;
+    if (r && conn->resolve_generation != atomic_load_explicit(&r->generation,
+                                                              memory_order_relaxed)) {
+        conn->broken = true; /* to servers its resolver has left */
+        return false;
+    }
     int interval = conn->cfg->health_check_interval_ms;
+    if (!interval)
+        return true;
     uint64_t now = reds__now_ms();
     if (now - conn->last_used_ms <= (uint64_t)interval)
         return true;

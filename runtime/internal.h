@@ -129,7 +129,50 @@ typedef struct reds__config {
     int tls_verify;          /* reds_tls_verify */
     char *tls_ca_file, *tls_ca_dir, *tls_cert_file, *tls_key_file, *tls_server_name;
     void *tls_ctx;           /* SSL_CTX *, shared by the client's connections */
+    /* Where to connect, decided at connect time (Sentinel); NULL for
+     * host/port above. Copies of the config share it (counted). */
+    struct reds__resolver *resolver;
 } reds__config;
+
+/* ------------------------------------------------------ address resolvers */
+
+/* A server address a resolver names. */
+typedef struct reds__addr {
+    char host[256];
+    int port;
+} reds__addr;
+
+/* Decides where each new connection goes (sentinel.c): it names
+ * candidates, best first, and reds__conn_open() connects to the first that
+ * answers. Dedicated handles and pub/sub copy the config, and so share the
+ * resolver; hence counted references. */
+typedef struct reds__resolver {
+    /* Up to `max` candidates in `addrs`, their number in `*n` (> 0), and
+     * the generation they belong to; or an error
+     * (REDS_ERR_MASTER_NOT_FOUND...) with the message set. */
+    reds_err (*resolve)(struct reds__resolver *r, reds__addr *addrs, size_t max, size_t *n,
+                        unsigned *generation);
+    /* A server of `addr` answered READONLY. True when that means it is no
+     * longer what the resolver wanted (a demoted master): the connection
+     * is closed and the command, which did not run, fails as a
+     * connection error (retried where retries are on). */
+    bool (*readonly)(struct reds__resolver *r, const reds__addr *addr);
+    void (*destroy)(struct reds__resolver *r);
+    /* When no candidate connects: this error, or REDS_OK for the last
+     * connection error. */
+    reds_err unreachable;
+    atomic_uint refs;
+    /* Bumped when the servers moved (a new master): connections opened at
+     * an older generation are closed instead of reused. */
+    atomic_uint generation;
+} reds__resolver;
+
+struct reds__conn;
+void reds__resolver_ref(struct reds__resolver *r);
+void reds__resolver_unref(struct reds__resolver *r);
+/* After an error reply on `conn`: REDS_ERR_READONLY from a server its
+ * resolver no longer wants becomes a connection error (see above). */
+reds_err reds__resolver_readonly(struct reds__conn *conn, reds_err err);
 
 /* Checks every rule on options that needs no I/O (config.c). */
 reds_err reds__options_check(const reds_options *o);
@@ -168,6 +211,9 @@ typedef struct reds__conn {
     unsigned pool_epoch;     /* reds_pool_disconnect() closes older ones */
     bool unsent;             /* the last write failed before any byte left */
     uint64_t last_used_ms;   /* reds__now_ms(), kept only for health checks */
+    bool resolved;           /* connected to `addr`, named by cfg->resolver */
+    unsigned resolve_generation;
+    reds__addr addr;
 } reds__conn;
 
 /* Fork generation: bumped in every child, so that connections inherited
@@ -199,7 +245,8 @@ uint64_t reds__now_ms(void);
 /* Health checks (cfg->health_check_interval_ms): touch() records that the
  * connection was just used; healthy() PINGs it first when it has been
  * idle longer than the interval, and is false (connection broken) when
- * that failed. Both cost one test when the interval is 0. */
+ * that failed, or when its resolver has since moved to other servers.
+ * Both cost one test when the interval is 0 and there is no resolver. */
 void reds__conn_touch_slow(reds__conn *conn);
 bool reds__conn_check_health(reds__conn *conn);
 static inline void reds__conn_touch(reds__conn *conn)
@@ -209,7 +256,8 @@ static inline void reds__conn_touch(reds__conn *conn)
 }
 static inline bool reds__conn_healthy(reds__conn *conn)
 {
-    return REDS__LIKELY(!conn->cfg->health_check_interval_ms) || reds__conn_check_health(conn);
+    return REDS__LIKELY(!conn->cfg->health_check_interval_ms && !conn->cfg->resolver) ||
+           reds__conn_check_health(conn);
 }
 
 /* TLS (tls.c): a context for cfg's TLS options, shared by its

@@ -15,43 +15,40 @@
 #include "internal.h"
 
 #define DEFAULT_SLEEP_MS 100
-#define TOKEN_BYTES 16
+#define TOKEN_BYTES      16
 
 /* The scripts of redis-py's Lock, unchanged. */
-static const char release_lua[] =
-    "local token = redis.call('get', KEYS[1])\n"
-    "if not token or token ~= ARGV[1] then\n"
-    "    return 0\n"
-    "end\n"
-    "redis.call('del', KEYS[1])\n"
-    "return 1\n";
+static const char release_lua[] = "local token = redis.call('get', KEYS[1])\n"
+                                  "if not token or token ~= ARGV[1] then\n"
+                                  "    return 0\n"
+                                  "end\n"
+                                  "redis.call('del', KEYS[1])\n"
+                                  "return 1\n";
 
-static const char extend_lua[] =
-    "local token = redis.call('get', KEYS[1])\n"
-    "if not token or token ~= ARGV[1] then\n"
-    "    return 0\n"
-    "end\n"
-    "local expiration = redis.call('pttl', KEYS[1])\n"
-    "if not expiration then\n"
-    "    expiration = 0\n"
-    "end\n"
-    "if expiration < 0 then\n"
-    "    return 0\n"
-    "end\n"
-    "local newttl = ARGV[2]\n"
-    "if ARGV[3] == \"0\" then\n"
-    "    newttl = ARGV[2] + expiration\n"
-    "end\n"
-    "redis.call('pexpire', KEYS[1], newttl)\n"
-    "return 1\n";
+static const char extend_lua[] = "local token = redis.call('get', KEYS[1])\n"
+                                 "if not token or token ~= ARGV[1] then\n"
+                                 "    return 0\n"
+                                 "end\n"
+                                 "local expiration = redis.call('pttl', KEYS[1])\n"
+                                 "if not expiration then\n"
+                                 "    expiration = 0\n"
+                                 "end\n"
+                                 "if expiration < 0 then\n"
+                                 "    return 0\n"
+                                 "end\n"
+                                 "local newttl = ARGV[2]\n"
+                                 "if ARGV[3] == \"0\" then\n"
+                                 "    newttl = ARGV[2] + expiration\n"
+                                 "end\n"
+                                 "redis.call('pexpire', KEYS[1], newttl)\n"
+                                 "return 1\n";
 
-static const char reacquire_lua[] =
-    "local token = redis.call('get', KEYS[1])\n"
-    "if not token or token ~= ARGV[1] then\n"
-    "    return 0\n"
-    "end\n"
-    "redis.call('pexpire', KEYS[1], ARGV[2])\n"
-    "return 1\n";
+static const char reacquire_lua[] = "local token = redis.call('get', KEYS[1])\n"
+                                    "if not token or token ~= ARGV[1] then\n"
+                                    "    return 0\n"
+                                    "end\n"
+                                    "redis.call('pexpire', KEYS[1], ARGV[2])\n"
+                                    "return 1\n";
 
 struct reds_lock {
     reds_client *client;
@@ -79,13 +76,13 @@ reds_err reds_lock_new(reds_client *client, reds_str name, const reds_lock_opts 
         return reds__error(REDS_ERR_DATA, "reds_lock_new: the client is NULL");
     if (reds__pipeline_queues(client))
         return reds__error(REDS_ERR_DATA, "reds_lock_new: a lock needs a client or a dedicated "
-                           "connection, not a pipeline");
+                                          "connection, not a pipeline");
     if ((!name.ptr && name.len) || name.len > SIZE_MAX / 2)
         return reds__error(REDS_ERR_DATA, "reds_lock_new: the name is invalid");
     if (opts->timeout_ms < 0 || (opts->sleep_ms.set && opts->sleep_ms.value < 0) ||
         (opts->blocking_timeout_ms.set && opts->blocking_timeout_ms.value < 0))
         return reds__error(REDS_ERR_DATA, "reds_lock_new: timeouts and sleep must not be "
-                           "negative");
+                                          "negative");
     reds_lock *l = calloc(1, sizeof *l + name.len + 1);
     if (!l)
         return reds__error(REDS_ERR_NOMEM, "out of memory");
@@ -97,8 +94,8 @@ reds_err reds_lock_new(reds_client *client, reds_str name, const reds_lock_opts 
     if (name.len)
         memcpy(l->name_buf, name.ptr, name.len);
     l->name = reds_strn(l->name_buf, name.len);
-    reds_err err = reds_script_new(client, reds_strn(release_lua, sizeof release_lua - 1),
-                                   &l->release);
+    reds_err err =
+        reds_script_new(client, reds_strn(release_lua, sizeof release_lua - 1), &l->release);
     if (!err)
         err = reds_script_new(client, reds_strn(extend_lua, sizeof extend_lua - 1), &l->extend);
     if (!err)
@@ -191,8 +188,8 @@ reds_err reds_lock_acquire(reds_lock *lock, const reds_lock_acquire_opts *opts, 
         return err;
     }
     bool blocking = !(opts->non_blocking || lock->non_blocking);
-    reds_opt_i64 limit = opts->blocking_timeout_ms.set ? opts->blocking_timeout_ms
-                                                       : lock->blocking_timeout_ms;
+    reds_opt_i64 limit =
+        opts->blocking_timeout_ms.set ? opts->blocking_timeout_ms : lock->blocking_timeout_ms;
     double stop = limit.set ? now_ms() + (double)limit.value : 0;
     reds_set_opts set = {.condition = REDS_SET_CONDITION_NX};
     if (lock->timeout_ms)
@@ -254,12 +251,12 @@ reds_err reds_lock_release(reds_lock *lock)
     free(token);
     if (!err && !done)
         err = reds__error(REDS_ERR_LOCK_NOT_OWNED, "Cannot release a lock that's no longer "
-                          "owned");
+                                                   "owned");
     return err;
 }
 
-static reds_err change_ttl(reds_lock *lock, const char *what, const reds_script *script,
-                           int64_t ms, const char *replace)
+static reds_err change_ttl(reds_lock *lock, const char *what, const reds_script *script, int64_t ms,
+                           const char *replace)
 {
     if (!lock)
         return reds__error(REDS_ERR_DATA, "reds_lock_%s: the lock is NULL", what);
@@ -276,8 +273,7 @@ static reds_err change_ttl(reds_lock *lock, const char *what, const reds_script 
     bool done;
     reds_err err = run_checked(lock, script, args, replace ? 3 : 2, &done);
     if (!err && !done)
-        err = reds__error(REDS_ERR_LOCK_NOT_OWNED, "Cannot %s a lock that's no longer owned",
-                          what);
+        err = reds__error(REDS_ERR_LOCK_NOT_OWNED, "Cannot %s a lock that's no longer owned", what);
     return err;
 }
 
@@ -289,8 +285,8 @@ reds_err reds_lock_extend(reds_lock *lock, int64_t additional_ms, bool replace_t
 
 reds_err reds_lock_reacquire(reds_lock *lock)
 {
-    return change_ttl(lock, "reacquire", lock ? lock->reacquire : NULL,
-                      lock ? lock->timeout_ms : 0, NULL);
+    return change_ttl(lock, "reacquire", lock ? lock->reacquire : NULL, lock ? lock->timeout_ms : 0,
+                      NULL);
 }
 
 static reds_err stored_token(reds_lock *lock, const char *what, reds_str **value)

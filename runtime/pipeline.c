@@ -20,8 +20,8 @@
 static const char multi_cmd[] = "*1\r\n$5\r\nMULTI\r\n";
 static const char exec_cmd[] = "*1\r\n$4\r\nEXEC\r\n";
 static const char unwatch_cmd[] = "*1\r\n$7\r\nUNWATCH\r\n";
-#define PREFIX (sizeof multi_cmd - 1)
-#define EXEC_LEN (sizeof exec_cmd - 1)
+#define PREFIX    (sizeof multi_cmd - 1)
+#define EXEC_LEN  (sizeof exec_cmd - 1)
 #define FIRST_CAP 4096
 /* A buffer grown beyond this by one big batch is given back afterwards. */
 #define KEEP_CAP (1024 * 1024)
@@ -39,18 +39,18 @@ typedef struct entry {
 typedef struct pipeline {
     reds_client base;
     bool transaction;
-    bool multi;      /* reds_pipeline_multi() was called */
-    bool watching;   /* WATCH was sent on conn: immediate mode until multi */
-    bool watch_lost; /* conn failed while watching: WatchError until reset */
-    bool executed;   /* q holds the outcome of the last execution */
-    bool hiding;     /* the command being queued is a hidden preload */
+    bool multi;       /* reds_pipeline_multi() was called */
+    bool watching;    /* WATCH was sent on conn: immediate mode until multi */
+    bool watch_lost;  /* conn failed while watching: WatchError until reset */
+    bool executed;    /* q holds the outcome of the last execution */
+    bool hiding;      /* the command being queued is a hidden preload */
     reds__conn *conn; /* pinned by WATCH */
     char *buf;
     size_t len, cap;
     entry *q;
     size_t n, qcap;
-    size_t nerr; /* entries of q with an error (and a message to free) */
-    unsigned pending; /* hidden preloads not yet followed by a command */
+    size_t nerr;        /* entries of q with an error (and a message to free) */
+    unsigned pending;   /* hidden preloads not yet followed by a command */
     char (*loaded)[41]; /* shas preloaded in this batch */
     size_t nloaded, loaded_cap;
     reds__arena tmp; /* each EXEC element is cloned here before converting */
@@ -61,8 +61,8 @@ static const reds__router pipeline_router;
 static pipeline *as_pipeline(const reds_client *c, const char *fn)
 {
     if (!c || c->router != &pipeline_router) {
-        reds__error(REDS_ERR_DATA, "%s: %s", fn, c ? "the handle is not a pipeline"
-                                                   : "the pipeline is NULL");
+        reds__error(REDS_ERR_DATA, "%s: %s", fn,
+                    c ? "the handle is not a pipeline" : "the pipeline is NULL");
         return NULL;
     }
     return (pipeline *)c;
@@ -182,14 +182,18 @@ static reds_err lose_watch(pipeline *p, const char *what, const char *reason)
     snprintf(why, sizeof why, "%s", reason);
     release_conn(p);
     p->watch_lost = true;
-    return reds__error(REDS_ERR_WATCH, "%s: the connection failed while watching keys (%s); "
-                       "reset the pipeline and try again", what, why);
+    return reds__error(REDS_ERR_WATCH,
+                       "%s: the connection failed while watching keys (%s); "
+                       "reset the pipeline and try again",
+                       what, why);
 }
 
 static reds_err watch_lost_err(const char *what)
 {
-    return reds__error(REDS_ERR_WATCH, "%s: the connection failed while watching keys; reset "
-                       "the pipeline and try again", what);
+    return reds__error(REDS_ERR_WATCH,
+                       "%s: the connection failed while watching keys; reset "
+                       "the pipeline and try again",
+                       what);
 }
 
 /* Send one command made by hand (WATCH, UNWATCH) on the pinned connection. */
@@ -220,12 +224,16 @@ static reds_err pipe_run(reds_client *c, reds__cmd *cmd)
     uint32_t flags = cmd->id < reds__ncommands ? reds__commands[cmd->id].info.flags : 0;
     if (REDS__UNLIKELY(flags & (REDS_CMD_NOSCRIPT | REDS_CMD_CONNECTION_SCOPE))) {
         if (owned_by_pipeline(cmd->id))
-            return reds__error(REDS_ERR_DATA, "%s: use reds_pipeline_execute/multi/watch/"
-                               "unwatch/discard on a pipeline", reds__command_name(cmd->id));
+            return reds__error(REDS_ERR_DATA,
+                               "%s: use reds_pipeline_execute/multi/watch/"
+                               "unwatch/discard on a pipeline",
+                               reds__command_name(cmd->id));
         if ((flags & REDS_CMD_CONNECTION_SCOPE) && !reds__client_is_dedicated(c->parent))
-            return reds__error(REDS_ERR_DATA, "%s changes the state of one connection: run it "
+            return reds__error(REDS_ERR_DATA,
+                               "%s changes the state of one connection: run it "
                                "on a dedicated connection (reds_client_dedicated) or a "
-                               "pipeline of one", reds__command_name(cmd->id));
+                               "pipeline of one",
+                               reds__command_name(cmd->id));
     }
     if (REDS__LIKELY(!p->watching || p->multi))
         return queue(p, cmd, flags);
@@ -275,8 +283,8 @@ reds_err reds__pipeline_preload(reds_client *c, const char *sha, reds_str source
 
 /* The outcome of one execution, before it becomes the return value. */
 typedef struct outcome {
-    reds_err err;    /* a failure of the whole batch (I/O, WATCH, EXEC) */
-    size_t at;       /* the first command it hit, when positional */
+    reds_err err; /* a failure of the whole batch (I/O, WATCH, EXEC) */
+    size_t at;    /* the first command it hit, when positional */
     bool positional;
     char msg[400];
 } outcome;
@@ -423,8 +431,8 @@ static void read_transaction(pipeline *p, reds__conn *conn, outcome *o)
     }
     if (reply->type == REDS_REPLY_NIL) {
         reds__arena_finish(&conn->arena);
-        fail_from(p, 0, REDS_ERR_WATCH, "Watched variable changed: the transaction did not run",
-                  o, false);
+        fail_from(p, 0, REDS_ERR_WATCH, "Watched variable changed: the transaction did not run", o,
+                  false);
         return;
     }
     if (reply->type != REDS_REPLY_ARRAY || reply->len != total || refused) {
@@ -496,8 +504,8 @@ static reds_err report(pipeline *p, const outcome *o)
     if (o->positional)
         return reds__error(o->err, "command %zu of %zu (%s): %s", o->at + 1, p->n,
                            reds__command_name(p->q[o->at].id), o->msg);
-    return reds__error(o->err, "%s of %zu commands: %s", p->transaction || p->multi
-                       ? "transaction" : "pipeline", p->n, o->msg);
+    return reds__error(o->err, "%s of %zu commands: %s",
+                       p->transaction || p->multi ? "transaction" : "pipeline", p->n, o->msg);
 }
 
 reds_err reds_pipeline_execute(reds_client *c)
@@ -598,7 +606,7 @@ reds_err reds_pipeline_watch(reds_client *c, const reds_str *keys, size_t nkeys)
         return reds__error(REDS_ERR_DATA, "WATCH: not allowed after reds_pipeline_multi()");
     if (has_queue(p))
         return reds__error(REDS_ERR_DATA, "WATCH: commands are already queued; watch before "
-                           "queueing (or reset the pipeline)");
+                                          "queueing (or reset the pipeline)");
     if (p->conn && forked(p->conn))
         lose_watch(p, "WATCH", FORKED);
     if (p->watch_lost)
@@ -609,8 +617,10 @@ reds_err reds_pipeline_watch(reds_client *c, const reds_str *keys, size_t nkeys)
     for (size_t i = 0; i < nkeys && !size.bad; i++)
         reds__size_str(&size, keys[i], "keys");
     if (!nkeys || size.bad)
-        return reds__error(REDS_ERR_DATA, "WATCH: %s", nkeys ? "a key is invalid (NULL with a "
-                           "length, or too large)" : "no keys given");
+        return reds__error(REDS_ERR_DATA, "WATCH: %s",
+                           nkeys ? "a key is invalid (NULL with a "
+                                   "length, or too large)"
+                                 : "no keys given");
     if (p->executed)
         forget_results(p);
     /* Packed in the free space of the buffer: nothing is queued. */
@@ -651,7 +661,7 @@ reds_err reds_pipeline_multi(reds_client *c)
         return reds__error(REDS_ERR_DATA, "MULTI: calls can not be nested");
     if (has_queue(p))
         return reds__error(REDS_ERR_DATA, "MULTI: commands are already queued; call "
-                           "reds_pipeline_multi() before queueing them");
+                                          "reds_pipeline_multi() before queueing them");
     if (p->watch_lost)
         return watch_lost_err("MULTI");
     if (p->executed)
@@ -696,8 +706,8 @@ static void pipe_destroy(reds_client *c)
     reds__arena_clear(&p->tmp);
 }
 
-static const reds__router pipeline_router = {"pipeline", pipe_run, NULL, NULL, pipe_destroy,
-                                             pipe_reserve};
+static const reds__router pipeline_router = {"pipeline", pipe_run,     NULL,
+                                             NULL,       pipe_destroy, pipe_reserve};
 
 reds_err reds_pipeline_new(reds_client *client, bool transaction, reds_client **out)
 {
@@ -738,8 +748,8 @@ static void sleep_ms(unsigned ms)
 }
 
 reds_err reds_transaction(reds_client *client, const reds_str *keys, size_t nkeys,
-                          reds_transaction_fn fn, void *udata,
-                          const reds_transaction_opts *opts, void **value)
+                          reds_transaction_fn fn, void *udata, const reds_transaction_opts *opts,
+                          void **value)
 {
     static const reds_transaction_opts defaults;
     if (value)

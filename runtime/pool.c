@@ -16,6 +16,15 @@
 
 #include "internal.h"
 
+/* The borrow and return of every command: inlined into pool_run. */
+#if defined(__GNUC__)
+#define HOT static inline __attribute__((always_inline))
+#define COLD static __attribute__((noinline))
+#else
+#define HOT static inline
+#define COLD static
+#endif
+
 typedef struct pool_client {
     reds_client base;
     pthread_mutex_t lock;
@@ -48,7 +57,7 @@ static void pool_after_fork(pool_client *p, unsigned gen)
     p->generation = gen;
 }
 
-static void lock_checked(pool_client *p)
+HOT void lock_checked(pool_client *p)
 {
     unsigned gen = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
     pthread_mutex_lock(&p->lock);
@@ -67,13 +76,14 @@ static void deadline_after(struct timespec *ts, int ms)
     }
 }
 
-static reds_err pool_get(pool_client *p, reds__conn **out)
+/* Everything but the common case, entered with the lock held: health
+ * checks, new connections, the cap, waiting. */
+COLD reds_err pool_get_slow(pool_client *p, reds__conn **out)
 {
     const reds__config *cfg = p->base.cfg;
     size_t max = (size_t)cfg->max_connections;
     struct timespec deadline;
     bool timed = false;
-    lock_checked(p);
     for (;;) {
         reds__conn *conn = p->idle;
         if (conn) {
@@ -138,10 +148,25 @@ static reds_err pool_get(pool_client *p, reds__conn **out)
     }
 }
 
-static void pool_put(pool_client *p, reds__conn *conn)
+HOT reds_err pool_get(pool_client *p, reds__conn **out)
 {
-    if (!conn->broken)
-        reds__conn_touch(conn);
+    lock_checked(p);
+    reds__conn *conn = p->idle;
+    if (REDS__LIKELY(conn && !p->base.cfg->health_check_interval_ms)) {
+        p->idle = conn->next;
+        p->nidle--;
+        p->in_use++;
+        pthread_mutex_unlock(&p->lock);
+        *out = conn;
+        return REDS_OK;
+    }
+    return pool_get_slow(p, out);
+}
+
+HOT void pool_put(pool_client *p, reds__conn *conn)
+{
+    if (REDS__UNLIKELY(p->base.cfg->health_check_interval_ms) && !conn->broken)
+        reds__conn_touch_slow(conn);
     pthread_mutex_lock(&p->lock);
     if (conn->fork_generation == p->generation) {
         p->in_use--;

@@ -44,8 +44,10 @@ static reds_err make(reds_client *client, enum kind kind, reds_str key,
     if (!client)
         return reds__error(REDS_ERR_DATA, "%s iterator: the client is NULL", name);
     if (reds__pipeline_queues(client))
-        return reds__error(REDS_ERR_DATA, "%s iterator: a pipeline that queues cannot iterate "
-                           "(it runs commands only when it executes)", name);
+        return reds__error(REDS_ERR_DATA,
+                           "%s iterator: a pipeline that queues cannot iterate "
+                           "(it runs commands only when it executes)",
+                           name);
     if ((!key.ptr && key.len) || (!opts->match.ptr && opts->match.len) ||
         (!opts->type.ptr && opts->type.len))
         return reds__error(REDS_ERR_DATA, "%s iterator: a string is NULL with a length", name);
@@ -53,6 +55,14 @@ static reds_err make(reds_client *client, enum kind kind, reds_str key,
         return reds__error(REDS_ERR_DATA, "%s iterator: TYPE is for SCAN only", name);
     if (opts->count.set && opts->count.value <= 0)
         return reds__error(REDS_ERR_DATA, "%s iterator: COUNT must be positive", name);
+    /* A response callback would turn the pages into its own type. */
+    const reds_catalog_entry *info = reds_catalog_lookup(name);
+    reds__callback *cbs = atomic_load(&client->callbacks);
+    if (info && cbs && cbs[(const reds__command *)info - reds__commands].fn)
+        return reds__error(REDS_ERR_DATA,
+                           "%s iterator: the client has a response callback for "
+                           "%s; iterate on a client without one",
+                           name, name);
     size_t size = key.len + opts->match.len + opts->type.len + 3;
     if (size < key.len || size > SIZE_MAX - sizeof(reds_scan_iter))
         return reds__error(REDS_ERR_DATA, "%s iterator: arguments too large", name);
@@ -115,16 +125,14 @@ static reds_err take_page(reds_scan_iter *it, reds_reply *page)
         return reds__error(REDS_ERR_INVALID_RESPONSE, "%s: expected a cursor and an array", name);
     for (size_t i = 0; i < cursor->len; i++)
         if (cursor->str[i] < '0' || cursor->str[i] > '9')
-            return reds__error(REDS_ERR_INVALID_RESPONSE, "%s: the cursor is not a number",
-                               name);
+            return reds__error(REDS_ERR_INVALID_RESPONSE, "%s: the cursor is not a number", name);
     bool pairs = it->kind == HSCAN || it->kind == ZSCAN;
     if (pairs && items->len % 2)
-        return reds__error(REDS_ERR_INVALID_RESPONSE, "%s: expected pairs, got %zu elements",
-                           name, items->len);
+        return reds__error(REDS_ERR_INVALID_RESPONSE, "%s: expected pairs, got %zu elements", name,
+                           items->len);
     for (size_t i = 0; i < items->len; i++)
         if (items->element[i].type != REDS_REPLY_STRING)
-            return reds__error(REDS_ERR_INVALID_RESPONSE, "%s: an element is not a string",
-                               name);
+            return reds__error(REDS_ERR_INVALID_RESPONSE, "%s: an element is not a string", name);
     memcpy(it->cursor, cursor->str, cursor->len);
     it->cursor[cursor->len] = '\0';
     it->finished = strcmp(it->cursor, "0") == 0;
@@ -182,10 +190,11 @@ reds_err reds_scan_iter_next(reds_scan_iter *it, const reds_scan_item **item)
             it->pos += pairs ? 2 : 1;
             if (pairs) {
                 it->item.value = reds_strn(e[1].str, e[1].len);
-                if (it->kind == ZSCAN &&
-                    !reds__parse_double(e[1].str, e[1].len, &it->item.score))
-                    return reds__error(REDS_ERR_INVALID_RESPONSE, "ZSCAN: score '%s' is not a "
-                                       "number", e[1].str);
+                if (it->kind == ZSCAN && !reds__parse_double(e[1].str, e[1].len, &it->item.score))
+                    return reds__error(REDS_ERR_INVALID_RESPONSE,
+                                       "ZSCAN: score '%s' is not a "
+                                       "number",
+                                       e[1].str);
             }
             *item = &it->item;
             return REDS_OK;

@@ -314,8 +314,15 @@ static bool ip_literal(const char *name, char *ip, size_t size)
 reds_err reds__tls_start(reds__conn *conn)
 {
     const reds__config *cfg = conn->cfg;
+    /* The server we reached: the configured one, or the one a resolver
+     * (Sentinel) named, whose name or address the certificate must show. */
+    const char *host = conn->resolved ? conn->addr.host : cfg->host;
+    int port = conn->resolved ? conn->addr.port : cfg->port;
     char where[300];
-    reds__conn_describe(cfg, where, sizeof where);
+    if (strchr(host, ':'))
+        snprintf(where, sizeof where, "[%s]:%d", host, port);
+    else
+        snprintf(where, sizeof where, "%s:%d", host, port);
     pthread_once(&bio_once, make_bio_method);
     tls_state *t = calloc(1, sizeof *t);
     if (!t || !bio_method) {
@@ -337,7 +344,7 @@ reds_err reds__tls_start(reds__conn *conn)
     conn->tls = t;
     conn->io = &tls_io;
 
-    const char *name = cfg->tls_server_name ? cfg->tls_server_name : cfg->host;
+    const char *name = cfg->tls_server_name ? cfg->tls_server_name : host;
     char ip[64];
     bool is_ip = ip_literal(name, ip, sizeof ip);
     int ok = 1;

@@ -86,8 +86,8 @@ END_TEST
 
 START_TEST(blocking_timeout)
 {
-    reds_lock_opts o = {.timeout_ms = 10000, .sleep_ms = REDS_I64(20),
-                        .blocking_timeout_ms = REDS_I64(150)};
+    reds_lock_opts o = {
+        .timeout_ms = 10000, .sleep_ms = REDS_I64(20), .blocking_timeout_ms = REDS_I64(150)};
     reds_lock *a = new_lock("lock", &o), *b = new_lock("lock", &o);
     bool got;
     ASSERT_OK(reds_lock_acquire(a, NULL, &got));

@@ -330,8 +330,8 @@ START_TEST(connection_closed_mid_way)
     ASSERT_OK(reds_get(p, REDS_STR("k"), &v));
     reds_err err = reds_pipeline_execute(p);
     ck_assert_msg(reds_err_is(err, REDS_ERR_CONNECTION), "%s", reds_errmsg());
-    ck_assert_msg(strstr(reds_errmsg(), "command 3 of 3 (GET): Error reading from"),
-                  "%s", reds_errmsg());
+    ck_assert_msg(strstr(reds_errmsg(), "command 3 of 3 (GET): Error reading from"), "%s",
+                  reds_errmsg());
     ck_assert(ok);
     ck_assert_ptr_null(v);
     ASSERT_OK(reds_pipeline_result(p, 0, NULL));

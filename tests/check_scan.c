@@ -252,6 +252,14 @@ START_TEST(stop_early_and_empty)
 }
 END_TEST
 
+static reds_err page_count(const reds_reply *reply, void *out, void *udata)
+{
+    (void)reply;
+    (void)out;
+    (void)udata;
+    return REDS_OK;
+}
+
 START_TEST(errors)
 {
     reds_scan_iter *it = (reds_scan_iter *)&it;
@@ -275,6 +283,14 @@ START_TEST(errors)
     ck_assert_ptr_null(item);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "SSCAN: WRONGTYPE"));
     ASSERT_ERR(reds_scan_iter_next(it, NULL), REDS_ERR_DATA);
+    reds_scan_iter_free(it);
+    /* A response callback for the command changes what its replies become:
+     * refused rather than misread. */
+    ASSERT_OK(reds_set_response_callback(c, "HSCAN", page_count, NULL));
+    ASSERT_ERR(reds_hscan_iter_new(c, REDS_STR("h"), NULL, &it), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "HSCAN iterator: the client has a response callback for "
+                                    "HSCAN; iterate on a client without one");
+    ASSERT_OK(reds_scan_iter_new(c, NULL, &it)); /* SCAN has none */
     reds_scan_iter_free(it);
 }
 END_TEST

@@ -176,8 +176,7 @@ END_TEST
 START_TEST(script_errors)
 {
     reds_script *s;
-    ASSERT_OK(reds_script_new(c, REDS_STR("return redis.error_reply('MYERR custom failure')"),
-                              &s));
+    ASSERT_OK(reds_script_new(c, REDS_STR("return redis.error_reply('MYERR custom failure')"), &s));
     reds_reply *r = (reds_reply *)&r;
     ASSERT_ERR(reds_script_call(s, NULL, NULL, 0, NULL, 0, &r), REDS_ERR_RESPONSE);
     ck_assert_str_eq(reds_errmsg(), "EVALSHA: MYERR custom failure");
@@ -259,7 +258,8 @@ START_TEST(broken_script_in_a_pipeline)
         ASSERT_ERR(reds_pipeline_execute(p), REDS_ERR_RESPONSE);
         /* The compile error is the EVALSHA's, not a NOSCRIPT. */
         ck_assert_msg(strstr(reds_errmsg(), "command 2 of 2 (EVALSHA): ERR Error compiling "
-                                            "script"), "%s", reds_errmsg());
+                                            "script"),
+                      "%s", reds_errmsg());
         ck_assert_int_eq(as_int(r1), 7);
         ck_assert_ptr_null(r2);
         reds_free(r1);

@@ -59,8 +59,19 @@ START_TEST(multi_exec_atomic)
     ASSERT_OK(reds_get(p, REDS_STR("s"), &v));
     ASSERT_OK(reds_rpush(p, REDS_STR("l"), items, 2, NULL));
     ASSERT_OK(reds_lrange(p, REDS_STR("l"), 0, -1, &l));
+    reds_str eval[] = {REDS_STR("EVAL"), REDS_STR("return {1, {2, 'x', {}}, 'y'}"), REDS_STR("0")};
+    reds_reply *tree = NULL;
+    ASSERT_OK(reds_execute_command(p, 3, eval, &tree));
     assert_value("s", NULL); /* queued, not sent */
     ASSERT_OK(reds_pipeline_execute(p));
+    /* A nested element, copied out of EXEC's reply whole. */
+    ck_assert_uint_eq(reds_reply_count(tree), 3);
+    const reds_reply *inner = reds_reply_at(tree, 1);
+    ck_assert_uint_eq(reds_reply_count(inner), 3);
+    ck_assert_str_eq(reds_reply_at(inner, 1)->str, "x");
+    ck_assert_int_eq(reds_reply_at(inner, 2)->type, REDS_REPLY_ARRAY);
+    ck_assert_uint_eq(reds_reply_count(reds_reply_at(inner, 2)), 0);
+    ck_assert_str_eq(reds_reply_at(tree, 2)->str, "y");
     ck_assert_int_eq(a, 1);
     ck_assert_int_eq(b, 11);
     ASSERT_STR(v, "val");
@@ -71,6 +82,8 @@ START_TEST(multi_exec_atomic)
     assert_value("s", "val");
     ASSERT_STR(&l->items[0], "x");
     reds_free(l);
+    ck_assert_int_eq(reds_reply_at(tree, 0)->integer, 1);
+    reds_free(tree);
     reds_client_free(p);
 }
 END_TEST

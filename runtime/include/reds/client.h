@@ -78,7 +78,8 @@ typedef struct reds_options {
 
 /** A pool's counters (reds_pool_get_stats()). */
 typedef struct reds_pool_stats {
-    size_t created;          /**< connections opened since the client was made */
+    size_t created;          /**< connections opened since the client was made
+                                  (in a forked child: since the fork) */
     size_t in_use;           /**< lent to a command or a pipeline right now */
     size_t idle;             /**< open and waiting in the pool */
     size_t waiting;          /**< threads waiting for one (blocking pools) */

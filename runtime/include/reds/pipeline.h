@@ -27,7 +27,8 @@
  *
  * A pipeline is used by one thread at a time, and must not outlive the
  * client it comes from. Outputs must stay valid until the pipeline
- * executes, is reset or is freed.
+ * executes, is reset or is freed, and every queued command needs an
+ * output of its own (the command functions clear theirs when called).
  */
 #ifndef REDS_PIPELINE_H
 #define REDS_PIPELINE_H
@@ -126,8 +127,8 @@ typedef struct reds_transaction_opts {
  *  be NULL. Owned outputs `fn` queued belong to the caller, and `*value`
  *  is whatever `fn` made it: reds neither owns nor frees it. */
 reds_err reds_transaction(reds_client *client, const reds_str *keys, size_t nkeys,
-                          reds_transaction_fn fn, void *udata,
-                          const reds_transaction_opts *opts, void **value);
+                          reds_transaction_fn fn, void *udata, const reds_transaction_opts *opts,
+                          void **value);
 
 #ifdef __cplusplus
 }

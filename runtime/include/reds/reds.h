@@ -16,6 +16,8 @@
 #include <reds/pubsub.h>
 #include <reds/monitor.h>
 #include <reds/url.h>
+#include <reds/sentinel.h>
+#include <reds/ring.h>
 
 #define REDS_VERSION "0.1.0"
 
