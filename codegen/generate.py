@@ -122,7 +122,9 @@ class Arg:
         self.spec = spec
         self.where = spec.where() if isinstance(spec, speclib.Node) else where
         self.name = spec["name"]
-        self.type = spec["type"]
+        # c_as: how C takes a value the server documents more narrowly
+        # (score bounds such as "(1.5" are strings; WEIGHTS are doubles).
+        self.type = spec.get("c_as") or spec["type"]
         self.token = spec.get("token")
         if self.token is None and self.type == "pure-token":
             self.token = self.name  # undocumented token: the name is sent

@@ -39,7 +39,7 @@ COMMAND_ANNOTATIONS = ("reply", "c_name", "scope", "dedicated", "excluded",
                        "omit", "require", "fix", "select", "single",
                        "exclusive",
                        "variants", "doc", "c_arguments")
-ARG_ANNOTATIONS = ("c_name", "c_type", "count_of")
+ARG_ANNOTATIONS = ("c_name", "c_type", "count_of", "c_as")
 # Fields the importer owns, in the order they are written.
 COMMAND_IMPORTED = ("summary", "since", "complexity", "deprecated_since",
                     "replaced_by", "arity", "flags", "tips", "key_specs",
@@ -242,6 +242,12 @@ def _check_args(args, cname, problems, path=""):
         elif "arguments" in arg:
             problems.append("%s: %s: only oneof and block have arguments" %
                             (arg.where("arguments"), cname))
+        if "c_as" in arg and (atype not in SCALAR_TYPES or
+                              arg["c_as"] not in ("string", "integer",
+                                                  "double")):
+            problems.append("%s: %s: %s: c_as (string, integer or double) "
+                            "applies to a value argument" %
+                            (arg.where("c_as"), cname, name))
         if "c_type" in arg and atype not in ("oneof", "block"):
             problems.append("%s: %s: %s: c_type applies to oneof and block" %
                             (arg.where("c_type"), cname, name))

@@ -8506,7 +8506,7 @@ reds_err reds_zcard(reds_client *c, reds_str key, int64_t *out)
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zcount(reds_client *c, reds_str key, double min, double max, int64_t *out)
+reds_err reds_zcount(reds_client *c, reds_str key, reds_str min, reds_str max, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8515,15 +8515,15 @@ reds_err reds_zcount(reds_client *c, reds_str key, double min, double max, int64
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, key, "key");
-    reds__size_f64(&sz, min, "min");
-    reds__size_f64(&sz, max, "max");
+    reds__size_str(&sz, min, "min");
+    reds__size_str(&sz, max, "max");
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZCOUNT, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$6\r\nZCOUNT\r\n", 12);
     p = reds__put_str(p, key);
-    p = reds__put_f64(p, min);
-    p = reds__put_f64(p, max);
+    p = reds__put_str(p, min);
+    p = reds__put_str(p, max);
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
@@ -8618,7 +8618,7 @@ reds_err reds_zdiffstore(reds_client *c, reds_str destination, const reds_str *k
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zincrby(reds_client *c, reds_str key, int64_t increment, reds_str member, double *out)
+reds_err reds_zincrby(reds_client *c, reds_str key, double increment, reds_str member, double *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -8627,14 +8627,14 @@ reds_err reds_zincrby(reds_client *c, reds_str key, int64_t increment, reds_str 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 13);
     reds__size_str(&sz, key, "key");
-    reds__size_num(&sz);
+    reds__size_f64(&sz, increment, "increment");
     reds__size_str(&sz, member, "member");
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZINCRBY, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$7\r\nZINCRBY\r\n", 13);
     p = reds__put_str(p, key);
-    p = reds__put_i64(p, increment);
+    p = reds__put_f64(p, increment);
     p = reds__put_str(p, member);
     return reds__cmd_run(c, &cmd, p, reds__conv_double, out);
 }
@@ -8664,7 +8664,7 @@ reds_err reds_zinter(reds_client *c, const reds_str *keys, size_t nkeys, const r
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
             for (size_t i0 = 0; i0 < o->nweights; i0++) {
-                reds__size_num(&sz);
+                reds__size_f64(&sz, o->weights[i0], "weight");
             }
         }
     }
@@ -8686,7 +8686,7 @@ reds_err reds_zinter(reds_client *c, const reds_str *keys, size_t nkeys, const r
     if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
         for (size_t i0 = 0; i0 < o->nweights; i0++) {
-            p = reds__put_i64(p, o->weights[i0]);
+            p = reds__put_f64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {
@@ -8721,7 +8721,7 @@ reds_err reds_zinter_withscores(reds_client *c, const reds_str *keys, size_t nke
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
             for (size_t i0 = 0; i0 < o->nweights; i0++) {
-                reds__size_num(&sz);
+                reds__size_f64(&sz, o->weights[i0], "weight");
             }
         }
     }
@@ -8744,7 +8744,7 @@ reds_err reds_zinter_withscores(reds_client *c, const reds_str *keys, size_t nke
     if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
         for (size_t i0 = 0; i0 < o->nweights; i0++) {
-            p = reds__put_i64(p, o->weights[i0]);
+            p = reds__put_f64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {
@@ -8820,7 +8820,7 @@ reds_err reds_zinterstore(reds_client *c, reds_str destination, const reds_str *
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
             for (size_t i0 = 0; i0 < o->nweights; i0++) {
-                reds__size_num(&sz);
+                reds__size_f64(&sz, o->weights[i0], "weight");
             }
         }
     }
@@ -8843,7 +8843,7 @@ reds_err reds_zinterstore(reds_client *c, reds_str destination, const reds_str *
     if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
         for (size_t i0 = 0; i0 < o->nweights; i0++) {
-            p = reds__put_i64(p, o->weights[i0]);
+            p = reds__put_f64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {
@@ -9188,7 +9188,7 @@ reds_err reds_zrangebylex(reds_client *c, reds_str key, reds_str min, reds_str m
     return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_strlist **out)
+reds_err reds_zrangebyscore(reds_client *c, reds_str key, reds_str min, reds_str max, const reds_zrangebyscore_opts *opts, reds_strlist **out)
 {
     static const reds_zrangebyscore_opts no_opts;
     const reds_zrangebyscore_opts *o = opts ? opts : &no_opts;
@@ -9199,8 +9199,8 @@ reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 20);
     reds__size_str(&sz, key, "key");
-    reds__size_f64(&sz, min, "min");
-    reds__size_f64(&sz, max, "max");
+    reds__size_str(&sz, min, "min");
+    reds__size_str(&sz, max, "max");
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9211,8 +9211,8 @@ reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max
         return reds__last_err();
     p = reds__put_lit(p, "$13\r\nZRANGEBYSCORE\r\n", 20);
     p = reds__put_str(p, key);
-    p = reds__put_f64(p, min);
-    p = reds__put_f64(p, max);
+    p = reds__put_str(p, min);
+    p = reds__put_str(p, max);
     if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
         p = reds__put_i64(p, o->limit.offset);
@@ -9221,7 +9221,7 @@ reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max
     return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrangebyscore_withscores(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_scored_list **out)
+reds_err reds_zrangebyscore_withscores(reds_client *c, reds_str key, reds_str min, reds_str max, const reds_zrangebyscore_opts *opts, reds_scored_list **out)
 {
     static const reds_zrangebyscore_opts no_opts;
     const reds_zrangebyscore_opts *o = opts ? opts : &no_opts;
@@ -9232,8 +9232,8 @@ reds_err reds_zrangebyscore_withscores(reds_client *c, reds_str key, double min,
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 20);
     reds__size_str(&sz, key, "key");
-    reds__size_f64(&sz, min, "min");
-    reds__size_f64(&sz, max, "max");
+    reds__size_str(&sz, min, "min");
+    reds__size_str(&sz, max, "max");
     reds__size_lit(&sz, 17);
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
@@ -9245,8 +9245,8 @@ reds_err reds_zrangebyscore_withscores(reds_client *c, reds_str key, double min,
         return reds__last_err();
     p = reds__put_lit(p, "$13\r\nZRANGEBYSCORE\r\n", 20);
     p = reds__put_str(p, key);
-    p = reds__put_f64(p, min);
-    p = reds__put_f64(p, max);
+    p = reds__put_str(p, min);
+    p = reds__put_str(p, max);
     p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
     if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
@@ -9396,7 +9396,7 @@ reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_zremrangebyscore(reds_client *c, reds_str key, double min, double max, int64_t *out)
+reds_err reds_zremrangebyscore(reds_client *c, reds_str key, reds_str min, reds_str max, int64_t *out)
 {
     reds__size sz = {0, 0, NULL};
     reds__cmd cmd;
@@ -9405,15 +9405,15 @@ reds_err reds_zremrangebyscore(reds_client *c, reds_str key, double min, double 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 23);
     reds__size_str(&sz, key, "key");
-    reds__size_f64(&sz, min, "min");
-    reds__size_f64(&sz, max, "max");
+    reds__size_str(&sz, min, "min");
+    reds__size_str(&sz, max, "max");
     p = reds__cmd_begin(c, &cmd, REDS__CMD_ZREMRANGEBYSCORE, &sz);
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$16\r\nZREMRANGEBYSCORE\r\n", 23);
     p = reds__put_str(p, key);
-    p = reds__put_f64(p, min);
-    p = reds__put_f64(p, max);
+    p = reds__put_str(p, min);
+    p = reds__put_str(p, max);
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
@@ -9494,7 +9494,7 @@ reds_err reds_zrevrangebylex(reds_client *c, reds_str key, reds_str max, reds_st
     return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_strlist **out)
+reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, reds_str max, reds_str min, const reds_zrevrangebyscore_opts *opts, reds_strlist **out)
 {
     static const reds_zrevrangebyscore_opts no_opts;
     const reds_zrevrangebyscore_opts *o = opts ? opts : &no_opts;
@@ -9505,8 +9505,8 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double 
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 23);
     reds__size_str(&sz, key, "key");
-    reds__size_f64(&sz, max, "max");
-    reds__size_f64(&sz, min, "min");
+    reds__size_str(&sz, max, "max");
+    reds__size_str(&sz, min, "min");
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9517,8 +9517,8 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double 
         return reds__last_err();
     p = reds__put_lit(p, "$16\r\nZREVRANGEBYSCORE\r\n", 23);
     p = reds__put_str(p, key);
-    p = reds__put_f64(p, max);
-    p = reds__put_f64(p, min);
+    p = reds__put_str(p, max);
+    p = reds__put_str(p, min);
     if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
         p = reds__put_i64(p, o->limit.offset);
@@ -9527,7 +9527,7 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double 
     return reds__cmd_run(c, &cmd, p, reds__conv_strlist, out);
 }
 
-reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_scored_list **out)
+reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, reds_str max, reds_str min, const reds_zrevrangebyscore_opts *opts, reds_scored_list **out)
 {
     static const reds_zrevrangebyscore_opts no_opts;
     const reds_zrevrangebyscore_opts *o = opts ? opts : &no_opts;
@@ -9538,8 +9538,8 @@ reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, double m
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 23);
     reds__size_str(&sz, key, "key");
-    reds__size_f64(&sz, max, "max");
-    reds__size_f64(&sz, min, "min");
+    reds__size_str(&sz, max, "max");
+    reds__size_str(&sz, min, "min");
     reds__size_lit(&sz, 17);
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
@@ -9551,8 +9551,8 @@ reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, double m
         return reds__last_err();
     p = reds__put_lit(p, "$16\r\nZREVRANGEBYSCORE\r\n", 23);
     p = reds__put_str(p, key);
-    p = reds__put_f64(p, max);
-    p = reds__put_f64(p, min);
+    p = reds__put_str(p, max);
+    p = reds__put_str(p, min);
     p = reds__put_lit(p, "$10\r\nWITHSCORES\r\n", 17);
     if (o->limit.set) {
         p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
@@ -9662,7 +9662,7 @@ reds_err reds_zunion(reds_client *c, const reds_str *keys, size_t nkeys, const r
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
             for (size_t i0 = 0; i0 < o->nweights; i0++) {
-                reds__size_num(&sz);
+                reds__size_f64(&sz, o->weights[i0], "weight");
             }
         }
     }
@@ -9684,7 +9684,7 @@ reds_err reds_zunion(reds_client *c, const reds_str *keys, size_t nkeys, const r
     if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
         for (size_t i0 = 0; i0 < o->nweights; i0++) {
-            p = reds__put_i64(p, o->weights[i0]);
+            p = reds__put_f64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {
@@ -9719,7 +9719,7 @@ reds_err reds_zunion_withscores(reds_client *c, const reds_str *keys, size_t nke
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
             for (size_t i0 = 0; i0 < o->nweights; i0++) {
-                reds__size_num(&sz);
+                reds__size_f64(&sz, o->weights[i0], "weight");
             }
         }
     }
@@ -9742,7 +9742,7 @@ reds_err reds_zunion_withscores(reds_client *c, const reds_str *keys, size_t nke
     if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
         for (size_t i0 = 0; i0 < o->nweights; i0++) {
-            p = reds__put_i64(p, o->weights[i0]);
+            p = reds__put_f64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {
@@ -9779,7 +9779,7 @@ reds_err reds_zunionstore(reds_client *c, reds_str destination, const reds_str *
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
             for (size_t i0 = 0; i0 < o->nweights; i0++) {
-                reds__size_num(&sz);
+                reds__size_f64(&sz, o->weights[i0], "weight");
             }
         }
     }
@@ -9802,7 +9802,7 @@ reds_err reds_zunionstore(reds_client *c, reds_str destination, const reds_str *
     if (o->nweights > 0) {
         p = reds__put_lit(p, "$7\r\nWEIGHTS\r\n", 13);
         for (size_t i0 = 0; i0 < o->nweights; i0++) {
-            p = reds__put_i64(p, o->weights[i0]);
+            p = reds__put_f64(p, o->weights[i0]);
         }
     }
     if (o->aggregate != 0) {

@@ -6658,11 +6658,11 @@ reds_err reds_zcard(reds_client *c, reds_str key, int64_t *out);
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min double
- * @param max double
+ * @param min string
+ * @param max string
  * @param out  the integer reply.
  */
-reds_err reds_zcount(reds_client *c, reds_str key, double min, double max, int64_t *out);
+reds_err reds_zcount(reds_client *c, reds_str key, reds_str min, reds_str max, int64_t *out);
 
 /**
  * ZDIFF: Subtract multiple sorted sets
@@ -6725,11 +6725,11 @@ reds_err reds_zdiffstore(reds_client *c, reds_str destination, const reds_str *k
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param increment integer
+ * @param increment double
  * @param member string
  * @param out  the number the server sent as a string.
  */
-reds_err reds_zincrby(reds_client *c, reds_str key, int64_t increment, reds_str member, double *out);
+reds_err reds_zincrby(reds_client *c, reds_str key, double increment, reds_str member, double *out);
 
 /** aggregate: SUM | MIN | MAX. 0 leaves it out where it is optional. */
 typedef enum reds_zset_aggregate {
@@ -6740,7 +6740,7 @@ typedef enum reds_zset_aggregate {
 
 /** Optional arguments of ZINTER (zero-initialise; NULL for none). */
 typedef struct reds_zinter_opts {
-    const int64_t *weights; /**< WEIGHTS weight */
+    const double *weights; /**< WEIGHTS weight */
     size_t nweights; /**< number of weights */
     reds_zset_aggregate aggregate; /**< AGGREGATE */
 } reds_zinter_opts;
@@ -6802,7 +6802,7 @@ reds_err reds_zintercard(reds_client *c, const reds_str *keys, size_t nkeys, con
 
 /** Optional arguments of ZINTERSTORE (zero-initialise; NULL for none). */
 typedef struct reds_zinterstore_opts {
-    const int64_t *weights; /**< WEIGHTS weight */
+    const double *weights; /**< WEIGHTS weight */
     size_t nweights; /**< number of weights */
     reds_zset_aggregate aggregate; /**< AGGREGATE */
 } reds_zinterstore_opts;
@@ -7073,13 +7073,13 @@ typedef struct reds_zrangebyscore_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min double
- * @param max double
+ * @param min string
+ * @param max string
  * @param opts optional arguments, NULL for none
  * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_strlist **out);
+reds_err reds_zrangebyscore(reds_client *c, reds_str key, reds_str min, reds_str max, const reds_zrangebyscore_opts *opts, reds_strlist **out);
 
 /**
  * ZRANGEBYSCORE: Return a range of members in a sorted set, by score
@@ -7097,13 +7097,13 @@ reds_err reds_zrangebyscore(reds_client *c, reds_str key, double min, double max
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min double
- * @param max double
+ * @param min string
+ * @param max string
  * @param opts optional arguments, NULL for none
  * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_zrangebyscore_withscores(reds_client *c, reds_str key, double min, double max, const reds_zrangebyscore_opts *opts, reds_scored_list **out);
+reds_err reds_zrangebyscore_withscores(reds_client *c, reds_str key, reds_str min, reds_str max, const reds_zrangebyscore_opts *opts, reds_scored_list **out);
 
 /** Optional arguments of ZRANGESTORE (zero-initialise; NULL for none). */
 typedef struct reds_zrangestore_opts {
@@ -7211,11 +7211,11 @@ reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param min double
- * @param max double
+ * @param min string
+ * @param max string
  * @param out  the integer reply.
  */
-reds_err reds_zremrangebyscore(reds_client *c, reds_str key, double min, double max, int64_t *out);
+reds_err reds_zremrangebyscore(reds_client *c, reds_str key, reds_str min, reds_str max, int64_t *out);
 
 /**
  * ZREVRANGE: Return a range of members in a sorted set, by index, with scores ordered from high to low
@@ -7299,13 +7299,13 @@ typedef struct reds_zrevrangebyscore_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param max double
- * @param min double
+ * @param max string
+ * @param min string
  * @param opts optional arguments, NULL for none
  * @param out  the strings of the reply, in order; a nil element has `ptr == NULL`. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_strlist **out);
+reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, reds_str max, reds_str min, const reds_zrevrangebyscore_opts *opts, reds_strlist **out);
 
 /**
  * ZREVRANGEBYSCORE: Return a range of members in a sorted set, by score, with scores ordered from high to low
@@ -7323,13 +7323,13 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, double max, double 
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param max double
- * @param min double
+ * @param max string
+ * @param min string
  * @param opts optional arguments, NULL for none
  * @param out  the members with their scores, in the server's order. The caller owns `*out` and releases it with reds_free().
  */
 REDS_DEPRECATED("deprecated since Redis 6.2.0")
-reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, double max, double min, const reds_zrevrangebyscore_opts *opts, reds_scored_list **out);
+reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, reds_str max, reds_str min, const reds_zrevrangebyscore_opts *opts, reds_scored_list **out);
 
 /**
  * ZREVRANK: Determine the index of a member in a sorted set, with scores ordered from high to low
@@ -7389,7 +7389,7 @@ reds_err reds_zscore(reds_client *c, reds_str key, reds_str member, reds_opt_f64
 
 /** Optional arguments of ZUNION (zero-initialise; NULL for none). */
 typedef struct reds_zunion_opts {
-    const int64_t *weights; /**< WEIGHTS weight */
+    const double *weights; /**< WEIGHTS weight */
     size_t nweights; /**< number of weights */
     reds_zset_aggregate aggregate; /**< AGGREGATE */
 } reds_zunion_opts;
@@ -7430,7 +7430,7 @@ reds_err reds_zunion_withscores(reds_client *c, const reds_str *keys, size_t nke
 
 /** Optional arguments of ZUNIONSTORE (zero-initialise; NULL for none). */
 typedef struct reds_zunionstore_opts {
-    const int64_t *weights; /**< WEIGHTS weight */
+    const double *weights; /**< WEIGHTS weight */
     size_t nweights; /**< number of weights */
     reds_zset_aggregate aggregate; /**< AGGREGATE */
 } reds_zunionstore_opts;
