@@ -61,7 +61,7 @@ int fixture_command(const fixture_server *s, const char *inline_cmd, char *buf, 
     }
     char line[1024];
     int n = snprintf(line, sizeof line, "%s\r\n", inline_cmd);
-    if (write(fd, line, (size_t)n) != n) {
+    if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
         close(fd);
         return -1;
     }
