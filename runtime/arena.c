@@ -29,8 +29,8 @@
  * result and its caller holds them all (50 per batch of 50 SET+GET),
  * where glibc's per-thread cache keeps 7: beyond that malloc and free
  * took their slow path, ~380 instructions per result (pipelined SET+GET:
- * 1029 -> 884 instructions a command). Sequential calls gain too (1394 ->
- * 1337): the list is cheaper than glibc's cache. */
+ * 1028 -> 884 instructions a command). Sequential calls gain too (1320 ->
+ * 1263): the list is cheaper than glibc's cache. */
 #define SMALL_KEEP 128
 
 static _Thread_local struct spares {
