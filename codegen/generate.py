@@ -1085,6 +1085,8 @@ class Generator:
                 flags.append("REDS_CMD_CONNECTION_SCOPE")
             if cmd.get("scope") == "closes":
                 flags.append("REDS_CMD_CLOSES_CONNECTION")
+            if "dedicated" in cmd:
+                flags += ["REDS_CMD_CONNECTION_SCOPE", "REDS_CMD_DEDICATED_API"]
             if cmd.get("deprecated_since"):
                 flags.append("REDS_CMD_DEPRECATED")
             req, resp, tips = "REDS_REQUEST_DEFAULT", "REDS_RESPONSE_DEFAULT", []

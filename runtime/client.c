@@ -96,9 +96,18 @@ reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
 
 reds_err reds__refuse_connection_scope(const reds__cmd *cmd)
 {
+    const reds_catalog_entry *e = &reds__commands[cmd->id].info;
+    if (e->flags & REDS_CMD_DEDICATED_API) {
+        const char *api = strstr(e->reply, "pubsub")      ? "the pub/sub API (reds_pubsub_new)"
+                          : strstr(e->reply, "monitor")   ? "the monitor API (reds_monitor_new)"
+                                                          : "pipelines (reds_pipeline_new, "
+                                                            "reds_transaction)";
+        return reds__error(REDS_ERR_DATA, "%s puts its connection in a special state: use %s",
+                           e->name, api);
+    }
     return reds__error(REDS_ERR_DATA, "%s changes the state of one connection: run it on a "
                        "dedicated connection (reds_client_dedicated), not a pooled client",
-                       reds__command_name(cmd->id));
+                       e->name);
 }
 
 /* ------------------------------------------------------------- clients */

@@ -341,6 +341,15 @@ START_TEST(connection_state_needs_a_dedicated_connection)
     ASSERT_ERR(reds_client_setname(c, REDS_STR("x")), REDS_ERR_DATA);
     reds_str argv[] = {REDS_STR("select"), REDS_STR("2")};
     ASSERT_ERR(reds_execute_command(c, 2, argv, NULL), REDS_ERR_DATA);
+    /* Commands of the dedicated APIs would leave a pooled connection in
+     * a special state: refused, naming the API to use. */
+    reds_str multi[] = {REDS_STR("MULTI")}, sub[] = {REDS_STR("SUBSCRIBE"), REDS_STR("ch")};
+    ASSERT_ERR(reds_execute_command(c, 1, multi, NULL), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "MULTI puts its connection in a special state: use pipelines "
+                                    "(reds_pipeline_new, reds_transaction)");
+    ASSERT_ERR(reds_execute_command(c, 2, sub, NULL), REDS_ERR_DATA);
+    ck_assert_ptr_nonnull(strstr(reds_errmsg(), "reds_pubsub_new"));
+    ASSERT_OK(reds_ping(c, NULL, NULL)); /* the pool is unharmed */
 
     ASSERT_OK(reds_client_dedicated(c, &d));
     ASSERT_OK(reds_select(d, 2));

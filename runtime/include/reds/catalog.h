@@ -44,7 +44,10 @@ enum {
      *  attribute too). */
     REDS_CMD_DEPRECATED = 1u << 25,
     /** reds: the server closes the connection after answering (QUIT). */
-    REDS_CMD_CLOSES_CONNECTION = 1u << 26
+    REDS_CMD_CLOSES_CONNECTION = 1u << 26,
+    /** reds: served by a hand-written API (pub/sub, MONITOR, pipelines and
+     *  transactions), not a generated function; also connection-scoped. */
+    REDS_CMD_DEDICATED_API = 1u << 27
 };
 
 /** COMMAND INFO tips: request and response policies and output notes. */
