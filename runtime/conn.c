@@ -275,7 +275,8 @@ static reds_err open_socket(reds__conn *conn)
     return conn->fd < 0 ? io_error(conn, "connecting to", err) : REDS_OK;
 }
 
-/* AUTH, SELECT and CLIENT SETNAME, sent in one write and read in order. */
+/* AUTH, SELECT, CLIENT SETNAME and READONLY, sent in one write and read in
+ * order. */
 reds_err reds__conn_handshake(reds__conn *conn)
 {
     const reds__config *cfg = conn->cfg;
@@ -283,7 +284,7 @@ reds_err reds__conn_handshake(reds__conn *conn)
         const char *name;
         size_t argc;
         reds_str argv[4];
-    } cmds[3];
+    } cmds[4];
     size_t n = 0;
     char db[16];
     if (cfg->password) {
@@ -308,6 +309,11 @@ reds_err reds__conn_handshake(reds__conn *conn)
         cmds[n].argv[1] = REDS_STR("SETNAME");
         cmds[n].argv[2] = reds_cstr(cfg->client_name);
         cmds[n++].argc = 3;
+    }
+    if (cfg->readonly) {
+        cmds[n].name = "READONLY";
+        cmds[n].argv[0] = REDS_STR("READONLY");
+        cmds[n++].argc = 1;
     }
     if (!n)
         return REDS_OK;
@@ -476,7 +482,6 @@ static reds_err feed(reds__conn *conn, const char *buf, size_t len)
 reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
 {
     redisReader *r = conn->reader;
-    size_t off = 0, avail = 0; /* bytes of rbuf read but not fed yet */
     for (;;) {
         void *reply = NULL;
         if (redisReaderGetReply(r, &reply) != REDIS_OK) {
@@ -487,14 +492,11 @@ reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
             return reds__error(REDS_ERR_INVALID_RESPONSE, "Protocol error: %s", r->errstr);
         }
         if (reply) {
-            /* The rest belongs to the next replies: the reader keeps it. */
-            reds_err err = avail ? feed(conn, conn->rbuf + off, avail) : REDS_OK;
-            if (err)
-                return err;
+            /* What is left in rbuf belongs to the next replies. */
             *out = reply;
             return REDS_OK;
         }
-        if (!avail) {
+        if (!conn->ravail) {
             ssize_t n = conn->io->recv(conn, conn->rbuf, conn->rcap);
             if (n <= 0) {
                 if (n < 0 && errno == EINTR)
@@ -503,8 +505,8 @@ reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
                 reds__arena_clear(&conn->arena);
                 return io_error(conn, "reading from", n == 0 ? 0 : errno);
             }
-            off = 0;
-            avail = (size_t)n;
+            conn->roff = 0;
+            conn->ravail = (size_t)n;
             /* A full buffer means more is coming: read bigger next time. */
             if ((size_t)n == conn->rcap && conn->rcap < READ_MAX) {
                 char *bigger = realloc(conn->rbuf, conn->rcap * 2);
@@ -514,12 +516,12 @@ reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
                 }
             }
         }
-        size_t n = avail < FEED_SLICE ? avail : FEED_SLICE;
-        reds_err err = feed(conn, conn->rbuf + off, n);
+        size_t n = conn->ravail < FEED_SLICE ? conn->ravail : FEED_SLICE;
+        reds_err err = feed(conn, conn->rbuf + conn->roff, n);
         if (err)
             return err;
-        off += n;
-        avail -= n;
+        conn->roff += n;
+        conn->ravail -= n;
     }
 }
 
@@ -534,7 +536,7 @@ reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **
         *out = reply;
         return REDS_OK;
     }
-    if (!conn->io->pending(conn)) {
+    if (!conn->ravail && !conn->io->pending(conn)) {
         struct pollfd p = {conn->fd, POLLIN, 0};
         int n;
         do

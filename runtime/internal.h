@@ -132,6 +132,8 @@ typedef struct reds__config {
     /* Where to connect, decided at connect time (Sentinel); NULL for
      * host/port above. Copies of the config share it (counted). */
     struct reds__resolver *resolver;
+    /* Send READONLY when connecting (cluster replicas, read_from_replicas). */
+    bool readonly;
 } reds__config;
 
 /* ------------------------------------------------------ address resolvers */
@@ -207,6 +209,10 @@ typedef struct reds__conn {
     reds__arena arena;
     char *rbuf;
     size_t rcap;
+    /* Bytes received but not yet given to the reader (rbuf[roff..]): it is
+     * fed in slices, because hiredis 0.14 moves its whole buffer each time
+     * it consumes 1 KiB, which costs the square of what it holds. */
+    size_t roff, ravail;
     struct reds__conn *next; /* pool free list */
     unsigned pool_epoch;     /* reds_pool_disconnect() closes older ones */
     bool unsent;             /* the last write failed before any byte left */
@@ -362,6 +368,23 @@ bool reds__pipeline_queues(const reds_client *c);
 /* Make sure a script is loaded before the pipeline's next command runs:
  * queues a hidden SCRIPT LOAD of `source`, once per execution per sha. */
 reds_err reds__pipeline_preload(reds_client *c, const char *sha, reds_str source);
+/* Pipelines of cluster clients (cluster_pipeline.c): the reds_pipeline_*
+ * functions pass a handle made from a cluster client to these. */
+typedef struct reds__pipeline_ops {
+    reds_err (*execute)(reds_client *pipe);
+    void (*reset)(reds_client *pipe);
+    size_t (*count)(const reds_client *pipe);
+    reds_err (*result)(const reds_client *pipe, size_t i, const char **msg);
+    reds_err (*watch)(reds_client *pipe, const reds_str *keys, size_t nkeys);
+    reds_err (*multi)(reds_client *pipe);
+    reds_err (*unwatch)(reds_client *pipe);
+    reds_err (*discard)(reds_client *pipe);
+} reds__pipeline_ops;
+/* The operations of `c` when it is a cluster pipeline; NULL otherwise. */
+const reds__pipeline_ops *reds__cluster_pipeline_ops(const reds_client *c);
+/* Whether `c` is a cluster client (or a target handle of one). */
+bool reds__is_cluster(const reds_client *c);
+reds_err reds__cluster_pipeline_new(reds_client *cluster, bool transaction, reds_client **out);
 /* SCRIPT LOAD `source` on `c`, discarding the reply (script.c). */
 reds_err reds__script_load(reds_client *c, reds_str source);
 
