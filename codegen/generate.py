@@ -254,7 +254,7 @@ class FunctionBuilder:
 
     SCALAR_REQ = {"key": "reds_str", "string": "reds_str", "pattern": "reds_str",
                   "integer": "int64_t", "unix-time": "int64_t",
-                  "double": "double"}
+                  "double": "double", "uint64": "uint64_t"}
     SCALAR_OPT = {"key": "reds_str", "string": "reds_str", "pattern": "reds_str",
                   "integer": "reds_opt_i64", "unix-time": "reds_opt_i64",
                   "double": "reds_opt_f64"}
@@ -286,6 +286,8 @@ class FunctionBuilder:
         if atype == "double":
             return (["reds__size_f64(&sz, %s, \"%s\");" % (expr, name)],
                     ["p = reds__put_f64(p, %s);" % expr])
+        if atype == "uint64":
+            return (["reds__size_num(&sz);"], ["p = reds__put_u64(p, %s);" % expr])
         return (["reds__size_num(&sz);"], ["p = reds__put_i64(p, %s);" % expr])
 
     def _with_token(self, arg, check, write):
@@ -346,7 +348,7 @@ class FunctionBuilder:
                                     arg.where)],
                         check=guarded(acc, tc), write=guarded(acc, tw),
                         present=acc)
-        if arg.type in speclib.SCALAR_TYPES:
+        if arg.type in speclib.SCALAR_TYPES + ("uint64",):
             if required:
                 check, write = self._scalar_value(arg.type, acc, arg.name)
                 check, write = self._with_token(arg, check, write)

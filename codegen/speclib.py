@@ -244,9 +244,13 @@ def _check_args(args, cname, problems, path=""):
                             (arg.where("arguments"), cname))
         if "c_as" in arg and (atype not in SCALAR_TYPES or
                               arg["c_as"] not in ("string", "integer",
-                                                  "double")):
-            problems.append("%s: %s: %s: c_as (string, integer or double) "
-                            "applies to a value argument" %
+                                                  "double", "uint64")):
+            problems.append("%s: %s: %s: c_as (string, integer, double or "
+                            "uint64) applies to a value argument" %
+                            (arg.where("c_as"), cname, name))
+        if arg.get("c_as") == "uint64" and arg.get("optional"):
+            problems.append("%s: %s: %s: c_as uint64 is for required "
+                            "arguments (scan cursors)" %
                             (arg.where("c_as"), cname, name))
         if "c_type" in arg and atype not in ("oneof", "block"):
             problems.append("%s: %s: %s: c_type applies to oneof and block" %

@@ -2332,7 +2332,7 @@ reds_err reds_restore(reds_client *c, reds_str key, int64_t ttl, reds_str serial
     return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
-reds_err reds_scan(reds_client *c, int64_t cursor, const reds_scan_opts *opts, reds_scan_page **out)
+reds_err reds_scan(reds_client *c, uint64_t cursor, const reds_scan_opts *opts, reds_scan_page **out)
 {
     static const reds_scan_opts no_opts;
     const reds_scan_opts *o = opts ? opts : &no_opts;
@@ -2359,7 +2359,7 @@ reds_err reds_scan(reds_client *c, int64_t cursor, const reds_scan_opts *opts, r
     if (!p)
         return reds__last_err();
     p = reds__put_lit(p, "$4\r\nSCAN\r\n", 10);
-    p = reds__put_i64(p, cursor);
+    p = reds__put_u64(p, cursor);
     if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
         p = reds__put_str(p, o->pattern);
@@ -4122,7 +4122,7 @@ reds_err reds_hrandfield_withvalues(reds_client *c, reds_str key, int64_t count,
     return reds__cmd_run(c, &cmd, p, reds__conv_map, out);
 }
 
-reds_err reds_hscan(reds_client *c, reds_str key, int64_t cursor, const reds_hscan_opts *opts, reds_hscan_page **out)
+reds_err reds_hscan(reds_client *c, reds_str key, uint64_t cursor, const reds_hscan_opts *opts, reds_hscan_page **out)
 {
     static const reds_hscan_opts no_opts;
     const reds_hscan_opts *o = opts ? opts : &no_opts;
@@ -4147,7 +4147,7 @@ reds_err reds_hscan(reds_client *c, reds_str key, int64_t cursor, const reds_hsc
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nHSCAN\r\n", 11);
     p = reds__put_str(p, key);
-    p = reds__put_i64(p, cursor);
+    p = reds__put_u64(p, cursor);
     if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
         p = reds__put_str(p, o->pattern);
@@ -8180,7 +8180,7 @@ reds_err reds_srem(reds_client *c, reds_str key, const reds_str *members, size_t
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
-reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_sscan_opts *opts, reds_scan_page **out)
+reds_err reds_sscan(reds_client *c, reds_str key, uint64_t cursor, const reds_sscan_opts *opts, reds_scan_page **out)
 {
     static const reds_sscan_opts no_opts;
     const reds_sscan_opts *o = opts ? opts : &no_opts;
@@ -8205,7 +8205,7 @@ reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_ssc
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nSSCAN\r\n", 11);
     p = reds__put_str(p, key);
-    p = reds__put_i64(p, cursor);
+    p = reds__put_u64(p, cursor);
     if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
         p = reds__put_str(p, o->pattern);
@@ -9581,7 +9581,7 @@ reds_err reds_zrevrank(reds_client *c, reds_str key, reds_str member, reds_opt_i
     return reds__cmd_run(c, &cmd, p, reds__conv_nullable_int, out);
 }
 
-reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zscan_opts *opts, reds_zscan_page **out)
+reds_err reds_zscan(reds_client *c, reds_str key, uint64_t cursor, const reds_zscan_opts *opts, reds_zscan_page **out)
 {
     static const reds_zscan_opts no_opts;
     const reds_zscan_opts *o = opts ? opts : &no_opts;
@@ -9606,7 +9606,7 @@ reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zsc
         return reds__last_err();
     p = reds__put_lit(p, "$5\r\nZSCAN\r\n", 11);
     p = reds__put_str(p, key);
-    p = reds__put_i64(p, cursor);
+    p = reds__put_u64(p, cursor);
     if (o->pattern.ptr != NULL || o->pattern.len != 0) {
         p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
         p = reds__put_str(p, o->pattern);

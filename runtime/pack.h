@@ -136,6 +136,24 @@ static inline char *reds__put_i64(char *p, int64_t v)
     return p;
 }
 
+static inline char *reds__put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    char *s = reds__u64_digits(tmp + sizeof tmp, v);
+    size_t n = (size_t)(tmp + sizeof tmp - s);
+    *p++ = '$';
+    if (n >= 10)
+        *p++ = (char)('0' + n / 10);
+    *p++ = (char)('0' + n % 10);
+    *p++ = '\r';
+    *p++ = '\n';
+    memcpy(p, s, n);
+    p += n;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
 /* Doubles: integral values as integers, infinities as +inf/-inf (what
  * ZADD and ranges expect), anything else with 17 significant digits so
  * that the server reads back exactly the same double. */

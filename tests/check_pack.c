@@ -87,6 +87,9 @@ START_TEST(scalars_and_tokens)
     ASSERT_SENT("*3\r\n$6\r\nINCRBY\r\n$1\r\nn\r\n$20\r\n-9223372036854775808\r\n");
     ASSERT_OK(reds_incrby(cap, REDS_STR("n"), 0, NULL));
     ASSERT_SENT("*3\r\n$6\r\nINCRBY\r\n$1\r\nn\r\n$1\r\n0\r\n");
+    /* Scan cursors are unsigned 64-bit, up to the top of the range. */
+    ASSERT_OK(reds_scan(cap, UINT64_MAX, NULL, NULL));
+    ASSERT_SENT("*2\r\n$4\r\nSCAN\r\n$20\r\n18446744073709551615\r\n");
     /* A subcommand is two words. */
     ASSERT_OK(reds_object_encoding(cap, REDS_STR("k"), NULL));
     ASSERT_SENT("*3\r\n$6\r\nOBJECT\r\n$8\r\nENCODING\r\n$1\r\nk\r\n");

@@ -2585,11 +2585,11 @@ typedef struct reds_scan_opts {
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
- * @param cursor integer
+ * @param cursor uint64
  * @param opts optional arguments, NULL for none
  * @param out  one page of the iteration; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_scan(reds_client *c, int64_t cursor, const reds_scan_opts *opts, reds_scan_page **out);
+reds_err reds_scan(reds_client *c, uint64_t cursor, const reds_scan_opts *opts, reds_scan_page **out);
 
 /** offset_count: offset count */
 typedef struct reds_sort_limit {
@@ -3565,11 +3565,11 @@ typedef struct reds_hscan_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param cursor integer
+ * @param cursor uint64
  * @param opts optional arguments, NULL for none
  * @param out  one page of field/value pairs; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_hscan(reds_client *c, reds_str key, int64_t cursor, const reds_hscan_opts *opts, reds_hscan_page **out);
+reds_err reds_hscan(reds_client *c, reds_str key, uint64_t cursor, const reds_hscan_opts *opts, reds_hscan_page **out);
 
 /**
  * HSET: Set the string value of a hash field
@@ -6456,11 +6456,11 @@ typedef struct reds_sscan_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param cursor integer
+ * @param cursor uint64
  * @param opts optional arguments, NULL for none
  * @param out  one page of the iteration; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_sscan(reds_client *c, reds_str key, int64_t cursor, const reds_sscan_opts *opts, reds_scan_page **out);
+reds_err reds_sscan(reds_client *c, reds_str key, uint64_t cursor, const reds_sscan_opts *opts, reds_scan_page **out);
 
 /**
  * SUNION: Add multiple sets
@@ -7364,11 +7364,11 @@ typedef struct reds_zscan_opts {
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
- * @param cursor integer
+ * @param cursor uint64
  * @param opts optional arguments, NULL for none
  * @param out  one page of members with their scores; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
  */
-reds_err reds_zscan(reds_client *c, reds_str key, int64_t cursor, const reds_zscan_opts *opts, reds_zscan_page **out);
+reds_err reds_zscan(reds_client *c, reds_str key, uint64_t cursor, const reds_zscan_opts *opts, reds_zscan_page **out);
 
 /**
  * ZSCORE: Get the score associated with the given member in a sorted set
