@@ -130,7 +130,7 @@ test: deps
 
 # The thread suite under ThreadSanitizer (its own build, BUILDDIR/tsan):
 # 16 threads share one client for 100,000 commands; any data race fails it.
-TSAN_SUITES := check_threads
+TSAN_SUITES := check_threads check_lock check_transaction
 tsan:
 	@$(MAKE) --no-print-directory -j2 TSAN=1 $(TSAN_SUITES:%=$(BUILDDIR)/tsan/tests/%)
 	@failed=0; for t in $(TSAN_SUITES); do echo "== $(BUILDDIR)/tsan/tests/$$t (TSan)"; \
