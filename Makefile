@@ -128,8 +128,9 @@ test: deps
 	  $(MAKE) --no-print-directory SAN=1 run-tests
 	@$(MAKE) --no-print-directory tsan
 
-# The thread suite under ThreadSanitizer (its own build, BUILDDIR/tsan):
-# 16 threads share one client for 100,000 commands; any data race fails it.
+# Thread-heavy suites under ThreadSanitizer (their own build, BUILDDIR/tsan):
+# 16 threads sharing one client for 100,000 commands, locks, WATCH retries;
+# any data race fails them.
 TSAN_SUITES := check_threads check_lock check_transaction
 tsan:
 	@$(MAKE) --no-print-directory -j2 TSAN=1 $(TSAN_SUITES:%=$(BUILDDIR)/tsan/tests/%)
