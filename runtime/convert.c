@@ -185,56 +185,32 @@ reds_err reds__fill_strlist(const reds_reply *r, reds__arena *a, reds_strlist *d
     return REDS_OK;
 }
 
-reds_err reds__fill_intlist(const reds_reply *r, reds__arena *a, reds_intlist *dst)
-{
-    if (r->type != REDS_REPLY_ARRAY)
-        return reds__bad_reply(r, "an array of integers");
-    dst->count = r->len;
-    dst->items = NULL;
-    if (!r->len)
-        return REDS_OK;
-    dst->items = reds__arena_alloc(a, r->len * sizeof *dst->items);
-    if (!dst->items)
-        return nomem();
-    for (size_t i = 0; i < r->len; i++) {
-        reds_err err = reds__fill_int(&r->element[i], &dst->items[i]);
-        if (err)
-            return err;
+/* A list filled element by element: `fill(element, &item)`. The strings
+ * list above is the hot one and stays hand-written. */
+#define LIST_FILLER(name, T, fill, expected)                                     \
+    reds_err reds__fill_##name(const reds_reply *r, reds__arena *a, T *dst)      \
+    {                                                                            \
+        if (r->type != REDS_REPLY_ARRAY)                                         \
+            return reds__bad_reply(r, expected);                                 \
+        dst->count = r->len;                                                     \
+        dst->items = r->len ? reds__arena_alloc(a, r->len * sizeof *dst->items)  \
+                            : NULL;                                              \
+        if (r->len && !dst->items)                                               \
+            return nomem();                                                      \
+        for (size_t i = 0; i < r->len; i++) {                                    \
+            reds_err err = fill(&r->element[i], &dst->items[i]);                 \
+            if (err)                                                             \
+                return err;                                                      \
+        }                                                                        \
+        return REDS_OK;                                                          \
     }
-    return REDS_OK;
-}
 
-reds_err reds__fill_opt_intlist(const reds_reply *r, reds__arena *a, reds_opt_intlist *dst)
-{
-    if (r->type != REDS_REPLY_ARRAY)
-        return reds__bad_reply(r, "an array of integers or nils");
-    dst->count = r->len;
-    dst->items = r->len ? reds__arena_alloc(a, r->len * sizeof *dst->items) : NULL;
-    if (r->len && !dst->items)
-        return nomem();
-    for (size_t i = 0; i < r->len; i++) {
-        reds_err err = reds__fill_nullable_int(&r->element[i], &dst->items[i]);
-        if (err)
-            return err;
-    }
-    return REDS_OK;
-}
-
-reds_err reds__fill_doublelist(const reds_reply *r, reds__arena *a, reds_doublelist *dst)
-{
-    if (r->type != REDS_REPLY_ARRAY)
-        return reds__bad_reply(r, "an array of numbers or nils");
-    dst->count = r->len;
-    dst->items = r->len ? reds__arena_alloc(a, r->len * sizeof *dst->items) : NULL;
-    if (r->len && !dst->items)
-        return nomem();
-    for (size_t i = 0; i < r->len; i++) {
-        reds_err err = reds__fill_nullable_double(&r->element[i], &dst->items[i]);
-        if (err)
-            return err;
-    }
-    return REDS_OK;
-}
+LIST_FILLER(intlist, reds_intlist, reds__fill_int, "an array of integers")
+LIST_FILLER(opt_intlist, reds_opt_intlist, reds__fill_nullable_int,
+            "an array of integers or nils")
+LIST_FILLER(doublelist, reds_doublelist, reds__fill_nullable_double,
+            "an array of numbers or nils")
+LIST_FILLER(boollist, reds_boollist, reds__fill_bool, "an array of 0 and 1")
 
 reds_err reds__fill_map(const reds_reply *r, reds__arena *a, reds_map *dst)
 {
@@ -381,24 +357,9 @@ reds_err reds__conv_nullable_double(const reds_reply *r, reds__arena *a, void *o
     return reds__fill_nullable_double(r, out);
 }
 
-/* ------------------------------------- SCRIPT EXISTS, INFO and ROLE replies */
+/* ------------------------------------------------------ INFO and ROLE replies */
 
-reds_err reds__conv_boollist(const reds_reply *r, reds__arena *a, void *out)
-{
-    if (r->type != REDS_REPLY_ARRAY)
-        return reds__bad_reply(r, "an array of 0 and 1");
-    reds_boollist *v = reds__arena_result(a, sizeof *v);
-    if (!v || (r->len && !(v->items = reds__arena_alloc(a, r->len * sizeof *v->items))))
-        return nomem();
-    v->count = r->len;
-    for (size_t i = 0; i < r->len; i++) {
-        reds_err err = reds__fill_bool(&r->element[i], &v->items[i]);
-        if (err)
-            return err;
-    }
-    *(reds_boollist **)out = v;
-    return REDS_OK;
-}
+OWNED(boollist, reds_boollist, false, reds__fill_boollist(r, a, v))
 
 /* The next line of `*s` (up to `end`), without its "\r\n"; false at the end. */
 static bool next_line(const char **s, const char *end, const char **line, size_t *len)

@@ -21,6 +21,7 @@ reds_err reds__fill_double(const reds_reply *r, double *dst);
 reds_err reds__fill_nullable_double(const reds_reply *r, reds_opt_f64 *dst);
 reds_err reds__fill_strlist(const reds_reply *r, reds__arena *a, reds_strlist *dst);
 reds_err reds__fill_intlist(const reds_reply *r, reds__arena *a, reds_intlist *dst);
+reds_err reds__fill_boollist(const reds_reply *r, reds__arena *a, reds_boollist *dst);
 /* Arrays whose elements may be nil (BITFIELD, ZMSCORE). */
 reds_err reds__fill_opt_intlist(const reds_reply *r, reds__arena *a, reds_opt_intlist *dst);
 reds_err reds__fill_doublelist(const reds_reply *r, reds__arena *a, reds_doublelist *dst);
