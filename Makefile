@@ -79,7 +79,7 @@ check-headers:
 	    -Igenerated/include -fsyntax-only tests/headers.c || exit 1; done
 	@echo "headers: C99, C11, C++11, C++17 clean"
 
-$(BUILD)/obj/%.o: %.c $(HEADERS) tests/testutil.h $(wildcard tests/fixture*.h)
+$(BUILD)/obj/%.o: %.c $(HEADERS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -93,7 +93,7 @@ $(SHLIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIB) $(wildcard tests/fixture*.h) tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIB) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(TEST_SUPPORT) $(LIB) $(TEST_LDLIBS) $(LDLIBS) -o $@

@@ -1,54 +1,12 @@
 /* Reply converters fed canned replies, parsed by the same hiredis reader
- * into the same arena as live replies: every base converter against every
+ * into the same test_arena as live replies: every base converter against every
  * reply shape (the wrong ones must give InvalidResponse, never a crash),
  * and the generated record converters on real server output. */
 #include <hiredis/read.h>
 #include <math.h>
 #include <stdio.h>
 
-#include "testutil.h"
-
-#include "convert.h"
-#include "internal.h"
-#include "replies.h"
-
-static reds__arena arena;
-
-static const reds_reply *parse(const char *resp, size_t len)
-{
-    struct redisReader *r = reds__reader_new(&arena);
-    void *reply = NULL;
-    ck_assert_int_eq(redisReaderFeed(r, resp, len), REDIS_OK);
-    ck_assert_int_eq(redisReaderGetReply(r, &reply), REDIS_OK);
-    ck_assert_ptr_nonnull(reply);
-    redisReaderFree(r);
-    return reply;
-}
-
-#define PARSE(lit) parse(lit, sizeof(lit) - 1)
-
-/* A bulk string reply holding `text`. */
-static const reds_reply *parse_bulk(const char *text)
-{
-    static char buf[1024];
-    int n = snprintf(buf, sizeof buf, "$%zu\r\n%s\r\n", strlen(text), text);
-    return parse(buf, (size_t)n);
-}
-
-/* Convert as the runtime does: a failed conversion keeps nothing. */
-static reds_err convert(reds__conv_fn fn, const reds_reply *r, void *out)
-{
-    reds_err err = fn(r, &arena, out);
-    if (err)
-        arena.result = NULL;
-    reds__arena_finish(&arena);
-    return err;
-}
-
-static void teardown(void)
-{
-    reds__arena_clear(&arena);
-}
+#include "testreply.h"
 
 static const char *const shapes[] = {
     "+OK\r\n",                          /* 0 status */
@@ -109,8 +67,8 @@ START_TEST(every_converter_against_every_shape)
                 reds_opt_f64 od;
             } out;
             memset(&out, 0, sizeof out);
-            const reds_reply *r = parse(shapes[s], strlen(shapes[s]));
-            reds_err err = convert(converters[c].fn, r, &out);
+            const reds_reply *r = test_parse(shapes[s], strlen(shapes[s]));
+            reds_err err = test_convert(converters[c].fn, r, &out);
             bool ok = converters[c].accepts & (1u << s);
             ck_assert_msg(err == (ok ? REDS_OK : REDS_ERR_INVALID_RESPONSE),
                           "%s on shape %zu: %s (%s)", converters[c].name, s, reds_err_name(err),
@@ -128,28 +86,28 @@ END_TEST
 START_TEST(scalar_values)
 {
     int64_t i;
-    ck_assert_int_eq(convert(reds__conv_int, PARSE(":-9223372036854775808\r\n"), &i), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_int, TEST_PARSE(":-9223372036854775808\r\n"), &i), REDS_OK);
     ck_assert(i == INT64_MIN);
     bool b = true;
-    ck_assert_int_eq(convert(reds__conv_bool, PARSE(":0\r\n"), &b), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_bool, TEST_PARSE(":0\r\n"), &b), REDS_OK);
     ck_assert(!b);
-    ck_assert_int_eq(convert(reds__conv_ok_or_nil, PARSE("$-1\r\n"), &b), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_ok_or_nil, TEST_PARSE("$-1\r\n"), &b), REDS_OK);
     ck_assert(!b);
     double d;
-    ck_assert_int_eq(convert(reds__conv_double, PARSE("$4\r\n-inf\r\n"), &d), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_double, TEST_PARSE("$4\r\n-inf\r\n"), &d), REDS_OK);
     ck_assert(d < 0 && isinf(d));
-    ck_assert_int_eq(convert(reds__conv_double, PARSE("$20\r\n3.0000000000000004e5\r\n"), &d),
+    ck_assert_int_eq(test_convert(reds__conv_double, TEST_PARSE("$20\r\n3.0000000000000004e5\r\n"), &d),
                      REDS_OK);
     ck_assert(d == 3.0000000000000004e5);
-    ck_assert_int_eq(convert(reds__conv_double, PARSE("$3\r\n1.x\r\n"), &d),
+    ck_assert_int_eq(test_convert(reds__conv_double, TEST_PARSE("$3\r\n1.x\r\n"), &d),
                      REDS_ERR_INVALID_RESPONSE);
-    ck_assert_int_eq(convert(reds__conv_double, PARSE("$0\r\n\r\n"), &d),
+    ck_assert_int_eq(test_convert(reds__conv_double, TEST_PARSE("$0\r\n\r\n"), &d),
                      REDS_ERR_INVALID_RESPONSE);
     reds_opt_f64 od = {true, 1};
-    ck_assert_int_eq(convert(reds__conv_nullable_double, PARSE("$-1\r\n"), &od), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_nullable_double, TEST_PARSE("$-1\r\n"), &od), REDS_OK);
     ck_assert(!od.set);
     reds_opt_i64 oi;
-    ck_assert_int_eq(convert(reds__conv_nullable_int, PARSE(":7\r\n"), &oi), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_nullable_int, TEST_PARSE(":7\r\n"), &oi), REDS_OK);
     ck_assert(oi.set && oi.value == 7);
 }
 END_TEST
@@ -157,15 +115,15 @@ END_TEST
 START_TEST(strings_and_lists)
 {
     reds_str *s = NULL;
-    ck_assert_int_eq(convert(reds__conv_string, PARSE("$5\r\na\0b\r\n\r\n"), &s), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_string, TEST_PARSE("$5\r\na\0b\r\n\r\n"), &s), REDS_OK);
     ck_assert_uint_eq(s->len, 5);
     ck_assert(memcmp(s->ptr, "a\0b\r\n", 5) == 0 && s->ptr[5] == '\0');
     reds_free(s);
-    ck_assert_int_eq(convert(reds__conv_nullable_string, PARSE("$-1\r\n"), &s), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_nullable_string, TEST_PARSE("$-1\r\n"), &s), REDS_OK);
     ck_assert_ptr_null(s);
 
     reds_strlist *l = NULL;
-    ck_assert_int_eq(convert(reds__conv_strlist, PARSE("*3\r\n$1\r\nx\r\n$-1\r\n$0\r\n\r\n"), &l),
+    ck_assert_int_eq(test_convert(reds__conv_strlist, TEST_PARSE("*3\r\n$1\r\nx\r\n$-1\r\n$0\r\n\r\n"), &l),
                      REDS_OK);
     ck_assert_uint_eq(l->count, 3);
     ASSERT_STR(&l->items[0], "x");
@@ -174,19 +132,19 @@ START_TEST(strings_and_lists)
     reds_free(l);
 
     reds_map *m = NULL;
-    ck_assert_int_eq(convert(reds__conv_map, PARSE("*4\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\ng\r\n$1\r\nw\r\n"), &m),
+    ck_assert_int_eq(test_convert(reds__conv_map, TEST_PARSE("*4\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\ng\r\n$1\r\nw\r\n"), &m),
                      REDS_OK);
     ck_assert_uint_eq(m->count, 2);
     ASSERT_STR(reds_map_get(m, REDS_STR("g")), "w");
     ck_assert_ptr_null(reds_map_get(m, REDS_STR("h")));
     reds_free(m);
     m = NULL;
-    ck_assert_int_eq(convert(reds__conv_map, PARSE("*2\r\n:1\r\n$1\r\nv\r\n"), &m),
+    ck_assert_int_eq(test_convert(reds__conv_map, TEST_PARSE("*2\r\n:1\r\n$1\r\nv\r\n"), &m),
                      REDS_ERR_INVALID_RESPONSE);
     ck_assert_ptr_null(m);
 
     reds_reply *tree = NULL;
-    ck_assert_int_eq(convert(reds__conv_reply, PARSE("*2\r\n:5\r\n*1\r\n+hi\r\n"), &tree), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_reply, TEST_PARSE("*2\r\n:5\r\n*1\r\n+hi\r\n"), &tree), REDS_OK);
     int64_t five;
     reds_str hi;
     ASSERT_OK(reds_reply_int(reds_reply_at(tree, 0), &five));
@@ -204,8 +162,8 @@ END_TEST
 START_TEST(records_array_and_map)
 {
     reds_scan_page *page = NULL;
-    ck_assert_int_eq(convert(reds__conv_scan_page,
-                             PARSE("*2\r\n$20\r\n18446744073709551615\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"),
+    ck_assert_int_eq(test_convert(reds__conv_scan_page,
+                             TEST_PARSE("*2\r\n$20\r\n18446744073709551615\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"),
                              &page),
                      REDS_OK);
     ck_assert(page->cursor == UINT64_MAX);
@@ -214,20 +172,20 @@ START_TEST(records_array_and_map)
     reds_free(page);
     page = NULL;
     /* A cursor that is not a number, one that overflows, a short page. */
-    ck_assert_int_eq(convert(reds__conv_scan_page, PARSE("*2\r\n$2\r\n1x\r\n*0\r\n"), &page),
+    ck_assert_int_eq(test_convert(reds__conv_scan_page, TEST_PARSE("*2\r\n$2\r\n1x\r\n*0\r\n"), &page),
                      REDS_ERR_INVALID_RESPONSE);
-    ck_assert_int_eq(convert(reds__conv_scan_page,
-                             PARSE("*2\r\n$20\r\n18446744073709551616\r\n*0\r\n"), &page),
+    ck_assert_int_eq(test_convert(reds__conv_scan_page,
+                             TEST_PARSE("*2\r\n$20\r\n18446744073709551616\r\n*0\r\n"), &page),
                      REDS_ERR_INVALID_RESPONSE);
-    ck_assert_int_eq(convert(reds__conv_scan_page, PARSE("*1\r\n$1\r\n0\r\n"), &page),
+    ck_assert_int_eq(test_convert(reds__conv_scan_page, TEST_PARSE("*1\r\n$1\r\n0\r\n"), &page),
                      REDS_ERR_INVALID_RESPONSE);
     ck_assert_ptr_null(page);
 
     /* LCS IDX, as Redis 7.0 answers LCS a b IDX WITHMATCHLEN. */
     reds_lcs_result *lcs = NULL;
     ck_assert_int_eq(
-        convert(reds__conv_lcs_idx,
-                PARSE("*4\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n"
+        test_convert(reds__conv_lcs_idx,
+                TEST_PARSE("*4\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n"
                       "*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n"),
                 &lcs),
         REDS_OK);
@@ -239,17 +197,17 @@ START_TEST(records_array_and_map)
     ck_assert(lcs->matches[1].a.start == 2 && lcs->matches[1].b.end == 1);
     ck_assert_int_eq(lcs->matches[1].len, 0); /* no WITHMATCHLEN element */
     reds_free(lcs);
-    ck_assert_int_eq(convert(reds__conv_lcs_idx, PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n:1\r\n"), &lcs),
+    ck_assert_int_eq(test_convert(reds__conv_lcs_idx, TEST_PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n:1\r\n"), &lcs),
                      REDS_ERR_INVALID_RESPONSE);
     /* A bad field before a good optional one still fails the record. */
-    ck_assert_int_eq(convert(reds__conv_lcs_idx,
-                             PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n*3\r\n:1\r\n*2\r\n:0\r\n:1\r\n:4\r\n"),
+    ck_assert_int_eq(test_convert(reds__conv_lcs_idx,
+                             TEST_PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n*3\r\n:1\r\n*2\r\n:0\r\n:1\r\n:4\r\n"),
                              &lcs),
                      REDS_ERR_INVALID_RESPONSE);
 
     reds_hello_reply *h = NULL;
-    ck_assert_int_eq(convert(reds__conv_hello,
-                             PARSE("*8\r\n$6\r\nserver\r\n$5\r\nredis\r\n$5\r\nproto\r\n:2\r\n"
+    ck_assert_int_eq(test_convert(reds__conv_hello,
+                             TEST_PARSE("*8\r\n$6\r\nserver\r\n$5\r\nredis\r\n$5\r\nproto\r\n:2\r\n"
                                    "$7\r\nmodules\r\n*0\r\n$5\r\nextra\r\n$1\r\nx\r\n"),
                              &h),
                      REDS_OK);
@@ -258,7 +216,7 @@ START_TEST(records_array_and_map)
     ck_assert_int_eq(h->modules->type, REDS_REPLY_ARRAY);
     ck_assert_ptr_null(h->version.ptr); /* missing fields stay zero */
     reds_free(h);
-    ck_assert_int_eq(convert(reds__conv_hello, PARSE("*2\r\n$5\r\nproto\r\n$1\r\nx\r\n"), &h),
+    ck_assert_int_eq(test_convert(reds__conv_hello, TEST_PARSE("*2\r\n$5\r\nproto\r\n$1\r\nx\r\n"), &h),
                      REDS_ERR_INVALID_RESPONSE);
 }
 END_TEST
@@ -267,8 +225,8 @@ START_TEST(records_text)
 {
     reds_client_entry *e = NULL;
     ck_assert_int_eq(
-        convert(reds__conv_client_info,
-                parse_bulk("id=3 addr=127.0.0.1:50 laddr=127.0.0.1:6379 fd=8 name=web age=2 idle=0 "
+        test_convert(reds__conv_client_info,
+                test_parse_bulk("id=3 addr=127.0.0.1:50 laddr=127.0.0.1:6379 fd=8 name=web age=2 idle=0 "
                            "flags=N db=1 multi=-1 new-field=7 cmd=client|info\n"),
                 &e),
         REDS_OK);
@@ -280,19 +238,19 @@ START_TEST(records_text)
     ASSERT_STR(&e->cmd, "client|info");
     ck_assert_ptr_nonnull(strstr(e->line.ptr, "new-field=7"));
     reds_free(e);
-    ck_assert_int_eq(convert(reds__conv_client_info, PARSE("$6\r\nid=abc\r\n"), &e),
+    ck_assert_int_eq(test_convert(reds__conv_client_info, TEST_PARSE("$6\r\nid=abc\r\n"), &e),
                      REDS_ERR_INVALID_RESPONSE);
-    ck_assert_int_eq(convert(reds__conv_client_info, PARSE(":1\r\n"), &e),
+    ck_assert_int_eq(test_convert(reds__conv_client_info, TEST_PARSE(":1\r\n"), &e),
                      REDS_ERR_INVALID_RESPONSE);
 
     reds_client_entry_list *list = NULL;
-    ck_assert_int_eq(convert(reds__conv_client_list, parse_bulk("id=1 name=a\nid=2 name=b\n"), &list),
+    ck_assert_int_eq(test_convert(reds__conv_client_list, test_parse_bulk("id=1 name=a\nid=2 name=b\n"), &list),
                      REDS_OK);
     ck_assert_uint_eq(list->count, 2);
     ck_assert_int_eq(list->items[1].id, 2);
     ASSERT_STR(&list->items[1].name, "b");
     reds_free(list);
-    ck_assert_int_eq(convert(reds__conv_client_list, PARSE("$0\r\n\r\n"), &list), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_client_list, TEST_PARSE("$0\r\n\r\n"), &list), REDS_OK);
     ck_assert_uint_eq(list->count, 0);
     reds_free(list);
 }
@@ -301,12 +259,12 @@ END_TEST
 START_TEST(protocol_errors_from_the_reader)
 {
     /* Bytes that are not RESP, and nesting beyond hiredis 0.14's limit. */
-    struct redisReader *r = reds__reader_new(&arena);
+    struct redisReader *r = reds__reader_new(&test_arena);
     void *reply = NULL;
     redisReaderFeed(r, "?oops\r\n", 7);
     ck_assert_int_eq(redisReaderGetReply(r, &reply), REDIS_ERR);
     redisReaderFree(r);
-    reds__arena_clear(&arena);
+    reds__arena_clear(&test_arena);
 }
 END_TEST
 
@@ -314,7 +272,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("convert");
     TCase *tc = tcase_create("converters");
-    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_checked_fixture(tc, NULL, test_arena_clear);
     tcase_add_test(tc, every_converter_against_every_shape);
     tcase_add_test(tc, scalar_values);
     tcase_add_test(tc, strings_and_lists);

@@ -1,58 +1,12 @@
 /* The reply converters of the list, set, sorted-set, geo, bitmap and
  * hyperloglog commands, fed canned replies through the same hiredis reader
- * and arena as live ones: the values the server sends (RESP2, Redis 7.0),
+ * and test_arena as live ones: the values the server sends (RESP2, Redis 7.0),
  * and wrong shapes, which must give InvalidResponse, no crash and no owned
  * result. */
-#include <hiredis/read.h>
 #include <math.h>
 #include <stdio.h>
 
-#include "testutil.h"
-
-#include "convert.h"
-#include "internal.h"
-#include "replies.h"
-
-static reds__arena arena;
-
-static const reds_reply *parse(const char *resp, size_t len)
-{
-    struct redisReader *r = reds__reader_new(&arena);
-    void *reply = NULL;
-    ck_assert_int_eq(redisReaderFeed(r, resp, len), REDIS_OK);
-    ck_assert_int_eq(redisReaderGetReply(r, &reply), REDIS_OK);
-    ck_assert_ptr_nonnull(reply);
-    redisReaderFree(r);
-    return reply;
-}
-
-#define PARSE(lit) parse(lit, sizeof(lit) - 1)
-
-/* Convert as the runtime does: a failed conversion keeps nothing. */
-static reds_err convert(reds__conv_fn fn, const reds_reply *r, void *out)
-{
-    reds_err err = fn(r, &arena, out);
-    if (err)
-        arena.result = NULL;
-    reds__arena_finish(&arena);
-    return err;
-}
-
-/* A converter that must refuse `resp`: InvalidResponse, *out untouched
- * (NULL). */
-#define ASSERT_REFUSED(fn, lit)                                                              \
-    do {                                                                                     \
-        void *out_ = NULL;                                                                   \
-        reds_err err_ = convert(fn, PARSE(lit), &out_);                                      \
-        ck_assert_msg(err_ == REDS_ERR_INVALID_RESPONSE, "%s on %s: %s", #fn, #lit,          \
-                      reds_err_name(err_));                                                  \
-        ck_assert_ptr_null(out_);                                                            \
-    } while (0)
-
-static void teardown(void)
-{
-    reds__arena_clear(&arena);
-}
+#include "testreply.h"
 
 /* ------------------------------------------- every converter, every shape */
 
@@ -98,7 +52,7 @@ START_TEST(every_converter_against_every_shape)
     for (size_t c = 0; c < sizeof converters / sizeof converters[0]; c++) {
         for (size_t s = 0; s < NSHAPES; s++) {
             void *out = NULL;
-            reds_err err = convert(converters[c].fn, parse(shapes[s], strlen(shapes[s])), &out);
+            reds_err err = test_convert(converters[c].fn, test_parse(shapes[s], strlen(shapes[s])), &out);
             bool ok = converters[c].accepts & (1u << s);
             ck_assert_msg(err == (ok ? REDS_OK : REDS_ERR_INVALID_RESPONSE),
                           "%s on shape %zu: %s (%s)", converters[c].name, s, reds_err_name(err),
@@ -117,8 +71,8 @@ START_TEST(doublelist_values)
 {
     /* ZMSCORE z a nomember top bottom */
     reds_doublelist *l = NULL;
-    ck_assert_int_eq(convert(reds__conv_doublelist,
-                             PARSE("*4\r\n$3\r\n1.5\r\n$-1\r\n$3\r\ninf\r\n$4\r\n-inf\r\n"), &l),
+    ck_assert_int_eq(test_convert(reds__conv_doublelist,
+                             TEST_PARSE("*4\r\n$3\r\n1.5\r\n$-1\r\n$3\r\ninf\r\n$4\r\n-inf\r\n"), &l),
                      REDS_OK);
     ck_assert_uint_eq(l->count, 4);
     ck_assert(l->items[0].set && l->items[0].value == 1.5);
@@ -126,9 +80,9 @@ START_TEST(doublelist_values)
     ck_assert(l->items[2].set && isinf(l->items[2].value) && l->items[2].value > 0);
     ck_assert(l->items[3].set && isinf(l->items[3].value) && l->items[3].value < 0);
     reds_free(l);
-    ASSERT_REFUSED(reds__conv_doublelist, "*2\r\n$1\r\n1\r\n$2\r\nx1\r\n");
-    ASSERT_REFUSED(reds__conv_doublelist, "*1\r\n*0\r\n");
-    ASSERT_REFUSED(reds__conv_doublelist, "$-1\r\n");
+    ASSERT_REFUSED(reds__conv_doublelist, TEST_PARSE("*2\r\n$1\r\n1\r\n$2\r\nx1\r\n"));
+    ASSERT_REFUSED(reds__conv_doublelist, TEST_PARSE("*1\r\n*0\r\n"));
+    ASSERT_REFUSED(reds__conv_doublelist, TEST_PARSE("$-1\r\n"));
 }
 END_TEST
 
@@ -136,8 +90,8 @@ START_TEST(opt_intlist_values)
 {
     /* BITFIELD ... OVERFLOW FAIL INCRBY ... GET ... */
     reds_opt_intlist *l = NULL;
-    ck_assert_int_eq(convert(reds__conv_opt_intlist,
-                             PARSE("*3\r\n$-1\r\n:-9223372036854775808\r\n*-1\r\n"), &l),
+    ck_assert_int_eq(test_convert(reds__conv_opt_intlist,
+                             TEST_PARSE("*3\r\n$-1\r\n:-9223372036854775808\r\n*-1\r\n"), &l),
                      REDS_OK);
     ck_assert_uint_eq(l->count, 3);
     ck_assert(!l->items[0].set);
@@ -145,8 +99,8 @@ START_TEST(opt_intlist_values)
     ck_assert(!l->items[2].set);
     reds_free(l);
     /* Integers only: a number as a bulk string is not one. */
-    ASSERT_REFUSED(reds__conv_opt_intlist, "*1\r\n$1\r\n1\r\n");
-    ASSERT_REFUSED(reds__conv_opt_intlist, ":1\r\n");
+    ASSERT_REFUSED(reds__conv_opt_intlist, TEST_PARSE("*1\r\n$1\r\n1\r\n"));
+    ASSERT_REFUSED(reds__conv_opt_intlist, TEST_PARSE(":1\r\n"));
 }
 END_TEST
 
@@ -156,8 +110,8 @@ START_TEST(scored_list_flat_and_nested)
 {
     /* ZRANGE z 0 -1 WITHSCORES: flat member, score pairs. */
     reds_scored_list *l = NULL;
-    ck_assert_int_eq(convert(reds__conv_scored_list,
-                             PARSE("*6\r\n$1\r\na\r\n$4\r\n-inf\r\n$3\r\nb\0c\r\n$3\r\n2.5\r\n"
+    ck_assert_int_eq(test_convert(reds__conv_scored_list,
+                             TEST_PARSE("*6\r\n$1\r\na\r\n$4\r\n-inf\r\n$3\r\nb\0c\r\n$3\r\n2.5\r\n"
                                    "$1\r\nd\r\n$22\r\n1.0000000000000002e+30\r\n"),
                              &l),
                      REDS_OK);
@@ -170,28 +124,28 @@ START_TEST(scored_list_flat_and_nested)
     ck_assert(l->items[2].score == 1.0000000000000002e+30);
     reds_free(l);
     /* The same pairs as [member, score] arrays (ZMPOP's members). */
-    ck_assert_int_eq(convert(reds__conv_scored_list,
-                             PARSE("*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"),
+    ck_assert_int_eq(test_convert(reds__conv_scored_list,
+                             TEST_PARSE("*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"),
                              &l),
                      REDS_OK);
     ck_assert_uint_eq(l->count, 2);
     ASSERT_STR(&l->items[1].member, "b");
     ck_assert(l->items[1].score == 2);
     reds_free(l);
-    ASSERT_REFUSED(reds__conv_scored_list, "*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n"); /* odd */
-    ASSERT_REFUSED(reds__conv_scored_list, "*2\r\n$1\r\na\r\n$3\r\nabc\r\n");          /* score */
-    ASSERT_REFUSED(reds__conv_scored_list, "*2\r\n:1\r\n$1\r\n1\r\n");                 /* member */
-    ASSERT_REFUSED(reds__conv_scored_list, "*1\r\n*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nx\r\n");
-    ASSERT_REFUSED(reds__conv_scored_list, "*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n");
-    ASSERT_REFUSED(reds__conv_scored_list, "*-1\r\n");
+    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n")); /* odd */
+    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*2\r\n$1\r\na\r\n$3\r\nabc\r\n"));          /* score */
+    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*2\r\n:1\r\n$1\r\n1\r\n"));                 /* member */
+    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*1\r\n*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nx\r\n"));
+    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n"));
+    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*-1\r\n"));
 }
 END_TEST
 
 START_TEST(zscan_page_values)
 {
     reds_zscan_page *p = NULL;
-    ck_assert_int_eq(convert(reds__conv_zscan_page,
-                             PARSE("*2\r\n$3\r\n176\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n"
+    ck_assert_int_eq(test_convert(reds__conv_zscan_page,
+                             TEST_PARSE("*2\r\n$3\r\n176\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n"
                                    "$4\r\n-0.5\r\n"),
                              &p),
                      REDS_OK);
@@ -202,12 +156,12 @@ START_TEST(zscan_page_values)
     ASSERT_STR(&p->items[1].member, "b");
     ck_assert(p->items[1].score == -0.5);
     reds_free(p);
-    ck_assert_int_eq(convert(reds__conv_zscan_page, PARSE("*2\r\n$1\r\n0\r\n*0\r\n"), &p), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_zscan_page, TEST_PARSE("*2\r\n$1\r\n0\r\n*0\r\n"), &p), REDS_OK);
     ck_assert(p->cursor == 0 && p->nitems == 0 && p->items == NULL);
     reds_free(p);
-    ASSERT_REFUSED(reds__conv_zscan_page, "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n");
-    ASSERT_REFUSED(reds__conv_zscan_page, "*2\r\n$2\r\n-1\r\n*0\r\n");
-    ASSERT_REFUSED(reds__conv_zscan_page, "*1\r\n$1\r\n0\r\n");
+    ASSERT_REFUSED(reds__conv_zscan_page, TEST_PARSE("*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n"));
+    ASSERT_REFUSED(reds__conv_zscan_page, TEST_PARSE("*2\r\n$2\r\n-1\r\n*0\r\n"));
+    ASSERT_REFUSED(reds__conv_zscan_page, TEST_PARSE("*1\r\n$1\r\n0\r\n"));
 }
 END_TEST
 
@@ -217,48 +171,48 @@ START_TEST(keyed_pops)
 {
     /* BLPOP / BRPOP */
     reds_keyed_element *e = NULL;
-    ck_assert_int_eq(convert(reds__conv_keyed_element, PARSE("*2\r\n$2\r\nl2\r\n$1\r\nc\r\n"), &e),
+    ck_assert_int_eq(test_convert(reds__conv_keyed_element, TEST_PARSE("*2\r\n$2\r\nl2\r\n$1\r\nc\r\n"), &e),
                      REDS_OK);
     ASSERT_STR(&e->key, "l2");
     ASSERT_STR(&e->element, "c");
     reds_free(e);
     e = (reds_keyed_element *)&e;
-    ck_assert_int_eq(convert(reds__conv_keyed_element, PARSE("*-1\r\n"), &e), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_keyed_element, TEST_PARSE("*-1\r\n"), &e), REDS_OK);
     ck_assert_ptr_null(e);
-    ASSERT_REFUSED(reds__conv_keyed_element, "*1\r\n$2\r\nl2\r\n");
-    ASSERT_REFUSED(reds__conv_keyed_element, "*2\r\n$2\r\nl2\r\n*0\r\n");
+    ASSERT_REFUSED(reds__conv_keyed_element, TEST_PARSE("*1\r\n$2\r\nl2\r\n"));
+    ASSERT_REFUSED(reds__conv_keyed_element, TEST_PARSE("*2\r\n$2\r\nl2\r\n*0\r\n"));
 
     /* LMPOP / BLMPOP */
     reds_keyed_elements *es = NULL;
-    ck_assert_int_eq(convert(reds__conv_keyed_elements,
-                             PARSE("*2\r\n$1\r\nl\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"), &es),
+    ck_assert_int_eq(test_convert(reds__conv_keyed_elements,
+                             TEST_PARSE("*2\r\n$1\r\nl\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"), &es),
                      REDS_OK);
     ASSERT_STR(&es->key, "l");
     ck_assert_uint_eq(es->elements.count, 2);
     ASSERT_STR(&es->elements.items[1], "b");
     reds_free(es);
-    ASSERT_REFUSED(reds__conv_keyed_elements, "*2\r\n$1\r\nl\r\n$1\r\na\r\n");
-    ASSERT_REFUSED(reds__conv_keyed_elements, "*2\r\n:1\r\n*0\r\n");
+    ASSERT_REFUSED(reds__conv_keyed_elements, TEST_PARSE("*2\r\n$1\r\nl\r\n$1\r\na\r\n"));
+    ASSERT_REFUSED(reds__conv_keyed_elements, TEST_PARSE("*2\r\n:1\r\n*0\r\n"));
 
     /* BZPOPMIN / BZPOPMAX */
     reds_keyed_scored *s = NULL;
-    ck_assert_int_eq(convert(reds__conv_keyed_scored,
-                             PARSE("*3\r\n$1\r\nz\r\n$1\r\nc\r\n$3\r\n3.5\r\n"), &s),
+    ck_assert_int_eq(test_convert(reds__conv_keyed_scored,
+                             TEST_PARSE("*3\r\n$1\r\nz\r\n$1\r\nc\r\n$3\r\n3.5\r\n"), &s),
                      REDS_OK);
     ASSERT_STR(&s->key, "z");
     ASSERT_STR(&s->member, "c");
     ck_assert(s->score == 3.5);
     reds_free(s);
     s = (reds_keyed_scored *)&s;
-    ck_assert_int_eq(convert(reds__conv_keyed_scored, PARSE("$-1\r\n"), &s), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_keyed_scored, TEST_PARSE("$-1\r\n"), &s), REDS_OK);
     ck_assert_ptr_null(s);
-    ASSERT_REFUSED(reds__conv_keyed_scored, "*2\r\n$1\r\nz\r\n$1\r\nc\r\n");
-    ASSERT_REFUSED(reds__conv_keyed_scored, "*3\r\n$1\r\nz\r\n$1\r\nc\r\n$1\r\n?\r\n");
+    ASSERT_REFUSED(reds__conv_keyed_scored, TEST_PARSE("*2\r\n$1\r\nz\r\n$1\r\nc\r\n"));
+    ASSERT_REFUSED(reds__conv_keyed_scored, TEST_PARSE("*3\r\n$1\r\nz\r\n$1\r\nc\r\n$1\r\n?\r\n"));
 
     /* ZMPOP / BZMPOP: members and scores as [member, score] arrays. */
     reds_keyed_members *m = NULL;
-    ck_assert_int_eq(convert(reds__conv_keyed_members,
-                             PARSE("*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+    ck_assert_int_eq(test_convert(reds__conv_keyed_members,
+                             TEST_PARSE("*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
                                    "*2\r\n$1\r\nb\r\n$1\r\n2\r\n"),
                              &m),
                      REDS_OK);
@@ -269,9 +223,9 @@ START_TEST(keyed_pops)
     ASSERT_STR(&m->members[1].member, "b");
     ck_assert(m->members[1].score == 2);
     reds_free(m);
-    ASSERT_REFUSED(reds__conv_keyed_members, "*2\r\n$1\r\nz\r\n$1\r\na\r\n");
-    ASSERT_REFUSED(reds__conv_keyed_members, "*2\r\n$1\r\nz\r\n*1\r\n*1\r\n$1\r\na\r\n");
-    ASSERT_REFUSED(reds__conv_keyed_members, "*1\r\n$1\r\nz\r\n");
+    ASSERT_REFUSED(reds__conv_keyed_members, TEST_PARSE("*2\r\n$1\r\nz\r\n$1\r\na\r\n"));
+    ASSERT_REFUSED(reds__conv_keyed_members, TEST_PARSE("*2\r\n$1\r\nz\r\n*1\r\n*1\r\n$1\r\na\r\n"));
+    ASSERT_REFUSED(reds__conv_keyed_members, TEST_PARSE("*1\r\n$1\r\nz\r\n"));
 }
 END_TEST
 
@@ -281,8 +235,8 @@ START_TEST(geo_positions)
 {
     /* GEOPOS Sicily Palermo nomember */
     reds_geo_pos_list *l = NULL;
-    ck_assert_int_eq(convert(reds__conv_geo_pos_list,
-                             PARSE("*2\r\n*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n"
+    ck_assert_int_eq(test_convert(reds__conv_geo_pos_list,
+                             TEST_PARSE("*2\r\n*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n"
                                    "38.11555639549629859\r\n*-1\r\n"),
                              &l),
                      REDS_OK);
@@ -292,10 +246,10 @@ START_TEST(geo_positions)
     ck_assert(fabs(l->items[0].latitude - 38.115556) < 1e-5);
     ck_assert(!l->items[1].set && l->items[1].longitude == 0 && l->items[1].latitude == 0);
     reds_free(l);
-    ASSERT_REFUSED(reds__conv_geo_pos_list, "*1\r\n*1\r\n$1\r\n1\r\n");
-    ASSERT_REFUSED(reds__conv_geo_pos_list, "*1\r\n*2\r\n$1\r\n1\r\n$1\r\nx\r\n");
-    ASSERT_REFUSED(reds__conv_geo_pos_list, "*1\r\n$1\r\n1\r\n");
-    ASSERT_REFUSED(reds__conv_geo_pos_list, "*-1\r\n");
+    ASSERT_REFUSED(reds__conv_geo_pos_list, TEST_PARSE("*1\r\n*1\r\n$1\r\n1\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_pos_list, TEST_PARSE("*1\r\n*2\r\n$1\r\n1\r\n$1\r\nx\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_pos_list, TEST_PARSE("*1\r\n$1\r\n1\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_pos_list, TEST_PARSE("*-1\r\n"));
 }
 END_TEST
 
@@ -304,8 +258,8 @@ START_TEST(geo_results_by_type)
     /* GEORADIUS ... WITHDIST WITHHASH WITHCOORD, as Redis 7.0 answers. */
     reds_geo_result_list *l = NULL;
     ck_assert_int_eq(
-        convert(reds__conv_geo_result_list,
-                PARSE("*2\r\n"
+        test_convert(reds__conv_geo_result_list,
+                TEST_PARSE("*2\r\n"
                       "*4\r\n$7\r\nPalermo\r\n$8\r\n190.4424\r\n:3479099956230698\r\n"
                       "*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n38.11555639549629859\r\n"
                       "*4\r\n$7\r\nCatania\r\n$7\r\n56.4413\r\n:3479447370796909\r\n"
@@ -323,8 +277,8 @@ START_TEST(geo_results_by_type)
     reds_free(l);
 
     /* Each field alone is recognised by its reply type. */
-    ck_assert_int_eq(convert(reds__conv_geo_result_list,
-                             PARSE("*3\r\n*2\r\n$1\r\na\r\n:7\r\n*2\r\n$1\r\nb\r\n$3\r\n0.5\r\n"
+    ck_assert_int_eq(test_convert(reds__conv_geo_result_list,
+                             TEST_PARSE("*3\r\n*2\r\n$1\r\na\r\n:7\r\n*2\r\n$1\r\nb\r\n$3\r\n0.5\r\n"
                                    "*2\r\n$1\r\nc\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n"),
                              &l),
                      REDS_OK);
@@ -339,28 +293,28 @@ START_TEST(geo_results_by_type)
     reds_free(l);
 
     /* Without WITH* fields: bare members, nothing else set. */
-    ck_assert_int_eq(convert(reds__conv_geo_result_list, PARSE("*1\r\n$1\r\nm\r\n"), &l), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_geo_result_list, TEST_PARSE("*1\r\n$1\r\nm\r\n"), &l), REDS_OK);
     ASSERT_STR(&l->items[0].member, "m");
     ck_assert(!l->items[0].dist.set && !l->items[0].hash.set && !l->items[0].coord.set);
     reds_free(l);
 
     /* A field twice, a type no field has, a bad value, an empty result. */
-    ASSERT_REFUSED(reds__conv_geo_result_list, "*1\r\n*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\n2\r\n");
-    ASSERT_REFUSED(reds__conv_geo_result_list, "*1\r\n*2\r\n$1\r\na\r\n$-1\r\n");
-    ASSERT_REFUSED(reds__conv_geo_result_list, "*1\r\n*2\r\n$1\r\na\r\n$2\r\nxx\r\n");
-    ASSERT_REFUSED(reds__conv_geo_result_list, "*1\r\n*2\r\n$1\r\na\r\n*1\r\n$1\r\n1\r\n");
-    ASSERT_REFUSED(reds__conv_geo_result_list, "*1\r\n*0\r\n");
-    ASSERT_REFUSED(reds__conv_geo_result_list, "*1\r\n:5\r\n");
-    ASSERT_REFUSED(reds__conv_geo_result_list, "*1\r\n*2\r\n:1\r\n$1\r\n1\r\n");
+    ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\n2\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*2\r\n$1\r\na\r\n$-1\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*2\r\n$1\r\na\r\n$2\r\nxx\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*2\r\n$1\r\na\r\n*1\r\n$1\r\n1\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*0\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n:5\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*2\r\n:1\r\n$1\r\n1\r\n"));
 }
 END_TEST
 
 START_TEST(protocol_error_inside_a_reply)
 {
     /* An error element where a score belongs is a wrong shape too. */
-    ASSERT_REFUSED(reds__conv_scored_list, "*2\r\n$1\r\na\r\n-ERR no\r\n");
-    ASSERT_REFUSED(reds__conv_keyed_scored, "*3\r\n$1\r\nz\r\n$1\r\nc\r\n-ERR no\r\n");
-    ASSERT_REFUSED(reds__conv_doublelist, "*1\r\n-ERR no\r\n");
+    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*2\r\n$1\r\na\r\n-ERR no\r\n"));
+    ASSERT_REFUSED(reds__conv_keyed_scored, TEST_PARSE("*3\r\n$1\r\nz\r\n$1\r\nc\r\n-ERR no\r\n"));
+    ASSERT_REFUSED(reds__conv_doublelist, TEST_PARSE("*1\r\n-ERR no\r\n"));
 }
 END_TEST
 
@@ -368,7 +322,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("replies_collections");
     TCase *tc = tcase_create("converters");
-    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_checked_fixture(tc, NULL, test_arena_clear);
     tcase_add_test(tc, every_converter_against_every_shape);
     tcase_add_test(tc, doublelist_values);
     tcase_add_test(tc, opt_intlist_values);

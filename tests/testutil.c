@@ -1,5 +1,8 @@
 /* See testutil.h. */
 #include "testutil.h"
+#include "testreply.h"
+
+#include <hiredis/read.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,4 +58,41 @@ reds_client *test_client_unix(const reds_options *opts)
     reds_err err = reds_client_new(&o, &c);
     ck_assert_msg(err == REDS_OK, "reds_client_new: %s", reds_errmsg());
     return c;
+}
+
+/* ------------------------------------------------------- canned replies */
+
+reds__arena test_arena;
+
+const reds_reply *test_parse(const char *resp, size_t len)
+{
+    struct redisReader *r = reds__reader_new(&test_arena);
+    void *reply = NULL;
+    ck_assert_int_eq(redisReaderFeed(r, resp, len), REDIS_OK);
+    ck_assert_int_eq(redisReaderGetReply(r, &reply), REDIS_OK);
+    ck_assert_ptr_nonnull(reply);
+    redisReaderFree(r);
+    return reply;
+}
+
+const reds_reply *test_parse_bulk(const char *text)
+{
+    static char buf[4096];
+    int n = snprintf(buf, sizeof buf, "$%zu\r\n%s\r\n", strlen(text), text);
+    ck_assert_int_lt(n, (int)sizeof buf);
+    return test_parse(buf, (size_t)n);
+}
+
+reds_err test_convert(reds__conv_fn fn, const reds_reply *r, void *out)
+{
+    reds_err err = fn(r, &test_arena, out);
+    if (err)
+        test_arena.result = NULL;
+    reds__arena_finish(&test_arena);
+    return err;
+}
+
+void test_arena_clear(void)
+{
+    reds__arena_clear(&test_arena);
 }
