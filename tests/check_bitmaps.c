@@ -6,8 +6,6 @@
 
 static reds_client *c;
 
-#define S(lit) REDS_STR(lit)
-#define STRS(...) ((const reds_str[]){__VA_ARGS__})
 
 static void setup(void)
 {

@@ -25,7 +25,7 @@ static const char *const shapes[] = {
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 #define ALL ((1u << NSHAPES) - 1)
-#define S(i) (1u << (i))
+#define BIT(i) (1u << (i))
 
 static const struct {
     const char *name;
@@ -33,25 +33,25 @@ static const struct {
     unsigned accepts; /* bit i: shapes[i] converts */
     bool owned;
 } converters[] = {
-    {"ok", reds__conv_ok, S(0), false},
-    {"ok_or_nil", reds__conv_ok_or_nil, S(0) | S(4) | S(5), false},
-    {"int", reds__conv_int, S(2) | S(3), false},
-    {"bool", reds__conv_bool, S(2), false},
-    {"nullable_int", reds__conv_nullable_int, S(2) | S(3) | S(4) | S(5), false},
-    {"double", reds__conv_double, S(2) | S(3) | S(9), false},
-    {"nullable_double", reds__conv_nullable_double, S(2) | S(3) | S(4) | S(5) | S(9), false},
-    {"string", reds__conv_string, S(0) | S(1) | S(9), true},
-    {"nullable_string", reds__conv_nullable_string, S(0) | S(1) | S(4) | S(5) | S(9), true},
-    {"strlist", reds__conv_strlist, S(6) | S(7) | S(12), true},
-    {"nullable_strlist", reds__conv_nullable_strlist, S(4) | S(5) | S(6) | S(7) | S(12), true},
-    {"map", reds__conv_map, S(6) | S(7), true},
-    {"intlist", reds__conv_intlist, S(7) | S(10), true},
+    {"ok", reds__conv_ok, BIT(0), false},
+    {"ok_or_nil", reds__conv_ok_or_nil, BIT(0) | BIT(4) | BIT(5), false},
+    {"int", reds__conv_int, BIT(2) | BIT(3), false},
+    {"bool", reds__conv_bool, BIT(2), false},
+    {"nullable_int", reds__conv_nullable_int, BIT(2) | BIT(3) | BIT(4) | BIT(5), false},
+    {"double", reds__conv_double, BIT(2) | BIT(3) | BIT(9), false},
+    {"nullable_double", reds__conv_nullable_double, BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(9), false},
+    {"string", reds__conv_string, BIT(0) | BIT(1) | BIT(9), true},
+    {"nullable_string", reds__conv_nullable_string, BIT(0) | BIT(1) | BIT(4) | BIT(5) | BIT(9), true},
+    {"strlist", reds__conv_strlist, BIT(6) | BIT(7) | BIT(12), true},
+    {"nullable_strlist", reds__conv_nullable_strlist, BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(12), true},
+    {"map", reds__conv_map, BIT(6) | BIT(7), true},
+    {"intlist", reds__conv_intlist, BIT(7) | BIT(10), true},
     {"reply", reds__conv_reply, ALL, true},
     {"scan_page", reds__conv_scan_page, 0, true},
     /* Records of field/value pairs skip fields they do not know. */
-    {"hello", reds__conv_hello, S(6) | S(7), true},
-    {"client_list", reds__conv_client_list, S(1) | S(9), true},
-    {"tracking_info", reds__conv_tracking_info, S(6) | S(7), true},
+    {"hello", reds__conv_hello, BIT(6) | BIT(7), true},
+    {"client_list", reds__conv_client_list, BIT(1) | BIT(9), true},
+    {"tracking_info", reds__conv_tracking_info, BIT(6) | BIT(7), true},
 };
 
 START_TEST(every_converter_against_every_shape)

@@ -11,8 +11,6 @@
 
 static reds_client *c;
 
-#define S(lit) REDS_STR(lit)
-#define STRS(...) ((const reds_str[]){__VA_ARGS__})
 
 /* The two cities of the Redis documentation. */
 #define PALERMO_LON 13.361389
@@ -89,20 +87,6 @@ static void assert_result(const reds_geo_result *r, const char *member, unsigned
         else
             assert_catania_pos(&r->coord);
     }
-}
-
-static void assert_members(const reds_strlist *l, ...)
-{
-    ck_assert_ptr_nonnull(l);
-    va_list ap;
-    va_start(ap, l);
-    size_t i = 0;
-    for (const char *m = va_arg(ap, const char *); m; m = va_arg(ap, const char *), i++) {
-        ck_assert_msg(i < l->count, "%zu members, expected more", l->count);
-        ASSERT_STR(&l->items[i], m);
-    }
-    va_end(ap);
-    ck_assert_msg(l->count == i, "%zu members, expected %zu", l->count, i);
 }
 
 /* A stored sorted set: its members and scores, ascending. */
@@ -200,21 +184,21 @@ START_TEST(geosearch_members)
     reds_strlist *l = NULL;
     reds_geosearch_opts asc = {.order = REDS_GEO_ORDER_ASC};
     ASSERT_OK(reds_geosearch(c, S("Sicily"), from_center, by_200km, &asc, &l));
-    assert_members(l, "Catania", "Palermo", NULL);
+    test_assert_strlist(l, "Catania", "Palermo", NULL);
     reds_free(l);
     reds_geosearch_opts desc1 = {.order = REDS_GEO_ORDER_DESC, .count = {.set = true, .count = 1}};
     ASSERT_OK(reds_geosearch(c, S("Sicily"), from_center, by_200km, &desc1, &l));
-    assert_members(l, "Palermo", NULL);
+    test_assert_strlist(l, "Palermo", NULL);
     reds_free(l);
     /* From a member, in a box: 400 x 400 km around Palermo holds both. */
     reds_geo_from from_palermo = {.member = S("Palermo")};
     reds_geo_by box = {.box = {.set = true, 400, 400, REDS_GEO_UNIT_KM}};
     ASSERT_OK(reds_geosearch(c, S("Sicily"), from_palermo, box, &asc, &l));
-    assert_members(l, "Palermo", "Catania", NULL);
+    test_assert_strlist(l, "Palermo", "Catania", NULL);
     reds_free(l);
     reds_geo_by small = {.circle = {.set = true, 10, REDS_GEO_UNIT_KM}};
     ASSERT_OK(reds_geosearch(c, S("Sicily"), from_center, small, NULL, &l));
-    assert_members(l, NULL);
+    test_assert_strlist(l, NULL);
     reds_free(l);
     reds_geosearch_opts any = {.count = {.set = true, .count = 1, .any = true}};
     ASSERT_OK(reds_geosearch(c, S("Sicily"), from_center, by_200km, &any, &l));
@@ -285,7 +269,7 @@ START_TEST(georadius_forms)
     reds_strlist *l = NULL;
     reds_georadius_opts asc = {.order = REDS_GEO_ORDER_ASC};
     ASSERT_OK(reds_georadius(c, S("Sicily"), CENTER_LON, CENTER_LAT, 200, REDS_GEO_UNIT_KM, &asc, &l));
-    assert_members(l, "Catania", "Palermo", NULL);
+    test_assert_strlist(l, "Catania", "Palermo", NULL);
     reds_free(l);
 
     reds_geo_result_list *r = NULL;
@@ -319,7 +303,7 @@ START_TEST(georadius_forms)
 
     ASSERT_OK(reds_georadius_ro(c, S("Sicily"), CENTER_LON, CENTER_LAT, 100, REDS_GEO_UNIT_KM,
                                 NULL, &l));
-    assert_members(l, "Catania", NULL);
+    test_assert_strlist(l, "Catania", NULL);
     reds_free(l);
     reds_georadius_ro_with_opts hash = {.withhash = true};
     ASSERT_OK(reds_georadius_ro_with(c, S("Sicily"), CENTER_LON, CENTER_LAT, 100, REDS_GEO_UNIT_KM,
@@ -335,7 +319,7 @@ START_TEST(georadiusbymember_forms)
     reds_strlist *l = NULL;
     reds_georadiusbymember_opts asc = {.order = REDS_GEO_ORDER_ASC};
     ASSERT_OK(reds_georadiusbymember(c, S("Sicily"), S("Palermo"), 200, REDS_GEO_UNIT_KM, &asc, &l));
-    assert_members(l, "Palermo", "Catania", NULL);
+    test_assert_strlist(l, "Palermo", "Catania", NULL);
     reds_free(l);
 
     reds_geo_result_list *r = NULL;
@@ -363,7 +347,7 @@ START_TEST(georadiusbymember_forms)
 
     ASSERT_OK(reds_georadiusbymember_ro(c, S("Sicily"), S("Catania"), 500, REDS_GEO_UNIT_MI, &(
         reds_georadiusbymember_ro_opts){.order = REDS_GEO_ORDER_DESC}, &l));
-    assert_members(l, "Palermo", "Catania", NULL);
+    test_assert_strlist(l, "Palermo", "Catania", NULL);
     reds_free(l);
     reds_georadiusbymember_ro_with_opts dh = {.withdist = true, .withhash = true,
                                               .order = REDS_GEO_ORDER_ASC};

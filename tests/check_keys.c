@@ -22,23 +22,7 @@ static void teardown(void)
     c = NULL;
 }
 
-/* Run a command on `cl` for set-up or inspection (NULL-terminated words);
- * the caller frees the reply. */
-static reds_reply *run_on(reds_client *cl, const char *first, ...)
-{
-    reds_str argv[24];
-    size_t argc = 0;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a && argc < 24; a = va_arg(ap, const char *))
-        argv[argc++] = reds_cstr(a);
-    va_end(ap);
-    reds_reply *r = NULL;
-    ASSERT_OK(reds_execute_command(cl, argc, argv, &r));
-    return r;
-}
-
-#define RUN(...) reds_free(run_on(c, __VA_ARGS__, NULL))
+#define RUN(...) reds_free(test_run(c, __VA_ARGS__, NULL))
 
 static int64_t now_s(void)
 {

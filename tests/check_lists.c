@@ -21,32 +21,14 @@ static void teardown(void)
     c = NULL;
 }
 
-#define S(lit) REDS_STR(lit)
-#define KEYS(...) ((const reds_str[]){__VA_ARGS__})
-#define NARGS(...) (sizeof((const reds_str[]){__VA_ARGS__}) / sizeof(reds_str))
 
 /* RPUSH `key` the given elements; returns the new length. */
-#define PUSH(key, ...) push(key, KEYS(__VA_ARGS__), NARGS(__VA_ARGS__))
+#define PUSH(key, ...) push(key, STRS(__VA_ARGS__), NSTRS(__VA_ARGS__))
 static int64_t push(const char *key, const reds_str *v, size_t n)
 {
     int64_t len = -1;
     ASSERT_OK(reds_rpush(c, reds_cstr(key), v, n, &len));
     return len;
-}
-
-/* A string list holds exactly the NULL-terminated strings given. */
-static void assert_strlist(const reds_strlist *l, const char *first, ...)
-{
-    ck_assert_ptr_nonnull(l);
-    va_list ap;
-    va_start(ap, first);
-    size_t i = 0;
-    for (const char *e = first; e; e = va_arg(ap, const char *), i++) {
-        ck_assert_msg(i < l->count, "list has %zu elements, expected more", l->count);
-        ASSERT_STR(&l->items[i], e);
-    }
-    va_end(ap);
-    ck_assert_uint_eq(l->count, i);
 }
 
 /* The whole list at `key` is exactly the NULL-terminated strings given. */
@@ -80,7 +62,7 @@ START_TEST(push_range_len)
 {
     ck_assert_int_eq(PUSH("l", S("b"), S("c")), 2);
     int64_t n = -1;
-    ASSERT_OK(reds_lpush(c, S("l"), KEYS(S("a"), S("z")), 2, &n));
+    ASSERT_OK(reds_lpush(c, S("l"), STRS(S("a"), S("z")), 2, &n));
     ck_assert_int_eq(n, 4); /* LPUSH a z pushes a, then z in front of it */
     assert_list("l", "z", "a", "b", "c", NULL);
     ck_assert_int_eq(llen("l"), 4);
@@ -88,13 +70,13 @@ START_TEST(push_range_len)
 
     reds_strlist *l = NULL;
     ASSERT_OK(reds_lrange(c, S("l"), 1, 2, &l));
-    assert_strlist(l, "a", "b", NULL);
+    test_assert_strlist(l, "a", "b", NULL);
     reds_free(l);
     ASSERT_OK(reds_lrange(c, S("l"), 10, 20, &l));
-    assert_strlist(l, NULL);
+    test_assert_strlist(l, NULL);
     reds_free(l);
     ASSERT_OK(reds_lrange(c, S("nokey"), 0, -1, &l));
-    assert_strlist(l, NULL);
+    test_assert_strlist(l, NULL);
     reds_free(l);
 
     /* Binary elements round-trip. */
@@ -111,15 +93,15 @@ END_TEST
 START_TEST(pushx_only_existing)
 {
     int64_t n = -1;
-    ASSERT_OK(reds_lpushx(c, S("l"), KEYS(S("x")), 1, &n));
+    ASSERT_OK(reds_lpushx(c, S("l"), STRS(S("x")), 1, &n));
     ck_assert_int_eq(n, 0);
-    ASSERT_OK(reds_rpushx(c, S("l"), KEYS(S("x")), 1, &n));
+    ASSERT_OK(reds_rpushx(c, S("l"), STRS(S("x")), 1, &n));
     ck_assert_int_eq(n, 0);
     ck_assert_int_eq(llen("l"), 0);
     PUSH("l", S("m"));
-    ASSERT_OK(reds_lpushx(c, S("l"), KEYS(S("a"), S("b")), 2, &n));
+    ASSERT_OK(reds_lpushx(c, S("l"), STRS(S("a"), S("b")), 2, &n));
     ck_assert_int_eq(n, 3);
-    ASSERT_OK(reds_rpushx(c, S("l"), KEYS(S("y"), S("z")), 2, &n));
+    ASSERT_OK(reds_rpushx(c, S("l"), STRS(S("y"), S("z")), 2, &n));
     ck_assert_int_eq(n, 5);
     assert_list("l", "b", "a", "m", "y", "z", NULL);
 }
@@ -211,18 +193,18 @@ START_TEST(lpop_rpop_count)
     PUSH("l", S("a"), S("b"), S("c"), S("d"), S("e"));
     reds_strlist *l = NULL;
     ASSERT_OK(reds_lpop_count(c, S("l"), 2, &l));
-    assert_strlist(l, "a", "b", NULL);
+    test_assert_strlist(l, "a", "b", NULL);
     reds_free(l);
     ASSERT_OK(reds_rpop_count(c, S("l"), 2, &l));
-    assert_strlist(l, "e", "d", NULL);
+    test_assert_strlist(l, "e", "d", NULL);
     reds_free(l);
     /* COUNT 0 on an existing list: an empty list, not nil. */
     ASSERT_OK(reds_lpop_count(c, S("l"), 0, &l));
-    assert_strlist(l, NULL);
+    test_assert_strlist(l, NULL);
     reds_free(l);
     /* More than there is: what there is; then the list is missing: nil. */
     ASSERT_OK(reds_rpop_count(c, S("l"), 10, &l));
-    assert_strlist(l, "c", NULL);
+    test_assert_strlist(l, "c", NULL);
     reds_free(l);
     l = (reds_strlist *)&l;
     ASSERT_OK(reds_lpop_count(c, S("l"), 3, &l));
@@ -313,21 +295,21 @@ START_TEST(lmpop_value_and_nil)
     PUSH("l2", S("a"), S("b"), S("c"));
     reds_keyed_elements *r = NULL;
     /* The first non-empty list of the keys, left end, one element. */
-    ASSERT_OK(reds_lmpop(c, KEYS(S("l1"), S("l2")), 2, REDS_LIST_SIDE_LEFT, NULL, &r));
+    ASSERT_OK(reds_lmpop(c, STRS(S("l1"), S("l2")), 2, REDS_LIST_SIDE_LEFT, NULL, &r));
     ck_assert_ptr_nonnull(r);
     ASSERT_STR(&r->key, "l2");
-    assert_strlist(&r->elements, "a", NULL);
+    test_assert_strlist(&r->elements, "a", NULL);
     reds_free(r);
     reds_lmpop_opts o = {.count = REDS_I64(5)};
-    ASSERT_OK(reds_lmpop(c, KEYS(S("l1"), S("l2")), 2, REDS_LIST_SIDE_RIGHT, &o, &r));
+    ASSERT_OK(reds_lmpop(c, STRS(S("l1"), S("l2")), 2, REDS_LIST_SIDE_RIGHT, &o, &r));
     ASSERT_STR(&r->key, "l2");
-    assert_strlist(&r->elements, "c", "b", NULL);
+    test_assert_strlist(&r->elements, "c", "b", NULL);
     reds_free(r);
     r = (reds_keyed_elements *)&r;
-    ASSERT_OK(reds_lmpop(c, KEYS(S("l1"), S("l2")), 2, REDS_LIST_SIDE_LEFT, &o, &r));
+    ASSERT_OK(reds_lmpop(c, STRS(S("l1"), S("l2")), 2, REDS_LIST_SIDE_LEFT, &o, &r));
     ck_assert_ptr_null(r);
     o.count = REDS_I64(0);
-    ASSERT_ERR(reds_lmpop(c, KEYS(S("l1")), 1, REDS_LIST_SIDE_LEFT, &o, &r), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_lmpop(c, STRS(S("l1")), 1, REDS_LIST_SIDE_LEFT, &o, &r), REDS_ERR_RESPONSE);
 }
 END_TEST
 
@@ -337,26 +319,26 @@ START_TEST(blpop_brpop)
 {
     PUSH("l2", S("a"), S("b"), S("c"));
     reds_keyed_element *e = NULL;
-    ASSERT_OK(reds_blpop(c, KEYS(S("l1"), S("l2")), 2, 0.1, &e));
+    ASSERT_OK(reds_blpop(c, STRS(S("l1"), S("l2")), 2, 0.1, &e));
     ck_assert_ptr_nonnull(e);
     ASSERT_STR(&e->key, "l2");
     ASSERT_STR(&e->element, "a");
     reds_free(e);
-    ASSERT_OK(reds_brpop(c, KEYS(S("l2")), 1, 0.1, &e));
+    ASSERT_OK(reds_brpop(c, STRS(S("l2")), 1, 0.1, &e));
     ASSERT_STR(&e->key, "l2");
     ASSERT_STR(&e->element, "c");
     reds_free(e);
-    ASSERT_OK(reds_brpop(c, KEYS(S("l2")), 1, 0.1, &e));
+    ASSERT_OK(reds_brpop(c, STRS(S("l2")), 1, 0.1, &e));
     ASSERT_STR(&e->element, "b");
     reds_free(e);
     /* Nothing left: nil once the timeout expires. */
     e = (reds_keyed_element *)&e;
-    ASSERT_OK(reds_blpop(c, KEYS(S("l1"), S("l2")), 2, 0.1, &e));
+    ASSERT_OK(reds_blpop(c, STRS(S("l1"), S("l2")), 2, 0.1, &e));
     ck_assert_ptr_null(e);
     e = (reds_keyed_element *)&e;
-    ASSERT_OK(reds_brpop(c, KEYS(S("l1")), 1, 0.1, &e));
+    ASSERT_OK(reds_brpop(c, STRS(S("l1")), 1, 0.1, &e));
     ck_assert_ptr_null(e);
-    ASSERT_ERR(reds_blpop(c, KEYS(S("l1")), 1, -1, &e), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_blpop(c, STRS(S("l1")), 1, -1, &e), REDS_ERR_RESPONSE);
 }
 END_TEST
 
@@ -386,17 +368,17 @@ START_TEST(blmpop_value_and_nil)
     PUSH("l1", S("a"), S("b"), S("c"));
     reds_keyed_elements *r = NULL;
     reds_blmpop_opts o = {.count = REDS_I64(2)};
-    ASSERT_OK(reds_blmpop(c, 0.1, KEYS(S("l0"), S("l1")), 2, REDS_LIST_SIDE_RIGHT, &o, &r));
+    ASSERT_OK(reds_blmpop(c, 0.1, STRS(S("l0"), S("l1")), 2, REDS_LIST_SIDE_RIGHT, &o, &r));
     ck_assert_ptr_nonnull(r);
     ASSERT_STR(&r->key, "l1");
-    assert_strlist(&r->elements, "c", "b", NULL);
+    test_assert_strlist(&r->elements, "c", "b", NULL);
     reds_free(r);
-    ASSERT_OK(reds_blmpop(c, 0.1, KEYS(S("l1")), 1, REDS_LIST_SIDE_LEFT, NULL, &r));
+    ASSERT_OK(reds_blmpop(c, 0.1, STRS(S("l1")), 1, REDS_LIST_SIDE_LEFT, NULL, &r));
     ASSERT_STR(&r->key, "l1");
-    assert_strlist(&r->elements, "a", NULL);
+    test_assert_strlist(&r->elements, "a", NULL);
     reds_free(r);
     r = (reds_keyed_elements *)&r;
-    ASSERT_OK(reds_blmpop(c, 0.1, KEYS(S("l0"), S("l1")), 2, REDS_LIST_SIDE_LEFT, &o, &r));
+    ASSERT_OK(reds_blmpop(c, 0.1, STRS(S("l0"), S("l1")), 2, REDS_LIST_SIDE_LEFT, &o, &r));
     ck_assert_ptr_null(r);
 }
 END_TEST
@@ -408,16 +390,16 @@ START_TEST(wrong_type)
     char reply[64];
     test_raw("SET s v", reply, sizeof reply);
     int64_t n = 0;
-    ASSERT_ERR(reds_rpush(c, S("s"), KEYS(S("a")), 1, &n), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_rpush(c, S("s"), STRS(S("a")), 1, &n), REDS_ERR_RESPONSE);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "WRONGTYPE"));
     reds_str *v = (reds_str *)&v;
     ASSERT_ERR(reds_lpop(c, S("s"), &v), REDS_ERR_RESPONSE);
     ck_assert_ptr_null(v);
     reds_keyed_element *e = (reds_keyed_element *)&e;
-    ASSERT_ERR(reds_blpop(c, KEYS(S("s")), 1, 0.1, &e), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_blpop(c, STRS(S("s")), 1, 0.1, &e), REDS_ERR_RESPONSE);
     ck_assert_ptr_null(e);
     reds_keyed_elements *m = (reds_keyed_elements *)&m;
-    ASSERT_ERR(reds_lmpop(c, KEYS(S("s")), 1, REDS_LIST_SIDE_LEFT, NULL, &m), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_lmpop(c, STRS(S("s")), 1, REDS_LIST_SIDE_LEFT, NULL, &m), REDS_ERR_RESPONSE);
     ck_assert_ptr_null(m);
 }
 END_TEST
@@ -441,7 +423,7 @@ START_TEST(argument_checks)
     ASSERT_ERR(reds_lmove(c, S("a"), S("b"), 0, REDS_LIST_SIDE_LEFT, &v), REDS_ERR_DATA);
     ASSERT_ERR(reds_lmove(c, S("a"), S("b"), REDS_LIST_SIDE_LEFT, (reds_list_side)3, &v),
                REDS_ERR_DATA);
-    ASSERT_ERR(reds_lmpop(c, KEYS(S("l")), 1, (reds_list_side)7, NULL, &m), REDS_ERR_DATA);
+    ASSERT_ERR(reds_lmpop(c, STRS(S("l")), 1, (reds_list_side)7, NULL, &m), REDS_ERR_DATA);
     ASSERT_ERR(reds_linsert(c, S("l"), 0, S("p"), S("e"), &n), REDS_ERR_DATA);
     /* A NaN timeout cannot be sent. */
     ASSERT_ERR(reds_blmove(c, S("a"), S("b"), REDS_LIST_SIDE_LEFT, REDS_LIST_SIDE_LEFT,
@@ -449,7 +431,7 @@ START_TEST(argument_checks)
                REDS_ERR_DATA);
     ASSERT_ERR(reds_lpos(c, S("l"), reds_strn(NULL, 3), NULL, &(reds_opt_i64){0}), REDS_ERR_DATA);
     /* Nothing above reached the server. */
-    ASSERT_OK(reds_exists(c, KEYS(S("l"), S("a"), S("b")), 3, &n));
+    ASSERT_OK(reds_exists(c, STRS(S("l"), S("a"), S("b")), 3, &n));
     ck_assert_int_eq(n, 0);
 }
 END_TEST

@@ -121,49 +121,49 @@ static const char *const shapes[] = {
     "[\"a\"]",         /* 9 array of one string */
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
-#define S(i) (1u << (i))
+#define BIT(i) (1u << (i))
 
 static const struct {
     const char *name;
     reds__conv_fn fn;
     unsigned accepts; /* bit i: shapes[i] converts */
 } converters[] = {
-    {"boollist", reds__conv_boollist, S(5)},
-    {"stream_entries", reds__conv_stream_entries, S(5)},
-    {"xread", reds__conv_xread, S(3) | S(4) | S(5)},
+    {"boollist", reds__conv_boollist, BIT(5)},
+    {"stream_entries", reds__conv_stream_entries, BIT(5)},
+    {"xread", reds__conv_xread, BIT(3) | BIT(4) | BIT(5)},
     {"xautoclaim", reds__conv_xautoclaim, 0},
     {"xautoclaim_justid", reds__conv_xautoclaim_justid, 0},
     {"xpending_summary", reds__conv_xpending_summary, 0},
-    {"xpending_entries", reds__conv_xpending_entries, S(5)},
+    {"xpending_entries", reds__conv_xpending_entries, BIT(5)},
     /* Records of field/value pairs skip fields they do not know. */
-    {"xinfo_stream", reds__conv_xinfo_stream, S(5) | S(6)},
-    {"xinfo_stream_full", reds__conv_xinfo_stream_full, S(5) | S(6)},
-    {"xinfo_groups", reds__conv_xinfo_groups, S(5) | S(8)},
-    {"xinfo_consumers", reds__conv_xinfo_consumers, S(5) | S(8)},
-    {"function_list", reds__conv_function_list, S(5) | S(8)},
-    {"function_stats", reds__conv_function_stats, S(5) | S(6)},
-    {"channel_counts", reds__conv_channel_counts, S(5)},
+    {"xinfo_stream", reds__conv_xinfo_stream, BIT(5) | BIT(6)},
+    {"xinfo_stream_full", reds__conv_xinfo_stream_full, BIT(5) | BIT(6)},
+    {"xinfo_groups", reds__conv_xinfo_groups, BIT(5) | BIT(8)},
+    {"xinfo_consumers", reds__conv_xinfo_consumers, BIT(5) | BIT(8)},
+    {"function_list", reds__conv_function_list, BIT(5) | BIT(8)},
+    {"function_stats", reds__conv_function_stats, BIT(5) | BIT(6)},
+    {"channel_counts", reds__conv_channel_counts, BIT(5)},
     {"info", reds__conv_info, 0},
     {"role", reds__conv_role, 0},
     /* TIME's parts are decimal strings; integers would do as well. */
-    {"server_time", reds__conv_server_time, S(7)},
-    {"slowlog", reds__conv_slowlog, S(5)},
-    {"latency_latest", reds__conv_latency_latest, S(5)},
-    {"latency_history", reds__conv_latency_history, S(5)},
-    {"latency_histogram", reds__conv_latency_histogram, S(5)},
-    {"memory_stats", reds__conv_memory_stats, S(5) | S(6)},
-    {"command_info", reds__conv_command_info, S(5)},
-    {"command_docs", reds__conv_command_docs, S(5)},
-    {"command_key_flags", reds__conv_command_key_flags, S(5)},
-    {"acl_user", reds__conv_acl_user, S(3) | S(4) | S(5) | S(6)},
-    {"acl_log", reds__conv_acl_log, S(5) | S(8)},
-    {"module_list", reds__conv_module_list, S(5) | S(8)},
+    {"server_time", reds__conv_server_time, BIT(7)},
+    {"slowlog", reds__conv_slowlog, BIT(5)},
+    {"latency_latest", reds__conv_latency_latest, BIT(5)},
+    {"latency_history", reds__conv_latency_history, BIT(5)},
+    {"latency_histogram", reds__conv_latency_histogram, BIT(5)},
+    {"memory_stats", reds__conv_memory_stats, BIT(5) | BIT(6)},
+    {"command_info", reds__conv_command_info, BIT(5)},
+    {"command_docs", reds__conv_command_docs, BIT(5)},
+    {"command_key_flags", reds__conv_command_key_flags, BIT(5)},
+    {"acl_user", reds__conv_acl_user, BIT(3) | BIT(4) | BIT(5) | BIT(6)},
+    {"acl_log", reds__conv_acl_log, BIT(5) | BIT(8)},
+    {"module_list", reds__conv_module_list, BIT(5) | BIT(8)},
     /* key:value lines skip lines they do not know, like maps. */
-    {"cluster_info", reds__conv_cluster_info, S(0) | S(1)},
-    {"cluster_nodes", reds__conv_cluster_nodes, S(5)},
-    {"cluster_shards", reds__conv_cluster_shards, S(5) | S(8)},
-    {"cluster_slots", reds__conv_cluster_slots, S(5)},
-    {"cluster_links", reds__conv_cluster_links, S(5) | S(8)},
+    {"cluster_info", reds__conv_cluster_info, BIT(0) | BIT(1)},
+    {"cluster_nodes", reds__conv_cluster_nodes, BIT(5)},
+    {"cluster_shards", reds__conv_cluster_shards, BIT(5) | BIT(8)},
+    {"cluster_slots", reds__conv_cluster_slots, BIT(5)},
+    {"cluster_links", reds__conv_cluster_links, BIT(5) | BIT(8)},
 };
 
 START_TEST(every_converter_against_every_shape)
@@ -172,7 +172,7 @@ START_TEST(every_converter_against_every_shape)
         for (size_t s = 0; s < NSHAPES; s++) {
             void *out = NULL;
             reds_err err = test_convert(converters[c].fn, R(shapes[s]), &out);
-            bool ok = converters[c].accepts & S(s);
+            bool ok = converters[c].accepts & BIT(s);
             ck_assert_msg(err == (ok ? REDS_OK : REDS_ERR_INVALID_RESPONSE),
                           "%s on %s: %s (%s)", converters[c].name, shapes[s], reds_err_name(err),
                           reds_errmsg());

@@ -22,12 +22,9 @@ static void teardown(void)
     c = NULL;
 }
 
-#define S(lit) REDS_STR(lit)
-#define STRS(...) ((const reds_str[]){__VA_ARGS__})
-#define NARGS(...) (sizeof((const reds_str[]){__VA_ARGS__}) / sizeof(reds_str))
 
 /* SADD `key` the given members; returns how many were new. */
-#define ADD(key, ...) add(key, STRS(__VA_ARGS__), NARGS(__VA_ARGS__))
+#define ADD(key, ...) add(key, STRS(__VA_ARGS__), NSTRS(__VA_ARGS__))
 static int64_t add(const char *key, const reds_str *m, size_t n)
 {
     int64_t added = -1;

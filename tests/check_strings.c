@@ -28,21 +28,6 @@ static void teardown(void)
     c = NULL;
 }
 
-/* Run a command of another group for set-up (NULL-terminated words). */
-static reds_reply *run(const char *first, ...)
-{
-    reds_str argv[16];
-    size_t argc = 0;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a && argc < 16; a = va_arg(ap, const char *))
-        argv[argc++] = reds_cstr(a);
-    va_end(ap);
-    reds_reply *r = NULL;
-    ASSERT_OK(reds_execute_command(c, argc, argv, &r));
-    return r;
-}
-
 static int64_t now_s(void)
 {
     return (int64_t)time(NULL);
@@ -154,7 +139,7 @@ START_TEST(set_get_variant)
     ck_assert_int_ge(ttl_of("k"), 99);
     ck_assert_int_le(ttl_of("k"), 100);
     /* GET on a key of another type is a server error, and *out is NULL. */
-    reds_reply *r = run("HSET", "h", "f", "v", NULL);
+    reds_reply *r = test_run(c, "HSET", "h", "f", "v", NULL);
     reds_free(r);
     reds_str sentinel = REDS_STR("x");
     old = &sentinel;
@@ -253,7 +238,7 @@ START_TEST(get_missing_and_wrongtype)
     reds_str *v = NULL;
     ASSERT_OK(reds_get(c, REDS_STR("nokey"), &v));
     ck_assert_ptr_null(v);
-    reds_free(run("RPUSH", "list", "a", NULL));
+    reds_free(test_run(c, "RPUSH", "list", "a", NULL));
     reds_str sentinel = REDS_STR("x");
     v = &sentinel;
     ASSERT_ERR(reds_get(c, REDS_STR("list"), &v), REDS_ERR_RESPONSE);
@@ -438,7 +423,7 @@ START_TEST(counter_errors)
     double d = 3;
     ASSERT_ERR(reds_incrbyfloat(c, REDS_STR("s"), 1, &d), REDS_ERR_RESPONSE);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "not a valid float"));
-    reds_free(run("HSET", "h", "f", "1", NULL));
+    reds_free(test_run(c, "HSET", "h", "f", "1", NULL));
     ASSERT_ERR(reds_incr(c, REDS_STR("h"), &n), REDS_ERR_RESPONSE);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "WRONGTYPE"));
     ck_assert(reds_err_is(REDS_ERR_RESPONSE, REDS_ERR));
@@ -506,7 +491,7 @@ START_TEST(mset_mget)
     ASSERT_STR(&l->items[4], "1");
     reds_free(l);
     /* A hash among the keys is nil for MGET, not an error. */
-    reds_free(run("HSET", "h", "f", "v", NULL));
+    reds_free(test_run(c, "HSET", "h", "f", "v", NULL));
     ASSERT_OK(reds_mget(c, &(reds_str){"h", 1}, 1, &l));
     ck_assert_uint_eq(l->count, 1);
     ck_assert_ptr_null(l->items[0].ptr);
@@ -608,7 +593,7 @@ START_TEST(lcs_idx)
     ck_assert_uint_eq(r->nmatches, 2);
     reds_free(r);
 
-    reds_free(run("RPUSH", "list", "a", NULL));
+    reds_free(test_run(c, "RPUSH", "list", "a", NULL));
     r = (reds_lcs_result *)&r;
     ASSERT_ERR(reds_lcs_idx(c, REDS_STR("key1"), REDS_STR("list"), NULL, &r), REDS_ERR_RESPONSE);
     ck_assert_ptr_null(r);

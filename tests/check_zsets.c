@@ -24,8 +24,6 @@ static void teardown(void)
     c = NULL;
 }
 
-#define S(lit) REDS_STR(lit)
-#define STRS(...) ((const reds_str[]){__VA_ARGS__})
 #define SM(score, member) ((reds_score_member){(score), REDS_STR(member)})
 #define NSM(...) (sizeof((const reds_score_member[]){__VA_ARGS__}) / sizeof(reds_score_member))
 #define ZADD(key, ...) zadd(key, (const reds_score_member[]){__VA_ARGS__}, NSM(__VA_ARGS__))
@@ -59,21 +57,6 @@ static void assert_scored(const reds_scored_list *l, ...)
     }
     va_end(ap);
     ck_assert_msg(l->count == i, "%zu pairs, expected %zu", l->count, i);
-}
-
-/* Same for a list of members only. */
-static void assert_members(const reds_strlist *l, ...)
-{
-    ck_assert_ptr_nonnull(l);
-    va_list ap;
-    va_start(ap, l);
-    size_t i = 0;
-    for (const char *m = va_arg(ap, const char *); m; m = va_arg(ap, const char *), i++) {
-        ck_assert_msg(i < l->count, "%zu members, expected more", l->count);
-        ASSERT_STR(&l->items[i], m);
-    }
-    va_end(ap);
-    ck_assert_msg(l->count == i, "%zu members, expected %zu", l->count, i);
 }
 
 static reds_opt_f64 score_of(const char *key, const char *member)
@@ -266,7 +249,7 @@ START_TEST(zrange_forms)
     reds_strlist *l = NULL;
     reds_scored_list *sl = NULL;
     ASSERT_OK(reds_zrange(c, S("z"), S("0"), S("-1"), NULL, &l));
-    assert_members(l, "a", "b", "c", "d", NULL);
+    test_assert_strlist(l, "a", "b", "c", "d", NULL);
     reds_free(l);
     ASSERT_OK(reds_zrange_withscores(c, S("z"), S("1"), S("2"), NULL, &sl));
     assert_scored(sl, "b", 2.0, "c", 3.0, NULL);
@@ -274,7 +257,7 @@ START_TEST(zrange_forms)
 
     reds_zrange_opts rev = {.rev = true};
     ASSERT_OK(reds_zrange(c, S("z"), S("0"), S("1"), &rev, &l));
-    assert_members(l, "d", "c", NULL);
+    test_assert_strlist(l, "d", "c", NULL);
     reds_free(l);
 
     reds_zrange_opts byscore = {.sortby = REDS_ZRANGE_SORTBY_BYSCORE,
@@ -285,14 +268,14 @@ START_TEST(zrange_forms)
     byscore.rev = true;
     byscore.limit.set = false;
     ASSERT_OK(reds_zrange(c, S("z"), S("3"), S("-inf"), &byscore, &l));
-    assert_members(l, "c", "b", "a", NULL);
+    test_assert_strlist(l, "c", "b", "a", NULL);
     reds_free(l);
 
     ck_assert_int_eq(ZADD("lex", SM(0, "a"), SM(0, "b"), SM(0, "c")), 3);
     reds_zrange_opts bylex = {.sortby = REDS_ZRANGE_SORTBY_BYLEX,
                               .limit = {.set = true, .offset = 0, .count = 2}};
     ASSERT_OK(reds_zrange(c, S("lex"), S("-"), S("+"), &bylex, &l));
-    assert_members(l, "a", "b", NULL);
+    test_assert_strlist(l, "a", "b", NULL);
     reds_free(l);
     /* BYLEX with WITHSCORES is refused before sending. */
     sl = (reds_scored_list *)&sl;
@@ -301,7 +284,7 @@ START_TEST(zrange_forms)
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "BYLEX"));
     /* Empty ranges and missing keys. */
     ASSERT_OK(reds_zrange(c, S("nokey"), S("0"), S("-1"), NULL, &l));
-    assert_members(l, NULL);
+    test_assert_strlist(l, NULL);
     reds_free(l);
     ASSERT_OK(reds_zrange_withscores(c, S("z"), S("10"), S("20"), NULL, &sl));
     assert_scored(sl, NULL);
@@ -315,23 +298,23 @@ START_TEST(deprecated_ranges)
     reds_strlist *l = NULL;
     reds_scored_list *sl = NULL;
     ASSERT_OK(reds_zrangebyscore(c, S("z"), S("2"), S("+inf"), NULL, &l));
-    assert_members(l, "b", "c", "d", NULL);
+    test_assert_strlist(l, "b", "c", "d", NULL);
     reds_free(l);
     reds_zrangebyscore_opts lim = {.limit = {.set = true, .offset = 1, .count = 1}};
     ASSERT_OK(reds_zrangebyscore_withscores(c, S("z"), S("-inf"), S("3"), &lim, &sl));
     assert_scored(sl, "b", 2.0, NULL);
     reds_free(sl);
     ASSERT_OK(reds_zrevrangebyscore(c, S("z"), S("3"), S("2"), NULL, &l));
-    assert_members(l, "c", "b", NULL);
+    test_assert_strlist(l, "c", "b", NULL);
     reds_free(l);
     ASSERT_OK(reds_zrevrangebyscore(c, S("z"), S("3"), S("(2"), NULL, &l));
-    assert_members(l, "c", NULL);
+    test_assert_strlist(l, "c", NULL);
     reds_free(l);
     ASSERT_OK(reds_zrevrangebyscore_withscores(c, S("z"), S("+inf"), S("3.5"), NULL, &sl));
     assert_scored(sl, "d", 4.0, NULL);
     reds_free(sl);
     ASSERT_OK(reds_zrevrange(c, S("z"), 0, 1, &l));
-    assert_members(l, "d", "c", NULL);
+    test_assert_strlist(l, "d", "c", NULL);
     reds_free(l);
     ASSERT_OK(reds_zrevrange_withscores(c, S("z"), -1, -1, &sl));
     assert_scored(sl, "a", 1.0, NULL);
@@ -339,11 +322,11 @@ START_TEST(deprecated_ranges)
 
     ck_assert_int_eq(ZADD("lex", SM(0, "a"), SM(0, "b"), SM(0, "c"), SM(0, "d")), 4);
     ASSERT_OK(reds_zrangebylex(c, S("lex"), S("[b"), S("(d"), NULL, &l));
-    assert_members(l, "b", "c", NULL);
+    test_assert_strlist(l, "b", "c", NULL);
     reds_free(l);
     reds_zrevrangebylex_opts rl = {.limit = {.set = true, .offset = 0, .count = 3}};
     ASSERT_OK(reds_zrevrangebylex(c, S("lex"), S("+"), S("-"), &rl, &l));
-    assert_members(l, "d", "c", "b", NULL);
+    test_assert_strlist(l, "d", "c", "b", NULL);
     reds_free(l);
 }
 END_TEST
@@ -380,7 +363,7 @@ START_TEST(zrem_and_remrange)
     ck_assert_int_eq(n, 2);
     reds_strlist *l = NULL;
     ASSERT_OK(reds_zrange(c, S("z"), S("0"), S("-1"), NULL, &l));
-    assert_members(l, "c", "d", NULL);
+    test_assert_strlist(l, "c", "d", NULL);
     reds_free(l);
     ck_assert_int_eq(ZADD("lex", SM(0, "a"), SM(0, "b"), SM(0, "c")), 3);
     ASSERT_OK(reds_zremrangebylex(c, S("lex"), S("[a"), S("(c"), &n));
@@ -398,7 +381,7 @@ START_TEST(zunion_zinter_zdiff)
     reds_strlist *l = NULL;
     reds_scored_list *sl = NULL;
     ASSERT_OK(reds_zunion(c, STRS(S("x"), S("y")), 2, NULL, &l));
-    assert_members(l, "a", "b", "c", "d", NULL); /* by summed score: 1, 12, 23, 30 */
+    test_assert_strlist(l, "a", "b", "c", "d", NULL); /* by summed score: 1, 12, 23, 30 */
     reds_free(l);
     ASSERT_OK(reds_zunion_withscores(c, STRS(S("x"), S("y")), 2, NULL, &sl));
     assert_scored(sl, "a", 1.0, "b", 12.0, "c", 23.0, "d", 30.0, NULL);
@@ -410,7 +393,7 @@ START_TEST(zunion_zinter_zdiff)
     reds_free(sl);
 
     ASSERT_OK(reds_zinter(c, STRS(S("x"), S("y")), 2, NULL, &l));
-    assert_members(l, "b", "c", NULL);
+    test_assert_strlist(l, "b", "c", NULL);
     reds_free(l);
     reds_zinter_opts min = {.aggregate = REDS_ZSET_AGGREGATE_MIN};
     ASSERT_OK(reds_zinter_withscores(c, STRS(S("x"), S("y")), 2, &min, &sl));
@@ -418,7 +401,7 @@ START_TEST(zunion_zinter_zdiff)
     reds_free(sl);
 
     ASSERT_OK(reds_zdiff(c, STRS(S("x"), S("y")), 2, &l));
-    assert_members(l, "a", NULL);
+    test_assert_strlist(l, "a", NULL);
     reds_free(l);
     ASSERT_OK(reds_zdiff_withscores(c, STRS(S("y"), S("x")), 2, &sl));
     assert_scored(sl, "d", 30.0, NULL);

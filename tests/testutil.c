@@ -4,6 +4,7 @@
 
 #include <hiredis/read.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,6 +27,37 @@ void test_raw(const char *inline_cmd, char *reply, size_t size)
 {
     ck_assert_msg(fixture_command(&test_server, inline_cmd, reply, size) == 0,
                   "raw command %s failed", inline_cmd);
+}
+
+reds_reply *test_run(reds_client *c, const char *first, ...)
+{
+    reds_str argv[32];
+    size_t argc = 0;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *)) {
+        ck_assert_uint_lt(argc, 32);
+        argv[argc++] = reds_cstr(a);
+    }
+    va_end(ap);
+    reds_reply *r = NULL;
+    reds_err err = reds_execute_command(c, argc, argv, &r);
+    ck_assert_msg(err == REDS_OK, "%s: %s", first, reds_errmsg());
+    return r;
+}
+
+void test_assert_strlist(const reds_strlist *l, ...)
+{
+    ck_assert_ptr_nonnull(l);
+    va_list ap;
+    va_start(ap, l);
+    size_t i = 0;
+    for (const char *e = va_arg(ap, const char *); e; e = va_arg(ap, const char *), i++) {
+        ck_assert_msg(i < l->count, "%zu elements, expected more", l->count);
+        ASSERT_STR(&l->items[i], e);
+    }
+    va_end(ap);
+    ck_assert_msg(l->count == i, "%zu elements, expected %zu", l->count, i);
 }
 
 void test_flush(void)

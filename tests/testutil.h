@@ -30,6 +30,19 @@ reds_client *test_client_unix(const reds_options *opts);
 /* Run an inline command on the test server outside reds (set-up only). */
 void test_raw(const char *inline_cmd, char *reply, size_t size);
 
+/* Run a command given as NULL-terminated C strings on `c` (set-up and
+ * inspection through reds_execute_command); the caller reds_free()s the
+ * reply. The test fails if the command does. */
+reds_reply *test_run(reds_client *c, const char *first, ...);
+
+/* A string list holds exactly the NULL-terminated strings given, in order. */
+void test_assert_strlist(const reds_strlist *l, ...);
+
+/* Short literals for arguments: S("k"), and arrays STRS(S("a"), S("b")). */
+#define S(lit) REDS_STR(lit)
+#define STRS(...) ((const reds_str[]){__VA_ARGS__})
+#define NSTRS(...) (sizeof(STRS(__VA_ARGS__)) / sizeof(reds_str))
+
 #define ASSERT_OK(expr)                                                                          \
     do {                                                                                         \
         reds_err err_ = (expr);                                                                  \
