@@ -110,6 +110,11 @@ static int spawn_conf(fixture_server *s, const char *conf, const char *const *ex
     for (size_t i = 0; extra && extra[i] && n < 63; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
+    return fixture_exec(s, argv);
+}
+
+int fixture_exec(fixture_server *s, const char *const *argv)
+{
     pid_t parent = getpid();
     s->pid = fork();
     if (s->pid < 0)
@@ -124,8 +129,8 @@ static int spawn_conf(fixture_server *s, const char *conf, const char *const *ex
             dup2(null, 0);
             dup2(null, 1);
         }
-        execvp("redis-server", (char *const *)argv);
-        fprintf(stderr, "fixture: cannot run redis-server: %s\n", strerror(errno));
+        execvp(argv[0], (char *const *)argv);
+        fprintf(stderr, "fixture: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     for (int i = 0; i < 500; i++) {

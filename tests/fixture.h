@@ -24,6 +24,12 @@ int fixture_start(fixture_server *s, const char *const *extra);
  * for commands that need one, such as CONFIG REWRITE. */
 int fixture_start_conf(fixture_server *s, const char *conf_text, const char *const *extra);
 
+/* Run `argv` (redis-server and its arguments, NULL-terminated) as the
+ * process of `s`, whose port and socket must be what argv says, and wait
+ * until it answers PING. Returns 0, or -1 when it exited or never answered.
+ * The process dies with the test. For fixtures of other kinds (Sentinel). */
+int fixture_exec(fixture_server *s, const char *const *argv);
+
 /* Stop the server (SIGTERM, then SIGKILL) and remove its directory. */
 void fixture_stop(fixture_server *s);
 

@@ -35,34 +35,7 @@ static int exec_sentinel(fixture_server *s, const char *conf)
     const char *argv[] = {"redis-server", conf, "--sentinel", "--port", port, "--bind",
                           "127.0.0.1", "--unixsocket", s->sock, "--unixsocketperm", "700",
                           "--dir", s->dir, "--logfile", logfile, "--daemonize", "no", NULL};
-    pid_t parent = getpid();
-    s->pid = fork();
-    if (s->pid < 0)
-        return -1;
-    if (s->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-        }
-        execvp("redis-server", (char *const *)argv);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        char reply[64];
-        if (fixture_command(s, "PING", reply, sizeof reply) == 0 && strcmp(reply, "+PONG") == 0)
-            return 0;
-        if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return -1;
-        }
-        sleep_ms(10);
-    }
-    fixture_kill(s);
-    return -1;
+    return fixture_exec(s, argv);
 }
 
 int fixture_sentinel_spawn(fixture_server *s, const char *conf_text)
