@@ -129,9 +129,9 @@ test: deps
 	@$(MAKE) --no-print-directory tsan
 
 # Thread-heavy suites under ThreadSanitizer (their own build, BUILDDIR/tsan):
-# 16 threads sharing one client for 100,000 commands, locks, WATCH retries;
-# any data race fails them.
-TSAN_SUITES := check_threads check_lock check_transaction
+# 16 threads sharing one client for 100,000 commands, locks, WATCH retries,
+# a cluster resharded under four threads; any data race fails them.
+TSAN_SUITES := check_threads check_lock check_transaction check_cluster
 tsan:
 	@$(MAKE) --no-print-directory -j2 TSAN=1 $(TSAN_SUITES:%=$(BUILDDIR)/tsan/tests/%)
 	@failed=0; for t in $(TSAN_SUITES); do echo "== $(BUILDDIR)/tsan/tests/$$t (TSan)"; \

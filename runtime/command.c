@@ -168,3 +168,39 @@ size_t reds__cmd_argv(const char *buf, size_t len, reds_str *argv, size_t max)
     }
     return i;
 }
+
+reds_err reds__cmd_keys(const reds__cmd *cmd, const reds_catalog_entry *e, reds__keys *k)
+{
+    k->argv = k->small_argv;
+    k->pos = k->small_pos;
+    k->n = 0;
+    size_t argc = 0;
+    for (size_t i = 1; i < cmd->len && cmd->buf[i] != '\r'; i++)
+        argc = argc * 10 + (size_t)(cmd->buf[i] - '0');
+    if (argc > REDS__KEYS_SMALL && !(k->argv = malloc(argc * sizeof *k->argv))) {
+        k->argv = k->small_argv;
+        return reds__error(REDS_ERR_NOMEM, "out of memory");
+    }
+    argc = reds__cmd_argv(cmd->buf, cmd->len, k->argv, argc);
+    k->n = reds_catalog_keys(e, argc, k->argv, k->pos, REDS__KEYS_SMALL);
+    if (k->n > REDS__KEYS_SMALL) {
+        if (!(k->pos = malloc((size_t)k->n * sizeof *k->pos))) {
+            k->pos = k->small_pos;
+            k->n = 0;
+            reds__keys_free(k);
+            return reds__error(REDS_ERR_NOMEM, "out of memory");
+        }
+        k->n = reds_catalog_keys(e, argc, k->argv, k->pos, (size_t)k->n);
+    }
+    return REDS_OK;
+}
+
+void reds__keys_free(reds__keys *k)
+{
+    if (k->argv != k->small_argv)
+        free(k->argv);
+    if (k->pos != k->small_pos)
+        free(k->pos);
+    k->argv = k->small_argv;
+    k->pos = k->small_pos;
+}

@@ -230,6 +230,8 @@ reds_err reds__config_copy(const reds__config *cfg, reds__config **out)
 {
     reds_options o = options_of(cfg);
     reds_err err = reds__config_new(&o, out);
+    if (!err)
+        (*out)->readonly = cfg->readonly;
     /* A copy goes where the original goes (a Sentinel-managed master). */
     if (!err && cfg->resolver) {
         reds__resolver_ref(cfg->resolver);

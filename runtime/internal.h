@@ -368,6 +368,34 @@ bool reds__pipeline_queues(const reds_client *c);
 /* Make sure a script is loaded before the pipeline's next command runs:
  * queues a hidden SCRIPT LOAD of `source`, once per execution per sha. */
 reds_err reds__pipeline_preload(reds_client *c, const char *sha, reds_str source);
+/* A queued command's output and outcome, shared by the pipelines of
+ * every router (pipeline.c, cluster_pipeline.c). */
+typedef struct reds__queued {
+    unsigned id;
+    reds__conv_fn conv;
+    void *out;
+    reds_err err;
+    char *msg; /* "NAME: text" (malloc) when err */
+} reds__queued;
+void reds__queued_init(reds__queued *q, const reds__cmd *cmd);
+/* Record a failure (`text` may be reds_errmsg(): it is copied); 1 when q
+ * had none before, for the caller's count of failures to free. */
+size_t reds__queued_fail(reds__queued *q, reds_err err, const char *text);
+/* The failure's text without the command name. */
+const char *reds__queued_text(const reds__queued *q);
+/* Convert `reply` into q's output with `c`'s callbacks; an error reply or
+ * a failed conversion is recorded instead (the first failure stays).
+ * Returns what reds__queued_fail() returns, or 0. */
+size_t reds__queued_deliver(reds__queued *q, reds_client *c, reds__arena *a,
+                            const reds_reply *reply);
+/* "command i+1 of n (NAME): text" as the error of a whole execution. */
+reds_err reds__queued_report(const reds__queued *q, size_t i, size_t n);
+/* reds_pipeline_result() of one command. */
+reds_err reds__queued_result(const reds__queued *q, const char **msg);
+/* MULTI, EXEC, DISCARD, WATCH, UNWATCH: pipelines run them themselves. */
+bool reds__pipeline_owns(unsigned id);
+/* Room for `bound` more bytes after `len` in a doubling buffer. */
+char *reds__buf_reserve(char **buf, size_t *cap, size_t len, size_t bound);
 /* Pipelines of cluster clients (cluster_pipeline.c): the reds_pipeline_*
  * functions pass a handle made from a cluster client to these. */
 typedef struct reds__pipeline_ops {
@@ -417,5 +445,21 @@ const char *reds__command_name(unsigned id);
 /* The arguments of a packed command as views into `buf` (at most `max`);
  * returns how many. Routers pass them to reds_catalog_keys(). */
 size_t reds__cmd_argv(const char *buf, size_t len, reds_str *argv, size_t max);
+/* The keys of a packed command, found by its entry's key specs (routers):
+ * reds__key(k, i) for i < k->n. Small commands stay on the stack. */
+#define REDS__KEYS_SMALL 16
+typedef struct reds__keys {
+    reds_str *argv;
+    size_t *pos;
+    long n; /* < 0: too short for its key specs (the server will say so) */
+    reds_str small_argv[REDS__KEYS_SMALL];
+    size_t small_pos[REDS__KEYS_SMALL];
+} reds__keys;
+reds_err reds__cmd_keys(const reds__cmd *cmd, const reds_catalog_entry *e, reds__keys *k);
+void reds__keys_free(reds__keys *k);
+static inline reds_str reds__key(const reds__keys *k, long i)
+{
+    return k->argv[k->pos[i]];
+}
 
 #endif

@@ -27,13 +27,9 @@ static const char unwatch_cmd[] = "*1\r\n$7\r\nUNWATCH\r\n";
 #define KEEP_CAP (1024 * 1024)
 
 typedef struct entry {
-    unsigned id;
+    reds__queued cmd;
     unsigned preload; /* hidden SCRIPT LOADs sent just before this command */
-    reds__conv_fn conv;
-    void *out;
-    reds_err err;
-    bool closes; /* the server closes the connection after it (QUIT) */
-    char *msg;   /* "NAME: text" (malloc) when err */
+    bool closes;      /* the server closes the connection after it (QUIT) */
 } entry;
 
 typedef struct pipeline {
@@ -70,38 +66,38 @@ static pipeline *as_pipeline(const reds_client *c, const char *fn)
 
 /* ------------------------------------------------------------ the queue */
 
-static bool grow_buf(pipeline *p, size_t need)
+char *reds__buf_reserve(char **buf, size_t *cap, size_t len, size_t bound)
 {
-    size_t cap = p->cap;
-    while (need > cap - p->len) {
-        if (cap > SIZE_MAX / 2) {
+    if (REDS__LIKELY(bound <= *cap - len))
+        return *buf + len;
+    size_t grown = *cap;
+    while (bound > grown - len) {
+        if (grown > SIZE_MAX / 2) {
             reds__error(REDS_ERR_NOMEM, "pipeline: out of memory");
-            return false;
+            return NULL;
         }
-        cap *= 2;
+        grown *= 2;
     }
-    char *buf = realloc(p->buf, cap);
-    if (!buf) {
-        reds__error(REDS_ERR_NOMEM, "pipeline: out of memory for %zu bytes", cap);
-        return false;
+    char *bigger = realloc(*buf, grown);
+    if (!bigger) {
+        reds__error(REDS_ERR_NOMEM, "pipeline: out of memory for %zu bytes", grown);
+        return NULL;
     }
-    p->buf = buf;
-    p->cap = cap;
-    return true;
+    *buf = bigger;
+    *cap = grown;
+    return bigger + len;
 }
 
 static char *pipe_reserve(reds_client *c, size_t bound)
 {
     pipeline *p = (pipeline *)c;
-    if (REDS__UNLIKELY(bound > p->cap - p->len) && !grow_buf(p, bound))
-        return NULL;
-    return p->buf + p->len;
+    return reds__buf_reserve(&p->buf, &p->cap, p->len, bound);
 }
 
 static void forget_results(pipeline *p)
 {
     for (size_t i = 0; p->nerr && i < p->n; i++)
-        free(p->q[i].msg);
+        free(p->q[i].cmd.msg);
     p->nerr = 0;
     p->n = 0;
     p->executed = false;
@@ -125,35 +121,82 @@ static reds_err queue(pipeline *p, const reds__cmd *cmd, uint32_t flags)
         p->qcap = cap;
     }
     entry *e = &p->q[p->n++];
-    e->id = cmd->id;
+    reds__queued_init(&e->cmd, cmd);
     e->preload = p->pending;
-    e->conv = cmd->conv;
-    e->out = cmd->out;
-    e->err = REDS_OK;
     e->closes = (flags & REDS_CMD_CLOSES_CONNECTION) != 0;
-    e->msg = NULL;
     p->pending = 0;
     p->len += cmd->len;
     return REDS_OK;
 }
 
-/* Record a command's failure; `text` may be reds_errmsg() (it is copied). */
-static void set_err(pipeline *p, entry *e, reds_err err, const char *text)
+/* ---------------------------------------------- queued commands' fate */
+
+void reds__queued_init(reds__queued *q, const reds__cmd *cmd)
 {
-    const char *name = reds__command_name(e->id);
-    size_t size = strlen(name) + strlen(text) + 3;
-    if (!e->err)
-        p->nerr++;
-    free(e->msg);
-    e->msg = malloc(size);
-    if (e->msg)
-        snprintf(e->msg, size, "%s: %s", name, text);
-    e->err = err;
+    q->id = cmd->id;
+    q->conv = cmd->conv;
+    q->out = cmd->out;
+    q->err = REDS_OK;
+    q->msg = NULL;
 }
 
-static const char *err_text(const entry *e)
+size_t reds__queued_fail(reds__queued *q, reds_err err, const char *text)
 {
-    return e->msg ? e->msg + strlen(reds__command_name(e->id)) + 2 : "out of memory";
+    const char *name = reds__command_name(q->id);
+    size_t size = strlen(name) + strlen(text) + 3;
+    size_t first = q->err ? 0 : 1;
+    char *msg = malloc(size);
+    if (msg)
+        snprintf(msg, size, "%s: %s", name, text);
+    free(q->msg);
+    q->msg = msg;
+    q->err = err;
+    return first;
+}
+
+const char *reds__queued_text(const reds__queued *q)
+{
+    return q->msg ? q->msg + strlen(reds__command_name(q->id)) + 2 : "out of memory";
+}
+
+size_t reds__queued_deliver(reds__queued *q, reds_client *c, reds__arena *a,
+                            const reds_reply *reply)
+{
+    if (reply->type == REDS_REPLY_ERROR) {
+        size_t first = q->err ? 0
+                              : reds__queued_fail(q, reds__error_from_reply(reply->str, reply->len),
+                                                  reply->str);
+        reds__arena_finish(a);
+        return first;
+    }
+    if (q->err || !q->out) { /* failed already (a preload), or discarded */
+        reds__arena_finish(a);
+        return 0;
+    }
+    reds__cmd cmd;
+    cmd.id = q->id;
+    cmd.conv = q->conv;
+    cmd.out = q->out;
+    reds_err err = reds__deliver(c, &cmd, a, reply);
+    return err ? reds__queued_fail(q, err, reds_errmsg()) : 0;
+}
+
+reds_err reds__queued_report(const reds__queued *q, size_t i, size_t n)
+{
+    return reds__error(q->err, "command %zu of %zu (%s): %s", i + 1, n, reds__command_name(q->id),
+                       reds__queued_text(q));
+}
+
+reds_err reds__queued_result(const reds__queued *q, const char **msg)
+{
+    if (msg)
+        *msg = !q->err ? "" : q->msg ? q->msg : "out of memory";
+    return q->err;
+}
+
+static void set_err(pipeline *p, entry *e, reds_err err, const char *text)
+{
+    p->nerr += reds__queued_fail(&e->cmd, err, text);
 }
 
 /* ------------------------------------------------------ immediate mode */
@@ -210,7 +253,7 @@ static reds_err send_now(pipeline *p, unsigned id, const char *buf, size_t len)
 
 /* ------------------------------------------------------------- routing */
 
-static bool owned_by_pipeline(unsigned id)
+bool reds__pipeline_owns(unsigned id)
 {
     return id == REDS__CMD_MULTI || id == REDS__CMD_EXEC || id == REDS__CMD_DISCARD ||
            id == REDS__CMD_WATCH || id == REDS__CMD_UNWATCH;
@@ -223,7 +266,7 @@ static reds_err pipe_run(reds_client *c, reds__cmd *cmd)
      * transaction commands are all flagged noscript. */
     uint32_t flags = cmd->id < reds__ncommands ? reds__commands[cmd->id].info.flags : 0;
     if (REDS__UNLIKELY(flags & (REDS_CMD_NOSCRIPT | REDS_CMD_CONNECTION_SCOPE))) {
-        if (owned_by_pipeline(cmd->id))
+        if (reds__pipeline_owns(cmd->id))
             return reds__error(REDS_ERR_DATA,
                                "%s: use reds_pipeline_execute/multi/watch/"
                                "unwatch/discard on a pipeline",
@@ -300,37 +343,21 @@ static void fail_from(pipeline *p, size_t from, reds_err err, const char *text, 
         snprintf(o->msg, sizeof o->msg, "%s", text);
     }
     for (size_t i = from; i < p->n; i++)
-        if (!p->q[i].err)
+        if (!p->q[i].cmd.err)
             set_err(p, &p->q[i], err, text);
 }
 
 /* Convert one reply (its own, or an EXEC element) into entry `e`. */
 static void deliver(pipeline *p, entry *e, reds__arena *a, const reds_reply *reply)
 {
-    if (reply->type == REDS_REPLY_ERROR) {
-        if (!e->err)
-            set_err(p, e, reds__error_from_reply(reply->str, reply->len), reply->str);
-        reds__arena_finish(a);
-        return;
-    }
-    if (e->err || !e->out) { /* a preload failed, or the reply is discarded */
-        reds__arena_finish(a);
-        return;
-    }
-    reds__cmd cmd;
-    cmd.id = e->id;
-    cmd.conv = e->conv;
-    cmd.out = e->out;
-    reds_err err = reds__deliver(&p->base, &cmd, a, reply);
-    if (err)
-        set_err(p, e, err, reds_errmsg());
+    p->nerr += reds__queued_deliver(&e->cmd, &p->base, a, reply);
 }
 
 /* A hidden preload's reply: only its failure matters, to the command it
  * was sent for (`e`, or nobody for trailing ones). */
 static void preload_reply(pipeline *p, entry *e, reds__arena *a, const reds_reply *reply)
 {
-    if (reply->type == REDS_REPLY_ERROR && e && !e->err)
+    if (reply->type == REDS_REPLY_ERROR && e && !e->cmd.err)
         set_err(p, e, reds__error_from_reply(reply->str, reply->len), reply->str);
     reds__arena_finish(a);
 }
@@ -419,11 +446,11 @@ static void read_transaction(pipeline *p, reds__conn *conn, outcome *o)
         reds_err err = reds__error_from_reply(reply->str, reply->len);
         reds__arena_finish(&conn->arena);
         for (size_t i = 0; i < p->n; i++) {
-            if (p->q[i].err && !o->err) {
+            if (p->q[i].cmd.err && !o->err) {
                 o->err = err;
                 o->at = i;
                 o->positional = true;
-                snprintf(o->msg, sizeof o->msg, "%s (%s)", err_text(&p->q[i]), text);
+                snprintf(o->msg, sizeof o->msg, "%s (%s)", reds__queued_text(&p->q[i].cmd), text);
             }
         }
         fail_from(p, 0, err, text, o, false);
@@ -448,9 +475,9 @@ static void read_transaction(pipeline *p, reds__conn *conn, outcome *o)
     for (size_t i = 0; i < p->n; i++) {
         entry *e = &p->q[i];
         for (unsigned k = 0; k < e->preload; k++, el++)
-            if (el->type == REDS_REPLY_ERROR && !e->err)
+            if (el->type == REDS_REPLY_ERROR && !e->cmd.err)
                 set_err(p, e, reds__error_from_reply(el->str, el->len), el->str);
-        if (el->type == REDS_REPLY_ERROR || !e->out || e->err) {
+        if (el->type == REDS_REPLY_ERROR || !e->cmd.out || e->cmd.err) {
             deliver(p, e, &p->tmp, el++);
             continue;
         }
@@ -496,20 +523,22 @@ static reds_err report(pipeline *p, const outcome *o)
 {
     if (!o->err) {
         for (size_t i = 0; p->nerr && i < p->n; i++)
-            if (p->q[i].err)
-                return reds__error(p->q[i].err, "command %zu of %zu (%s): %s", i + 1, p->n,
-                                   reds__command_name(p->q[i].id), err_text(&p->q[i]));
+            if (p->q[i].cmd.err)
+                return reds__queued_report(&p->q[i].cmd, i, p->n);
         return REDS_OK;
     }
     if (o->positional)
         return reds__error(o->err, "command %zu of %zu (%s): %s", o->at + 1, p->n,
-                           reds__command_name(p->q[o->at].id), o->msg);
+                           reds__command_name(p->q[o->at].cmd.id), o->msg);
     return reds__error(o->err, "%s of %zu commands: %s",
                        p->transaction || p->multi ? "transaction" : "pipeline", p->n, o->msg);
 }
 
 reds_err reds_pipeline_execute(reds_client *c)
 {
+    const reds__pipeline_ops *ops = reds__cluster_pipeline_ops(c);
+    if (ops)
+        return ops->execute(c);
     pipeline *p = as_pipeline(c, "reds_pipeline_execute");
     if (!p)
         return REDS_ERR_DATA;
@@ -538,7 +567,7 @@ reds_err reds_pipeline_execute(reds_client *c)
     }
     size_t start = PREFIX, end = p->len;
     if (tx) {
-        if (EXEC_LEN > p->cap - p->len && !grow_buf(p, EXEC_LEN)) {
+        if (!reds__buf_reserve(&p->buf, &p->cap, p->len, EXEC_LEN)) {
             fail_from(p, 0, REDS_ERR_NOMEM, reds_errmsg(), &o, false);
             finish(p, conn, false);
             return report(p, &o);
@@ -569,17 +598,28 @@ static void reset(pipeline *p)
 
 void reds_pipeline_reset(reds_client *c)
 {
+    const reds__pipeline_ops *ops = reds__cluster_pipeline_ops(c);
+    if (ops) {
+        ops->reset(c);
+        return;
+    }
     if (c && c->router == &pipeline_router)
         reset((pipeline *)c);
 }
 
 size_t reds_pipeline_count(const reds_client *c)
 {
+    const reds__pipeline_ops *ops = reds__cluster_pipeline_ops(c);
+    if (ops)
+        return ops->count(c);
     return c && c->router == &pipeline_router ? ((const pipeline *)c)->n : 0;
 }
 
 reds_err reds_pipeline_result(const reds_client *c, size_t i, const char **msg)
 {
+    const reds__pipeline_ops *ops = reds__cluster_pipeline_ops(c);
+    if (ops)
+        return ops->result(c, i, msg);
     if (msg)
         *msg = "";
     const pipeline *p = as_pipeline(c, "reds_pipeline_result");
@@ -587,9 +627,7 @@ reds_err reds_pipeline_result(const reds_client *c, size_t i, const char **msg)
         return REDS_ERR_DATA;
     if (i >= p->n)
         return reds__error(REDS_ERR_DATA, "reds_pipeline_result: command %zu of %zu", i, p->n);
-    if (msg && p->q[i].err)
-        *msg = p->q[i].msg ? p->q[i].msg : "out of memory";
-    return p->q[i].err;
+    return reds__queued_result(&p->q[i].cmd, msg);
 }
 
 static bool has_queue(const pipeline *p)
@@ -599,6 +637,9 @@ static bool has_queue(const pipeline *p)
 
 reds_err reds_pipeline_watch(reds_client *c, const reds_str *keys, size_t nkeys)
 {
+    const reds__pipeline_ops *ops = reds__cluster_pipeline_ops(c);
+    if (ops)
+        return ops->watch(c, keys, nkeys);
     pipeline *p = as_pipeline(c, "reds_pipeline_watch");
     if (!p)
         return REDS_ERR_DATA;
@@ -654,6 +695,9 @@ reds_err reds_pipeline_watch(reds_client *c, const reds_str *keys, size_t nkeys)
 
 reds_err reds_pipeline_multi(reds_client *c)
 {
+    const reds__pipeline_ops *ops = reds__cluster_pipeline_ops(c);
+    if (ops)
+        return ops->multi(c);
     pipeline *p = as_pipeline(c, "reds_pipeline_multi");
     if (!p)
         return REDS_ERR_DATA;
@@ -672,6 +716,9 @@ reds_err reds_pipeline_multi(reds_client *c)
 
 reds_err reds_pipeline_unwatch(reds_client *c)
 {
+    const reds__pipeline_ops *ops = reds__cluster_pipeline_ops(c);
+    if (ops)
+        return ops->unwatch(c);
     pipeline *p = as_pipeline(c, "reds_pipeline_unwatch");
     if (!p)
         return REDS_ERR_DATA;
@@ -685,6 +732,9 @@ reds_err reds_pipeline_unwatch(reds_client *c)
 
 reds_err reds_pipeline_discard(reds_client *c)
 {
+    const reds__pipeline_ops *ops = reds__cluster_pipeline_ops(c);
+    if (ops)
+        return ops->discard(c);
     pipeline *p = as_pipeline(c, "reds_pipeline_discard");
     if (!p)
         return REDS_ERR_DATA;
@@ -716,6 +766,8 @@ reds_err reds_pipeline_new(reds_client *client, bool transaction, reds_client **
     *out = NULL;
     if (!client)
         return reds__error(REDS_ERR_DATA, "reds_pipeline_new: the client is NULL");
+    if (reds__is_cluster(client))
+        return reds__cluster_pipeline_new(client, transaction, out);
     if (!client->router->acquire || client->router == &pipeline_router)
         return reds__error(REDS_ERR_DATA, "reds_pipeline_new: a %s cannot make pipelines",
                            client->router->kind);

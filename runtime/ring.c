@@ -12,7 +12,6 @@
 
 #define DEFAULT_POINTS 160
 #define MAX_NODES 1024
-#define SMALL 16 /* arguments and keys on the stack */
 
 typedef struct point {
     uint32_t hash;
@@ -137,14 +136,6 @@ static reds_err run_fallback(ring_client *r, size_t first, reds__cmd *cmd, bool 
     return err;
 }
 
-static size_t argc_of(const reds__cmd *cmd)
-{
-    size_t argc = 0;
-    for (size_t i = 1; i < cmd->len && cmd->buf[i] != '\r'; i++)
-        argc = argc * 10 + (size_t)(cmd->buf[i] - '0');
-    return argc;
-}
-
 /* The node every key of `cmd` maps to: SIZE_MAX for a keyless command;
  * REDS_ERR_DATA when keys map to different nodes (and `spread` is false). */
 static reds_err place(ring_client *r, const reds__cmd *cmd, const reds_catalog_entry *e,
@@ -153,28 +144,16 @@ static reds_err place(ring_client *r, const reds__cmd *cmd, const reds_catalog_e
     *node = SIZE_MAX;
     if (!e)
         return REDS_OK;
-    size_t argc = argc_of(cmd);
-    reds_str small_argv[SMALL], *argv = small_argv;
-    size_t small_pos[SMALL], *pos = small_pos;
-    reds_err err = REDS_OK;
-    if (argc > SMALL && !(argv = malloc(argc * sizeof *argv)))
-        return reds__error(REDS_ERR_NOMEM, "out of memory");
-    argc = reds__cmd_argv(cmd->buf, cmd->len, argv, argc);
-    long nkeys = reds_catalog_keys(e, argc, argv, pos, SMALL);
-    if (nkeys > SMALL) {
-        if (!(pos = malloc((size_t)nkeys * sizeof *pos))) {
-            err = reds__error(REDS_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        nkeys = reds_catalog_keys(e, argc, argv, pos, (size_t)nkeys);
-    }
-    /* nkeys < 0: too short for its key specs; the server will say so. */
-    for (long k = 0; k < nkeys; k++) {
-        size_t i = node_of(r, argv[pos[k]]);
+    reds__keys k;
+    reds_err err = reds__cmd_keys(cmd, e, &k);
+    if (err)
+        return err;
+    for (long j = 0; j < k.n; j++) {
+        size_t i = node_of(r, reds__key(&k, j));
         if (*node == SIZE_MAX) {
             *node = i;
         } else if (i != *node && !spread) {
-            reds_str a = argv[pos[0]], b = argv[pos[k]];
+            reds_str a = reds__key(&k, 0), b = reds__key(&k, j);
             err = reds__error(REDS_ERR_DATA, "%s: keys map to different nodes of the ring "
                               "('%.*s' to node %zu, '%.*s' to node %zu); give them a common "
                               "hash tag ({...}) or run it on one node",
@@ -185,11 +164,7 @@ static reds_err place(ring_client *r, const reds__cmd *cmd, const reds_catalog_e
         if (spread)
             break; /* every node has every key: the first one decides */
     }
-done:
-    if (argv != small_argv)
-        free(argv);
-    if (pos != small_pos)
-        free(pos);
+    reds__keys_free(&k);
     return err;
 }
 

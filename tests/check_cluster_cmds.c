@@ -16,12 +16,6 @@ typedef struct node {
     char id[41];
 } node;
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static bool str_is(const reds_str *s, const char *text)
 {
     return s && s->ptr && s->len == strlen(text) && memcmp(s->ptr, text, s->len) == 0;

@@ -38,12 +38,6 @@ static int64_t id_of(reds_client *cl)
     return id;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static bool has_flag(const reds_str *flags, char f)
 {
     return flags->ptr && memchr(flags->ptr, f, flags->len) != NULL;

@@ -29,7 +29,7 @@ static int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
-static int64_t now_ms(void)
+static int64_t unix_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -331,7 +331,7 @@ START_TEST(pexpireat_pexpiretime)
     ck_assert_int_eq(t, REDS_TTL_NO_EXPIRY);
     ASSERT_OK(reds_pexpiretime(c, REDS_STR("nokey"), &t));
     ck_assert_int_eq(t, REDS_TTL_NO_KEY);
-    int64_t at = now_ms() + 1000000;
+    int64_t at = unix_ms() + 1000000;
     ASSERT_OK(reds_pexpireat(c, REDS_STR("k"), at,
                              &(reds_pexpireat_opts){.condition = REDS_PEXPIREAT_CONDITION_XX},
                              &ok));
@@ -584,7 +584,7 @@ START_TEST(dump_restore)
     ck_assert_int_le(t, 100000);
 
     /* ABSTTL: the ttl is a Unix time in milliseconds. */
-    int64_t at = now_ms() + 500000;
+    int64_t at = unix_ms() + 500000;
     ASSERT_OK(reds_restore(c, REDS_STR("abs"), at, *dump, &(reds_restore_opts){.absttl = true}));
     ASSERT_OK(reds_pexpiretime(c, REDS_STR("abs"), &t));
     ck_assert_int_eq(t, at);

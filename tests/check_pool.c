@@ -17,12 +17,6 @@
 #include "internal.h"
 #include "testutil.h"
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static reds_pool_stats stats_of(reds_client *c)
 {
     reds_pool_stats s;

@@ -17,12 +17,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static reds_pubsub *new_pubsub(reds_client *c, const reds_pubsub_options *o)
 {
     reds_pubsub *ps = NULL;

@@ -44,12 +44,6 @@ static void teardown(void)
     c = NULL;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* A string or status reply node holds exactly `expect`. */
 static void assert_text(const reds_reply *r, const char *expect)
 {

@@ -24,19 +24,6 @@ static fixture_server lone; /* a Sentinel of its own, monitoring "ghost" */
 static int ghost_port;      /* where nothing listens */
 static reds_sentinel *S;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static reds_client *direct(int port)
 {
     reds_options o = {.host = "127.0.0.1", .port = port, .connect_timeout_ms = 1000,
@@ -64,11 +51,6 @@ static int port_of(reds_client *c)
     int port = atoi(m->items[0].value.ptr);
     reds_free(m);
     return port;
-}
-
-static bool str_eq(reds_str s, const char *c)
-{
-    return s.ptr && s.len == strlen(c) && memcmp(s.ptr, c, s.len) == 0;
 }
 
 /* ----------------------------------------------------------- the commands */

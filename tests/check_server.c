@@ -25,12 +25,6 @@ static void teardown(void)
     c = NULL;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static reds_client *client_of(const fixture_server *s)
 {
     reds_options o = {.host = "127.0.0.1", .port = s->port};

@@ -33,7 +33,7 @@ static int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
-static int64_t now_ms(void)
+static int64_t unix_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -170,7 +170,7 @@ START_TEST(set_expiry_options)
     ASSERT_OK(reds_expiretime(c, REDS_STR("exat"), &t));
     ck_assert_int_eq(t, at);
 
-    int64_t pat = now_ms() + 1000000;
+    int64_t pat = unix_ms() + 1000000;
     ASSERT_OK(reds_set(c, REDS_STR("pxat"), REDS_STR("v"), &(reds_set_opts){.pxat = REDS_I64(pat)},
                        NULL));
     ASSERT_OK(reds_pexpiretime(c, REDS_STR("pxat"), &t));
@@ -294,7 +294,7 @@ START_TEST(getex_options)
     ASSERT_OK(reds_expiretime(c, REDS_STR("k"), &t));
     ck_assert_int_eq(t, at);
 
-    int64_t pat = now_ms() + 7000000;
+    int64_t pat = unix_ms() + 7000000;
     ASSERT_OK(reds_getex(c, REDS_STR("k"), &(reds_getex_opts){.pxat = REDS_I64(pat)}, &v));
     reds_free(v);
     ASSERT_OK(reds_pexpiretime(c, REDS_STR("k"), &t));

@@ -47,4 +47,8 @@ int fixture_command(const fixture_server *s, const char *inline_cmd, char *buf, 
 /* A free TCP port on 127.0.0.1 (bound and released). */
 int fixture_free_port(void);
 
+/* Test timing: sleep, and a monotonic clock in milliseconds. */
+void sleep_ms(int ms);
+long long now_ms(void);
+
 #endif

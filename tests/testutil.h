@@ -38,6 +38,12 @@ reds_reply *test_run(reds_client *c, const char *first, ...);
 /* A string list holds exactly the NULL-terminated strings given, in order. */
 void test_assert_strlist(const reds_strlist *l, ...);
 
+/* A reds_str holds exactly the C string `c` (false for nil). */
+static inline bool str_eq(reds_str s, const char *c)
+{
+    return s.ptr && s.len == strlen(c) && memcmp(s.ptr, c, s.len) == 0;
+}
+
 /* Short literals for arguments: S("k"), and arrays STRS(S("a"), S("b")). */
 #define S(lit) REDS_STR(lit)
 #define STRS(...) ((const reds_str[]){__VA_ARGS__})

@@ -18,6 +18,7 @@
 #include <reds/url.h>
 #include <reds/sentinel.h>
 #include <reds/ring.h>
+#include <reds/cluster.h>
 
 #define REDS_VERSION "0.1.0"
 

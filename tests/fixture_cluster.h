@@ -1,0 +1,56 @@
+/* A Redis Cluster on loopback for tests and examples: six
+ * `redis-server --cluster-enabled yes` (each with its own nodes.conf in a
+ * temporary directory), joined by `redis-cli --cluster create
+ * --cluster-replicas 1`: three primaries with one replica each. Ports are
+ * chosen at or below 45000 (the cluster bus listens on port + 10000).
+ * Always stopped; every process also dies with its parent. */
+#ifndef REDS_FIXTURE_CLUSTER_H
+#define REDS_FIXTURE_CLUSTER_H
+
+#include <stddef.h>
+
+#include "fixture.h"
+
+#define FIXTURE_CLUSTER_NODES 6
+/* cluster-node-timeout: a primary is failed over about this long after it
+ * stops answering. */
+#define FIXTURE_CLUSTER_NODE_TIMEOUT_MS 2000
+
+typedef struct fixture_cluster {
+    fixture_server node[FIXTURE_CLUSTER_NODES];
+    char id[FIXTURE_CLUSTER_NODES][41]; /* CLUSTER MYID of each */
+} fixture_cluster;
+
+/* Start the six servers, create the cluster and wait until it has
+ * settled (fixture_cluster_settled). Returns 0, or -1 with a message on
+ * stderr (everything started is stopped). */
+int fixture_cluster_start(fixture_cluster *fc);
+
+/* Stop every server and remove every directory. */
+void fixture_cluster_stop(fixture_cluster *fc);
+
+/* Wait up to `timeout_ms` until every running node says cluster_state:ok
+ * with all 16384 slots ok, every running node gives the same CLUSTER
+ * SHARDS view (slots, primaries, and replicas online), and that view has
+ * `primaries` primaries with one online replica each when `replicated`.
+ * Returns 0 or -1. */
+int fixture_cluster_settled(const fixture_cluster *fc, int primaries, bool replicated,
+                            int timeout_ms);
+
+/* Start killed node `i` again on its port and directory (its nodes.conf
+ * brings it back into the cluster). Returns 0 or -1. */
+int fixture_cluster_restart(fixture_cluster *fc, int i);
+
+/* The index in fc->node of the server on `port`, or -1. */
+int fixture_cluster_index(const fixture_cluster *fc, int port);
+
+/* Run redis-cli with `args` (NULL-terminated, after "redis-cli"), its
+ * output appended to cli.log in the first node's directory. Returns its
+ * exit status, or -1. */
+int fixture_cluster_cli(const fixture_cluster *fc, const char *const *args);
+
+/* The role of node `i` as it says itself (ROLE): 'm', 's', or 0 when it
+ * does not answer. */
+char fixture_cluster_role(const fixture_cluster *fc, int i);
+
+#endif
