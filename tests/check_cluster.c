@@ -1035,17 +1035,26 @@ START_TEST(transaction_in_one_slot)
 }
 END_TEST
 
+/* A handle subscribed to shard channel `ch`, with nothing to read yet. */
+static reds_pubsub *shard_subscriber(reds_client *c, reds_str ch)
+{
+    reds_pubsub_options po = {.ignore_subscribe_messages = true};
+    reds_pubsub *ps = NULL;
+    ASSERT_OK(reds_cluster_pubsub_new(c, ch, &po, &ps));
+    ASSERT_OK(reds_pubsub_ssubscribe(ps, &ch, 1, NULL, NULL));
+    reds_pubsub_message *msg = NULL;
+    ASSERT_OK(reds_pubsub_get_message(ps, 500, &msg));
+    ck_assert_ptr_null(msg);
+    return ps;
+}
+
 START_TEST(shard_channels_and_channels)
 {
     /* SSUBSCRIBE on the shard of the channel's slot; SPUBLISH routed there. */
     reds_pubsub_options po = {.ignore_subscribe_messages = true};
-    reds_pubsub *ps = NULL;
     reds_str ch = REDS_STR("news{s1}");
-    ASSERT_OK(reds_cluster_pubsub_new(C, ch, &po, &ps));
-    ASSERT_OK(reds_pubsub_ssubscribe(ps, &ch, 1, NULL, NULL));
+    reds_pubsub *ps = shard_subscriber(C, ch);
     reds_pubsub_message *msg = NULL;
-    ASSERT_OK(reds_pubsub_get_message(ps, 1000, &msg));
-    ck_assert_ptr_null(msg);
     int64_t receivers = -1;
     ASSERT_OK(reds_spublish(C, ch, REDS_STR("hello shard"), &receivers));
     ck_assert_int_eq(receivers, 1);
@@ -1317,14 +1326,8 @@ START_TEST(primary_killed)
     ck_assert_int_eq(acked, 1);
     reds_client_free(on);
     /* A shard channel of the victim's slot, to follow the failover. */
-    reds_pubsub_options po = {.ignore_subscribe_messages = true};
-    reds_pubsub *ps = NULL;
     reds_str ch = REDS_STR("{victim}news");
-    ASSERT_OK(reds_cluster_pubsub_new(c, ch, &po, &ps));
-    ASSERT_OK(reds_pubsub_ssubscribe(ps, &ch, 1, NULL, NULL));
-    reds_pubsub_message *msg = NULL;
-    ASSERT_OK(reds_pubsub_get_message(ps, 500, &msg));
-    ck_assert_ptr_null(msg);
+    reds_pubsub *ps = shard_subscriber(c, ch);
 
     /* A key of another primary: its reads only fail while the cluster as
      * a whole is down (a slot without a live primary). */
@@ -1402,23 +1405,7 @@ START_TEST(primary_killed)
         agreed = owner_of_slot(slot);
     ck_assert_int_eq(agreed, heir);
     /* The shard channel's handle reconnected to the heir. */
-    bool reconnected = false, heard = false;
-    long long deadline = now_ms() + 20000;
-    while (!heard && now_ms() < deadline) {
-        ASSERT_OK(reds_spublish(c, ch, REDS_STR("after failover"), NULL));
-        msg = NULL;
-        reds_err err = reds_pubsub_get_message(ps, 200, &msg);
-        if (!err && msg) {
-            reconnected = reconnected || msg->kind == REDS_PUBSUB_RECONNECTED;
-            if (msg->kind == REDS_PUBSUB_SMESSAGE) {
-                ck_assert(str_eq(msg->data, "after failover"));
-                heard = true;
-            }
-        }
-        reds_free(msg);
-    }
-    ck_assert_msg(reconnected, "the shard channel handle did not report a reconnection");
-    ck_assert_msg(heard, "the shard channel handle did not follow the failover");
+    test_assert_follows(c, ps, ch, true, 20000);
     reds_pubsub_close(ps);
     /* The old primary comes back as a replica of the heir. */
     ck_assert_int_eq(fixture_cluster_restart(&FC, victim), 0);

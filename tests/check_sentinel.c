@@ -26,8 +26,8 @@ static reds_sentinel *S;
 
 static reds_client *direct(int port)
 {
-    reds_options o = {.host = "127.0.0.1", .port = port, .connect_timeout_ms = 1000,
-                      .socket_timeout_ms = 2000};
+    reds_options o = {
+        .host = "127.0.0.1", .port = port, .connect_timeout_ms = 1000, .socket_timeout_ms = 2000};
     reds_client *c = NULL;
     ASSERT_OK(reds_client_new(&o, &c));
     return c;
@@ -102,8 +102,8 @@ START_TEST(get_master_addr_by_name)
         reds_free(a);
     }
     a = (reds_sentinel_master_addr *)&a;
-    ASSERT_OK(reds_sentinel_get_master_addr_by_name(reds_sentinel_node(S, 0), REDS_STR("nope"),
-                                                    &a));
+    ASSERT_OK(
+        reds_sentinel_get_master_addr_by_name(reds_sentinel_node(S, 0), REDS_STR("nope"), &a));
     ck_assert_ptr_null(a); /* nil: unknown */
 }
 END_TEST
@@ -180,7 +180,8 @@ START_TEST(ckquorum_help_flushconfig)
     ck_assert_str_eq(reds_errmsg(), "SENTINEL CKQUORUM: ERR No such master with that name");
     reds_strlist *help = NULL;
     ASSERT_OK(reds_sentinel_help(s2, &help));
-    ASSERT_STR(&help->items[0], "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    ASSERT_STR(&help->items[0],
+               "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
     ASSERT_STR(&help->items[1], "CKQUORUM <master-name>");
     reds_free(help);
     ASSERT_OK(reds_sentinel_flushconfig(s2));
@@ -218,8 +219,8 @@ START_TEST(info_cache_and_vote)
     reds_free(cache);
 
     reds_sentinel_vote *v = NULL;
-    ASSERT_OK(reds_sentinel_is_master_down_by_addr(s0, REDS_STR("127.0.0.1"), set.data[m].port,
-                                                   0, REDS_STR("*"), &v));
+    ASSERT_OK(reds_sentinel_is_master_down_by_addr(s0, REDS_STR("127.0.0.1"), set.data[m].port, 0,
+                                                   REDS_STR("*"), &v));
     ck_assert(!v->down);
     ASSERT_STR(&v->leader, "*");
     ck_assert_int_eq(v->leader_epoch, 0);
@@ -247,8 +248,7 @@ START_TEST(config_and_debug)
     ASSERT_STR(&m->items[0].key, "resolve-hostnames");
     ASSERT_STR(&m->items[0].value, "no");
     reds_free(m);
-    reds_sentinel_config_set_set_param_value sv = {REDS_STR("announce-hostnames"),
-                                                  REDS_STR("no")};
+    reds_sentinel_config_set_set_param_value sv = {REDS_STR("announce-hostnames"), REDS_STR("no")};
     ASSERT_OK(reds_sentinel_config_set(s0, &sv, 1));
     p = REDS_STR("announce-hostnames");
     ASSERT_OK(reds_sentinel_config_get(s0, &p, 1, &m));
@@ -277,14 +277,13 @@ END_TEST
 START_TEST(monitor_set_reset_remove)
 {
     reds_client *c = direct(lone.port);
-    ASSERT_OK(reds_sentinel_monitor(c, REDS_STR("other"), REDS_STR("127.0.0.1"), ghost_port + 1,
-                                    2));
+    ASSERT_OK(
+        reds_sentinel_monitor(c, REDS_STR("other"), REDS_STR("127.0.0.1"), ghost_port + 1, 2));
     ASSERT_ERR(reds_sentinel_monitor(c, REDS_STR("other"), REDS_STR("127.0.0.1"), ghost_port, 2),
                REDS_ERR_RESPONSE);
     ck_assert_str_eq(reds_errmsg(), "SENTINEL MONITOR: ERR Duplicate master name.");
     reds_sentinel_set_option_value ov[] = {{REDS_STR("quorum"), REDS_STR("3")},
-                                           {REDS_STR("down-after-milliseconds"),
-                                            REDS_STR("7000")}};
+                                           {REDS_STR("down-after-milliseconds"), REDS_STR("7000")}};
     ASSERT_OK(reds_sentinel_set(c, REDS_STR("other"), ov, 2));
     reds_sentinel_master_state *st = NULL;
     ASSERT_OK(reds_sentinel_master(c, REDS_STR("other"), &st));
@@ -427,9 +426,8 @@ START_TEST(responsive_sentinel_moves_to_front)
     master_index();
     /* A dead address first, then a Sentinel that does not know the
      * service, then one that does. */
-    reds_host_port at[] = {{"127.0.0.1", ghost_port},
-                           {"127.0.0.1", lone.port},
-                           {"127.0.0.1", set.sentinel[1].port}};
+    reds_host_port at[] = {
+        {"127.0.0.1", ghost_port}, {"127.0.0.1", lone.port}, {"127.0.0.1", set.sentinel[1].port}};
     reds_sentinel_options so = {.min_other_sentinels = 2};
     reds_sentinel *s;
     ASSERT_OK(reds_sentinel_new(at, 3, &so, &s));
@@ -476,8 +474,7 @@ START_TEST(replica_reads_round_robin_and_fall_back)
     ck_assert_int_eq(port_of(replica), set.data[r].port);
     ck_assert_int_eq(port_of(master), set.data[m].port);
     /* A replica refuses writes, and that is no reason to look elsewhere. */
-    ASSERT_ERR(reds_set(replica, REDS_STR("rr:key"), REDS_STR("x"), NULL, NULL),
-               REDS_ERR_READONLY);
+    ASSERT_ERR(reds_set(replica, REDS_STR("rr:key"), REDS_STR("x"), NULL, NULL), REDS_ERR_READONLY);
 
     /* A second replica: connections alternate between the two. */
     fixture_server extra;
@@ -530,10 +527,10 @@ END_TEST
 typedef struct writer {
     reds_client *c;
     atomic_bool stop;
-    atomic_int n;             /* writes attempted (read by the main thread) */
-    bool ok[MAX_WRITES];      /* acknowledged (OK) */
+    atomic_int n;                /* writes attempted (read by the main thread) */
+    bool ok[MAX_WRITES];         /* acknowledged (OK) */
     bool replicated[MAX_WRITES]; /* and confirmed on a replica by WAIT */
-    long long at[MAX_WRITES]; /* when each finished */
+    long long at[MAX_WRITES];    /* when each finished */
     int failed;
     reds_err first_err;
     char first_msg[256];
@@ -746,25 +743,7 @@ START_TEST(failover_by_kill_under_writes)
 
     /* Published on the new master, heard by the handle that reconnected
      * through the Sentinels. */
-    int64_t receivers = 0;
-    bool reconnected = false, heard = false;
-    long long deadline = now_ms() + 20000;
-    while (!heard && now_ms() < deadline) {
-        ASSERT_OK(reds_publish(master, ch, REDS_STR("after failover"), &receivers));
-        msg = NULL;
-        reds_err err = reds_pubsub_get_message(ps, 200, &msg);
-        if (!err && msg) {
-            if (msg->kind == REDS_PUBSUB_RECONNECTED)
-                reconnected = true;
-            if (msg->kind == REDS_PUBSUB_MESSAGE) {
-                ck_assert(str_eq(msg->data, "after failover"));
-                heard = true;
-            }
-        }
-        reds_free(msg);
-    }
-    ck_assert_msg(reconnected, "the pub/sub handle did not report a reconnection");
-    ck_assert_msg(heard, "the pub/sub handle did not follow the failover");
+    test_assert_follows(master, ps, ch, false, 20000);
     ck_assert_int_eq(port_of(master), set.data[1 - old].port);
     reds_pubsub_close(ps);
     reds_client_free(master);

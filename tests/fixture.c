@@ -103,11 +103,26 @@ static int spawn_conf(fixture_server *s, const char *conf, const char *const *ex
     char port[16], logfile[256];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(logfile, sizeof logfile, "%s/redis.log", s->dir);
-    const char *std[] = {"--port", port, "--bind", "127.0.0.1",
-                         "--unixsocket", s->sock, "--unixsocketperm", "700",
-                         "--save", "", "--appendonly", "no",
-                         "--enable-debug-command", "local", "--dir", s->dir,
-                         "--logfile", logfile, "--daemonize", "no"};
+    const char *std[] = {"--port",
+                         port,
+                         "--bind",
+                         "127.0.0.1",
+                         "--unixsocket",
+                         s->sock,
+                         "--unixsocketperm",
+                         "700",
+                         "--save",
+                         "",
+                         "--appendonly",
+                         "no",
+                         "--enable-debug-command",
+                         "local",
+                         "--dir",
+                         s->dir,
+                         "--logfile",
+                         logfile,
+                         "--daemonize",
+                         "no"};
     const char *argv[64] = {"redis-server"};
     size_t n = 1;
     if (conf)

@@ -128,3 +128,23 @@ void test_arena_clear(void)
 {
     reds__arena_clear(&test_arena);
 }
+
+void test_assert_follows(reds_client *pub, reds_pubsub *ps, reds_str ch, bool shard, int timeout_ms)
+{
+    bool reconnected = false, heard = false;
+    reds_str text = REDS_STR("after failover");
+    for (long long deadline = now_ms() + timeout_ms; !heard && now_ms() < deadline;) {
+        ASSERT_OK(shard ? reds_spublish(pub, ch, text, NULL) : reds_publish(pub, ch, text, NULL));
+        reds_pubsub_message *msg = NULL;
+        if (reds_pubsub_get_message(ps, 200, &msg) == REDS_OK && msg) {
+            reconnected = reconnected || msg->kind == REDS_PUBSUB_RECONNECTED;
+            if (msg->kind == REDS_PUBSUB_MESSAGE || msg->kind == REDS_PUBSUB_SMESSAGE) {
+                ck_assert(str_eq(msg->data, "after failover"));
+                heard = true;
+            }
+        }
+        reds_free(msg);
+    }
+    ck_assert_msg(reconnected, "the pub/sub handle did not report a reconnection");
+    ck_assert_msg(heard, "the pub/sub handle did not follow the failover");
+}
