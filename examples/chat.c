@@ -44,8 +44,7 @@ static void on_chat(reds_pubsub *ps, const reds_pubsub_message *m, void *udata)
     int namelen = (int)(nul - m->data.ptr);
     if ((size_t)namelen == strlen(me) && memcmp(m->data.ptr, me, (size_t)namelen) == 0)
         return; /* our own line */
-    say("%.*s> %.*s\n", namelen, m->data.ptr, (int)(m->data.len - (size_t)namelen - 1),
-        nul + 1);
+    say("%.*s> %.*s\n", namelen, m->data.ptr, (int)(m->data.len - (size_t)namelen - 1), nul + 1);
 }
 
 static void on_reconnect(reds_pubsub *ps, const reds_pubsub_message *m, void *udata)

@@ -11,8 +11,8 @@
  * glibc's per-thread cache, which a GET result's chunk goes through every
  * time), and the size up to which a reset keeps a chunk. */
 #define FIRST_CHUNK (1024 - sizeof(reds__chunk))
-#define KEEP_CHUNK (64 * 1024)
-#define MAX_GROWTH (1024 * 1024)
+#define KEEP_CHUNK  (64 * 1024)
+#define MAX_GROWTH  (1024 * 1024)
 
 /* Big chunks are recycled per thread. Giving a large reply's ~1 MiB back
  * to malloc lets glibc trim its heap, and the next large reply faults

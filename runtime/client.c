@@ -23,17 +23,18 @@ char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, unsigned id, const reds__s
         return NULL;
     }
     if (REDS__UNLIKELY(size->bad != NULL)) {
-        reds__error(REDS_ERR_DATA, "%s: argument '%s' is invalid (NULL with a length, "
-                    "NaN, or too large)", reds__command_name(id), size->bad);
+        reds__error(REDS_ERR_DATA,
+                    "%s: argument '%s' is invalid (NULL with a length, "
+                    "NaN, or too large)",
+                    reds__command_name(id), size->bad);
         return NULL;
     }
     size_t bound = size->bytes + REDS__BULK_OVERHEAD;
     cmd->id = id;
     /* A pipeline packs into its own output buffer: no copy at execution. */
     if (REDS__UNLIKELY(c->router->reserve != NULL))
-        return (cmd->buf = c->router->reserve(c, bound))
-                   ? reds__put_len(cmd->buf, '*', size->argc)
-                   : NULL;
+        return (cmd->buf = c->router->reserve(c, bound)) ? reds__put_len(cmd->buf, '*', size->argc)
+                                                         : NULL;
     cmd->buf = bound <= sizeof cmd->inline_buf ? cmd->inline_buf : malloc(bound);
     if (REDS__UNLIKELY(!cmd->buf)) {
         reds__error(REDS_ERR_NOMEM, "%s: out of memory for %zu bytes", reds__command_name(id),
@@ -98,14 +99,15 @@ reds_err reds__refuse_connection_scope(const reds__cmd *cmd)
 {
     const reds_catalog_entry *e = &reds__commands[cmd->id].info;
     if (e->flags & REDS_CMD_DEDICATED_API) {
-        const char *api = strstr(e->reply, "pubsub")      ? "the pub/sub API (reds_pubsub_new)"
-                          : strstr(e->reply, "monitor")   ? "the monitor API (reds_monitor_new)"
-                                                          : "pipelines (reds_pipeline_new, "
-                                                            "reds_transaction)";
+        const char *api = strstr(e->reply, "pubsub")    ? "the pub/sub API (reds_pubsub_new)"
+                          : strstr(e->reply, "monitor") ? "the monitor API (reds_monitor_new)"
+                                                        : "pipelines (reds_pipeline_new, "
+                                                          "reds_transaction)";
         return reds__error(REDS_ERR_DATA, "%s puts its connection in a special state: use %s",
                            e->name, api);
     }
-    return reds__error(REDS_ERR_DATA, "%s changes the state of one connection: run it on a "
+    return reds__error(REDS_ERR_DATA,
+                       "%s changes the state of one connection: run it on a "
                        "dedicated connection (reds_client_dedicated), not a pooled client",
                        e->name);
 }
@@ -162,8 +164,8 @@ static reds_err dedicated_acquire(reds_client *c, reds__conn **out)
     reds_err err = REDS_OK;
     pthread_mutex_lock(&d->lock);
     unsigned gen = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
-    if (d->conn && (d->conn->broken || d->conn->fork_generation != gen ||
-                    !reds__conn_healthy(d->conn))) {
+    if (d->conn &&
+        (d->conn->broken || d->conn->fork_generation != gen || !reds__conn_healthy(d->conn))) {
         reds__conn_close(d->conn);
         d->conn = NULL;
     }
@@ -203,8 +205,8 @@ static void dedicated_destroy(reds_client *c)
 }
 
 static const reds__router dedicated_router = {"dedicated connection", dedicated_run,
-                                              dedicated_acquire, dedicated_release,
-                                              dedicated_destroy, NULL};
+                                              dedicated_acquire,      dedicated_release,
+                                              dedicated_destroy,      NULL};
 
 bool reds__client_is_dedicated(const reds_client *c)
 {
@@ -269,8 +271,7 @@ reds_err reds_execute_command(reds_client *client, size_t argc, const reds_str *
     if (!argc || !argv)
         return reds__error(REDS_ERR_DATA, "reds_execute_command: no command given");
     const reds_catalog_entry *info = reds_catalog_find(argc, argv);
-    unsigned id = info ? (unsigned)((const reds__command *)info - reds__commands)
-                       : REDS__CMD_NONE;
+    unsigned id = info ? (unsigned)((const reds__command *)info - reds__commands) : REDS__CMD_NONE;
     reds__size size = {0, 0, NULL};
     for (size_t i = 0; i < argc; i++)
         reds__size_str(&size, argv[i], "argv");
@@ -295,12 +296,16 @@ reds_err reds_set_response_callback(reds_client *client, const char *command,
         return reds__error(REDS_ERR_DATA, "reds_set_response_callback: NULL argument");
     /* A child handle (a pipeline) shares its parent's callbacks. */
     if (client->parent)
-        return reds__error(REDS_ERR_DATA, "reds_set_response_callback: set callbacks on the "
-                           "client a %s comes from", client->router->kind);
+        return reds__error(REDS_ERR_DATA,
+                           "reds_set_response_callback: set callbacks on the "
+                           "client a %s comes from",
+                           client->router->kind);
     const reds_catalog_entry *info = reds_catalog_lookup(command);
     if (!info)
-        return reds__error(REDS_ERR_DATA, "reds_set_response_callback: %s is not in the "
-                           "command table", command);
+        return reds__error(REDS_ERR_DATA,
+                           "reds_set_response_callback: %s is not in the "
+                           "command table",
+                           command);
     size_t id = (size_t)((const reds__command *)info - reds__commands);
     reds__callback *cbs = atomic_load(&client->callbacks);
     if (!cbs) {

@@ -7,13 +7,13 @@
 #include "internal.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000
-#define DEFAULT_KEEPALIVE_S 60
+#define DEFAULT_KEEPALIVE_S        60
 /* redis-py's BlockingConnectionPool: max_connections=50, timeout=20. */
-#define DEFAULT_BLOCKING_MAX 50
+#define DEFAULT_BLOCKING_MAX    50
 #define DEFAULT_POOL_TIMEOUT_MS 20000
 /* redis-py's backoff defaults: base 8 ms, cap 512 ms. */
 #define DEFAULT_BACKOFF_BASE_MS 8
-#define DEFAULT_BACKOFF_CAP_MS 512
+#define DEFAULT_BACKOFF_CAP_MS  512
 
 static char *dup_or_null(const char *s, bool *failed)
 {
@@ -56,8 +56,10 @@ void reds__config_free(reds__config *cfg)
 static reds_err check_timeout(int ms, const char *name)
 {
     if (ms < 0 && ms != REDS_NO_TIMEOUT)
-        return reds__error(REDS_ERR_DATA, "%s must be positive, 0 (default) or "
-                           "REDS_NO_TIMEOUT, not %d", name, ms);
+        return reds__error(REDS_ERR_DATA,
+                           "%s must be positive, 0 (default) or "
+                           "REDS_NO_TIMEOUT, not %d",
+                           name, ms);
     return REDS_OK;
 }
 
@@ -89,8 +91,10 @@ reds_err reds__options_check(const reds_options *o)
     if (o->max_connections < 0)
         return reds__error(REDS_ERR_DATA, "max_connections %d is negative", o->max_connections);
     if (o->keepalive_s < 0 && o->keepalive_s != REDS_DISABLED)
-        return reds__error(REDS_ERR_DATA, "keepalive_s must be positive, 0 (default) or "
-                           "REDS_DISABLED, not %d", o->keepalive_s);
+        return reds__error(REDS_ERR_DATA,
+                           "keepalive_s must be positive, 0 (default) or "
+                           "REDS_DISABLED, not %d",
+                           o->keepalive_s);
     if (o->username && !o->password)
         return reds__error(REDS_ERR_DATA, "a username needs a password");
     reds_err err = check_timeout(o->connect_timeout_ms, "connect_timeout_ms");
@@ -110,7 +114,7 @@ reds_err reds__options_check(const reds_options *o)
         return err;
     if (o->pool_timeout_ms && !o->pool_blocking)
         return reds__error(REDS_ERR_DATA, "pool_timeout_ms needs pool_blocking: a pool that "
-                           "does not block never waits");
+                                          "does not block never waits");
     if (o->retry_writes && !o->retries)
         return reds__error(REDS_ERR_DATA, "retry_writes needs retries > 0");
     if ((unsigned)o->tls_verify > REDS_TLS_VERIFY_NONE_INSECURE)
@@ -147,11 +151,11 @@ reds_err reds__config_new(const reds_options *opts, reds__config **out)
     cfg->db = opts->db;
     cfg->client_name = dup_or_null(opts->client_name, &failed);
     /* Stored resolved: 0 means "no timeout" / "no keepalive" from here on. */
-    cfg->connect_timeout_ms = opts->connect_timeout_ms == 0 ? DEFAULT_CONNECT_TIMEOUT_MS
+    cfg->connect_timeout_ms = opts->connect_timeout_ms == 0  ? DEFAULT_CONNECT_TIMEOUT_MS
                               : opts->connect_timeout_ms < 0 ? 0
                                                              : opts->connect_timeout_ms;
     cfg->socket_timeout_ms = opts->socket_timeout_ms < 0 ? 0 : opts->socket_timeout_ms;
-    cfg->keepalive_s = opts->keepalive_s == 0 ? DEFAULT_KEEPALIVE_S
+    cfg->keepalive_s = opts->keepalive_s == 0  ? DEFAULT_KEEPALIVE_S
                        : opts->keepalive_s < 0 ? 0
                                                : opts->keepalive_s;
     cfg->max_connections = opts->max_connections;
@@ -159,7 +163,7 @@ reds_err reds__config_new(const reds_options *opts, reds__config **out)
     if (opts->pool_blocking) {
         if (!cfg->max_connections)
             cfg->max_connections = DEFAULT_BLOCKING_MAX;
-        cfg->pool_timeout_ms = opts->pool_timeout_ms == 0 ? DEFAULT_POOL_TIMEOUT_MS
+        cfg->pool_timeout_ms = opts->pool_timeout_ms == 0  ? DEFAULT_POOL_TIMEOUT_MS
                                : opts->pool_timeout_ms < 0 ? 0
                                                            : opts->pool_timeout_ms;
     }
@@ -214,7 +218,7 @@ static reds_options options_of(const reds__config *cfg)
         .tls_key_file = cfg->tls_key_file,
         .tls_server_name = cfg->tls_server_name,
         .pool_blocking = cfg->pool_blocking,
-        .pool_timeout_ms = !cfg->pool_blocking       ? 0
+        .pool_timeout_ms = !cfg->pool_blocking    ? 0
                            : cfg->pool_timeout_ms ? cfg->pool_timeout_ms
                                                   : REDS_NO_TIMEOUT,
         .health_check_interval_ms = cfg->health_check_interval_ms,

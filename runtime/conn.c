@@ -21,8 +21,8 @@
 #include "internal.h"
 #include "pack.h"
 
-#define READ_MIN (64 * 1024)
-#define READ_MAX (1024 * 1024)
+#define READ_MIN      (64 * 1024)
+#define READ_MAX      (1024 * 1024)
 #define READER_MAXBUF (1024 * 1024)
 
 atomic_uint reds__fork_generation;
@@ -166,7 +166,9 @@ static reds_err io_error(const reds__conn *conn, const char *what, int err)
         return reds__error(REDS_ERR_TIMEOUT, "Timeout %s %s", what, where);
     const char *detail = conn->io->error ? conn->io->error(conn) : NULL;
     return reds__error(REDS_ERR_CONNECTION, "Error %s %s: %s", what, where,
-                       detail ? detail : err ? strerror(err) : "connection closed by server");
+                       detail ? detail
+                       : err  ? strerror(err)
+                              : "connection closed by server");
 }
 
 static void set_timeout(int fd, int ms)
@@ -242,8 +244,8 @@ static reds_err open_socket(reds__conn *conn)
         conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (conn->fd < 0)
             return io_error(conn, "creating a socket for", errno);
-        int err = connect_within(conn->fd, (struct sockaddr *)&sa, sizeof sa,
-                                 cfg->connect_timeout_ms);
+        int err =
+            connect_within(conn->fd, (struct sockaddr *)&sa, sizeof sa, cfg->connect_timeout_ms);
         return err ? io_error(conn, "connecting to", err) : REDS_OK;
     }
     char port[16];
@@ -254,8 +256,7 @@ static reds_err open_socket(reds__conn *conn)
     hints.ai_socktype = SOCK_STREAM;
     int rc = getaddrinfo(conn->resolved ? conn->addr.host : cfg->host, port, &hints, &res);
     if (rc != 0)
-        return reds__error(REDS_ERR_CONNECTION, "Error resolving %s: %s", where,
-                           gai_strerror(rc));
+        return reds__error(REDS_ERR_CONNECTION, "Error resolving %s: %s", where, gai_strerror(rc));
     int err = 0;
     for (ai = res; ai; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -368,8 +369,8 @@ static reds_err open_resolved(const reds__config *cfg, reds__conn **out)
         if (err == REDS_ERR_NOMEM || err == REDS_ERR_DATA)
             return err;
         if (used < sizeof tried)
-            used += (size_t)snprintf(tried + used, sizeof tried - used, "%s%s:%d",
-                                     i ? ", " : "", addrs[i].host, addrs[i].port);
+            used += (size_t)snprintf(tried + used, sizeof tried - used, "%s%s:%d", i ? ", " : "",
+                                     addrs[i].host, addrs[i].port);
     }
     if (r->unreachable) {
         char last[256];
@@ -573,8 +574,8 @@ void reds__conn_touch_slow(reds__conn *conn)
 bool reds__conn_check_health(reds__conn *conn)
 {
     const reds__resolver *r = conn->cfg->resolver;
-    if (r && conn->resolve_generation != atomic_load_explicit(&r->generation,
-                                                              memory_order_relaxed)) {
+    if (r &&
+        conn->resolve_generation != atomic_load_explicit(&r->generation, memory_order_relaxed)) {
         conn->broken = true; /* to servers its resolver has left */
         return false;
     }
@@ -588,8 +589,8 @@ bool reds__conn_check_health(reds__conn *conn)
     reds_reply *reply;
     if (reds__conn_write(conn, ping, sizeof ping - 1) || reds__conn_read(conn, &reply))
         return false;
-    bool ok = reply->type == REDS_REPLY_STATUS && reply->len == 4 &&
-              memcmp(reply->str, "PONG", 4) == 0;
+    bool ok =
+        reply->type == REDS_REPLY_STATUS && reply->len == 4 && memcmp(reply->str, "PONG", 4) == 0;
     reds__arena_finish(&conn->arena);
     if (!ok)
         conn->broken = true;

@@ -12,8 +12,8 @@
 
 static const char *type_name(const reds_reply *r)
 {
-    static const char *names[] = {"?", "a bulk string", "an array", "an integer",
-                                  "nil", "a status", "an error"};
+    static const char *names[] = {"?",   "a bulk string", "an array", "an integer",
+                                  "nil", "a status",      "an error"};
     return r && r->type >= 1 && r->type <= 6 ? names[r->type] : "nothing";
 }
 
@@ -68,8 +68,8 @@ reds_err reds__fill_bool(const reds_reply *r, bool *dst)
 {
     if (r->type != REDS_REPLY_INTEGER || (r->integer != 0 && r->integer != 1))
         return r->type == REDS_REPLY_INTEGER
-                   ? reds__error(REDS_ERR_INVALID_RESPONSE,
-                                 "expected 0 or 1, got %lld", (long long)r->integer)
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "expected 0 or 1, got %lld",
+                                 (long long)r->integer)
                    : reds__bad_reply(r, "an integer 0 or 1");
     *dst = r->integer == 1;
     return REDS_OK;
@@ -187,29 +187,26 @@ reds_err reds__fill_strlist(const reds_reply *r, reds__arena *a, reds_strlist *d
 
 /* A list filled element by element: `fill(element, &item)`. The strings
  * list above is the hot one and stays hand-written. */
-#define LIST_FILLER(name, T, fill, expected)                                     \
-    reds_err reds__fill_##name(const reds_reply *r, reds__arena *a, T *dst)      \
-    {                                                                            \
-        if (r->type != REDS_REPLY_ARRAY)                                         \
-            return reds__bad_reply(r, expected);                                 \
-        dst->count = r->len;                                                     \
-        dst->items = r->len ? reds__arena_alloc(a, r->len * sizeof *dst->items)  \
-                            : NULL;                                              \
-        if (r->len && !dst->items)                                               \
-            return nomem();                                                      \
-        for (size_t i = 0; i < r->len; i++) {                                    \
-            reds_err err = fill(&r->element[i], &dst->items[i]);                 \
-            if (err)                                                             \
-                return err;                                                      \
-        }                                                                        \
-        return REDS_OK;                                                          \
+#define LIST_FILLER(name, T, fill, expected)                                                       \
+    reds_err reds__fill_##name(const reds_reply *r, reds__arena *a, T *dst)                        \
+    {                                                                                              \
+        if (r->type != REDS_REPLY_ARRAY)                                                           \
+            return reds__bad_reply(r, expected);                                                   \
+        dst->count = r->len;                                                                       \
+        dst->items = r->len ? reds__arena_alloc(a, r->len * sizeof *dst->items) : NULL;            \
+        if (r->len && !dst->items)                                                                 \
+            return nomem();                                                                        \
+        for (size_t i = 0; i < r->len; i++) {                                                      \
+            reds_err err = fill(&r->element[i], &dst->items[i]);                                   \
+            if (err)                                                                               \
+                return err;                                                                        \
+        }                                                                                          \
+        return REDS_OK;                                                                            \
     }
 
 LIST_FILLER(intlist, reds_intlist, reds__fill_int, "an array of integers")
-LIST_FILLER(opt_intlist, reds_opt_intlist, reds__fill_nullable_int,
-            "an array of integers or nils")
-LIST_FILLER(doublelist, reds_doublelist, reds__fill_nullable_double,
-            "an array of numbers or nils")
+LIST_FILLER(opt_intlist, reds_opt_intlist, reds__fill_nullable_int, "an array of integers or nils")
+LIST_FILLER(doublelist, reds_doublelist, reds__fill_nullable_double, "an array of numbers or nils")
 LIST_FILLER(boollist, reds_boollist, reds__fill_bool, "an array of 0 and 1")
 
 reds_err reds__fill_map(const reds_reply *r, reds__arena *a, reds_map *dst)
@@ -275,21 +272,21 @@ reds_reply *reds__reply_clone(const reds_reply *r, reds__arena *a)
 
 /* An owned result of `size` bytes filled by `fill`; nil gives NULL when
  * `nullable`, InvalidResponse otherwise. */
-#define OWNED(kind, T, nullable, fill_call)                                    \
-    reds_err reds__conv_##kind(const reds_reply *r, reds__arena *a, void *out)  \
-    {                                                                           \
-        if (r->type == REDS_REPLY_NIL && (nullable)) {                          \
-            *(T **)out = NULL;                                               \
-            return REDS_OK;                                                     \
-        }                                                                       \
-        T *v = reds__arena_result(a, sizeof *v);                             \
-        if (!v)                                                                 \
-            return nomem();                                                     \
-        reds_err err = fill_call;                                               \
-        if (err)                                                                \
-            return err;                                                         \
-        *(T **)out = v;                                                      \
-        return REDS_OK;                                                         \
+#define OWNED(kind, T, nullable, fill_call)                                                        \
+    reds_err reds__conv_##kind(const reds_reply *r, reds__arena *a, void *out)                     \
+    {                                                                                              \
+        if (r->type == REDS_REPLY_NIL && (nullable)) {                                             \
+            *(T **)out = NULL;                                                                     \
+            return REDS_OK;                                                                        \
+        }                                                                                          \
+        T *v = reds__arena_result(a, sizeof *v);                                                   \
+        if (!v)                                                                                    \
+            return nomem();                                                                        \
+        reds_err err = fill_call;                                                                  \
+        if (err)                                                                                   \
+            return err;                                                                            \
+        *(T **)out = v;                                                                            \
+        return REDS_OK;                                                                            \
     }
 
 OWNED(string, reds_str, false, reds__fill_str(r, v))

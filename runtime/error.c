@@ -127,13 +127,20 @@ reds_err reds__error_from_reply(const char *msg, size_t len)
         const char *prefix;
         reds_err err;
     } map[] = {
-        {"LOADING", REDS_ERR_BUSY_LOADING}, {"READONLY", REDS_ERR_READONLY},
-        {"NOSCRIPT", REDS_ERR_NOSCRIPT},    {"EXECABORT", REDS_ERR_EXECABORT},
-        {"WRONGPASS", REDS_ERR_AUTH},       {"NOAUTH", REDS_ERR_AUTH},
-        {"NOPERM", REDS_ERR_NOPERM},        {"MOVED", REDS_ERR_MOVED},
-        {"ASK", REDS_ERR_ASK},              {"TRYAGAIN", REDS_ERR_TRYAGAIN},
-        {"CLUSTERDOWN", REDS_ERR_CLUSTER_DOWN}, {"MASTERDOWN", REDS_ERR_CLUSTER_DOWN},
-        {"CROSSSLOT", REDS_ERR_CROSSSLOT},  {"BUSY", REDS_ERR_BUSY},
+        {"LOADING", REDS_ERR_BUSY_LOADING},
+        {"READONLY", REDS_ERR_READONLY},
+        {"NOSCRIPT", REDS_ERR_NOSCRIPT},
+        {"EXECABORT", REDS_ERR_EXECABORT},
+        {"WRONGPASS", REDS_ERR_AUTH},
+        {"NOAUTH", REDS_ERR_AUTH},
+        {"NOPERM", REDS_ERR_NOPERM},
+        {"MOVED", REDS_ERR_MOVED},
+        {"ASK", REDS_ERR_ASK},
+        {"TRYAGAIN", REDS_ERR_TRYAGAIN},
+        {"CLUSTERDOWN", REDS_ERR_CLUSTER_DOWN},
+        {"MASTERDOWN", REDS_ERR_CLUSTER_DOWN},
+        {"CROSSSLOT", REDS_ERR_CROSSSLOT},
+        {"BUSY", REDS_ERR_BUSY},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (starts(msg, len, map[i].prefix))

@@ -16,10 +16,10 @@
 #include <reds/types.h>
 
 #if defined(__GNUC__)
-#define REDS__LIKELY(x) __builtin_expect(!!(x), 1)
+#define REDS__LIKELY(x)   __builtin_expect(!!(x), 1)
 #define REDS__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
-#define REDS__LIKELY(x) (x)
+#define REDS__LIKELY(x)   (x)
 #define REDS__UNLIKELY(x) (x)
 #endif
 
@@ -89,8 +89,7 @@ reds_err reds__last_err(void);
 /* -------------------------------------------------------------- converters */
 
 /* Fill `out` from `r`. Owned results go through reds__arena_result(). */
-typedef reds_err (*reds__conv_fn)(const reds_reply *r, reds__arena *a,
-                                  void *out);
+typedef reds_err (*reds__conv_fn)(const reds_reply *r, reds__arena *a, void *out);
 
 /* Shape errors, with the expected shape in the message. */
 reds_err reds__bad_reply(const reds_reply *r, const char *expected);
@@ -99,7 +98,7 @@ reds_err reds__bad_reply(const reds_reply *r, const char *expected);
 
 typedef struct reds__command {
     reds_catalog_entry info;
-    reds__conv_fn conv;     /* the base function's converter */
+    reds__conv_fn conv; /* the base function's converter */
 } reds__command;
 
 extern const reds__command reds__commands[];
@@ -118,17 +117,17 @@ typedef struct reds__config {
     int connect_timeout_ms;
     int socket_timeout_ms;
     int keepalive_s;
-    int max_connections;     /* resolved: 50 for a blocking pool left at 0 */
+    int max_connections; /* resolved: 50 for a blocking pool left at 0 */
     bool pool_blocking;
-    int pool_timeout_ms;     /* resolved: 0 waits forever */
+    int pool_timeout_ms; /* resolved: 0 waits forever */
     int health_check_interval_ms;
     int retries;
     int retry_backoff_base_ms, retry_backoff_cap_ms; /* resolved */
     bool retry_writes;
     bool tls;
-    int tls_verify;          /* reds_tls_verify */
+    int tls_verify; /* reds_tls_verify */
     char *tls_ca_file, *tls_ca_dir, *tls_cert_file, *tls_key_file, *tls_server_name;
-    void *tls_ctx;           /* SSL_CTX *, shared by the client's connections */
+    void *tls_ctx; /* SSL_CTX *, shared by the client's connections */
     /* Where to connect, decided at connect time (Sentinel); NULL for
      * host/port above. Copies of the config share it (counted). */
     struct reds__resolver *resolver;
@@ -204,7 +203,7 @@ typedef struct reds__conn {
     void *tls;               /* the transport's state (tls.c), if any */
     const reds__config *cfg; /* owned by the client, outlives the conn */
     unsigned fork_generation;
-    bool broken;            /* closed or desynchronised: never reuse */
+    bool broken; /* closed or desynchronised: never reuse */
     struct redisReader *reader;
     reds__arena arena;
     char *rbuf;
@@ -293,7 +292,7 @@ void reds__fork_unregister(reds__fork_hook *h);
 typedef struct reds__cmd {
     char *buf;
     size_t len;
-    unsigned id;            /* index in reds__commands, or REDS__CMD_NONE */
+    unsigned id; /* index in reds__commands, or REDS__CMD_NONE */
     reds__conv_fn conv;
     void *out;
     char inline_buf[256];
@@ -313,7 +312,7 @@ static inline bool reds__connection_scoped(const reds__cmd *cmd)
 typedef struct reds__size {
     size_t argc;
     size_t bytes;
-    const char *bad;        /* name of the first invalid argument */
+    const char *bad; /* name of the first invalid argument */
 } reds__size;
 
 /* --------------------------------------------------------------- routers */
@@ -431,16 +430,13 @@ reds_err reds__refuse_connection_scope(const reds__cmd *cmd);
 reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd);
 /* Convert one reply for `cmd` (override or converter); used by every
  * router once the reply is in the arena. */
-reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a,
-                       const reds_reply *reply);
+reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a, const reds_reply *reply);
 
 /* The entry point of every generated wrapper, after packing. */
-reds_err reds__cmd_run(reds_client *c, reds__cmd *cmd, char *end,
-                       reds__conv_fn conv, void *out);
+reds_err reds__cmd_run(reds_client *c, reds__cmd *cmd, char *end, reds__conv_fn conv, void *out);
 /* Start a command of `size.argc` arguments; returns where to write, or
  * NULL (error already set) on a NULL handle or invalid arguments. */
-char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, unsigned id,
-                      const reds__size *size);
+char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, unsigned id, const reds__size *size);
 const char *reds__command_name(unsigned id);
 /* The arguments of a packed command as views into `buf` (at most `max`);
  * returns how many. Routers pass them to reds_catalog_keys(). */

@@ -57,13 +57,27 @@ static reds_err unquote(reds__arena *a, const char **pp, const char *end, reds_s
         char c = p[1];
         p += 2;
         switch (c) {
-        case 'n': *w++ = '\n'; break;
-        case 'r': *w++ = '\r'; break;
-        case 't': *w++ = '\t'; break;
-        case 'a': *w++ = '\a'; break;
-        case 'b': *w++ = '\b'; break;
-        case '\\': *w++ = '\\'; break;
-        case '"': *w++ = '"'; break;
+        case 'n':
+            *w++ = '\n';
+            break;
+        case 'r':
+            *w++ = '\r';
+            break;
+        case 't':
+            *w++ = '\t';
+            break;
+        case 'a':
+            *w++ = '\a';
+            break;
+        case 'b':
+            *w++ = '\b';
+            break;
+        case '\\':
+            *w++ = '\\';
+            break;
+        case '"':
+            *w++ = '"';
+            break;
         case 'x': {
             int hi = p < close ? hexval(p[0]) : -1;
             int lo = p + 1 < close ? hexval(p[1]) : -1;
@@ -239,8 +253,10 @@ reds_err reds_monitor_next(reds_monitor *m, int timeout_ms, reds_monitor_record 
     if (!m || !out)
         return reds__error(REDS_ERR_DATA, "reds_monitor_next: NULL argument");
     if (timeout_ms < 0 && timeout_ms != REDS_NO_TIMEOUT)
-        return reds__error(REDS_ERR_DATA, "reds_monitor_next: timeout_ms must be >= 0 or "
-                           "REDS_NO_TIMEOUT, not %d", timeout_ms);
+        return reds__error(REDS_ERR_DATA,
+                           "reds_monitor_next: timeout_ms must be >= 0 or "
+                           "REDS_NO_TIMEOUT, not %d",
+                           timeout_ms);
     if (m->conn->broken)
         return reds__error(REDS_ERR_CONNECTION, "MONITOR: the connection was lost");
     reds_reply *reply;
@@ -251,8 +267,8 @@ reds_err reds_monitor_next(reds_monitor *m, int timeout_ms, reds_monitor_record 
     if (reply->type == REDS_REPLY_STATUS)
         err = parse(a, reply->str, reply->len, out);
     else if (reply->type == REDS_REPLY_ERROR)
-        err = reds__error(reds__error_from_reply(reply->str, reply->len), "MONITOR: %s",
-                          reply->str);
+        err =
+            reds__error(reds__error_from_reply(reply->str, reply->len), "MONITOR: %s", reply->str);
     else
         err = reds__bad_reply(reply, "a MONITOR line");
     if (err) {

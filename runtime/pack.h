@@ -54,11 +54,10 @@ static inline void reds__size_lit(reds__size *s, size_t len)
 
 /* Validate an array argument: a NULL pointer with a count, or a count so
  * large that multiplying it overflows. */
-static inline void reds__size_array(reds__size *s, const void *items, size_t n,
-                                    size_t item_size, const char *name)
+static inline void reds__size_array(reds__size *s, const void *items, size_t n, size_t item_size,
+                                    const char *name)
 {
-    if (REDS__UNLIKELY((!items && n) || n > REDS__MAX_COMMAND / (item_size + 1)) &&
-        !s->bad)
+    if (REDS__UNLIKELY((!items && n) || n > REDS__MAX_COMMAND / (item_size + 1)) && !s->bad)
         s->bad = name;
 }
 

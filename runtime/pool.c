@@ -18,10 +18,10 @@
 
 /* The borrow and return of every command: inlined into pool_run. */
 #if defined(__GNUC__)
-#define HOT static inline __attribute__((always_inline))
+#define HOT  static inline __attribute__((always_inline))
 #define COLD static __attribute__((noinline))
 #else
-#define HOT static inline
+#define HOT  static inline
 #define COLD static
 #endif
 
@@ -125,8 +125,8 @@ COLD reds_err pool_get_slow(pool_client *p, reds__conn **out)
         }
         if (!cfg->pool_blocking) {
             pthread_mutex_unlock(&p->lock);
-            return reds__error(REDS_ERR_POOL_EXHAUSTED,
-                               "Too many connections: all %zu are in use", max);
+            return reds__error(REDS_ERR_POOL_EXHAUSTED, "Too many connections: all %zu are in use",
+                               max);
         }
         int rc;
         p->waiting++;
@@ -142,8 +142,10 @@ COLD reds_err pool_get_slow(pool_client *p, reds__conn **out)
         p->waiting--;
         if (rc == ETIMEDOUT && !p->idle && p->in_use >= max) {
             pthread_mutex_unlock(&p->lock);
-            return reds__error(REDS_ERR_POOL_EXHAUSTED, "No connection available: all %zu are "
-                               "in use, waited %d ms", max, cfg->pool_timeout_ms);
+            return reds__error(REDS_ERR_POOL_EXHAUSTED,
+                               "No connection available: all %zu are "
+                               "in use, waited %d ms",
+                               max, cfg->pool_timeout_ms);
         }
     }
 }
@@ -210,16 +212,15 @@ static bool may_retry(const reds__config *cfg, const reds__cmd *cmd, reds_err er
         return false;
     if (!sent || cfg->retry_writes)
         return true;
-    return cmd->id < reds__ncommands &&
-           (reds__commands[cmd->id].info.flags & REDS_CMD_READONLY);
+    return cmd->id < reds__ncommands && (reds__commands[cmd->id].info.flags & REDS_CMD_READONLY);
 }
 
 static uint64_t next_random(void)
 {
     static _Thread_local uint64_t state;
     if (!state)
-        state = ((uint64_t)(uintptr_t)&state * 0x9E3779B97F4A7C15ull) ^
-                (reds__now_ms() << 20) ^ (uint64_t)getpid();
+        state = ((uint64_t)(uintptr_t)&state * 0x9E3779B97F4A7C15ull) ^ (reds__now_ms() << 20) ^
+                (uint64_t)getpid();
     /* xorshift64* */
     state ^= state >> 12;
     state ^= state << 25;

@@ -26,8 +26,8 @@
 #include "pack.h"
 
 #define HEALTH_CHECK_MESSAGE "reds-health-check"
-#define DEFAULT_POLL_MS 100
-#define MAX_RETRY_PAUSE_MS 2000
+#define DEFAULT_POLL_MS      100
+#define MAX_RETRY_PAUSE_MS   2000
 /* How long stop() waits for each unsubscribe confirmation when the
  * options set no connect timeout. */
 #define DRAIN_TIMEOUT_MS 5000
@@ -142,8 +142,7 @@ static void st_leave(subtable *t, sub *s)
 }
 
 /* Remove the entries for which `pred` holds (NULL: all of them). */
-static void st_remove_if(subtable *t, bool (*pred)(const sub *s, const void *arg),
-                         const void *arg)
+static void st_remove_if(subtable *t, bool (*pred)(const sub *s, const void *arg), const void *arg)
 {
     for (size_t i = 0; i < t->nbuckets; i++) {
         sub **pp = &t->buckets[i];
@@ -196,18 +195,18 @@ struct reds_pubsub {
     pthread_mutex_t lock;
     subtable subs[NTABLES];
     reds__conn *conn;
-    bool conn_failed;   /* a writer saw the connection fail; the reader replaces it */
+    bool conn_failed; /* a writer saw the connection fail; the reader replaces it */
     /* A live connection with subscriptions was lost, and the gap is not
      * reported yet: it is, as soon as a new connection gives its first
      * reply (proof that the server took the re-subscriptions). */
     bool dropped;
-    char cause[256];    /* why it was lost */
-    int64_t restored;   /* subscriptions the last connect re-sent */
+    char cause[256];               /* why it was lost */
+    int64_t restored;              /* subscriptions the last connect re-sent */
     reds_pubsub_message *queue[2]; /* read, not delivered yet: RECONNECTED and the
                                     * reply that revealed it */
     int nqueue;
-    bool reading;       /* a thread is reading (get_message, listen, the thread) */
-    int wake[2];        /* a pipe that interrupts the reader's wait */
+    bool reading; /* a thread is reading (get_message, listen, the thread) */
+    int wake[2];  /* a pipe that interrupts the reader's wait */
     /* Health checks (times in ms of the monotonic clock). */
     int64_t last_rx;
     int64_t ping_sent;
@@ -243,8 +242,8 @@ static void drain_wake(reds_pubsub *ps)
 const char *reds_pubsub_kind_name(reds_pubsub_kind kind)
 {
     static const char *const names[] = {
-        NULL,       "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe",
-        "sunsubscribe", "message", "pmessage",    "smessage",   "pong",         "reconnected",
+        NULL,           "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe",
+        "sunsubscribe", "message",   "pmessage",    "smessage",   "pong",         "reconnected",
     };
     if ((int)kind < 1 || (size_t)kind >= sizeof names / sizeof names[0])
         return "unknown";
@@ -272,8 +271,10 @@ reds_err reds_pubsub_new(reds_client *client, const reds_pubsub_options *opts, r
     if (!client)
         return reds__error(REDS_ERR_DATA, "reds_pubsub_new: the client is NULL");
     if (opts && opts->health_check_interval_ms < 0)
-        return reds__error(REDS_ERR_DATA, "health_check_interval_ms must be positive or 0, "
-                           "not %d", opts->health_check_interval_ms);
+        return reds__error(REDS_ERR_DATA,
+                           "health_check_interval_ms must be positive or 0, "
+                           "not %d",
+                           opts->health_check_interval_ms);
     reds_pubsub *ps = calloc(1, sizeof *ps);
     if (!ps)
         return reds__error(REDS_ERR_NOMEM, "out of memory");
@@ -505,8 +506,10 @@ static reds_err check_args(const char *fn, reds_pubsub *ps, const reds_str *args
     for (size_t i = 0; i < count && !size.bad; i++)
         reds__size_str(&size, args[i], "channel");
     if (size.bad)
-        return reds__error(REDS_ERR_DATA, "%s: argument '%s' is invalid (NULL with a length, "
-                           "or too large)", fn, size.bad);
+        return reds__error(REDS_ERR_DATA,
+                           "%s: argument '%s' is invalid (NULL with a length, "
+                           "or too large)",
+                           fn, size.bad);
     return REDS_OK;
 }
 
@@ -519,8 +522,10 @@ static reds_err subscribe(reds_pubsub *ps, int table, const char *fn, const reds
     pthread_mutex_lock(&ps->lock);
     if (!handler && ps->thread_started && !ps->topts.on_message) {
         pthread_mutex_unlock(&ps->lock);
-        return reds__error(REDS_ERR_PUBSUB, "%s: the background thread runs without "
-                           "on_message: give the subscription a handler", fn);
+        return reds__error(REDS_ERR_PUBSUB,
+                           "%s: the background thread runs without "
+                           "on_message: give the subscription a handler",
+                           fn);
     }
     for (size_t i = 0; i < count; i++) {
         if (!st_put(&ps->subs[table], args[i], handler, udata)) {
@@ -653,16 +658,11 @@ static reds_err to_message(const reds_reply *r, reds__arena *a, reds_pubsub_mess
         reds_pubsub_kind kind;
         size_t len;
     } shapes[] = {
-        {"message", REDS_PUBSUB_MESSAGE, 3},
-        {"pmessage", REDS_PUBSUB_PMESSAGE, 4},
-        {"smessage", REDS_PUBSUB_SMESSAGE, 3},
-        {"subscribe", REDS_PUBSUB_SUBSCRIBE, 3},
-        {"unsubscribe", REDS_PUBSUB_UNSUBSCRIBE, 3},
-        {"psubscribe", REDS_PUBSUB_PSUBSCRIBE, 3},
-        {"punsubscribe", REDS_PUBSUB_PUNSUBSCRIBE, 3},
-        {"ssubscribe", REDS_PUBSUB_SSUBSCRIBE, 3},
-        {"sunsubscribe", REDS_PUBSUB_SUNSUBSCRIBE, 3},
-        {"pong", REDS_PUBSUB_PONG, 2},
+        {"message", REDS_PUBSUB_MESSAGE, 3},           {"pmessage", REDS_PUBSUB_PMESSAGE, 4},
+        {"smessage", REDS_PUBSUB_SMESSAGE, 3},         {"subscribe", REDS_PUBSUB_SUBSCRIBE, 3},
+        {"unsubscribe", REDS_PUBSUB_UNSUBSCRIBE, 3},   {"psubscribe", REDS_PUBSUB_PSUBSCRIBE, 3},
+        {"punsubscribe", REDS_PUBSUB_PUNSUBSCRIBE, 3}, {"ssubscribe", REDS_PUBSUB_SSUBSCRIBE, 3},
+        {"sunsubscribe", REDS_PUBSUB_SUNSUBSCRIBE, 3}, {"pong", REDS_PUBSUB_PONG, 2},
     };
     *out = NULL;
     if (r->type == REDS_REPLY_ERROR) {
@@ -715,8 +715,7 @@ static reds_err to_message(const reds_reply *r, reds__arena *a, reds_pubsub_mess
             m->data = view(&e[1]);
             break;
         default: /* the (un)subscribe confirmations */
-            if ((!is_text(&e[1]) && e[1].type != REDS_REPLY_NIL) ||
-                e[2].type != REDS_REPLY_INTEGER)
+            if ((!is_text(&e[1]) && e[1].type != REDS_REPLY_NIL) || e[2].type != REDS_REPLY_INTEGER)
                 goto bad;
             m->channel = view(&e[1]);
             m->count = e[2].integer;
@@ -758,7 +757,7 @@ static bool is_confirmation(reds_pubsub_kind kind)
 typedef struct route {
     reds_pubsub_handler fn; /* NULL: hand it to the caller */
     void *udata;
-    bool drop;              /* health-check pong, ignored confirmation */
+    bool drop; /* health-check pong, ignored confirmation */
 } route;
 
 /* Apply a message to the tables and find its handler; under the lock. */
@@ -770,8 +769,7 @@ static route route_locked(reds_pubsub *ps, const reds_pubsub_message *m)
     case REDS_PUBSUB_UNSUBSCRIBE:
     case REDS_PUBSUB_PUNSUBSCRIBE:
     case REDS_PUBSUB_SUNSUBSCRIBE: {
-        sub *s = m->channel.ptr ? st_find(&ps->subs[table], m->channel.ptr, m->channel.len)
-                                : NULL;
+        sub *s = m->channel.ptr ? st_find(&ps->subs[table], m->channel.ptr, m->channel.len) : NULL;
         if (s && s->leaving)
             st_remove(&ps->subs[table], s);
         break;
@@ -860,8 +858,8 @@ static reds_err health_locked(reds_pubsub *ps, int64_t now)
  * background thread was asked to stop. A lost connection is replaced
  * once per call when something is subscribed; otherwise its error is
  * returned. */
-static reds_err read_one(reds_pubsub *ps, int timeout_ms, bool stoppable,
-                         reds_pubsub_message **out, route *rt)
+static reds_err read_one(reds_pubsub *ps, int timeout_ms, bool stoppable, reds_pubsub_message **out,
+                         route *rt)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
     int interval = ps->opts.health_check_interval_ms;
@@ -967,9 +965,8 @@ static reds_err read_one(reds_pubsub *ps, int timeout_ms, bool stoppable,
 
 /* Hand a message to its handler, else to `fallback`, else to the caller
  * (`out`; NULL drops it). */
-static void deliver(reds_pubsub *ps, reds_pubsub_message *m, route rt,
-                    reds_pubsub_handler fallback, void *fallback_udata,
-                    reds_pubsub_message **out)
+static void deliver(reds_pubsub *ps, reds_pubsub_message *m, route rt, reds_pubsub_handler fallback,
+                    void *fallback_udata, reds_pubsub_message **out)
 {
     reds_pubsub_handler fn = rt.fn ? rt.fn : fallback;
     void *udata = rt.fn ? rt.udata : fallback_udata;
@@ -989,8 +986,10 @@ reds_err reds_pubsub_get_message(reds_pubsub *ps, int timeout_ms, reds_pubsub_me
     if (!ps || !out)
         return reds__error(REDS_ERR_DATA, "reds_pubsub_get_message: NULL argument");
     if (timeout_ms < 0 && timeout_ms != REDS_NO_TIMEOUT)
-        return reds__error(REDS_ERR_DATA, "reds_pubsub_get_message: timeout_ms must be "
-                           ">= 0 or REDS_NO_TIMEOUT, not %d", timeout_ms);
+        return reds__error(REDS_ERR_DATA,
+                           "reds_pubsub_get_message: timeout_ms must be "
+                           ">= 0 or REDS_NO_TIMEOUT, not %d",
+                           timeout_ms);
     reds_err err = begin_read(ps, "reds_pubsub_get_message");
     if (err)
         return err;
@@ -1135,15 +1134,16 @@ reds_err reds_pubsub_run(reds_pubsub *ps, const reds_pubsub_thread_options *opts
     pthread_mutex_lock(&ps->lock);
     if (ps->thread_started)
         err = reds__error(REDS_ERR_PUBSUB, "reds_pubsub_run: a background thread already "
-                          "runs (reds_pubsub_stop() it first)");
+                                           "runs (reds_pubsub_stop() it first)");
     else if (ps->reading)
         err = reds__error(REDS_ERR_PUBSUB, "reds_pubsub_run: another thread is reading "
-                          "this handle");
+                                           "this handle");
     for (int t = 0; t < NTABLES && !err && !opts->on_message; t++)
         for (size_t i = 0; i < ps->subs[t].nbuckets && !err; i++)
             for (const sub *s = ps->subs[t].buckets[i]; s && !err; s = s->next)
                 if (!s->fn && !s->leaving)
-                    err = reds__error(REDS_ERR_PUBSUB, "reds_pubsub_run: %s '%s' has no "
+                    err = reds__error(REDS_ERR_PUBSUB,
+                                      "reds_pubsub_run: %s '%s' has no "
                                       "handler, and there is no on_message",
                                       t == PATTERNS ? "pattern" : "channel", s->name);
     if (!err) {

@@ -11,7 +11,7 @@
 #include "internal.h"
 
 #define DEFAULT_POINTS 160
-#define MAX_NODES 1024
+#define MAX_NODES      1024
 
 typedef struct point {
     uint32_t hash;
@@ -154,7 +154,8 @@ static reds_err place(ring_client *r, const reds__cmd *cmd, const reds_catalog_e
             *node = i;
         } else if (i != *node && !spread) {
             reds_str a = reds__key(&k, 0), b = reds__key(&k, j);
-            err = reds__error(REDS_ERR_DATA, "%s: keys map to different nodes of the ring "
+            err = reds__error(REDS_ERR_DATA,
+                              "%s: keys map to different nodes of the ring "
                               "('%.*s' to node %zu, '%.*s' to node %zu); give them a common "
                               "hash tag ({...}) or run it on one node",
                               e->name, (int)(a.len > 64 ? 64 : a.len), a.ptr, *node,
@@ -221,8 +222,10 @@ reds_err reds_ring_new(const reds_ring_node *nodes, size_t n, const reds_ring_op
                            nodes ? n : 0);
     int points = opts && opts->points ? opts->points : DEFAULT_POINTS;
     if (points < 4 || points % 4 || points > 4096)
-        return reds__error(REDS_ERR_DATA, "reds_ring_new: points must be a multiple of 4 from "
-                           "4 to 4096, not %d", points);
+        return reds__error(REDS_ERR_DATA,
+                           "reds_ring_new: points must be a multiple of 4 from "
+                           "4 to 4096, not %d",
+                           points);
     ring_client *r = calloc(1, sizeof *r);
     if (!r)
         return reds__error(REDS_ERR_NOMEM, "out of memory");
@@ -230,9 +233,9 @@ reds_err reds_ring_new(const reds_ring_node *nodes, size_t n, const reds_ring_op
     r->copy = opts && opts->replicate_writes;
     r->nodes = calloc(n, sizeof *r->nodes);
     r->points = malloc(n * (size_t)points * sizeof *r->points);
-    char (*names)[300] = calloc(n, sizeof *names);
-    reds_err err = r->nodes && r->points && names ? REDS_OK
-                                                  : reds__error(REDS_ERR_NOMEM, "out of memory");
+    char(*names)[300] = calloc(n, sizeof *names);
+    reds_err err =
+        r->nodes && r->points && names ? REDS_OK : reds__error(REDS_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n && !err; i++) {
         if ((err = reds_client_new(&nodes[i].options, &r->nodes[i])) != REDS_OK)
             break;
@@ -243,8 +246,10 @@ reds_err reds_ring_new(const reds_ring_node *nodes, size_t n, const reds_ring_op
             reds__conn_describe(r->nodes[i]->cfg, names[i], sizeof names[i]);
         for (size_t j = 0; j < i && !err; j++)
             if (strcmp(names[i], names[j]) == 0)
-                err = reds__error(REDS_ERR_DATA, "reds_ring_new: nodes %zu and %zu are both "
-                                  "named '%s'", j, i, names[i]);
+                err = reds__error(REDS_ERR_DATA,
+                                  "reds_ring_new: nodes %zu and %zu are both "
+                                  "named '%s'",
+                                  j, i, names[i]);
         for (int k = 0; k < points / 4 && !err; k++) {
             char label[320];
             unsigned char d[16];
@@ -285,8 +290,8 @@ reds_err reds_ring_locate(reds_client *ring, reds_str key, size_t *index)
 {
     ring_client *r = as_ring(ring);
     if (!r || !index)
-        return reds__error(REDS_ERR_DATA, "reds_ring_locate: %s", r ? "index is NULL"
-                                                                    : "not a ring client");
+        return reds__error(REDS_ERR_DATA, "reds_ring_locate: %s",
+                           r ? "index is NULL" : "not a ring client");
     if (!key.ptr && key.len)
         return reds__error(REDS_ERR_DATA, "reds_ring_locate: the key is NULL with a length");
     *index = node_of(r, key);

@@ -12,10 +12,10 @@
 #include "internal.h"
 
 #define DEFAULT_SENTINEL_TIMEOUT_MS 1000
-#define MAX_REPLICAS 15 /* a resolver names at most 16 candidates, the master last */
+#define MAX_REPLICAS                15 /* a resolver names at most 16 candidates, the master last */
 
 struct reds_sentinel {
-    atomic_uint refs; /* the caller's, and one per resolver made from it */
+    atomic_uint refs;     /* the caller's, and one per resolver made from it */
     pthread_mutex_t lock; /* guards `order` */
     size_t n;
     reds_client **nodes; /* in the order given */
@@ -72,8 +72,8 @@ reds_err reds_sentinel_new(const reds_host_port *sentinels, size_t n,
     s->nodes = calloc(n, sizeof *s->nodes);
     s->order = calloc(n, sizeof *s->order);
     s->min_other_sentinels = opts ? opts->min_other_sentinels : 0;
-    s->fork = (reds__fork_hook){sentinel_fork_prepare, sentinel_fork_parent, sentinel_fork_child,
-                                s, NULL, NULL};
+    s->fork = (reds__fork_hook){
+        sentinel_fork_prepare, sentinel_fork_parent, sentinel_fork_child, s, NULL, NULL};
     reds__fork_register(&s->fork);
     if (!s->nodes || !s->order) {
         sentinel_unref(s);
@@ -320,7 +320,7 @@ typedef struct target {
     reds__resolver base;
     reds_sentinel *s;
     char *service;
-    atomic_uint next; /* round-robin over replicas */
+    atomic_uint next;     /* round-robin over replicas */
     pthread_mutex_t lock; /* guards master, known */
     reds__addr master;    /* where the master was last found */
     bool known;
@@ -449,8 +449,10 @@ reds_err reds__resolver_readonly(reds__conn *conn, reds_err err)
     conn->unsent = true;
     char msg[256];
     snprintf(msg, sizeof msg, "%s", reds_errmsg());
-    return reds__error(REDS_ERR_CONNECTION, "%s:%d is no longer the master; asking the Sentinels "
-                       "again (%s)", conn->addr.host, conn->addr.port, msg);
+    return reds__error(REDS_ERR_CONNECTION,
+                       "%s:%d is no longer the master; asking the Sentinels "
+                       "again (%s)",
+                       conn->addr.host, conn->addr.port, msg);
 }
 
 static reds_err make_client(reds_sentinel *s, const char *service, const reds_options *opts,
@@ -483,8 +485,8 @@ static reds_err make_client(reds_sentinel *s, const char *service, const reds_op
     atomic_init(&t->base.generation, 0);
     atomic_init(&t->next, 0);
     pthread_mutex_init(&t->lock, NULL);
-    t->fork = (reds__fork_hook){target_fork_prepare, target_fork_parent, target_fork_child, t,
-                                NULL, NULL};
+    t->fork = (reds__fork_hook){
+        target_fork_prepare, target_fork_parent, target_fork_child, t, NULL, NULL};
     reds__fork_register(&t->fork);
     atomic_fetch_add(&s->refs, 1);
     t->s = s;

@@ -360,8 +360,10 @@ reds_err reds__tls_start(reds__conn *conn)
     }
     if (ok != 1) {
         conn->broken = true;
-        reds_err err = reds__error(REDS_ERR_DATA, "TLS: '%s' cannot be verified as a server "
-                                   "name: %s", name, ssl_reason("invalid name"));
+        reds_err err = reds__error(REDS_ERR_DATA,
+                                   "TLS: '%s' cannot be verified as a server "
+                                   "name: %s",
+                                   name, ssl_reason("invalid name"));
         ERR_clear_error();
         return err;
     }
@@ -375,8 +377,10 @@ reds_err reds__tls_start(reds__conn *conn)
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
         err = reds__error(REDS_ERR_TIMEOUT, "Timeout in the TLS handshake with %s", where);
     else if (verify != X509_V_OK && cfg->tls_verify != REDS_TLS_VERIFY_NONE_INSECURE)
-        err = reds__error(REDS_ERR_CONNECTION, "TLS handshake with %s failed: certificate "
-                          "verify failed: %s", where, X509_verify_cert_error_string(verify));
+        err = reds__error(REDS_ERR_CONNECTION,
+                          "TLS handshake with %s failed: certificate "
+                          "verify failed: %s",
+                          where, X509_verify_cert_error_string(verify));
     else if (ERR_peek_last_error())
         err = reds__error(REDS_ERR_CONNECTION, "TLS handshake with %s failed: %s", where,
                           ssl_reason("protocol error"));

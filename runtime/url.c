@@ -73,13 +73,13 @@ static const char *copy(bump *b, const char *s)
 /* -------------------------------------------------------- query options */
 
 typedef enum opt_type {
-    T_COUNT,       /* a whole number, 0 or more */
-    T_POSITIVE,    /* a whole number, 1 or more */
-    T_SECONDS,     /* decimal seconds above 0, stored as ms */
+    T_COUNT,    /* a whole number, 0 or more */
+    T_POSITIVE, /* a whole number, 1 or more */
+    T_SECONDS,  /* decimal seconds above 0, stored as ms */
     T_SECONDS_OR_0,
-    T_BOOL,        /* true/false, yes/no, 1/0 */
-    T_STRING,      /* not empty */
-    T_CERT_REQS    /* none, optional, required */
+    T_BOOL,     /* true/false, yes/no, 1/0 */
+    T_STRING,   /* not empty */
+    T_CERT_REQS /* none, optional, required */
 } opt_type;
 
 enum {
@@ -224,8 +224,10 @@ static bool parse_value(opt_type type, const char *s, value *v)
     case T_STRING:
         return *s != '\0';
     case T_CERT_REQS:
-        v->i = !strcasecmp(s, "none") ? 0 : !strcasecmp(s, "optional") ? 1
-               : !strcasecmp(s, "required") ? 2 : -1;
+        v->i = !strcasecmp(s, "none")       ? 0
+               : !strcasecmp(s, "optional") ? 1
+               : !strcasecmp(s, "required") ? 2
+                                            : -1;
         return v->i >= 0;
     }
     return false;
@@ -260,10 +262,9 @@ static bool plausible_scheme(const char *s, size_t n)
 
 static size_t base_bytes(const reds_options *o)
 {
-    const char *const s[] = {o->host,        o->unix_path,     o->username,
-                             o->password,    o->client_name,   o->tls_ca_file,
-                             o->tls_ca_dir,  o->tls_cert_file, o->tls_key_file,
-                             o->tls_server_name};
+    const char *const s[] = {o->host,         o->unix_path,      o->username,   o->password,
+                             o->client_name,  o->tls_ca_file,    o->tls_ca_dir, o->tls_cert_file,
+                             o->tls_key_file, o->tls_server_name};
     size_t n = 0;
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         n += s[i] ? strlen(s[i]) + 1 : 0;
@@ -522,8 +523,8 @@ reds_err reds_url_parse(const char *url, const reds_options *base, reds_options 
         }
         /* "optional" is "required" for a client: a server always shows a
          * certificate. */
-        o->tls_verify = values[Q_SSL_CERT_REQS].i == 0 ? REDS_TLS_VERIFY_NONE_INSECURE
-                                                       : REDS_TLS_VERIFY_FULL;
+        o->tls_verify =
+            values[Q_SSL_CERT_REQS].i == 0 ? REDS_TLS_VERIFY_NONE_INSECURE : REDS_TLS_VERIFY_FULL;
     }
     if (seen[Q_SSL_CHECK_HOSTNAME]) {
         if (values[Q_SSL_CHECK_HOSTNAME].b)
@@ -696,8 +697,8 @@ reds_err reds_url_format(const reds_options *opts, reds_str **out)
         const struct {
             const char *name, *value;
         } paths[] = {
-            {"ssl_ca_certs", opts->tls_ca_file},     {"ssl_ca_path", opts->tls_ca_dir},
-            {"ssl_certfile", opts->tls_cert_file},   {"ssl_keyfile", opts->tls_key_file},
+            {"ssl_ca_certs", opts->tls_ca_file},        {"ssl_ca_path", opts->tls_ca_dir},
+            {"ssl_certfile", opts->tls_cert_file},      {"ssl_keyfile", opts->tls_key_file},
             {"ssl_server_name", opts->tls_server_name},
         };
         for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {

@@ -6,7 +6,6 @@
 
 static reds_client *c;
 
-
 static void setup(void)
 {
     test_flush();
@@ -100,8 +99,8 @@ START_TEST(bitpos_ranges)
     o.index.end_index = (reds_bitpos_end_index){.set = true, .end = -1, .unit = REDS_BIT_UNIT_BYTE};
     ASSERT_OK(reds_bitpos(c, S("k"), 1, &o, &pos));
     ck_assert_int_eq(pos, 16);
-    o.index = (reds_bitpos_index){.set = true, .start = 7, .end_index = {.set = true, .end = 15,
-                                                                         .unit = REDS_BIT_UNIT_BIT}};
+    o.index = (reds_bitpos_index){
+        .set = true, .start = 7, .end_index = {.set = true, .end = 15, .unit = REDS_BIT_UNIT_BIT}};
     ASSERT_OK(reds_bitpos(c, S("k"), 1, &o, &pos));
     ck_assert_int_eq(pos, 8);
     o.index = (reds_bitpos_index){.set = true, .start = 0, .end_index = {.set = true, .end = 0}};
@@ -144,12 +143,14 @@ START_TEST(bitfield_operations)
     reds_opt_intlist *r = NULL;
     reds_bitfield_op ops[] = {
         {.write = {.set = true, .set_value = {.set = true, S("u8"), 0, 200}}},
-        {.write = {.set = true, .incrby = {.set = true, S("u8"), 0, 100}}},        /* wraps */
-        {.write = {.set = true, .overflow = REDS_BITFIELD_OVERFLOW_SAT,
-                   .incrby = {.set = true, S("u8"), 0, 1000}}},                     /* saturates */
+        {.write = {.set = true, .incrby = {.set = true, S("u8"), 0, 100}}}, /* wraps */
+        {.write = {.set = true,
+                   .overflow = REDS_BITFIELD_OVERFLOW_SAT,
+                   .incrby = {.set = true, S("u8"), 0, 1000}}}, /* saturates */
         {.get = {.set = true, S("i4"), 4}},
-        {.write = {.set = true, .overflow = REDS_BITFIELD_OVERFLOW_FAIL,
-                   .incrby = {.set = true, S("u8"), 0, 1}}},                        /* refused */
+        {.write = {.set = true,
+                   .overflow = REDS_BITFIELD_OVERFLOW_FAIL,
+                   .incrby = {.set = true, S("u8"), 0, 1}}}, /* refused */
         {.get = {.set = true, S("u8"), 0}},
     };
     reds_bitfield_opts o = {.operations = ops, .noperations = 6};
@@ -159,11 +160,12 @@ START_TEST(bitfield_operations)
     ck_assert(r->items[1].set && r->items[1].value == 44);  /* 300 mod 256 */
     ck_assert(r->items[2].set && r->items[2].value == 255); /* capped */
     ck_assert(r->items[3].set && r->items[3].value == -1);  /* low nibble of 0xff, signed */
-    ck_assert(!r->items[4].set);                             /* nil under FAIL */
+    ck_assert(!r->items[4].set);                            /* nil under FAIL */
     ck_assert(r->items[5].set && r->items[5].value == 255);
     reds_free(r);
     /* OVERFLOW WRAP explicitly, and no operation at all. */
-    reds_bitfield_op wrap = {.write = {.set = true, .overflow = REDS_BITFIELD_OVERFLOW_WRAP,
+    reds_bitfield_op wrap = {.write = {.set = true,
+                                       .overflow = REDS_BITFIELD_OVERFLOW_WRAP,
                                        .incrby = {.set = true, S("u8"), 0, 2}}};
     o = (reds_bitfield_opts){.operations = &wrap, .noperations = 1};
     ASSERT_OK(reds_bitfield(c, S("bf"), &o, &r));
@@ -187,7 +189,8 @@ START_TEST(bitfield_ro)
     reds_bitfield_ro_opts o = {.gets = gets, .ngets = 4};
     ASSERT_OK(reds_bitfield_ro(c, S("k"), &o, &r));
     ck_assert_uint_eq(r->count, 4);
-    ck_assert(r->items[0] == 0x12 && r->items[1] == 0x3 && r->items[2] == 0x1234 && r->items[3] == 0);
+    ck_assert(r->items[0] == 0x12 && r->items[1] == 0x3 && r->items[2] == 0x1234 &&
+              r->items[3] == 0);
     reds_free(r);
     ASSERT_OK(reds_bitfield_ro(c, S("k"), NULL, &r));
     ck_assert_uint_eq(r->count, 0);
@@ -208,17 +211,20 @@ START_TEST(bitfield_checks_before_sending)
     o.operations = &neither;
     ASSERT_ERR(reds_bitfield(c, S("bf"), &o, &r), REDS_ERR_DATA);
     /* A write is exactly one of SET and INCRBY. */
-    reds_bitfield_op two = {.write = {.set = true, .set_value = {.set = true, S("u8"), 0, 1},
+    reds_bitfield_op two = {.write = {.set = true,
+                                      .set_value = {.set = true, S("u8"), 0, 1},
                                       .incrby = {.set = true, S("u8"), 0, 1}}};
     o.operations = &two;
     ASSERT_ERR(reds_bitfield(c, S("bf"), &o, &r), REDS_ERR_DATA);
-    reds_bitfield_op overflow = {.write = {.set = true, .overflow = (reds_bitfield_overflow)4,
+    reds_bitfield_op overflow = {.write = {.set = true,
+                                           .overflow = (reds_bitfield_overflow)4,
                                            .incrby = {.set = true, S("u8"), 0, 1}}};
     o.operations = &overflow;
     ASSERT_ERR(reds_bitfield(c, S("bf"), &o, &r), REDS_ERR_DATA);
     o = (reds_bitfield_opts){.operations = NULL, .noperations = 2};
     ASSERT_ERR(reds_bitfield(c, S("bf"), &o, &r), REDS_ERR_DATA);
-    reds_bitcount_opts bc = {.index = {.set = true, .start = 0, .end = 1, .unit = (reds_bit_unit)3}};
+    reds_bitcount_opts bc = {
+        .index = {.set = true, .start = 0, .end = 1, .unit = (reds_bit_unit)3}};
     int64_t n = -1;
     ASSERT_ERR(reds_bitcount(c, S("bf"), &bc, &n), REDS_ERR_DATA);
     ASSERT_ERR(reds_bitop(c, S("AND"), S("d"), NULL, 0, &n), REDS_ERR_DATA);

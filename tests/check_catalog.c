@@ -128,10 +128,12 @@ START_TEST(keys_from_key_specs)
     ck_assert_int_eq(keys_of(pos, 16, 5, "MSET", "a", "1", "b", "2"), 2);
     ck_assert(pos[0] == 1 && pos[1] == 3);
     /* ZUNIONSTORE dst 2 a b WEIGHTS 1 2: a destination, then a key count. */
-    ck_assert_int_eq(keys_of(pos, 16, 8, "ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"), 3);
+    ck_assert_int_eq(keys_of(pos, 16, 8, "ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"),
+                     3);
     ck_assert(pos[0] == 1 && pos[1] == 3 && pos[2] == 4);
     /* XREAD ... STREAMS s1 s2 id1 id2: half of what follows the keyword. */
-    ck_assert_int_eq(keys_of(pos, 16, 8, "XREAD", "COUNT", "1", "STREAMS", "s1", "s2", "0", "0"), 2);
+    ck_assert_int_eq(keys_of(pos, 16, 8, "XREAD", "COUNT", "1", "STREAMS", "s1", "s2", "0", "0"),
+                     2);
     ck_assert(pos[0] == 4 && pos[1] == 5);
     /* MIGRATE with KEYS, found by searching backwards. */
     ck_assert_int_eq(keys_of(pos, 16, 9, "MIGRATE", "h", "1", "", "0", "5", "KEYS", "x", "y"), 3);

@@ -123,8 +123,8 @@ START_TEST(auth_on_connect)
     ck_assert_int_eq(fixture_command(&s, "AUTH s3cret-pw", reply, sizeof reply), 0);
     reds_options admin = {.port = s.port, .password = "s3cret-pw"};
     ASSERT_OK(reds_client_new(&admin, &c));
-    reds_str acl[] = {REDS_STR("ACL"), REDS_STR("SETUSER"), REDS_STR("app"), REDS_STR("on"),
-                      REDS_STR(">app-pw"), REDS_STR("~*"), REDS_STR("+@all")};
+    reds_str acl[] = {REDS_STR("ACL"),     REDS_STR("SETUSER"), REDS_STR("app"),  REDS_STR("on"),
+                      REDS_STR(">app-pw"), REDS_STR("~*"),      REDS_STR("+@all")};
     ASSERT_OK(reds_execute_command(c, 7, acl, NULL));
     reds_client_free(c);
     reds_options user = {.port = s.port, .username = "app", .password = "app-pw"};
@@ -409,7 +409,8 @@ static reds_err shout(const reds_reply *reply, void *out, void *udata)
     reds_str *s = reds_alloc(sizeof *s + reply->len + 1);
     char *p = (char *)(s + 1);
     for (size_t i = 0; i < reply->len; i++)
-        p[i] = (char)(reply->str[i] >= 'a' && reply->str[i] <= 'z' ? reply->str[i] - 32 : reply->str[i]);
+        p[i] = (char)(reply->str[i] >= 'a' && reply->str[i] <= 'z' ? reply->str[i] - 32
+                                                                   : reply->str[i]);
     s->ptr = p;
     s->len = reply->len;
     *(reds_str **)out = s;

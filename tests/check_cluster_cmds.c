@@ -52,12 +52,12 @@ static void node_stop(node *n)
 }
 
 /* Poll `pred` for up to ten seconds. */
-#define WAIT_FOR(pred, what)                                                                     \
-    do {                                                                                         \
-        bool ok_ = false;                                                                        \
-        for (int i_ = 0; i_ < 1000 && !(ok_ = (pred)); i_++)                                     \
-            sleep_ms(10);                                                                        \
-        ck_assert_msg(ok_, "timed out waiting for %s", what);                                   \
+#define WAIT_FOR(pred, what)                                                                       \
+    do {                                                                                           \
+        bool ok_ = false;                                                                          \
+        for (int i_ = 0; i_ < 1000 && !(ok_ = (pred)); i_++)                                       \
+            sleep_ms(10);                                                                          \
+        ck_assert_msg(ok_, "timed out waiting for %s", what);                                      \
     } while (0)
 
 static bool state_ok(reds_client *c)
@@ -76,7 +76,8 @@ static bool knows(reds_client *c, size_t n)
     ASSERT_OK(reds_cluster_nodes(c, &l));
     bool ok = l->count == n;
     for (size_t i = 0; ok && i < l->count; i++)
-        ok = str_is(&l->items[i].link_state, "connected") && !strstr(l->items[i].flags.ptr, "handshake") &&
+        ok = str_is(&l->items[i].link_state, "connected") &&
+             !strstr(l->items[i].flags.ptr, "handshake") &&
              !strstr(l->items[i].flags.ptr, "noaddr");
     reds_free(l);
     return ok;
@@ -187,13 +188,15 @@ START_TEST(solo_info_nodes_shards_slots)
     ASSERT_OK(reds_cluster_slaves(solo.c, reds_cstr(solo.id), &nodes));
     ck_assert_uint_eq(nodes->count, 0);
     reds_free(nodes);
-    ASSERT_ERR(reds_cluster_replicas(solo.c, REDS_STR("0000000000000000000000000000000000000000"), &nodes),
-               REDS_ERR_RESPONSE);
+    ASSERT_ERR(
+        reds_cluster_replicas(solo.c, REDS_STR("0000000000000000000000000000000000000000"), &nodes),
+        REDS_ERR_RESPONSE);
 
     int64_t n = -1;
     ASSERT_OK(reds_cluster_count_failure_reports(solo.c, reds_cstr(solo.id), &n));
     ck_assert_int_eq(n, 0);
-    ASSERT_ERR(reds_cluster_count_failure_reports(solo.c, REDS_STR("nosuch"), &n), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_cluster_count_failure_reports(solo.c, REDS_STR("nosuch"), &n),
+               REDS_ERR_RESPONSE);
 
     reds_strlist *help = NULL;
     ASSERT_OK(reds_cluster_help(solo.c, &help));
@@ -275,13 +278,17 @@ START_TEST(solo_keys_and_slots)
 
     /* SETSLOT on a node alone: what it can and cannot do. */
     ASSERT_OK(reds_cluster_setslot(solo.c, 7, (reds_cluster_setslot_subcommand){.stable = true}));
-    ASSERT_OK(reds_cluster_setslot(solo.c, 7, (reds_cluster_setslot_subcommand){.node = reds_cstr(solo.id)}));
-    ASSERT_ERR(reds_cluster_setslot(solo.c, 7, (reds_cluster_setslot_subcommand){.importing = reds_cstr(solo.id)}),
+    ASSERT_OK(reds_cluster_setslot(solo.c, 7,
+                                   (reds_cluster_setslot_subcommand){.node = reds_cstr(solo.id)}));
+    ASSERT_ERR(reds_cluster_setslot(
+                   solo.c, 7, (reds_cluster_setslot_subcommand){.importing = reds_cstr(solo.id)}),
                REDS_ERR_RESPONSE);
-    ASSERT_ERR(reds_cluster_setslot(solo.c, 7, (reds_cluster_setslot_subcommand){.migrating = REDS_STR("nosuch")}),
+    ASSERT_ERR(reds_cluster_setslot(
+                   solo.c, 7, (reds_cluster_setslot_subcommand){.migrating = REDS_STR("nosuch")}),
                REDS_ERR_RESPONSE);
-    ASSERT_ERR(reds_cluster_setslot(solo.c, 7,
-                                    (reds_cluster_setslot_subcommand){.stable = true, .node = reds_cstr(solo.id)}),
+    ASSERT_ERR(reds_cluster_setslot(
+                   solo.c, 7,
+                   (reds_cluster_setslot_subcommand){.stable = true, .node = reds_cstr(solo.id)}),
                REDS_ERR_DATA);
 
     ASSERT_OK(reds_cluster_saveconfig(solo.c));
@@ -347,7 +354,8 @@ static bool replica_listed(const node *at, const node *master, const node *repli
     bool ok = false;
     for (size_t i = 0; i < l->count; i++)
         for (size_t j = 0; j < l->items[i].nreplicas; j++)
-            ok |= str_is(&l->items[i].replicas[j].id, replica->id) && str_is(&l->items[i].master.id, master->id);
+            ok |= str_is(&l->items[i].replicas[j].id, replica->id) &&
+                  str_is(&l->items[i].master.id, master->id);
     reds_free(l);
     return ok;
 }
@@ -384,8 +392,9 @@ START_TEST(three_nodes_meet_replicate_migrate_failover)
 
     /* MEET: a introduces b and c; gossip does the rest. */
     ASSERT_OK(reds_cluster_meet(a.c, REDS_STR("127.0.0.1"), b.srv.port, NULL));
-    ASSERT_OK(reds_cluster_meet(a.c, REDS_STR("127.0.0.1"), cc.srv.port,
-                                &(reds_cluster_meet_opts){.cluster_bus_port = REDS_I64(cc.srv.port + 10000)}));
+    ASSERT_OK(reds_cluster_meet(
+        a.c, REDS_STR("127.0.0.1"), cc.srv.port,
+        &(reds_cluster_meet_opts){.cluster_bus_port = REDS_I64(cc.srv.port + 10000)}));
     WAIT_FOR(knows(a.c, 3) && knows(b.c, 3) && knows(cc.c, 3), "three nodes that know each other");
     WAIT_FOR(state_ok(a.c) && state_ok(b.c) && state_ok(cc.c), "cluster_state:ok everywhere");
 
@@ -395,7 +404,8 @@ START_TEST(three_nodes_meet_replicate_migrate_failover)
     /* The cluster counts c as loading while its offset is 0: a's pings to
      * its replicas (every second here) move it on. */
     ASSERT_OK(reds_set(a.c, REDS_STR("k"), REDS_STR("v"), NULL, NULL));
-    WAIT_FOR(replica_listed(&a, &a, &cc) && replica_listed(&b, &a, &cc) && replica_listed(&cc, &a, &cc),
+    WAIT_FOR(replica_listed(&a, &a, &cc) && replica_listed(&b, &a, &cc) &&
+                 replica_listed(&cc, &a, &cc),
              "c to serve as a's replica");
 
     reds_cluster_node_list *nodes = NULL;
@@ -504,7 +514,7 @@ START_TEST(three_nodes_meet_replicate_migrate_failover)
 
     /* FORGET b everywhere, RESET it, and let it meet the cluster again
      * under a new ID. */
-    ASSERT_ERR(reds_cluster_forget(a.c, reds_cstr(a.id)), REDS_ERR_RESPONSE); /* itself */
+    ASSERT_ERR(reds_cluster_forget(a.c, reds_cstr(a.id)), REDS_ERR_RESPONSE);  /* itself */
     ASSERT_ERR(reds_cluster_forget(cc.c, reds_cstr(a.id)), REDS_ERR_RESPONSE); /* its master */
     ASSERT_OK(reds_cluster_forget(a.c, reds_cstr(b.id)));
     ASSERT_OK(reds_cluster_forget(cc.c, reds_cstr(b.id)));
@@ -515,7 +525,8 @@ START_TEST(three_nodes_meet_replicate_migrate_failover)
     reds_free(nodes);
     char old_b[41];
     memcpy(old_b, b.id, sizeof old_b);
-    ASSERT_OK(reds_cluster_reset(b.c, &(reds_cluster_reset_opts){.mode = REDS_CLUSTER_RESET_MODE_HARD}));
+    ASSERT_OK(
+        reds_cluster_reset(b.c, &(reds_cluster_reset_opts){.mode = REDS_CLUSTER_RESET_MODE_HARD}));
     read_id(&b);
     ck_assert_str_ne(b.id, old_b);
     ck_assert(knows(b.c, 1));
@@ -526,8 +537,10 @@ START_TEST(three_nodes_meet_replicate_migrate_failover)
     /* Migrate one slot from a to b: IMPORTING, MIGRATING, ASKING, NODE. */
     int64_t slot = -1;
     ASSERT_OK(reds_cluster_keyslot(a.c, REDS_STR("mig"), &slot));
-    ASSERT_OK(reds_cluster_setslot(b.c, slot, (reds_cluster_setslot_subcommand){.importing = reds_cstr(a.id)}));
-    ASSERT_OK(reds_cluster_setslot(a.c, slot, (reds_cluster_setslot_subcommand){.migrating = reds_cstr(b.id)}));
+    ASSERT_OK(reds_cluster_setslot(
+        b.c, slot, (reds_cluster_setslot_subcommand){.importing = reds_cstr(a.id)}));
+    ASSERT_OK(reds_cluster_setslot(
+        a.c, slot, (reds_cluster_setslot_subcommand){.migrating = reds_cstr(b.id)}));
     char expect[128], buf[256];
     my_slots(a.c, buf, sizeof buf);
     snprintf(expect, sizeof expect, "[%lld->-%s]", (long long)slot, b.id);
@@ -545,9 +558,12 @@ START_TEST(three_nodes_meet_replicate_migrate_failover)
     ASSERT_OK(reds_get(onb, REDS_STR("mig"), &v));
     ck_assert_ptr_null(v);
     reds_client_free(onb);
-    ASSERT_OK(reds_cluster_setslot(b.c, slot, (reds_cluster_setslot_subcommand){.node = reds_cstr(b.id)}));
-    ASSERT_OK(reds_cluster_setslot(a.c, slot, (reds_cluster_setslot_subcommand){.node = reds_cstr(b.id)}));
-    WAIT_FOR(serves(&a, slot, &b) && serves(&b, slot, &b) && serves(&cc, slot, &b), "b to own the slot everywhere");
+    ASSERT_OK(reds_cluster_setslot(b.c, slot,
+                                   (reds_cluster_setslot_subcommand){.node = reds_cstr(b.id)}));
+    ASSERT_OK(reds_cluster_setslot(a.c, slot,
+                                   (reds_cluster_setslot_subcommand){.node = reds_cstr(b.id)}));
+    WAIT_FOR(serves(&a, slot, &b) && serves(&b, slot, &b) && serves(&cc, slot, &b),
+             "b to own the slot everywhere");
     slots = NULL;
     ASSERT_OK(reds_cluster_slots(a.c, &slots));
     ck_assert_uint_eq(slots->count, 3);
@@ -556,10 +572,14 @@ START_TEST(three_nodes_meet_replicate_migrate_failover)
 
     /* CLUSTER FAILOVER: only a replica may; TAKEOVER needs no agreement. */
     ASSERT_ERR(reds_cluster_failover(a.c, NULL), REDS_ERR_RESPONSE);
-    ASSERT_OK(reds_cluster_failover(cc.c, &(reds_cluster_failover_opts){.mode = REDS_CLUSTER_FAILOVER_MODE_TAKEOVER}));
-    WAIT_FOR(role_is(cc.c, REDS_ROLE_MASTER) && role_is(a.c, REDS_ROLE_REPLICA), "c to take over from a");
-    WAIT_FOR(serves(&b, 0, &cc) && serves(&a, 0, &cc) && serves(&cc, 0, &cc), "every node to see c as master");
-    WAIT_FOR(state_ok(a.c) && state_ok(b.c) && state_ok(cc.c), "cluster_state:ok after the failover");
+    ASSERT_OK(reds_cluster_failover(
+        cc.c, &(reds_cluster_failover_opts){.mode = REDS_CLUSTER_FAILOVER_MODE_TAKEOVER}));
+    WAIT_FOR(role_is(cc.c, REDS_ROLE_MASTER) && role_is(a.c, REDS_ROLE_REPLICA),
+             "c to take over from a");
+    WAIT_FOR(serves(&b, 0, &cc) && serves(&a, 0, &cc) && serves(&cc, 0, &cc),
+             "every node to see c as master");
+    WAIT_FOR(state_ok(a.c) && state_ok(b.c) && state_ok(cc.c),
+             "cluster_state:ok after the failover");
     reds_str *bumped = NULL;
     ASSERT_OK(reds_cluster_bumpepoch(b.c, &bumped));
     ck_assert_msg(strncmp(bumped->ptr, "BUMPED ", 7) == 0, "%s", bumped->ptr);

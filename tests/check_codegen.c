@@ -137,8 +137,8 @@ END_TEST
 START_TEST(variant_path_not_found)
 {
     char text[1024];
-    snprintf(text, sizeof text,
-             "%s  variants:\n    - {c_name: get_x, reply: int, fix: [nosuch]}\n", valid_get);
+    snprintf(text, sizeof text, "%s  variants:\n    - {c_name: get_x, reply: int, fix: [nosuch]}\n",
+             valid_get);
     refused(text, "1: GET: path 'nosuch': no such argument");
 }
 END_TEST
@@ -192,7 +192,8 @@ START_TEST(record_layout_rules)
          "record bad: rest is for the last field of an array or words record"},
         {"  bad:\n    shape: words\n    fields:\n      - {name: a, type: map}\n",
          "record bad: a words record holds int and string fields (and a rest strlist)"},
-        {"  bad:\n    shape: array\n    fields:\n      - {name: a, type: \"list:scan_page\", prefix: true}\n",
+        {"  bad:\n    shape: array\n    fields:\n      - {name: a, type: \"list:scan_page\", "
+         "prefix: true}\n",
          "record bad: a prefix field of a map record is a list of a pairs record"},
         {"  bad:\n    shape: lines\n    fields:\n      - {name: a, type: string, nullable: true}\n",
          "record bad: nullable fields are for array, map and pairs records"},
@@ -202,12 +203,13 @@ START_TEST(record_layout_rules)
     write_file(path, valid_get);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char cmd[512];
-        snprintf(cmd, sizeof cmd, "cp spec/replies.yaml %s/ && cat >> %s/replies.yaml <<'EOF'\n%sEOF",
-                 spec_dir, spec_dir, cases[i].record);
+        snprintf(cmd, sizeof cmd,
+                 "cp spec/replies.yaml %s/ && cat >> %s/replies.yaml <<'EOF'\n%sEOF", spec_dir,
+                 spec_dir, cases[i].record);
         ck_assert_int_eq(system(cmd), 0);
         ck_assert_int_eq(generate(log, sizeof log), 1);
-        ck_assert_msg(strstr(log, cases[i].message) != NULL, "expected \"%s\" in:\n%s", cases[i].message,
-                      log);
+        ck_assert_msg(strstr(log, cases[i].message) != NULL, "expected \"%s\" in:\n%s",
+                      cases[i].message, log);
         ck_assert_int_ne(access(out_dir, F_OK), 0);
     }
 }
@@ -239,7 +241,8 @@ START_TEST(the_real_spec_is_current)
     /* generated/ matches spec/ (what make check-generated checks). */
     const char *python = getenv("REDS_PYTHON");
     char cmd[256];
-    snprintf(cmd, sizeof cmd, "%s codegen/generate.py --check", python && *python ? python : "python3");
+    snprintf(cmd, sizeof cmd, "%s codegen/generate.py --check",
+             python && *python ? python : "python3");
     ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST

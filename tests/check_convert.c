@@ -9,23 +9,23 @@
 #include "testreply.h"
 
 static const char *const shapes[] = {
-    "+OK\r\n",                          /* 0 status */
-    "$3\r\nfoo\r\n",                    /* 1 bulk */
-    ":1\r\n",                           /* 2 integer 1 */
-    ":42\r\n",                          /* 3 integer 42 */
-    "$-1\r\n",                          /* 4 nil */
-    "*-1\r\n",                          /* 5 nil array */
-    "*2\r\n$1\r\na\r\n$1\r\nb\r\n",     /* 6 array of strings */
-    "*0\r\n",                           /* 7 empty array */
-    "-ERR x\r\n",                       /* 8 error */
-    "$3\r\n2.5\r\n",                    /* 9 a double as a bulk */
-    "*3\r\n:1\r\n:2\r\n:3\r\n",         /* 10 array of integers */
-    "*2\r\n*0\r\n$1\r\nx\r\n",          /* 11 nested array */
+    "+OK\r\n",                                 /* 0 status */
+    "$3\r\nfoo\r\n",                           /* 1 bulk */
+    ":1\r\n",                                  /* 2 integer 1 */
+    ":42\r\n",                                 /* 3 integer 42 */
+    "$-1\r\n",                                 /* 4 nil */
+    "*-1\r\n",                                 /* 5 nil array */
+    "*2\r\n$1\r\na\r\n$1\r\nb\r\n",            /* 6 array of strings */
+    "*0\r\n",                                  /* 7 empty array */
+    "-ERR x\r\n",                              /* 8 error */
+    "$3\r\n2.5\r\n",                           /* 9 a double as a bulk */
+    "*3\r\n:1\r\n:2\r\n:3\r\n",                /* 10 array of integers */
+    "*2\r\n*0\r\n$1\r\nx\r\n",                 /* 11 nested array */
     "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", /* 12 odd-length array */
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
-#define ALL ((1u << NSHAPES) - 1)
-#define BIT(i) (1u << (i))
+#define ALL     ((1u << NSHAPES) - 1)
+#define BIT(i)  (1u << (i))
 
 static const struct {
     const char *name;
@@ -39,11 +39,14 @@ static const struct {
     {"bool", reds__conv_bool, BIT(2), false},
     {"nullable_int", reds__conv_nullable_int, BIT(2) | BIT(3) | BIT(4) | BIT(5), false},
     {"double", reds__conv_double, BIT(2) | BIT(3) | BIT(9), false},
-    {"nullable_double", reds__conv_nullable_double, BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(9), false},
+    {"nullable_double", reds__conv_nullable_double, BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(9),
+     false},
     {"string", reds__conv_string, BIT(0) | BIT(1) | BIT(9), true},
-    {"nullable_string", reds__conv_nullable_string, BIT(0) | BIT(1) | BIT(4) | BIT(5) | BIT(9), true},
+    {"nullable_string", reds__conv_nullable_string, BIT(0) | BIT(1) | BIT(4) | BIT(5) | BIT(9),
+     true},
     {"strlist", reds__conv_strlist, BIT(6) | BIT(7) | BIT(12), true},
-    {"nullable_strlist", reds__conv_nullable_strlist, BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(12), true},
+    {"nullable_strlist", reds__conv_nullable_strlist, BIT(4) | BIT(5) | BIT(6) | BIT(7) | BIT(12),
+     true},
     {"map", reds__conv_map, BIT(6) | BIT(7), true},
     {"intlist", reds__conv_intlist, BIT(7) | BIT(10), true},
     {"reply", reds__conv_reply, ALL, true},
@@ -86,7 +89,8 @@ END_TEST
 START_TEST(scalar_values)
 {
     int64_t i;
-    ck_assert_int_eq(test_convert(reds__conv_int, TEST_PARSE(":-9223372036854775808\r\n"), &i), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_int, TEST_PARSE(":-9223372036854775808\r\n"), &i),
+                     REDS_OK);
     ck_assert(i == INT64_MIN);
     bool b = true;
     ck_assert_int_eq(test_convert(reds__conv_bool, TEST_PARSE(":0\r\n"), &b), REDS_OK);
@@ -96,8 +100,9 @@ START_TEST(scalar_values)
     double d;
     ck_assert_int_eq(test_convert(reds__conv_double, TEST_PARSE("$4\r\n-inf\r\n"), &d), REDS_OK);
     ck_assert(d < 0 && isinf(d));
-    ck_assert_int_eq(test_convert(reds__conv_double, TEST_PARSE("$20\r\n3.0000000000000004e5\r\n"), &d),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_double, TEST_PARSE("$20\r\n3.0000000000000004e5\r\n"), &d),
+        REDS_OK);
     ck_assert(d == 3.0000000000000004e5);
     ck_assert_int_eq(test_convert(reds__conv_double, TEST_PARSE("$3\r\n1.x\r\n"), &d),
                      REDS_ERR_INVALID_RESPONSE);
@@ -115,7 +120,8 @@ END_TEST
 START_TEST(strings_and_lists)
 {
     reds_str *s = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_string, TEST_PARSE("$5\r\na\0b\r\n\r\n"), &s), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_string, TEST_PARSE("$5\r\na\0b\r\n\r\n"), &s),
+                     REDS_OK);
     ck_assert_uint_eq(s->len, 5);
     ck_assert(memcmp(s->ptr, "a\0b\r\n", 5) == 0 && s->ptr[5] == '\0');
     reds_free(s);
@@ -123,8 +129,9 @@ START_TEST(strings_and_lists)
     ck_assert_ptr_null(s);
 
     reds_strlist *l = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_strlist, TEST_PARSE("*3\r\n$1\r\nx\r\n$-1\r\n$0\r\n\r\n"), &l),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_strlist, TEST_PARSE("*3\r\n$1\r\nx\r\n$-1\r\n$0\r\n\r\n"), &l),
+        REDS_OK);
     ck_assert_uint_eq(l->count, 3);
     ASSERT_STR(&l->items[0], "x");
     ck_assert_ptr_null(l->items[1].ptr);
@@ -132,7 +139,9 @@ START_TEST(strings_and_lists)
     reds_free(l);
 
     reds_map *m = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_map, TEST_PARSE("*4\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\ng\r\n$1\r\nw\r\n"), &m),
+    ck_assert_int_eq(test_convert(reds__conv_map,
+                                  TEST_PARSE("*4\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\ng\r\n$1\r\nw\r\n"),
+                                  &m),
                      REDS_OK);
     ck_assert_uint_eq(m->count, 2);
     ASSERT_STR(reds_map_get(m, REDS_STR("g")), "w");
@@ -144,7 +153,8 @@ START_TEST(strings_and_lists)
     ck_assert_ptr_null(m);
 
     reds_reply *tree = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_reply, TEST_PARSE("*2\r\n:5\r\n*1\r\n+hi\r\n"), &tree), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_reply, TEST_PARSE("*2\r\n:5\r\n*1\r\n+hi\r\n"), &tree),
+                     REDS_OK);
     int64_t five;
     reds_str hi;
     ASSERT_OK(reds_reply_int(reds_reply_at(tree, 0), &five));
@@ -162,20 +172,22 @@ END_TEST
 START_TEST(records_array_and_map)
 {
     reds_scan_page *page = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_scan_page,
-                             TEST_PARSE("*2\r\n$20\r\n18446744073709551615\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"),
-                             &page),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(
+            reds__conv_scan_page,
+            TEST_PARSE("*2\r\n$20\r\n18446744073709551615\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"), &page),
+        REDS_OK);
     ck_assert(page->cursor == UINT64_MAX);
     ck_assert_uint_eq(page->items.count, 2);
     ASSERT_STR(&page->items.items[1], "b");
     reds_free(page);
     page = NULL;
     /* A cursor that is not a number, one that overflows, a short page. */
-    ck_assert_int_eq(test_convert(reds__conv_scan_page, TEST_PARSE("*2\r\n$2\r\n1x\r\n*0\r\n"), &page),
-                     REDS_ERR_INVALID_RESPONSE);
+    ck_assert_int_eq(
+        test_convert(reds__conv_scan_page, TEST_PARSE("*2\r\n$2\r\n1x\r\n*0\r\n"), &page),
+        REDS_ERR_INVALID_RESPONSE);
     ck_assert_int_eq(test_convert(reds__conv_scan_page,
-                             TEST_PARSE("*2\r\n$20\r\n18446744073709551616\r\n*0\r\n"), &page),
+                                  TEST_PARSE("*2\r\n$20\r\n18446744073709551616\r\n*0\r\n"), &page),
                      REDS_ERR_INVALID_RESPONSE);
     ck_assert_int_eq(test_convert(reds__conv_scan_page, TEST_PARSE("*1\r\n$1\r\n0\r\n"), &page),
                      REDS_ERR_INVALID_RESPONSE);
@@ -184,10 +196,12 @@ START_TEST(records_array_and_map)
     /* LCS IDX, as Redis 7.0 answers LCS a b IDX WITHMATCHLEN. */
     reds_lcs_result *lcs = NULL;
     ck_assert_int_eq(
-        test_convert(reds__conv_lcs_idx,
-                TEST_PARSE("*4\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n"
-                      "*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n"),
-                &lcs),
+        test_convert(
+            reds__conv_lcs_idx,
+            TEST_PARSE(
+                "*4\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n"
+                "*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n"),
+            &lcs),
         REDS_OK);
     ck_assert_int_eq(lcs->len, 6);
     ck_assert_uint_eq(lcs->nmatches, 2);
@@ -197,27 +211,31 @@ START_TEST(records_array_and_map)
     ck_assert(lcs->matches[1].a.start == 2 && lcs->matches[1].b.end == 1);
     ck_assert_int_eq(lcs->matches[1].len, 0); /* no WITHMATCHLEN element */
     reds_free(lcs);
-    ck_assert_int_eq(test_convert(reds__conv_lcs_idx, TEST_PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n:1\r\n"), &lcs),
-                     REDS_ERR_INVALID_RESPONSE);
+    ck_assert_int_eq(
+        test_convert(reds__conv_lcs_idx, TEST_PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n:1\r\n"), &lcs),
+        REDS_ERR_INVALID_RESPONSE);
     /* A bad field before a good optional one still fails the record. */
-    ck_assert_int_eq(test_convert(reds__conv_lcs_idx,
-                             TEST_PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n*3\r\n:1\r\n*2\r\n:0\r\n:1\r\n:4\r\n"),
-                             &lcs),
-                     REDS_ERR_INVALID_RESPONSE);
+    ck_assert_int_eq(
+        test_convert(
+            reds__conv_lcs_idx,
+            TEST_PARSE("*2\r\n$7\r\nmatches\r\n*1\r\n*3\r\n:1\r\n*2\r\n:0\r\n:1\r\n:4\r\n"), &lcs),
+        REDS_ERR_INVALID_RESPONSE);
 
     reds_hello_reply *h = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_hello,
-                             TEST_PARSE("*8\r\n$6\r\nserver\r\n$5\r\nredis\r\n$5\r\nproto\r\n:2\r\n"
-                                   "$7\r\nmodules\r\n*0\r\n$5\r\nextra\r\n$1\r\nx\r\n"),
-                             &h),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_hello,
+                     TEST_PARSE("*8\r\n$6\r\nserver\r\n$5\r\nredis\r\n$5\r\nproto\r\n:2\r\n"
+                                "$7\r\nmodules\r\n*0\r\n$5\r\nextra\r\n$1\r\nx\r\n"),
+                     &h),
+        REDS_OK);
     ASSERT_STR(&h->server, "redis");
     ck_assert_int_eq(h->proto, 2);
     ck_assert_int_eq(h->modules->type, REDS_REPLY_ARRAY);
     ck_assert_ptr_null(h->version.ptr); /* missing fields stay zero */
     reds_free(h);
-    ck_assert_int_eq(test_convert(reds__conv_hello, TEST_PARSE("*2\r\n$5\r\nproto\r\n$1\r\nx\r\n"), &h),
-                     REDS_ERR_INVALID_RESPONSE);
+    ck_assert_int_eq(
+        test_convert(reds__conv_hello, TEST_PARSE("*2\r\n$5\r\nproto\r\n$1\r\nx\r\n"), &h),
+        REDS_ERR_INVALID_RESPONSE);
 }
 END_TEST
 
@@ -226,9 +244,10 @@ START_TEST(records_text)
     reds_client_entry *e = NULL;
     ck_assert_int_eq(
         test_convert(reds__conv_client_info,
-                test_parse_bulk("id=3 addr=127.0.0.1:50 laddr=127.0.0.1:6379 fd=8 name=web age=2 idle=0 "
-                           "flags=N db=1 multi=-1 new-field=7 cmd=client|info\n"),
-                &e),
+                     test_parse_bulk(
+                         "id=3 addr=127.0.0.1:50 laddr=127.0.0.1:6379 fd=8 name=web age=2 idle=0 "
+                         "flags=N db=1 multi=-1 new-field=7 cmd=client|info\n"),
+                     &e),
         REDS_OK);
     ck_assert_int_eq(e->id, 3);
     ASSERT_STR(&e->addr, "127.0.0.1:50");
@@ -244,13 +263,15 @@ START_TEST(records_text)
                      REDS_ERR_INVALID_RESPONSE);
 
     reds_client_entry_list *list = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_client_list, test_parse_bulk("id=1 name=a\nid=2 name=b\n"), &list),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_client_list, test_parse_bulk("id=1 name=a\nid=2 name=b\n"), &list),
+        REDS_OK);
     ck_assert_uint_eq(list->count, 2);
     ck_assert_int_eq(list->items[1].id, 2);
     ASSERT_STR(&list->items[1].name, "b");
     reds_free(list);
-    ck_assert_int_eq(test_convert(reds__conv_client_list, TEST_PARSE("$0\r\n\r\n"), &list), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_client_list, TEST_PARSE("$0\r\n\r\n"), &list),
+                     REDS_OK);
     ck_assert_uint_eq(list->count, 0);
     reds_free(list);
 }

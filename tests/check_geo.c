@@ -11,12 +11,11 @@
 
 static reds_client *c;
 
-
 /* The two cities of the Redis documentation. */
-#define PALERMO_LON 13.361389
-#define PALERMO_LAT 38.115556
-#define CATANIA_LON 15.087269
-#define CATANIA_LAT 37.502669
+#define PALERMO_LON  13.361389
+#define PALERMO_LAT  38.115556
+#define CATANIA_LON  15.087269
+#define CATANIA_LAT  37.502669
 #define PALERMO_HASH INT64_C(3479099956230698)
 #define CATANIA_HASH INT64_C(3479447370796909)
 
@@ -37,11 +36,11 @@ static void teardown(void)
     c = NULL;
 }
 
-#define ASSERT_NEAR(got, expect, tol)                                                    \
-    do {                                                                                 \
-        double g_ = (got), e_ = (expect);                                                \
-        ck_assert_msg(fabs(g_ - e_) <= (tol), "%s = %.10f, expected %.10f (+-%g)", #got, \
-                      g_, e_, (double)(tol));                                            \
+#define ASSERT_NEAR(got, expect, tol)                                                              \
+    do {                                                                                           \
+        double g_ = (got), e_ = (expect);                                                          \
+        ck_assert_msg(fabs(g_ - e_) <= (tol), "%s = %.10f, expected %.10f (+-%g)", #got, g_, e_,   \
+                      (double)(tol));                                                              \
     } while (0)
 
 /* The centre the GEORADIUS and GEOSEARCH queries use, and what the server
@@ -105,11 +104,13 @@ START_TEST(geoadd_options)
     reds_geo_member agrigento = {13.583333, 37.316667, S("Agrigento")};
     reds_geo_member palermo_moved = {13.5, 38.0, S("Palermo")};
     reds_geoadd_opts nx = {.condition = REDS_GEOADD_CONDITION_NX};
-    ASSERT_OK(reds_geoadd(c, S("Sicily"), (reds_geo_member[]){palermo_moved, agrigento}, 2, &nx, &n));
+    ASSERT_OK(
+        reds_geoadd(c, S("Sicily"), (reds_geo_member[]){palermo_moved, agrigento}, 2, &nx, &n));
     ck_assert_int_eq(n, 1); /* Palermo is not moved */
     reds_geoadd_opts xx_ch = {.condition = REDS_GEOADD_CONDITION_XX, .change = true};
     reds_geo_member nowhere = {10, 40, S("Nowhere")};
-    ASSERT_OK(reds_geoadd(c, S("Sicily"), (reds_geo_member[]){palermo_moved, nowhere}, 2, &xx_ch, &n));
+    ASSERT_OK(
+        reds_geoadd(c, S("Sicily"), (reds_geo_member[]){palermo_moved, nowhere}, 2, &xx_ch, &n));
     ck_assert_int_eq(n, 1); /* Palermo moved, Nowhere not added */
     reds_geo_pos_list *pos = NULL;
     ASSERT_OK(reds_geopos(c, S("Sicily"), STRS(S("Palermo"), S("Nowhere")), 2, &pos));
@@ -129,7 +130,8 @@ END_TEST
 START_TEST(geopos_geohash_geodist)
 {
     reds_geo_pos_list *pos = NULL;
-    ASSERT_OK(reds_geopos(c, S("Sicily"), STRS(S("Palermo"), S("nomember"), S("Catania")), 3, &pos));
+    ASSERT_OK(
+        reds_geopos(c, S("Sicily"), STRS(S("Palermo"), S("nomember"), S("Catania")), 3, &pos));
     ck_assert_uint_eq(pos->count, 3);
     assert_palermo_pos(&pos->items[0]);
     ck_assert(!pos->items[1].set);
@@ -247,8 +249,8 @@ START_TEST(geosearchstore_plain_and_storedist)
     ASSERT_OK(reds_geopos(c, S("dst"), STRS(S("Palermo")), 1, &pos));
     assert_palermo_pos(&pos->items[0]);
     reds_free(pos);
-    reds_geosearchstore_opts o = {.storedist = true, .order = REDS_GEO_ORDER_ASC,
-                                  .count = {.set = true, .count = 1}};
+    reds_geosearchstore_opts o = {
+        .storedist = true, .order = REDS_GEO_ORDER_ASC, .count = {.set = true, .count = 1}};
     ASSERT_OK(reds_geosearchstore(c, S("dists"), S("Sicily"), from_center, by_200km, &o, &n));
     ck_assert_int_eq(n, 1);
     reds_scored_list *sl = stored("dists");
@@ -268,13 +270,14 @@ START_TEST(georadius_forms)
 {
     reds_strlist *l = NULL;
     reds_georadius_opts asc = {.order = REDS_GEO_ORDER_ASC};
-    ASSERT_OK(reds_georadius(c, S("Sicily"), CENTER_LON, CENTER_LAT, 200, REDS_GEO_UNIT_KM, &asc, &l));
+    ASSERT_OK(
+        reds_georadius(c, S("Sicily"), CENTER_LON, CENTER_LAT, 200, REDS_GEO_UNIT_KM, &asc, &l));
     test_assert_strlist(l, "Catania", "Palermo", NULL);
     reds_free(l);
 
     reds_geo_result_list *r = NULL;
-    reds_georadius_with_opts all = {.withdist = true, .withhash = true, .withcoord = true,
-                                    .order = REDS_GEO_ORDER_DESC};
+    reds_georadius_with_opts all = {
+        .withdist = true, .withhash = true, .withcoord = true, .order = REDS_GEO_ORDER_DESC};
     ASSERT_OK(reds_georadius_with(c, S("Sicily"), CENTER_LON, CENTER_LAT, 200, REDS_GEO_UNIT_KM,
                                   &all, &r));
     ck_assert_uint_eq(r->count, 2);
@@ -301,8 +304,8 @@ START_TEST(georadius_forms)
     ASSERT_NEAR(sl->items[0].score, CATANIA_KM, 1e-3);
     reds_free(sl);
 
-    ASSERT_OK(reds_georadius_ro(c, S("Sicily"), CENTER_LON, CENTER_LAT, 100, REDS_GEO_UNIT_KM,
-                                NULL, &l));
+    ASSERT_OK(
+        reds_georadius_ro(c, S("Sicily"), CENTER_LON, CENTER_LAT, 100, REDS_GEO_UNIT_KM, NULL, &l));
     test_assert_strlist(l, "Catania", NULL);
     reds_free(l);
     reds_georadius_ro_with_opts hash = {.withhash = true};
@@ -318,14 +321,15 @@ START_TEST(georadiusbymember_forms)
 {
     reds_strlist *l = NULL;
     reds_georadiusbymember_opts asc = {.order = REDS_GEO_ORDER_ASC};
-    ASSERT_OK(reds_georadiusbymember(c, S("Sicily"), S("Palermo"), 200, REDS_GEO_UNIT_KM, &asc, &l));
+    ASSERT_OK(
+        reds_georadiusbymember(c, S("Sicily"), S("Palermo"), 200, REDS_GEO_UNIT_KM, &asc, &l));
     test_assert_strlist(l, "Palermo", "Catania", NULL);
     reds_free(l);
 
     reds_geo_result_list *r = NULL;
     reds_georadiusbymember_with_opts co = {.withcoord = true, .order = REDS_GEO_ORDER_ASC};
-    ASSERT_OK(reds_georadiusbymember_with(c, S("Sicily"), S("Catania"), 1, REDS_GEO_UNIT_KM, &co,
-                                          &r));
+    ASSERT_OK(
+        reds_georadiusbymember_with(c, S("Sicily"), S("Catania"), 1, REDS_GEO_UNIT_KM, &co, &r));
     ck_assert_uint_eq(r->count, 1);
     assert_result(&r->items[0], "Catania", COORD);
     reds_free(r);
@@ -334,8 +338,8 @@ START_TEST(georadiusbymember_forms)
     ASSERT_OK(reds_georadiusbymember_store(c, S("Sicily"), S("Palermo"), 200, REDS_GEO_UNIT_KM,
                                            S("byhash"), NULL, &n));
     ck_assert_int_eq(n, 2);
-    ASSERT_OK(reds_georadiusbymember_storedist(c, S("Sicily"), S("Palermo"), 200,
-                                               REDS_GEO_UNIT_KM, S("bydist"), &asc, &n));
+    ASSERT_OK(reds_georadiusbymember_storedist(c, S("Sicily"), S("Palermo"), 200, REDS_GEO_UNIT_KM,
+                                               S("bydist"), &asc, &n));
     ck_assert_int_eq(n, 2);
     reds_scored_list *sl = stored("bydist");
     ck_assert_uint_eq(sl->count, 2);
@@ -345,12 +349,13 @@ START_TEST(georadiusbymember_forms)
     ASSERT_NEAR(sl->items[1].score, 166.2742, 1e-3);
     reds_free(sl);
 
-    ASSERT_OK(reds_georadiusbymember_ro(c, S("Sicily"), S("Catania"), 500, REDS_GEO_UNIT_MI, &(
-        reds_georadiusbymember_ro_opts){.order = REDS_GEO_ORDER_DESC}, &l));
+    ASSERT_OK(reds_georadiusbymember_ro(
+        c, S("Sicily"), S("Catania"), 500, REDS_GEO_UNIT_MI,
+        &(reds_georadiusbymember_ro_opts){.order = REDS_GEO_ORDER_DESC}, &l));
     test_assert_strlist(l, "Palermo", "Catania", NULL);
     reds_free(l);
-    reds_georadiusbymember_ro_with_opts dh = {.withdist = true, .withhash = true,
-                                              .order = REDS_GEO_ORDER_ASC};
+    reds_georadiusbymember_ro_with_opts dh = {
+        .withdist = true, .withhash = true, .order = REDS_GEO_ORDER_ASC};
     ASSERT_OK(reds_georadiusbymember_ro_with(c, S("Sicily"), S("Catania"), 200, REDS_GEO_UNIT_KM,
                                              &dh, &r));
     ck_assert_uint_eq(r->count, 2);
@@ -430,8 +435,8 @@ static Suite *suite(void)
         const TTest *tests[8];
     } groups[] = {
         {"members", {geoadd_options, geopos_geohash_geodist}},
-        {"geosearch", {geosearch_members, geosearch_with_exact_fields,
-                       geosearchstore_plain_and_storedist}},
+        {"geosearch",
+         {geosearch_members, geosearch_with_exact_fields, geosearchstore_plain_and_storedist}},
         {"georadius", {georadius_forms, georadiusbymember_forms}},
         {"errors", {option_checks, wrong_type}},
     };

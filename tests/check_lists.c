@@ -21,7 +21,6 @@ static void teardown(void)
     c = NULL;
 }
 
-
 /* RPUSH `key` the given elements; returns the new length. */
 #define PUSH(key, ...) push(key, STRS(__VA_ARGS__), NSTRS(__VA_ARGS__))
 static int64_t push(const char *key, const reds_str *v, size_t n)
@@ -346,7 +345,8 @@ START_TEST(blmove_brpoplpush)
 {
     PUSH("src", S("a"), S("b"));
     reds_str *v = NULL;
-    ASSERT_OK(reds_blmove(c, S("src"), S("dst"), REDS_LIST_SIDE_RIGHT, REDS_LIST_SIDE_LEFT, 0.1, &v));
+    ASSERT_OK(
+        reds_blmove(c, S("src"), S("dst"), REDS_LIST_SIDE_RIGHT, REDS_LIST_SIDE_LEFT, 0.1, &v));
     ASSERT_STR(v, "b");
     reds_free(v);
     ASSERT_OK(reds_brpoplpush(c, S("src"), S("dst"), 0.1, &v));
@@ -354,7 +354,8 @@ START_TEST(blmove_brpoplpush)
     reds_free(v);
     assert_list("dst", "a", "b", NULL);
     v = (reds_str *)&v;
-    ASSERT_OK(reds_blmove(c, S("src"), S("dst"), REDS_LIST_SIDE_LEFT, REDS_LIST_SIDE_LEFT, 0.1, &v));
+    ASSERT_OK(
+        reds_blmove(c, S("src"), S("dst"), REDS_LIST_SIDE_LEFT, REDS_LIST_SIDE_LEFT, 0.1, &v));
     ck_assert_ptr_null(v);
     v = (reds_str *)&v;
     ASSERT_OK(reds_brpoplpush(c, S("src"), S("dst"), 0.1, &v));
@@ -426,8 +427,7 @@ START_TEST(argument_checks)
     ASSERT_ERR(reds_lmpop(c, STRS(S("l")), 1, (reds_list_side)7, NULL, &m), REDS_ERR_DATA);
     ASSERT_ERR(reds_linsert(c, S("l"), 0, S("p"), S("e"), &n), REDS_ERR_DATA);
     /* A NaN timeout cannot be sent. */
-    ASSERT_ERR(reds_blmove(c, S("a"), S("b"), REDS_LIST_SIDE_LEFT, REDS_LIST_SIDE_LEFT,
-                           NAN, &v),
+    ASSERT_ERR(reds_blmove(c, S("a"), S("b"), REDS_LIST_SIDE_LEFT, REDS_LIST_SIDE_LEFT, NAN, &v),
                REDS_ERR_DATA);
     ASSERT_ERR(reds_lpos(c, S("l"), reds_strn(NULL, 3), NULL, &(reds_opt_i64){0}), REDS_ERR_DATA);
     /* Nothing above reached the server. */
@@ -445,8 +445,9 @@ static Suite *suite(void)
     } groups[] = {
         {"push", {push_range_len, pushx_only_existing}},
         {"edit", {lindex_lset_linsert, lrem_ltrim}},
-        {"pop", {lpop_rpop_single, lpop_rpop_count, lpos_single_and_count, lmove_rpoplpush,
-                 lmpop_value_and_nil}},
+        {"pop",
+         {lpop_rpop_single, lpop_rpop_count, lpos_single_and_count, lmove_rpoplpush,
+          lmpop_value_and_nil}},
         {"blocking", {blpop_brpop, blmove_brpoplpush, blmpop_value_and_nil}},
         {"errors", {wrong_type, argument_checks}},
     };

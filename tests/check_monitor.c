@@ -183,7 +183,7 @@ START_TEST(monitor_errors)
     reds_client *c = test_client(NULL);
     m = new_monitor(c);
     /* A monitor counts as a "normal" client: kill all but this one. */
-    reds_str kill[] = {REDS_STR("CLIENT"), REDS_STR("KILL"), REDS_STR("TYPE"),
+    reds_str kill[] = {REDS_STR("CLIENT"), REDS_STR("KILL"),   REDS_STR("TYPE"),
                        REDS_STR("normal"), REDS_STR("SKIPME"), REDS_STR("yes")};
     reds_reply *reply = NULL;
     ASSERT_OK(reds_execute_command(c, 6, kill, &reply));
@@ -259,8 +259,7 @@ START_TEST(parse_lines)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = (reds_monitor_record *)&r;
-        ck_assert_msg(reds_monitor_parse(bad[i], strlen(bad[i]), &r) ==
-                          REDS_ERR_INVALID_RESPONSE,
+        ck_assert_msg(reds_monitor_parse(bad[i], strlen(bad[i]), &r) == REDS_ERR_INVALID_RESPONSE,
                       "accepted: %s", bad[i]);
         ck_assert_ptr_null(r);
     }

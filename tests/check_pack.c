@@ -27,8 +27,8 @@ static void capture_destroy(reds_client *c)
     (void)c;
 }
 
-static const reds__router capture_router = {"capture", capture_run, NULL, NULL, capture_destroy,
-                                            NULL};
+static const reds__router capture_router = {"capture", capture_run,     NULL,
+                                            NULL,      capture_destroy, NULL};
 static struct reds_client capture = {&capture_router, NULL, NULL, NULL};
 static reds_client *const cap = &capture;
 
@@ -57,19 +57,19 @@ static const char *escaped(const char *s, size_t len)
 }
 
 /* What was sent equals `expect` (a RESP string; sizeof keeps NULs). */
-#define ASSERT_SENT(expect)                                                                      \
-    do {                                                                                         \
-        size_t n_ = sizeof(expect) - 1;                                                          \
-        ck_assert_msg(calls == 1, "expected one command, got %d", calls);                        \
-        ck_assert_msg(sent_len == n_ && memcmp(sent, expect, n_) == 0, "sent %s",               \
-                      escaped(sent, sent_len));                                                  \
-        reset();                                                                                 \
+#define ASSERT_SENT(expect)                                                                        \
+    do {                                                                                           \
+        size_t n_ = sizeof(expect) - 1;                                                            \
+        ck_assert_msg(calls == 1, "expected one command, got %d", calls);                          \
+        ck_assert_msg(sent_len == n_ && memcmp(sent, expect, n_) == 0, "sent %s",                  \
+                      escaped(sent, sent_len));                                                    \
+        reset();                                                                                   \
     } while (0)
 
-#define ASSERT_NOTHING_SENT(expr, code)                                                          \
-    do {                                                                                         \
-        ASSERT_ERR(expr, code);                                                                  \
-        ck_assert_int_eq(calls, 0);                                                              \
+#define ASSERT_NOTHING_SENT(expr, code)                                                            \
+    do {                                                                                           \
+        ASSERT_ERR(expr, code);                                                                    \
+        ck_assert_int_eq(calls, 0);                                                                \
     } while (0)
 
 START_TEST(scalars_and_tokens)
@@ -179,9 +179,10 @@ START_TEST(blocks_and_repeated_tokens)
                         .order = REDS_SORT_ORDER_DESC,
                         .alpha = true};
     ASSERT_OK(reds_sort(cap, REDS_STR("l"), &o, NULL));
-    ASSERT_SENT("*13\r\n$4\r\nSORT\r\n$1\r\nl\r\n$2\r\nBY\r\n$3\r\nw_*\r\n$5\r\nLIMIT\r\n$1\r\n0\r\n"
-                "$1\r\n5\r\n$3\r\nGET\r\n$1\r\n#\r\n$3\r\nGET\r\n$3\r\nw_*\r\n$4\r\nDESC\r\n"
-                "$5\r\nALPHA\r\n");
+    ASSERT_SENT(
+        "*13\r\n$4\r\nSORT\r\n$1\r\nl\r\n$2\r\nBY\r\n$3\r\nw_*\r\n$5\r\nLIMIT\r\n$1\r\n0\r\n"
+        "$1\r\n5\r\n$3\r\nGET\r\n$1\r\n#\r\n$3\r\nGET\r\n$3\r\nw_*\r\n$4\r\nDESC\r\n"
+        "$5\r\nALPHA\r\n");
     ASSERT_OK(reds_sort_store(cap, REDS_STR("l"), REDS_STR("dst"), NULL, NULL));
     ASSERT_SENT("*4\r\n$4\r\nSORT\r\n$1\r\nl\r\n$5\r\nSTORE\r\n$3\r\ndst\r\n");
     /* A token sent once before all elements (MIGRATE KEYS), and a token
@@ -190,11 +191,11 @@ START_TEST(blocks_and_repeated_tokens)
     reds_str mkeys[] = {REDS_STR("x"), REDS_STR("y")};
     reds_migrate_opts mo = {.copy = true, .keys = mkeys, .nkeys = 2};
     ASSERT_OK(reds_migrate(cap, REDS_STR("h"), 7000, none, 0, 100, &mo, NULL));
-    ASSERT_SENT("*10\r\n$7\r\nMIGRATE\r\n$1\r\nh\r\n$4\r\n7000\r\n$0\r\n\r\n$1\r\n0\r\n$3\r\n100\r\n"
-                "$4\r\nCOPY\r\n$4\r\nKEYS\r\n$1\r\nx\r\n$1\r\ny\r\n");
+    ASSERT_SENT(
+        "*10\r\n$7\r\nMIGRATE\r\n$1\r\nh\r\n$4\r\n7000\r\n$0\r\n\r\n$1\r\n0\r\n$3\r\n100\r\n"
+        "$4\r\nCOPY\r\n$4\r\nKEYS\r\n$1\r\nx\r\n$1\r\ny\r\n");
     reds_migrate_key_or_empty_string both = {.key = REDS_STR("k"), .empty_string = true};
-    ASSERT_NOTHING_SENT(reds_migrate(cap, REDS_STR("h"), 1, both, 0, 1, NULL, NULL),
-                        REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_migrate(cap, REDS_STR("h"), 1, both, 0, 1, NULL, NULL), REDS_ERR_DATA);
     reds_migrate_key_or_empty_string neither = {0};
     ASSERT_NOTHING_SENT(reds_migrate(cap, REDS_STR("h"), 1, neither, 0, 1, NULL, NULL),
                         REDS_ERR_DATA);
@@ -206,8 +207,9 @@ START_TEST(blocks_and_repeated_tokens)
                                                              .password = REDS_STR("p")},
                                        .clientname = REDS_STR("n")}};
     ASSERT_OK(reds_hello(cap, &h, NULL));
-    ASSERT_SENT("*7\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$1\r\np\r\n$7\r\nSETNAME\r\n"
-                "$1\r\nn\r\n");
+    ASSERT_SENT(
+        "*7\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$1\r\np\r\n$7\r\nSETNAME\r\n"
+        "$1\r\nn\r\n");
 }
 END_TEST
 
@@ -215,9 +217,8 @@ START_TEST(repeated_choices)
 {
     reset();
     /* CLIENT KILL filters: an array of choices, exactly one set in each. */
-    reds_client_kill_filter f[] = {{.id = REDS_I64(7)},
-                                   {.type = REDS_CLIENT_KILL_TYPE_PUBSUB},
-                                   {.skipme = REDS_STR("no")}};
+    reds_client_kill_filter f[] = {
+        {.id = REDS_I64(7)}, {.type = REDS_CLIENT_KILL_TYPE_PUBSUB}, {.skipme = REDS_STR("no")}};
     ASSERT_OK(reds_client_kill(cap, f, 3, NULL));
     ASSERT_SENT("*8\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$2\r\nID\r\n$1\r\n7\r\n$4\r\nTYPE\r\n"
                 "$6\r\nPUBSUB\r\n$6\r\nSKIPME\r\n$2\r\nno\r\n");

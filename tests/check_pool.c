@@ -24,12 +24,12 @@ static reds_pool_stats stats_of(reds_client *c)
     return s;
 }
 
-#define ASSERT_STATS(c, created_, in_use_, idle_)                                                \
-    do {                                                                                         \
-        reds_pool_stats s_ = stats_of(c);                                                        \
-        ck_assert_msg(s_.created == (created_) && s_.in_use == (in_use_) && s_.idle == (idle_), \
-                      "created %zu in use %zu idle %zu, expected %d %d %d", s_.created,          \
-                      s_.in_use, s_.idle, (int)(created_), (int)(in_use_), (int)(idle_));        \
+#define ASSERT_STATS(c, created_, in_use_, idle_)                                                  \
+    do {                                                                                           \
+        reds_pool_stats s_ = stats_of(c);                                                          \
+        ck_assert_msg(s_.created == (created_) && s_.in_use == (in_use_) && s_.idle == (idle_),    \
+                      "created %zu in use %zu idle %zu, expected %d %d %d", s_.created, s_.in_use, \
+                      s_.idle, (int)(created_), (int)(in_use_), (int)(idle_));                     \
     } while (0)
 
 /* `calls` of a command in INFO commandstats (0 when absent). */
@@ -180,8 +180,8 @@ START_TEST(blocking_pool_waits_for_a_connection)
     /* Forever, and within a timeout: both get the connection given back. */
     int timeouts[] = {REDS_NO_TIMEOUT, 10000};
     for (int t = 0; t < 2; t++) {
-        reds_options o = {.pool_blocking = true, .max_connections = 1,
-                          .pool_timeout_ms = timeouts[t]};
+        reds_options o = {
+            .pool_blocking = true, .max_connections = 1, .pool_timeout_ms = timeouts[t]};
         reds_client *c = test_client(&o);
         reds__conn *held;
         ASSERT_OK(reds__client_acquire(c, &held));
@@ -206,8 +206,8 @@ END_TEST
 /* A slot freed by a connection that broke also wakes a waiter. */
 START_TEST(blocking_pool_wakes_on_a_broken_connection)
 {
-    reds_options o = {.pool_blocking = true, .max_connections = 1,
-                      .pool_timeout_ms = REDS_NO_TIMEOUT};
+    reds_options o = {
+        .pool_blocking = true, .max_connections = 1, .pool_timeout_ms = REDS_NO_TIMEOUT};
     reds_client *c = test_client(&o);
     reds__conn *held;
     ASSERT_OK(reds__client_acquire(c, &held));
@@ -511,8 +511,7 @@ START_TEST(connect_failures_are_retried)
     resetter_start(&r);
     /* The set-up command (CLIENT SETNAME) meets the reset: the connection
      * fails before the command is sent, so even INCR is safe to retry. */
-    reds_options o = {.port = r.port, .client_name = "x", .retries = 2,
-                      .retry_backoff_base_ms = 1};
+    reds_options o = {.port = r.port, .client_name = "x", .retries = 2, .retry_backoff_base_ms = 1};
     reds_client *c;
     ASSERT_OK(reds_client_new(&o, &c));
     ASSERT_ERR(reds_incr(c, REDS_STR("n"), NULL), REDS_ERR_CONNECTION);
@@ -526,8 +525,7 @@ START_TEST(connect_failures_are_retried)
     resetter_stop(&r);
 
     /* Refused connections too (no server at all). */
-    reds_options refused = {.port = fixture_free_port(), .retries = 3,
-                            .retry_backoff_base_ms = 1};
+    reds_options refused = {.port = fixture_free_port(), .retries = 3, .retry_backoff_base_ms = 1};
     ASSERT_OK(reds_client_new(&refused, &c));
     ASSERT_ERR(reds_incr(c, REDS_STR("n"), NULL), REDS_ERR_CONNECTION);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "Connection refused"));

@@ -91,8 +91,8 @@ static int64_t publish(reds_client *c, reds_str channel, reds_str data)
 
 /* Publish until someone receives it (a subscription made on another
  * connection may not be active yet). */
-static void publish_until_heard(reds_client *c, const char *cmd, reds_str channel,
-                                reds_str data, int64_t receivers)
+static void publish_until_heard(reds_client *c, const char *cmd, reds_str channel, reds_str data,
+                                int64_t receivers)
 {
     for (int i = 0; i < 5000; i++) {
         if (publish_n(c, cmd, channel, data) >= receivers)
@@ -921,8 +921,7 @@ static void check_delivery(reds_client *c, reds_pubsub *ps)
 
 static int64_t kill_pubsub_clients(reds_client *c)
 {
-    reds_str argv[] = {REDS_STR("CLIENT"), REDS_STR("KILL"), REDS_STR("TYPE"),
-                       REDS_STR("pubsub")};
+    reds_str argv[] = {REDS_STR("CLIENT"), REDS_STR("KILL"), REDS_STR("TYPE"), REDS_STR("pubsub")};
     return int_command(c, 4, argv);
 }
 
@@ -972,8 +971,8 @@ START_TEST(thread_resubscribes_after_client_kill)
     seen gaps, msgs;
     seen_init(&gaps);
     seen_init(&msgs);
-    reds_pubsub_options o = {.on_reconnect = record, .on_reconnect_udata = &gaps,
-                             .ignore_subscribe_messages = true};
+    reds_pubsub_options o = {
+        .on_reconnect = record, .on_reconnect_udata = &gaps, .ignore_subscribe_messages = true};
     reds_pubsub *ps = new_pubsub(c, &o);
     subscribe_all(ps, record, &msgs);
     errors e = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -1102,7 +1101,8 @@ typedef struct proxy {
 static int connect_server(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(test_server.port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons(test_server.port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         close(fd);

@@ -127,11 +127,12 @@ START_TEST(pubsub_channels_numsub_numpat)
     reds_free(l);
 
     reds_channel_count_list *counts = NULL;
-    ASSERT_OK(reds_pubsub_numsub(c, &(reds_pubsub_numsub_opts){
-                                        .channels = (reds_str[]){REDS_STR("news"), REDS_STR("sport"),
-                                                                 REDS_STR("none")},
-                                        .nchannels = 3},
-                                 &counts));
+    ASSERT_OK(reds_pubsub_numsub(
+        c,
+        &(reds_pubsub_numsub_opts){
+            .channels = (reds_str[]){REDS_STR("news"), REDS_STR("sport"), REDS_STR("none")},
+            .nchannels = 3},
+        &counts));
     ck_assert_uint_eq(counts->count, 3);
     ASSERT_STR(&counts->items[0].channel, "news");
     ck_assert_int_eq(counts->items[0].count, 2);
@@ -167,7 +168,8 @@ START_TEST(shard_channels)
     assert_received(a, "$2\r\no2\r\n");
 
     reds_strlist *l = NULL;
-    ASSERT_OK(reds_pubsub_shardchannels(c, &(reds_pubsub_shardchannels_opts){.pattern = REDS_STR("inv*")}, &l));
+    ASSERT_OK(reds_pubsub_shardchannels(
+        c, &(reds_pubsub_shardchannels_opts){.pattern = REDS_STR("inv*")}, &l));
     ck_assert_uint_eq(l->count, 1);
     ASSERT_STR(&l->items[0], "invoices");
     reds_free(l);
@@ -182,12 +184,13 @@ START_TEST(shard_channels)
     reds_free(l);
 
     reds_channel_count_list *counts = NULL;
-    ASSERT_OK(reds_pubsub_shardnumsub(c, &(reds_pubsub_shardnumsub_opts){
-                                             .shardchannels = (reds_str[]){REDS_STR("orders"),
-                                                                           REDS_STR("invoices"),
-                                                                           REDS_STR("none")},
-                                             .nshardchannels = 3},
-                                      &counts));
+    ASSERT_OK(reds_pubsub_shardnumsub(
+        c,
+        &(reds_pubsub_shardnumsub_opts){
+            .shardchannels =
+                (reds_str[]){REDS_STR("orders"), REDS_STR("invoices"), REDS_STR("none")},
+            .nshardchannels = 3},
+        &counts));
     ck_assert_uint_eq(counts->count, 3);
     ASSERT_STR(&counts->items[0].channel, "orders");
     ck_assert_int_eq(counts->items[0].count, 2);

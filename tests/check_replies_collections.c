@@ -26,7 +26,7 @@ static const char *const shapes[] = {
     "*2\r\n$-1\r\n$1\r\n2\r\n",                /* 12 nil and a number */
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
-#define SH(i) (1u << (i))
+#define SH(i)   (1u << (i))
 
 static const struct {
     const char *name;
@@ -52,7 +52,8 @@ START_TEST(every_converter_against_every_shape)
     for (size_t c = 0; c < sizeof converters / sizeof converters[0]; c++) {
         for (size_t s = 0; s < NSHAPES; s++) {
             void *out = NULL;
-            reds_err err = test_convert(converters[c].fn, test_parse(shapes[s], strlen(shapes[s])), &out);
+            reds_err err =
+                test_convert(converters[c].fn, test_parse(shapes[s], strlen(shapes[s])), &out);
             bool ok = converters[c].accepts & (1u << s);
             ck_assert_msg(err == (ok ? REDS_OK : REDS_ERR_INVALID_RESPONSE),
                           "%s on shape %zu: %s (%s)", converters[c].name, s, reds_err_name(err),
@@ -71,9 +72,10 @@ START_TEST(doublelist_values)
 {
     /* ZMSCORE z a nomember top bottom */
     reds_doublelist *l = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_doublelist,
-                             TEST_PARSE("*4\r\n$3\r\n1.5\r\n$-1\r\n$3\r\ninf\r\n$4\r\n-inf\r\n"), &l),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_doublelist,
+                     TEST_PARSE("*4\r\n$3\r\n1.5\r\n$-1\r\n$3\r\ninf\r\n$4\r\n-inf\r\n"), &l),
+        REDS_OK);
     ck_assert_uint_eq(l->count, 4);
     ck_assert(l->items[0].set && l->items[0].value == 1.5);
     ck_assert(!l->items[1].set && l->items[1].value == 0);
@@ -91,7 +93,7 @@ START_TEST(opt_intlist_values)
     /* BITFIELD ... OVERFLOW FAIL INCRBY ... GET ... */
     reds_opt_intlist *l = NULL;
     ck_assert_int_eq(test_convert(reds__conv_opt_intlist,
-                             TEST_PARSE("*3\r\n$-1\r\n:-9223372036854775808\r\n*-1\r\n"), &l),
+                                  TEST_PARSE("*3\r\n$-1\r\n:-9223372036854775808\r\n*-1\r\n"), &l),
                      REDS_OK);
     ck_assert_uint_eq(l->count, 3);
     ck_assert(!l->items[0].set);
@@ -110,11 +112,12 @@ START_TEST(scored_list_flat_and_nested)
 {
     /* ZRANGE z 0 -1 WITHSCORES: flat member, score pairs. */
     reds_scored_list *l = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_scored_list,
-                             TEST_PARSE("*6\r\n$1\r\na\r\n$4\r\n-inf\r\n$3\r\nb\0c\r\n$3\r\n2.5\r\n"
-                                   "$1\r\nd\r\n$22\r\n1.0000000000000002e+30\r\n"),
-                             &l),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_scored_list,
+                     TEST_PARSE("*6\r\n$1\r\na\r\n$4\r\n-inf\r\n$3\r\nb\0c\r\n$3\r\n2.5\r\n"
+                                "$1\r\nd\r\n$22\r\n1.0000000000000002e+30\r\n"),
+                     &l),
+        REDS_OK);
     ck_assert_uint_eq(l->count, 3);
     ASSERT_STR(&l->items[0].member, "a");
     ck_assert(isinf(l->items[0].score) && l->items[0].score < 0);
@@ -124,19 +127,24 @@ START_TEST(scored_list_flat_and_nested)
     ck_assert(l->items[2].score == 1.0000000000000002e+30);
     reds_free(l);
     /* The same pairs as [member, score] arrays (ZMPOP's members). */
-    ck_assert_int_eq(test_convert(reds__conv_scored_list,
-                             TEST_PARSE("*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"),
-                             &l),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_scored_list,
+                     TEST_PARSE("*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"),
+                     &l),
+        REDS_OK);
     ck_assert_uint_eq(l->count, 2);
     ASSERT_STR(&l->items[1].member, "b");
     ck_assert(l->items[1].score == 2);
     reds_free(l);
-    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n")); /* odd */
-    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*2\r\n$1\r\na\r\n$3\r\nabc\r\n"));          /* score */
-    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*2\r\n:1\r\n$1\r\n1\r\n"));                 /* member */
-    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*1\r\n*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nx\r\n"));
-    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n"));
+    ASSERT_REFUSED(reds__conv_scored_list,
+                   TEST_PARSE("*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n")); /* odd */
+    ASSERT_REFUSED(reds__conv_scored_list,
+                   TEST_PARSE("*2\r\n$1\r\na\r\n$3\r\nabc\r\n"));                  /* score */
+    ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*2\r\n:1\r\n$1\r\n1\r\n")); /* member */
+    ASSERT_REFUSED(reds__conv_scored_list,
+                   TEST_PARSE("*1\r\n*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nx\r\n"));
+    ASSERT_REFUSED(reds__conv_scored_list,
+                   TEST_PARSE("*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n"));
     ASSERT_REFUSED(reds__conv_scored_list, TEST_PARSE("*-1\r\n"));
 }
 END_TEST
@@ -144,11 +152,12 @@ END_TEST
 START_TEST(zscan_page_values)
 {
     reds_zscan_page *p = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_zscan_page,
-                             TEST_PARSE("*2\r\n$3\r\n176\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n"
-                                   "$4\r\n-0.5\r\n"),
-                             &p),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_zscan_page,
+                     TEST_PARSE("*2\r\n$3\r\n176\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n"
+                                "$4\r\n-0.5\r\n"),
+                     &p),
+        REDS_OK);
     ck_assert(p->cursor == 176);
     ck_assert_uint_eq(p->nitems, 2);
     ASSERT_STR(&p->items[0].member, "a");
@@ -156,7 +165,8 @@ START_TEST(zscan_page_values)
     ASSERT_STR(&p->items[1].member, "b");
     ck_assert(p->items[1].score == -0.5);
     reds_free(p);
-    ck_assert_int_eq(test_convert(reds__conv_zscan_page, TEST_PARSE("*2\r\n$1\r\n0\r\n*0\r\n"), &p), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_zscan_page, TEST_PARSE("*2\r\n$1\r\n0\r\n*0\r\n"), &p),
+                     REDS_OK);
     ck_assert(p->cursor == 0 && p->nitems == 0 && p->items == NULL);
     reds_free(p);
     ASSERT_REFUSED(reds__conv_zscan_page, TEST_PARSE("*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n"));
@@ -171,8 +181,9 @@ START_TEST(keyed_pops)
 {
     /* BLPOP / BRPOP */
     reds_keyed_element *e = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_keyed_element, TEST_PARSE("*2\r\n$2\r\nl2\r\n$1\r\nc\r\n"), &e),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_keyed_element, TEST_PARSE("*2\r\n$2\r\nl2\r\n$1\r\nc\r\n"), &e),
+        REDS_OK);
     ASSERT_STR(&e->key, "l2");
     ASSERT_STR(&e->element, "c");
     reds_free(e);
@@ -185,7 +196,7 @@ START_TEST(keyed_pops)
     /* LMPOP / BLMPOP */
     reds_keyed_elements *es = NULL;
     ck_assert_int_eq(test_convert(reds__conv_keyed_elements,
-                             TEST_PARSE("*2\r\n$1\r\nl\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"), &es),
+                                  TEST_PARSE("*2\r\n$1\r\nl\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"), &es),
                      REDS_OK);
     ASSERT_STR(&es->key, "l");
     ck_assert_uint_eq(es->elements.count, 2);
@@ -197,7 +208,7 @@ START_TEST(keyed_pops)
     /* BZPOPMIN / BZPOPMAX */
     reds_keyed_scored *s = NULL;
     ck_assert_int_eq(test_convert(reds__conv_keyed_scored,
-                             TEST_PARSE("*3\r\n$1\r\nz\r\n$1\r\nc\r\n$3\r\n3.5\r\n"), &s),
+                                  TEST_PARSE("*3\r\n$1\r\nz\r\n$1\r\nc\r\n$3\r\n3.5\r\n"), &s),
                      REDS_OK);
     ASSERT_STR(&s->key, "z");
     ASSERT_STR(&s->member, "c");
@@ -212,9 +223,9 @@ START_TEST(keyed_pops)
     /* ZMPOP / BZMPOP: members and scores as [member, score] arrays. */
     reds_keyed_members *m = NULL;
     ck_assert_int_eq(test_convert(reds__conv_keyed_members,
-                             TEST_PARSE("*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
-                                   "*2\r\n$1\r\nb\r\n$1\r\n2\r\n"),
-                             &m),
+                                  TEST_PARSE("*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+                                             "*2\r\n$1\r\nb\r\n$1\r\n2\r\n"),
+                                  &m),
                      REDS_OK);
     ASSERT_STR(&m->key, "z");
     ck_assert_uint_eq(m->nmembers, 2);
@@ -224,7 +235,8 @@ START_TEST(keyed_pops)
     ck_assert(m->members[1].score == 2);
     reds_free(m);
     ASSERT_REFUSED(reds__conv_keyed_members, TEST_PARSE("*2\r\n$1\r\nz\r\n$1\r\na\r\n"));
-    ASSERT_REFUSED(reds__conv_keyed_members, TEST_PARSE("*2\r\n$1\r\nz\r\n*1\r\n*1\r\n$1\r\na\r\n"));
+    ASSERT_REFUSED(reds__conv_keyed_members,
+                   TEST_PARSE("*2\r\n$1\r\nz\r\n*1\r\n*1\r\n$1\r\na\r\n"));
     ASSERT_REFUSED(reds__conv_keyed_members, TEST_PARSE("*1\r\n$1\r\nz\r\n"));
 }
 END_TEST
@@ -236,9 +248,9 @@ START_TEST(geo_positions)
     /* GEOPOS Sicily Palermo nomember */
     reds_geo_pos_list *l = NULL;
     ck_assert_int_eq(test_convert(reds__conv_geo_pos_list,
-                             TEST_PARSE("*2\r\n*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n"
-                                   "38.11555639549629859\r\n*-1\r\n"),
-                             &l),
+                                  TEST_PARSE("*2\r\n*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n"
+                                             "38.11555639549629859\r\n*-1\r\n"),
+                                  &l),
                      REDS_OK);
     ck_assert_uint_eq(l->count, 2);
     ck_assert(l->items[0].set);
@@ -258,13 +270,14 @@ START_TEST(geo_results_by_type)
     /* GEORADIUS ... WITHDIST WITHHASH WITHCOORD, as Redis 7.0 answers. */
     reds_geo_result_list *l = NULL;
     ck_assert_int_eq(
-        test_convert(reds__conv_geo_result_list,
-                TEST_PARSE("*2\r\n"
-                      "*4\r\n$7\r\nPalermo\r\n$8\r\n190.4424\r\n:3479099956230698\r\n"
-                      "*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n38.11555639549629859\r\n"
-                      "*4\r\n$7\r\nCatania\r\n$7\r\n56.4413\r\n:3479447370796909\r\n"
-                      "*2\r\n$20\r\n15.08726745843887329\r\n$20\r\n37.50266842333162032\r\n"),
-                &l),
+        test_convert(
+            reds__conv_geo_result_list,
+            TEST_PARSE("*2\r\n"
+                       "*4\r\n$7\r\nPalermo\r\n$8\r\n190.4424\r\n:3479099956230698\r\n"
+                       "*2\r\n$20\r\n13.36138933897018433\r\n$20\r\n38.11555639549629859\r\n"
+                       "*4\r\n$7\r\nCatania\r\n$7\r\n56.4413\r\n:3479447370796909\r\n"
+                       "*2\r\n$20\r\n15.08726745843887329\r\n$20\r\n37.50266842333162032\r\n"),
+            &l),
         REDS_OK);
     ck_assert_uint_eq(l->count, 2);
     const reds_geo_result *p = &l->items[0];
@@ -277,11 +290,12 @@ START_TEST(geo_results_by_type)
     reds_free(l);
 
     /* Each field alone is recognised by its reply type. */
-    ck_assert_int_eq(test_convert(reds__conv_geo_result_list,
-                             TEST_PARSE("*3\r\n*2\r\n$1\r\na\r\n:7\r\n*2\r\n$1\r\nb\r\n$3\r\n0.5\r\n"
-                                   "*2\r\n$1\r\nc\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n"),
-                             &l),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_geo_result_list,
+                     TEST_PARSE("*3\r\n*2\r\n$1\r\na\r\n:7\r\n*2\r\n$1\r\nb\r\n$3\r\n0.5\r\n"
+                                "*2\r\n$1\r\nc\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n"),
+                     &l),
+        REDS_OK);
     ck_assert_uint_eq(l->count, 3);
     ck_assert(l->items[0].hash.set && l->items[0].hash.value == 7);
     ck_assert(!l->items[0].dist.set && !l->items[0].coord.set);
@@ -293,16 +307,19 @@ START_TEST(geo_results_by_type)
     reds_free(l);
 
     /* Without WITH* fields: bare members, nothing else set. */
-    ck_assert_int_eq(test_convert(reds__conv_geo_result_list, TEST_PARSE("*1\r\n$1\r\nm\r\n"), &l), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_geo_result_list, TEST_PARSE("*1\r\n$1\r\nm\r\n"), &l),
+                     REDS_OK);
     ASSERT_STR(&l->items[0].member, "m");
     ck_assert(!l->items[0].dist.set && !l->items[0].hash.set && !l->items[0].coord.set);
     reds_free(l);
 
     /* A field twice, a type no field has, a bad value, an empty result. */
-    ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\n2\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_result_list,
+                   TEST_PARSE("*1\r\n*3\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\n2\r\n"));
     ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*2\r\n$1\r\na\r\n$-1\r\n"));
     ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*2\r\n$1\r\na\r\n$2\r\nxx\r\n"));
-    ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*2\r\n$1\r\na\r\n*1\r\n$1\r\n1\r\n"));
+    ASSERT_REFUSED(reds__conv_geo_result_list,
+                   TEST_PARSE("*1\r\n*2\r\n$1\r\na\r\n*1\r\n$1\r\n1\r\n"));
     ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*0\r\n"));
     ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n:5\r\n"));
     ASSERT_REFUSED(reds__conv_geo_result_list, TEST_PARSE("*1\r\n*2\r\n:1\r\n$1\r\n1\r\n"));

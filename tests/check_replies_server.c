@@ -109,19 +109,19 @@ static const reds_reply *R(const char *notation)
 /* ------------------------------------------------- every converter, every shape */
 
 static const char *const shapes[] = {
-    "+OK",             /* 0 status */
-    "\"foo\"",         /* 1 bulk */
-    ":1",              /* 2 integer */
-    "nil",             /* 3 nil */
-    "nilarr",          /* 4 nil array */
-    "[]",              /* 5 empty array */
-    "[\"a\" \"b\"]",   /* 6 array of two strings */
-    "[:1 :2]",         /* 7 array of integers */
-    "[[]]",            /* 8 array of one empty array */
-    "[\"a\"]",         /* 9 array of one string */
+    "+OK",           /* 0 status */
+    "\"foo\"",       /* 1 bulk */
+    ":1",            /* 2 integer */
+    "nil",           /* 3 nil */
+    "nilarr",        /* 4 nil array */
+    "[]",            /* 5 empty array */
+    "[\"a\" \"b\"]", /* 6 array of two strings */
+    "[:1 :2]",       /* 7 array of integers */
+    "[[]]",          /* 8 array of one empty array */
+    "[\"a\"]",       /* 9 array of one string */
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
-#define BIT(i) (1u << (i))
+#define BIT(i)  (1u << (i))
 
 static const struct {
     const char *name;
@@ -173,9 +173,8 @@ START_TEST(every_converter_against_every_shape)
             void *out = NULL;
             reds_err err = test_convert(converters[c].fn, R(shapes[s]), &out);
             bool ok = converters[c].accepts & BIT(s);
-            ck_assert_msg(err == (ok ? REDS_OK : REDS_ERR_INVALID_RESPONSE),
-                          "%s on %s: %s (%s)", converters[c].name, shapes[s], reds_err_name(err),
-                          reds_errmsg());
+            ck_assert_msg(err == (ok ? REDS_OK : REDS_ERR_INVALID_RESPONSE), "%s on %s: %s (%s)",
+                          converters[c].name, shapes[s], reds_err_name(err), reds_errmsg());
             if (!ok)
                 ck_assert_msg(out == NULL, "%s on %s left a result", converters[c].name, shapes[s]);
             reds_free(out);
@@ -192,7 +191,8 @@ END_TEST
 START_TEST(stream_entries_and_reads)
 {
     reds_stream_entry_list *l = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_stream_entries, R("[" ENTRY_1 " " ENTRY_2 "]"), &l), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_stream_entries, R("[" ENTRY_1 " " ENTRY_2 "]"), &l),
+                     REDS_OK);
     ck_assert_uint_eq(l->count, 2);
     ASSERT_STR(&l->items[0].id, "1-1");
     ck_assert_uint_eq(l->items[0].fields.count, 2);
@@ -208,14 +208,15 @@ START_TEST(stream_entries_and_reads)
     ck_assert_uint_eq(l->items[0].fields.count, 0);
     ck_assert_ptr_null(l->items[0].fields.items);
     reds_free(l);
-    ASSERT_REFUSED(reds__conv_stream_entries, R("[[\"1-1\" [\"a\"]]]"));    /* odd field list */
-    ASSERT_REFUSED(reds__conv_stream_entries, R("[[\"1-1\"]]"));            /* no fields */
-    ASSERT_REFUSED(reds__conv_stream_entries, R("[[:1 [\"a\" \"1\"]]]"));  /* ID not a string */
+    ASSERT_REFUSED(reds__conv_stream_entries, R("[[\"1-1\" [\"a\"]]]"));  /* odd field list */
+    ASSERT_REFUSED(reds__conv_stream_entries, R("[[\"1-1\"]]"));          /* no fields */
+    ASSERT_REFUSED(reds__conv_stream_entries, R("[[:1 [\"a\" \"1\"]]]")); /* ID not a string */
     ASSERT_REFUSED(reds__conv_stream_entries, R("[nil]"));
 
     reds_xread_stream_list *x = NULL;
     ck_assert_int_eq(test_convert(reds__conv_xread,
-                             R("[[\"s\" [" ENTRY_1 " " ENTRY_2 "]] [\"t\" [" ENTRY_2 "]]]"), &x),
+                                  R("[[\"s\" [" ENTRY_1 " " ENTRY_2 "]] [\"t\" [" ENTRY_2 "]]]"),
+                                  &x),
                      REDS_OK);
     ck_assert_uint_eq(x->count, 2);
     ASSERT_STR(&x->items[0].key, "s");
@@ -225,7 +226,8 @@ START_TEST(stream_entries_and_reads)
     ASSERT_STR(&x->items[1].entries[0].fields.items[0].key, "c");
     reds_free(x);
     x = (void *)1;
-    ck_assert_int_eq(test_convert(reds__conv_xread, R("nilarr"), &x), REDS_OK); /* BLOCK timed out */
+    ck_assert_int_eq(test_convert(reds__conv_xread, R("nilarr"), &x),
+                     REDS_OK); /* BLOCK timed out */
     ck_assert_ptr_null(x);
     ASSERT_REFUSED(reds__conv_xread, R("[[\"s\"]]"));
     ASSERT_REFUSED(reds__conv_xread, R("[[\"s\" \"x\"]]"));
@@ -235,8 +237,9 @@ END_TEST
 START_TEST(stream_claims_and_pending)
 {
     reds_xautoclaim_page *p = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_xautoclaim, R("[\"0-0\" [" ENTRY_1 "] [\"9-1\" \"9-2\"]]"), &p),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_xautoclaim, R("[\"0-0\" [" ENTRY_1 "] [\"9-1\" \"9-2\"]]"), &p),
+        REDS_OK);
     ASSERT_STR(&p->next, "0-0");
     ck_assert_uint_eq(p->nentries, 1);
     ASSERT_STR(&p->entries[0].id, "1-1");
@@ -253,8 +256,9 @@ START_TEST(stream_claims_and_pending)
     ASSERT_REFUSED(reds__conv_xautoclaim, R("[\"0-0\" [\"1-1\"] []]"));
 
     reds_xautoclaim_ids_page *ids = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_xautoclaim_justid, R("[\"0-0\" [\"1-1\" \"2-1\"] []]"), &ids),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_xautoclaim_justid, R("[\"0-0\" [\"1-1\" \"2-1\"] []]"), &ids),
+        REDS_OK);
     ASSERT_STR(&ids->next, "0-0");
     ck_assert_uint_eq(ids->ids.count, 2);
     ASSERT_STR(&ids->ids.items[1], "2-1");
@@ -263,7 +267,8 @@ START_TEST(stream_claims_and_pending)
 
     reds_xpending_summary *sum = NULL;
     ck_assert_int_eq(test_convert(reds__conv_xpending_summary,
-                             R("[:3 \"1-1\" \"2-1\" [[\"alice\" \"2\"] [\"bob\" \"1\"]]]"), &sum),
+                                  R("[:3 \"1-1\" \"2-1\" [[\"alice\" \"2\"] [\"bob\" \"1\"]]]"),
+                                  &sum),
                      REDS_OK);
     ck_assert_int_eq(sum->count, 3);
     ASSERT_STR(&sum->min, "1-1");
@@ -275,7 +280,8 @@ START_TEST(stream_claims_and_pending)
     reds_free(sum);
     /* Nothing pending: nil bounds and no consumers. */
     sum = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_xpending_summary, R("[:0 nil nil nil]"), &sum), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_xpending_summary, R("[:0 nil nil nil]"), &sum),
+                     REDS_OK);
     ck_assert_int_eq(sum->count, 0);
     ck_assert_ptr_null(sum->min.ptr);
     ck_assert_ptr_null(sum->max.ptr);
@@ -286,7 +292,7 @@ START_TEST(stream_claims_and_pending)
 
     reds_xpending_entry_list *pe = NULL;
     ck_assert_int_eq(test_convert(reds__conv_xpending_entries,
-                             R("[[\"1-1\" \"bob\" :1554 :2] [\"2-1\" \"alice\" :7 :1]]"), &pe),
+                                  R("[[\"1-1\" \"bob\" :1554 :2] [\"2-1\" \"alice\" :7 :1]]"), &pe),
                      REDS_OK);
     ck_assert_uint_eq(pe->count, 2);
     ASSERT_STR(&pe->items[0].id, "1-1");
@@ -303,12 +309,13 @@ START_TEST(xinfo_replies)
 {
     reds_xinfo_stream_reply *st = NULL;
     ck_assert_int_eq(
-        test_convert(reds__conv_xinfo_stream,
-                R("[\"length\" :2 \"radix-tree-keys\" :1 \"radix-tree-nodes\" :2 "
-                  "\"last-generated-id\" \"2-1\" \"max-deleted-entry-id\" \"0-0\" \"entries-added\" :2 "
-                  "\"recorded-first-entry-id\" \"1-1\" \"groups\" :1 "
-                  "\"first-entry\" " ENTRY_1 " \"last-entry\" " ENTRY_2 "]"),
-                &st),
+        test_convert(
+            reds__conv_xinfo_stream,
+            R("[\"length\" :2 \"radix-tree-keys\" :1 \"radix-tree-nodes\" :2 "
+              "\"last-generated-id\" \"2-1\" \"max-deleted-entry-id\" \"0-0\" \"entries-added\" :2 "
+              "\"recorded-first-entry-id\" \"1-1\" \"groups\" :1 "
+              "\"first-entry\" " ENTRY_1 " \"last-entry\" " ENTRY_2 "]"),
+            &st),
         REDS_OK);
     ck_assert_int_eq(st->length, 2);
     ck_assert_int_eq(st->radix_tree_keys, 1);
@@ -325,7 +332,7 @@ START_TEST(xinfo_replies)
     /* An empty stream: nil first and last entries stay zero. */
     st = NULL;
     ck_assert_int_eq(test_convert(reds__conv_xinfo_stream,
-                             R("[\"length\" :0 \"first-entry\" nil \"last-entry\" nil]"), &st),
+                                  R("[\"length\" :0 \"first-entry\" nil \"last-entry\" nil]"), &st),
                      REDS_OK);
     ck_assert_ptr_null(st->first_entry.id.ptr);
     ck_assert_ptr_null(st->last_entry.id.ptr);
@@ -335,16 +342,17 @@ START_TEST(xinfo_replies)
 
     reds_xinfo_stream_full_reply *full = NULL;
     ck_assert_int_eq(
-        test_convert(reds__conv_xinfo_stream_full,
-                R("[\"length\" :2 \"radix-tree-keys\" :1 \"radix-tree-nodes\" :2 "
-                  "\"last-generated-id\" \"2-1\" \"max-deleted-entry-id\" \"0-0\" \"entries-added\" :2 "
-                  "\"recorded-first-entry-id\" \"1-1\" \"entries\" [" ENTRY_1 " " ENTRY_2 "] "
-                  "\"groups\" [[\"name\" \"g\" \"last-delivered-id\" \"1-1\" \"entries-read\" :1 "
-                  "\"lag\" :1 \"pel-count\" :1 \"pending\" [[\"1-1\" \"bob\" :1795260875646 :2]] "
-                  "\"consumers\" [[\"name\" \"alice\" \"seen-time\" :1795260875550 \"pel-count\" :0 "
-                  "\"pending\" []] [\"name\" \"bob\" \"seen-time\" :1795260875646 \"pel-count\" :1 "
-                  "\"pending\" [[\"1-1\" :1795260875646 :2]]]]]]]"),
-                &full),
+        test_convert(
+            reds__conv_xinfo_stream_full,
+            R("[\"length\" :2 \"radix-tree-keys\" :1 \"radix-tree-nodes\" :2 "
+              "\"last-generated-id\" \"2-1\" \"max-deleted-entry-id\" \"0-0\" \"entries-added\" :2 "
+              "\"recorded-first-entry-id\" \"1-1\" \"entries\" [" ENTRY_1 " " ENTRY_2 "] "
+              "\"groups\" [[\"name\" \"g\" \"last-delivered-id\" \"1-1\" \"entries-read\" :1 "
+              "\"lag\" :1 \"pel-count\" :1 \"pending\" [[\"1-1\" \"bob\" :1795260875646 :2]] "
+              "\"consumers\" [[\"name\" \"alice\" \"seen-time\" :1795260875550 \"pel-count\" :0 "
+              "\"pending\" []] [\"name\" \"bob\" \"seen-time\" :1795260875646 \"pel-count\" :1 "
+              "\"pending\" [[\"1-1\" :1795260875646 :2]]]]]]]"),
+            &full),
         REDS_OK);
     ck_assert_int_eq(full->length, 2);
     ck_assert_int_eq(full->entries_added, 2);
@@ -370,15 +378,18 @@ START_TEST(xinfo_replies)
     ASSERT_STR(&g->consumers[1].pending[0].id, "1-1");
     ck_assert_int_eq(g->consumers[1].pending[0].deliveries, 2);
     reds_free(full);
-    ASSERT_REFUSED(reds__conv_xinfo_stream_full, R("[\"groups\" [[\"pending\" [[\"1-1\" \"bob\"]]]]]"));
+    ASSERT_REFUSED(reds__conv_xinfo_stream_full,
+                   R("[\"groups\" [[\"pending\" [[\"1-1\" \"bob\"]]]]]"));
 
     reds_xinfo_group_list *groups = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_xinfo_groups,
-                             R("[[\"name\" \"g\" \"consumers\" :1 \"pending\" :1 \"last-delivered-id\" "
-                               "\"1-1\" \"entries-read\" :1 \"lag\" :1] [\"name\" \"h\" \"consumers\" :0 "
-                               "\"pending\" :0 \"last-delivered-id\" \"0-0\" \"entries-read\" nil \"lag\" nil]]"),
-                             &groups),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(
+            reds__conv_xinfo_groups,
+            R("[[\"name\" \"g\" \"consumers\" :1 \"pending\" :1 \"last-delivered-id\" "
+              "\"1-1\" \"entries-read\" :1 \"lag\" :1] [\"name\" \"h\" \"consumers\" :0 "
+              "\"pending\" :0 \"last-delivered-id\" \"0-0\" \"entries-read\" nil \"lag\" nil]]"),
+            &groups),
+        REDS_OK);
     ck_assert_uint_eq(groups->count, 2);
     ASSERT_STR(&groups->items[0].name, "g");
     ck_assert_int_eq(groups->items[0].consumers, 1);
@@ -391,10 +402,11 @@ START_TEST(xinfo_replies)
     ASSERT_REFUSED(reds__conv_xinfo_groups, R("[[\"lag\" \"1\"]]"));
 
     reds_xinfo_consumer_list *cons = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_xinfo_consumers,
-                             R("[[\"name\" \"alice\" \"pending\" :1 \"idle\" :50 \"inactive\" :40]]"),
-                             &cons),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_xinfo_consumers,
+                     R("[[\"name\" \"alice\" \"pending\" :1 \"idle\" :50 \"inactive\" :40]]"),
+                     &cons),
+        REDS_OK);
     ck_assert_uint_eq(cons->count, 1);
     ASSERT_STR(&cons->items[0].name, "alice");
     ck_assert_int_eq(cons->items[0].pending, 1);
@@ -420,11 +432,11 @@ START_TEST(scripting_replies)
     reds_function_library_list *libs = NULL;
     ck_assert_int_eq(
         test_convert(reds__conv_function_list,
-                R("[[\"library_name\" \"mylib\" \"engine\" \"LUA\" \"functions\" "
-                  "[[\"name\" \"ro\" \"description\" \"read only\" \"flags\" [+no-writes]] "
-                  "[\"name\" \"myfunc\" \"description\" nil \"flags\" []]] "
-                  "\"library_code\" \"#!lua name=mylib\\n\"]]"),
-                &libs),
+                     R("[[\"library_name\" \"mylib\" \"engine\" \"LUA\" \"functions\" "
+                       "[[\"name\" \"ro\" \"description\" \"read only\" \"flags\" [+no-writes]] "
+                       "[\"name\" \"myfunc\" \"description\" nil \"flags\" []]] "
+                       "\"library_code\" \"#!lua name=mylib\\n\"]]"),
+                     &libs),
         REDS_OK);
     ck_assert_uint_eq(libs->count, 1);
     const reds_function_library *lib = &libs->items[0];
@@ -442,19 +454,21 @@ START_TEST(scripting_replies)
     reds_free(libs);
     /* Without WITHCODE there is no code. */
     libs = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_function_list,
-                             R("[[\"library_name\" \"l\" \"engine\" \"LUA\" \"functions\" []]]"), &libs),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_function_list,
+                     R("[[\"library_name\" \"l\" \"engine\" \"LUA\" \"functions\" []]]"), &libs),
+        REDS_OK);
     ck_assert_ptr_null(libs->items[0].library_code.ptr);
     reds_free(libs);
     ASSERT_REFUSED(reds__conv_function_list, R("[[\"functions\" [[\"flags\" \"no-writes\"]]]]"));
 
     reds_function_stats_reply *st = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_function_stats,
-                             R("[\"running_script\" nil \"engines\" [\"LUA\" [\"libraries_count\" :1 "
-                               "\"functions_count\" :2]]]"),
-                             &st),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_function_stats,
+                     R("[\"running_script\" nil \"engines\" [\"LUA\" [\"libraries_count\" :1 "
+                       "\"functions_count\" :2]]]"),
+                     &st),
+        REDS_OK);
     ck_assert_ptr_null(st->running_script.name.ptr);
     ck_assert_uint_eq(st->nengines, 1);
     ASSERT_STR(&st->engines[0].name, "LUA");
@@ -462,11 +476,13 @@ START_TEST(scripting_replies)
     ck_assert_int_eq(st->engines[0].stats.functions_count, 2);
     reds_free(st);
     st = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_function_stats,
-                             R("[\"running_script\" [\"name\" \"spin\" \"command\" [\"fcall\" \"spin\" \"0\"] "
-                               "\"duration_ms\" :120] \"engines\" []]"),
-                             &st),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(
+            reds__conv_function_stats,
+            R("[\"running_script\" [\"name\" \"spin\" \"command\" [\"fcall\" \"spin\" \"0\"] "
+              "\"duration_ms\" :120] \"engines\" []]"),
+            &st),
+        REDS_OK);
     ASSERT_STR(&st->running_script.name, "spin");
     ck_assert_uint_eq(st->running_script.command.count, 3);
     ASSERT_STR(&st->running_script.command.items[1], "spin");
@@ -483,7 +499,8 @@ END_TEST
 START_TEST(pubsub_replies)
 {
     reds_channel_count_list *l = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_channel_counts, R("[\"news\" :2 \"none\" :0]"), &l), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_channel_counts, R("[\"news\" :2 \"none\" :0]"), &l),
+                     REDS_OK);
     ck_assert_uint_eq(l->count, 2);
     ASSERT_STR(&l->items[0].channel, "news");
     ck_assert_int_eq(l->items[0].count, 2);
@@ -500,11 +517,12 @@ END_TEST
 START_TEST(info_text)
 {
     reds_info_reply *info = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_info,
-                             R("\"# Server\\r\\nredis_version:7.0.15\\r\\nredis_mode:standalone\\r\\n\\r\\n"
-                               "# Keyspace\\r\\ndb0:keys=1,expires=0,avg_ttl=0\\r\\nweird::x:\\r\\n\""),
-                             &info),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_info,
+                     R("\"# Server\\r\\nredis_version:7.0.15\\r\\nredis_mode:standalone\\r\\n\\r\\n"
+                       "# Keyspace\\r\\ndb0:keys=1,expires=0,avg_ttl=0\\r\\nweird::x:\\r\\n\""),
+                     &info),
+        REDS_OK);
     ck_assert_uint_eq(info->count, 2);
     ASSERT_STR(&info->sections[0].name, "Server");
     ck_assert_uint_eq(info->sections[0].fields.count, 2);
@@ -512,7 +530,8 @@ START_TEST(info_text)
     ASSERT_STR(&info->sections[0].fields.items[0].value, "7.0.15");
     ASSERT_STR(&info->sections[0].fields.items[1].value, "standalone");
     ASSERT_STR(&info->sections[1].name, "Keyspace");
-    ASSERT_STR(reds_map_get(&info->sections[1].fields, REDS_STR("db0")), "keys=1,expires=0,avg_ttl=0");
+    ASSERT_STR(reds_map_get(&info->sections[1].fields, REDS_STR("db0")),
+               "keys=1,expires=0,avg_ttl=0");
     /* Only the first colon separates: values may hold more. */
     ASSERT_STR(reds_info_get(info, REDS_STR("weird")), ":x:");
     ASSERT_STR(reds_info_get(info, REDS_STR("redis_mode")), "standalone");
@@ -521,7 +540,8 @@ START_TEST(info_text)
     reds_free(info);
     /* Lines before any header go to a section with an empty name; empty text is no section. */
     info = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_info, R("\"a:1\\nb:2\\n# Later\\nc:3\""), &info), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_info, R("\"a:1\\nb:2\\n# Later\\nc:3\""), &info),
+                     REDS_OK);
     ck_assert_uint_eq(info->count, 2);
     ASSERT_STR(&info->sections[0].name, "");
     ck_assert_uint_eq(info->sections[0].fields.count, 2);
@@ -541,9 +561,9 @@ START_TEST(role_forms)
 {
     reds_role_reply *role = NULL;
     ck_assert_int_eq(test_convert(reds__conv_role,
-                             R("[\"master\" :3129659 [[\"127.0.0.1\" \"9001\" \"3129242\"] "
-                               "[\"127.0.0.1\" \"9002\" \"3129543\"]]]"),
-                             &role),
+                                  R("[\"master\" :3129659 [[\"127.0.0.1\" \"9001\" \"3129242\"] "
+                                    "[\"127.0.0.1\" \"9002\" \"3129543\"]]]"),
+                                  &role),
                      REDS_OK);
     ck_assert_int_eq(role->type, REDS_ROLE_MASTER);
     ASSERT_STR(&role->name, "master");
@@ -556,8 +576,9 @@ START_TEST(role_forms)
     reds_free(role);
 
     role = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_role, R("[\"slave\" \"127.0.0.1\" :9000 \"connected\" :3167038]"),
-                             &role),
+    ck_assert_int_eq(test_convert(reds__conv_role,
+                                  R("[\"slave\" \"127.0.0.1\" :9000 \"connected\" :3167038]"),
+                                  &role),
                      REDS_OK);
     ck_assert_int_eq(role->type, REDS_ROLE_REPLICA);
     ASSERT_STR(&role->name, "slave");
@@ -569,8 +590,9 @@ START_TEST(role_forms)
     reds_free(role);
 
     role = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_role, R("[\"sentinel\" [\"resque-master\" \"html-fragments\"]]"),
-                             &role),
+    ck_assert_int_eq(test_convert(reds__conv_role,
+                                  R("[\"sentinel\" [\"resque-master\" \"html-fragments\"]]"),
+                                  &role),
                      REDS_OK);
     ck_assert_int_eq(role->type, REDS_ROLE_SENTINEL);
     ck_assert_uint_eq(role->sentinel.masters.count, 2);
@@ -591,7 +613,8 @@ END_TEST
 START_TEST(server_small_records)
 {
     reds_server_time *t = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_server_time, R("[\"1714000000\" \"680261\"]"), &t), REDS_OK);
+    ck_assert_int_eq(test_convert(reds__conv_server_time, R("[\"1714000000\" \"680261\"]"), &t),
+                     REDS_OK);
     ck_assert_int_eq(t->seconds, 1714000000);
     ck_assert_int_eq(t->microseconds, 680261);
     reds_free(t);
@@ -599,11 +622,12 @@ START_TEST(server_small_records)
     ASSERT_REFUSED(reds__conv_server_time, R("[\"17x\" \"1\"]"));
 
     reds_slowlog_entry_list *sl = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_slowlog,
-                             R("[[:14 :1309448221 :15 [\"ping\"] \"127.0.0.1:58217\" \"worker-123\"] "
-                               "[:13 :1309448128 :30 [\"slowlog\" \"get\" \"100\"]]]"),
-                             &sl),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_slowlog,
+                     R("[[:14 :1309448221 :15 [\"ping\"] \"127.0.0.1:58217\" \"worker-123\"] "
+                       "[:13 :1309448128 :30 [\"slowlog\" \"get\" \"100\"]]]"),
+                     &sl),
+        REDS_OK);
     ck_assert_uint_eq(sl->count, 2);
     ck_assert_int_eq(sl->items[0].id, 14);
     ck_assert_int_eq(sl->items[0].timestamp, 1309448221);
@@ -618,8 +642,9 @@ START_TEST(server_small_records)
     ASSERT_REFUSED(reds__conv_slowlog, R("[[:14 :1309448221 :15 \"ping\"]]"));
 
     reds_latency_event_list *ev = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_latency_latest, R("[[\"command\" :1795260945 :10 :12]]"), &ev),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_latency_latest, R("[[\"command\" :1795260945 :10 :12]]"), &ev),
+        REDS_OK);
     ck_assert_uint_eq(ev->count, 1);
     ASSERT_STR(&ev->items[0].event, "command");
     ck_assert_int_eq(ev->items[0].timestamp, 1795260945);
@@ -629,8 +654,9 @@ START_TEST(server_small_records)
     ASSERT_REFUSED(reds__conv_latency_latest, R("[[\"command\" :1795260945 :10]]"));
 
     reds_latency_sample_list *hist = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_latency_history, R("[[:1795260945 :10] [:1795260946 :20]]"), &hist),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_latency_history, R("[[:1795260945 :10] [:1795260946 :20]]"), &hist),
+        REDS_OK);
     ck_assert_uint_eq(hist->count, 2);
     ck_assert_int_eq(hist->items[1].timestamp, 1795260946);
     ck_assert_int_eq(hist->items[1].latency, 20);
@@ -638,11 +664,12 @@ START_TEST(server_small_records)
     ASSERT_REFUSED(reds__conv_latency_history, R("[[:1795260945]]"));
 
     reds_command_histogram_list *h = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_latency_histogram,
-                             R("[\"set\" [\"calls\" :100 \"histogram_usec\" [:1 :99 :2 :99 :4 :100]] "
-                               "\"ping\" [\"calls\" :1 \"histogram_usec\" [:8 :1]]]"),
-                             &h),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_latency_histogram,
+                     R("[\"set\" [\"calls\" :100 \"histogram_usec\" [:1 :99 :2 :99 :4 :100]] "
+                       "\"ping\" [\"calls\" :1 \"histogram_usec\" [:8 :1]]]"),
+                     &h),
+        REDS_OK);
     ck_assert_uint_eq(h->count, 2);
     ASSERT_STR(&h->items[0].command, "set");
     ck_assert_int_eq(h->items[0].stats.calls, 100);
@@ -652,15 +679,17 @@ START_TEST(server_small_records)
     ASSERT_STR(&h->items[1].command, "ping");
     ck_assert_int_eq(h->items[1].stats.buckets[0].usec, 8);
     reds_free(h);
-    ASSERT_REFUSED(reds__conv_latency_histogram, R("[\"set\" [\"calls\" :100 \"histogram_usec\" [:1]]]"));
+    ASSERT_REFUSED(reds__conv_latency_histogram,
+                   R("[\"set\" [\"calls\" :100 \"histogram_usec\" [:1]]]"));
     ASSERT_REFUSED(reds__conv_latency_histogram, R("[\"set\"]"));
 
     reds_module_info_list *mods = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_module_list,
-                             R("[[\"name\" \"search\" \"ver\" :20610 \"path\" \"/m/search.so\" \"args\" "
-                               "[\"MAXDOCS\" \"10\"]]]"),
-                             &mods),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_module_list,
+                     R("[[\"name\" \"search\" \"ver\" :20610 \"path\" \"/m/search.so\" \"args\" "
+                       "[\"MAXDOCS\" \"10\"]]]"),
+                     &mods),
+        REDS_OK);
     ASSERT_STR(&mods->items[0].name, "search");
     ck_assert_int_eq(mods->items[0].ver, 20610);
     ASSERT_STR(&mods->items[0].path, "/m/search.so");
@@ -674,23 +703,25 @@ START_TEST(memory_stats_with_databases)
 {
     reds_memory_stats_reply *m = NULL;
     ck_assert_int_eq(
-        test_convert(reds__conv_memory_stats,
-                R("[\"peak.allocated\" :1487336 \"total.allocated\" :1466744 \"startup.allocated\" :876112 "
-                  "\"replication.backlog\" :0 \"clients.slaves\" :0 \"clients.normal\" :1 "
-                  "\"cluster.links\" :0 \"aof.buffer\" :0 \"lua.caches\" :0 \"functions.caches\" :200 "
-                  "\"db.0\" [\"overhead.hashtable.main\" :72 \"overhead.hashtable.expires\" :0 "
-                  "\"overhead.hashtable.slot-to-keys\" :0] "
-                  "\"db.9\" [\"overhead.hashtable.main\" :144 \"overhead.hashtable.expires\" :32] "
-                  "\"overhead.total\" :876384 \"keys.count\" :1 \"keys.bytes-per-key\" :590632 "
-                  "\"dataset.bytes\" :590360 \"dataset.percentage\" \"99.953948974609375\" "
-                  "\"peak.percentage\" \"98.615509033203125\" \"allocator.allocated\" :1935952 "
-                  "\"allocator.active\" :2224128 \"allocator.resident\" :5025792 "
-                  "\"allocator-fragmentation.ratio\" \"1.1488549709320068\" "
-                  "\"allocator-fragmentation.bytes\" :288176 \"allocator-rss.ratio\" \"2.25\" "
-                  "\"allocator-rss.bytes\" :2801664 \"rss-overhead.ratio\" \"1.5\" "
-                  "\"rss-overhead.bytes\" :1949696 \"fragmentation\" \"5.3521571159362793\" "
-                  "\"fragmentation.bytes\" :5672184 \"future.field\" :1]"),
-                &m),
+        test_convert(
+            reds__conv_memory_stats,
+            R("[\"peak.allocated\" :1487336 \"total.allocated\" :1466744 \"startup.allocated\" "
+              ":876112 "
+              "\"replication.backlog\" :0 \"clients.slaves\" :0 \"clients.normal\" :1 "
+              "\"cluster.links\" :0 \"aof.buffer\" :0 \"lua.caches\" :0 \"functions.caches\" :200 "
+              "\"db.0\" [\"overhead.hashtable.main\" :72 \"overhead.hashtable.expires\" :0 "
+              "\"overhead.hashtable.slot-to-keys\" :0] "
+              "\"db.9\" [\"overhead.hashtable.main\" :144 \"overhead.hashtable.expires\" :32] "
+              "\"overhead.total\" :876384 \"keys.count\" :1 \"keys.bytes-per-key\" :590632 "
+              "\"dataset.bytes\" :590360 \"dataset.percentage\" \"99.953948974609375\" "
+              "\"peak.percentage\" \"98.615509033203125\" \"allocator.allocated\" :1935952 "
+              "\"allocator.active\" :2224128 \"allocator.resident\" :5025792 "
+              "\"allocator-fragmentation.ratio\" \"1.1488549709320068\" "
+              "\"allocator-fragmentation.bytes\" :288176 \"allocator-rss.ratio\" \"2.25\" "
+              "\"allocator-rss.bytes\" :2801664 \"rss-overhead.ratio\" \"1.5\" "
+              "\"rss-overhead.bytes\" :1949696 \"fragmentation\" \"5.3521571159362793\" "
+              "\"fragmentation.bytes\" :5672184 \"future.field\" :1]"),
+            &m),
         REDS_OK);
     ck_assert_int_eq(m->peak_allocated, 1487336);
     ck_assert_int_eq(m->total_allocated, 1466744);
@@ -730,9 +761,10 @@ START_TEST(memory_stats_with_databases)
 END_TEST
 
 #define GET_INFO                                                                                   \
-    "[\"get\" :2 [+readonly +fast] :1 :1 :1 [+@read +@string +@fast] [] "                         \
+    "[\"get\" :2 [+readonly +fast] :1 :1 :1 [+@read +@string +@fast] [] "                          \
     "[[\"flags\" [+RO +access] \"begin_search\" [\"type\" \"index\" \"spec\" [\"index\" :1]] "     \
-    "\"find_keys\" [\"type\" \"range\" \"spec\" [\"lastkey\" :0 \"keystep\" :1 \"limit\" :0]]]] []]"
+    "\"find_keys\" [\"type\" \"range\" \"spec\" [\"lastkey\" :0 \"keystep\" :1 \"limit\" :0]]]] "  \
+    "[]]"
 
 START_TEST(command_info_and_docs)
 {
@@ -763,10 +795,10 @@ START_TEST(command_info_and_docs)
     /* Subcommands are command records too; Redis 2.8 stops after step. */
     ci = NULL;
     ck_assert_int_eq(test_convert(reds__conv_command_info,
-                             R("[[\"config\" :-2 [] :0 :0 :0 [+@slow] [] [] "
-                               "[[\"config|get\" :-3 [+admin] :0 :0 :0 [] [] [] []]]] "
-                               "[\"ping\" :-1 [+fast] :0 :0 :0]]"),
-                             &ci),
+                                  R("[[\"config\" :-2 [] :0 :0 :0 [+@slow] [] [] "
+                                    "[[\"config|get\" :-3 [+admin] :0 :0 :0 [] [] [] []]]] "
+                                    "[\"ping\" :-1 [+fast] :0 :0 :0]]"),
+                                  &ci),
                      REDS_OK);
     ck_assert_uint_eq(ci->items[0].nsubcommands, 1);
     ASSERT_STR(&ci->items[0].subcommands[0].name, "config|get");
@@ -779,16 +811,21 @@ START_TEST(command_info_and_docs)
 
     reds_command_doc_list *docs = NULL;
     ck_assert_int_eq(
-        test_convert(reds__conv_command_docs,
-                R("[\"get\" [\"summary\" \"Get the value of a key\" \"since\" \"1.0.0\" \"group\" \"string\" "
-                  "\"complexity\" \"O(1)\" \"arguments\" [[\"name\" \"key\" \"type\" \"key\" "
-                  "\"key_spec_index\" :0]]] "
-                  "\"set\" [\"summary\" \"Set\" \"since\" \"1.0.0\" \"group\" \"string\" \"history\" "
-                  "[[\"2.6.12\" \"Added the `EX`, `PX`, `NX` and `XX` options.\"]] \"doc_flags\" [+syscmd] "
-                  "\"arguments\" [[\"name\" \"condition\" \"type\" \"oneof\" \"since\" \"2.6.12\" \"flags\" "
-                  "[+optional] \"arguments\" [[\"name\" \"nx\" \"type\" \"pure-token\" \"token\" \"NX\"]]]]] "
-                  "\"x\" [\"subcommands\" [\"x|y\" [\"summary\" \"sub\"]]]]"),
-                &docs),
+        test_convert(
+            reds__conv_command_docs,
+            R("[\"get\" [\"summary\" \"Get the value of a key\" \"since\" \"1.0.0\" \"group\" "
+              "\"string\" "
+              "\"complexity\" \"O(1)\" \"arguments\" [[\"name\" \"key\" \"type\" \"key\" "
+              "\"key_spec_index\" :0]]] "
+              "\"set\" [\"summary\" \"Set\" \"since\" \"1.0.0\" \"group\" \"string\" \"history\" "
+              "[[\"2.6.12\" \"Added the `EX`, `PX`, `NX` and `XX` options.\"]] \"doc_flags\" "
+              "[+syscmd] "
+              "\"arguments\" [[\"name\" \"condition\" \"type\" \"oneof\" \"since\" \"2.6.12\" "
+              "\"flags\" "
+              "[+optional] \"arguments\" [[\"name\" \"nx\" \"type\" \"pure-token\" \"token\" "
+              "\"NX\"]]]]] "
+              "\"x\" [\"subcommands\" [\"x|y\" [\"summary\" \"sub\"]]]]"),
+            &docs),
         REDS_OK);
     ck_assert_uint_eq(docs->count, 3);
     const reds_command_doc *d = &docs->items[0];
@@ -801,7 +838,8 @@ START_TEST(command_info_and_docs)
     ck_assert_uint_eq(d->doc.narguments, 1);
     ASSERT_STR(&d->doc.arguments[0].name, "key");
     ASSERT_STR(&d->doc.arguments[0].type, "key");
-    ck_assert(d->doc.arguments[0].key_spec_index.set && d->doc.arguments[0].key_spec_index.value == 0);
+    ck_assert(d->doc.arguments[0].key_spec_index.set &&
+              d->doc.arguments[0].key_spec_index.value == 0);
     d = &docs->items[1];
     ck_assert_uint_eq(d->doc.nhistory, 1);
     ASSERT_STR(&d->doc.history[0].version, "2.6.12");
@@ -817,11 +855,12 @@ START_TEST(command_info_and_docs)
     ASSERT_STR(&docs->items[2].doc.subcommands[0].doc.summary, "sub");
     reds_free(docs);
     ASSERT_REFUSED(reds__conv_command_docs, R("[\"get\" [\"summary\" \"x\"] \"set\"]"));
-    ASSERT_REFUSED(reds__conv_command_docs, R("[\"get\" [\"arguments\" [[\"flags\" \"optional\"]]]]"));
+    ASSERT_REFUSED(reds__conv_command_docs,
+                   R("[\"get\" [\"arguments\" [[\"flags\" \"optional\"]]]]"));
 
     reds_command_key_flags_list *kf = NULL;
     ck_assert_int_eq(test_convert(reds__conv_command_key_flags,
-                             R("[[\"a\" [+OW +update]] [\"b\" [+RO +access]]]"), &kf),
+                                  R("[[\"a\" [+OW +update]] [\"b\" [+RO +access]]]"), &kf),
                      REDS_OK);
     ck_assert_uint_eq(kf->count, 2);
     ASSERT_STR(&kf->items[0].key, "a");
@@ -836,11 +875,13 @@ START_TEST(acl_records)
 {
     reds_acl_user *u = NULL;
     ck_assert_int_eq(
-        test_convert(reds__conv_acl_user,
-                R("[\"flags\" [\"on\"] \"passwords\" [\"30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4\"] "
-                  "\"commands\" \"-@all +get\" \"keys\" \"~k* %R~r*\" \"channels\" \"&ch*\" "
-                  "\"selectors\" [[\"commands\" \"-@all +set\" \"keys\" \"~x*\" \"channels\" \"\"]]]"),
-                &u),
+        test_convert(
+            reds__conv_acl_user,
+            R("[\"flags\" [\"on\"] \"passwords\" "
+              "[\"30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4\"] "
+              "\"commands\" \"-@all +get\" \"keys\" \"~k* %R~r*\" \"channels\" \"&ch*\" "
+              "\"selectors\" [[\"commands\" \"-@all +set\" \"keys\" \"~x*\" \"channels\" \"\"]]]"),
+            &u),
         REDS_OK);
     ck_assert_uint_eq(u->flags.count, 1);
     ASSERT_STR(&u->flags.items[0], "on");
@@ -862,12 +903,13 @@ START_TEST(acl_records)
 
     reds_acl_log_entry_list *log = NULL;
     ck_assert_int_eq(
-        test_convert(reds__conv_acl_log,
-                R("[[\"count\" :1 \"reason\" \"auth\" \"context\" \"toplevel\" \"object\" \"auth\" "
-                  "\"username\" \"bob\" \"age-seconds\" \"0.0070000000000000001\" \"client-info\" "
-                  "\"id=30 addr=127.0.0.1:57706 cmd=auth user=default\" \"entry-id\" :0 "
-                  "\"timestamp-created\" :1700000000000 \"timestamp-last-updated\" :1700000000001]]"),
-                &log),
+        test_convert(
+            reds__conv_acl_log,
+            R("[[\"count\" :1 \"reason\" \"auth\" \"context\" \"toplevel\" \"object\" \"auth\" "
+              "\"username\" \"bob\" \"age-seconds\" \"0.0070000000000000001\" \"client-info\" "
+              "\"id=30 addr=127.0.0.1:57706 cmd=auth user=default\" \"entry-id\" :0 "
+              "\"timestamp-created\" :1700000000000 \"timestamp-last-updated\" :1700000000001]]"),
+            &log),
         REDS_OK);
     ck_assert_uint_eq(log->count, 1);
     const reds_acl_log_entry *e = &log->items[0];
@@ -894,15 +936,17 @@ END_TEST
 START_TEST(cluster_info_lines)
 {
     reds_cluster_info_reply *ci = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_cluster_info,
-                             R("\"cluster_state:ok\\r\\ncluster_slots_assigned:16384\\r\\n"
-                               "cluster_slots_ok:16384\\r\\ncluster_slots_pfail:0\\r\\ncluster_slots_fail:0\\r\\n"
-                               "cluster_known_nodes:2\\r\\ncluster_size:1\\r\\ncluster_current_epoch:1\\r\\n"
-                               "cluster_my_epoch:0\\r\\ncluster_stats_messages_ping_sent:3\\r\\n"
-                               "cluster_stats_messages_sent:8\\r\\ncluster_stats_messages_received:8\\r\\n"
-                               "total_cluster_links_buffer_limit_exceeded:0\\r\\n\""),
-                             &ci),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(
+            reds__conv_cluster_info,
+            R("\"cluster_state:ok\\r\\ncluster_slots_assigned:16384\\r\\n"
+              "cluster_slots_ok:16384\\r\\ncluster_slots_pfail:0\\r\\ncluster_slots_fail:0\\r\\n"
+              "cluster_known_nodes:2\\r\\ncluster_size:1\\r\\ncluster_current_epoch:1\\r\\n"
+              "cluster_my_epoch:0\\r\\ncluster_stats_messages_ping_sent:3\\r\\n"
+              "cluster_stats_messages_sent:8\\r\\ncluster_stats_messages_received:8\\r\\n"
+              "total_cluster_links_buffer_limit_exceeded:0\\r\\n\""),
+            &ci),
+        REDS_OK);
     ASSERT_STR(&ci->cluster_state, "ok");
     ck_assert_int_eq(ci->cluster_slots_assigned, 16384);
     ck_assert_int_eq(ci->cluster_slots_ok, 16384);
@@ -923,10 +967,11 @@ START_TEST(cluster_nodes_words)
     reds_cluster_node_list *l = NULL;
     ck_assert_int_eq(
         test_convert(reds__conv_cluster_nodes,
-                R("\"" NODE_B " 127.0.0.1:7402@17402 slave " NODE_A " 0 1795260952368 0 connected\\n" NODE_A
-                  " 127.0.0.1:7401@17401,host-a myself,master - 0 0 1 connected 0-5460 5462 "
-                  "[5461->-" NODE_B "]\\n\""),
-                &l),
+                     R("\"" NODE_B " 127.0.0.1:7402@17402 slave " NODE_A
+                       " 0 1795260952368 0 connected\\n" NODE_A
+                       " 127.0.0.1:7401@17401,host-a myself,master - 0 0 1 connected 0-5460 5462 "
+                       "[5461->-" NODE_B "]\\n\""),
+                     &l),
         REDS_OK);
     ck_assert_uint_eq(l->count, 2);
     const reds_cluster_node *b = &l->items[0], *a = &l->items[1];
@@ -953,9 +998,9 @@ START_TEST(cluster_nodes_words)
     /* CLUSTER REPLICAS: an array of such lines. */
     l = NULL;
     ck_assert_int_eq(test_convert(reds__conv_cluster_nodes,
-                             R("[\"" NODE_B " 127.0.0.1:7402@17402 slave " NODE_A
-                               " 0 1795260952368 0 connected\"]"),
-                             &l),
+                                  R("[\"" NODE_B " 127.0.0.1:7402@17402 slave " NODE_A
+                                    " 0 1795260952368 0 connected\"]"),
+                                  &l),
                      REDS_OK);
     ck_assert_uint_eq(l->count, 1);
     ASSERT_STR(&l->items[0].master, NODE_A);
@@ -964,8 +1009,10 @@ START_TEST(cluster_nodes_words)
     ck_assert_int_eq(test_convert(reds__conv_cluster_nodes, R("\"\""), &l), REDS_OK);
     ck_assert_uint_eq(l->count, 0);
     reds_free(l);
-    ASSERT_REFUSED(reds__conv_cluster_nodes, R("\"" NODE_A " 127.0.0.1:7401@17401 master - 0 0 1\""));
-    ASSERT_REFUSED(reds__conv_cluster_nodes, R("\"" NODE_A " 127.0.0.1:7401@17401 master - zero 0 1 connected\""));
+    ASSERT_REFUSED(reds__conv_cluster_nodes,
+                   R("\"" NODE_A " 127.0.0.1:7401@17401 master - 0 0 1\""));
+    ASSERT_REFUSED(reds__conv_cluster_nodes,
+                   R("\"" NODE_A " 127.0.0.1:7401@17401 master - zero 0 1 connected\""));
     ASSERT_REFUSED(reds__conv_cluster_nodes, R("[:1]"));
 }
 END_TEST
@@ -975,12 +1022,15 @@ START_TEST(cluster_shards_slots_links)
     reds_cluster_shard_list *sh = NULL;
     ck_assert_int_eq(
         test_convert(reds__conv_cluster_shards,
-                R("[[\"slots\" [:0 :5460 :5462 :16383] \"nodes\" [[\"id\" \"" NODE_A "\" \"port\" :7401 "
-                  "\"ip\" \"127.0.0.1\" \"endpoint\" \"127.0.0.1\" \"role\" \"master\" "
-                  "\"replication-offset\" :98 \"health\" \"online\"] [\"id\" \"" NODE_B "\" \"port\" :7402 "
-                  "\"tls-port\" :7502 \"ip\" \"127.0.0.1\" \"endpoint\" \"127.0.0.1\" \"hostname\" \"b\" "
-                  "\"role\" \"replica\" \"replication-offset\" :0 \"health\" \"loading\"]]]]"),
-                &sh),
+                     R("[[\"slots\" [:0 :5460 :5462 :16383] \"nodes\" [[\"id\" \"" NODE_A
+                       "\" \"port\" :7401 "
+                       "\"ip\" \"127.0.0.1\" \"endpoint\" \"127.0.0.1\" \"role\" \"master\" "
+                       "\"replication-offset\" :98 \"health\" \"online\"] [\"id\" \"" NODE_B
+                       "\" \"port\" :7402 "
+                       "\"tls-port\" :7502 \"ip\" \"127.0.0.1\" \"endpoint\" \"127.0.0.1\" "
+                       "\"hostname\" \"b\" "
+                       "\"role\" \"replica\" \"replication-offset\" :0 \"health\" \"loading\"]]]]"),
+                     &sh),
         REDS_OK);
     ck_assert_uint_eq(sh->count, 1);
     ck_assert_uint_eq(sh->items[0].slots.count, 4);
@@ -1005,11 +1055,13 @@ START_TEST(cluster_shards_slots_links)
     ASSERT_REFUSED(reds__conv_cluster_shards, R("[[\"slots\" [\"0\" \"16383\"]]]"));
 
     reds_cluster_slot_range_list *sl = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_cluster_slots,
-                             R("[[:0 :5460 [\"127.0.0.1\" :7401 \"" NODE_A "\" []] [\"127.0.0.1\" :7402 \"" NODE_B
-                               "\" [\"hostname\" \"b\"]]] [:5461 :16383 [\"127.0.0.1\" :7403]]]"),
-                             &sl),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(reds__conv_cluster_slots,
+                     R("[[:0 :5460 [\"127.0.0.1\" :7401 \"" NODE_A
+                       "\" []] [\"127.0.0.1\" :7402 \"" NODE_B
+                       "\" [\"hostname\" \"b\"]]] [:5461 :16383 [\"127.0.0.1\" :7403]]]"),
+                     &sl),
+        REDS_OK);
     ck_assert_uint_eq(sl->count, 2);
     const reds_cluster_slot_range *r0 = &sl->items[0];
     ck_assert_int_eq(r0->start, 0);
@@ -1027,17 +1079,20 @@ START_TEST(cluster_shards_slots_links)
     ck_assert_ptr_null(sl->items[1].replicas);
     reds_free(sl);
     ASSERT_REFUSED(reds__conv_cluster_slots, R("[[:0 :5460]]"));
-    ASSERT_REFUSED(reds__conv_cluster_slots, R("[[:0 :5460 [\"127.0.0.1\" :7401] [\"127.0.0.1\"]]]"));
+    ASSERT_REFUSED(reds__conv_cluster_slots,
+                   R("[[:0 :5460 [\"127.0.0.1\" :7401] [\"127.0.0.1\"]]]"));
     ASSERT_REFUSED(reds__conv_cluster_slots, R("[[:0 :5460 [\"127.0.0.1\" \"7401\"]]]"));
 
     reds_cluster_link_list *links = NULL;
-    ck_assert_int_eq(test_convert(reds__conv_cluster_links,
-                             R("[[\"direction\" \"to\" \"node\" \"" NODE_B "\" \"create-time\" :1795260950057 "
-                               "\"events\" \"r\" \"send-buffer-allocated\" :0 \"send-buffer-used\" :0] "
-                               "[\"direction\" \"from\" \"node\" \"" NODE_B "\" \"create-time\" :1795260950067 "
-                               "\"events\" \"rw\" \"send-buffer-allocated\" :1024 \"send-buffer-used\" :12]]"),
-                             &links),
-                     REDS_OK);
+    ck_assert_int_eq(
+        test_convert(
+            reds__conv_cluster_links,
+            R("[[\"direction\" \"to\" \"node\" \"" NODE_B "\" \"create-time\" :1795260950057 "
+              "\"events\" \"r\" \"send-buffer-allocated\" :0 \"send-buffer-used\" :0] "
+              "[\"direction\" \"from\" \"node\" \"" NODE_B "\" \"create-time\" :1795260950067 "
+              "\"events\" \"rw\" \"send-buffer-allocated\" :1024 \"send-buffer-used\" :12]]"),
+            &links),
+        REDS_OK);
     ck_assert_uint_eq(links->count, 2);
     ASSERT_STR(&links->items[0].direction, "to");
     ASSERT_STR(&links->items[0].node, NODE_B);

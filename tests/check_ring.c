@@ -138,8 +138,10 @@ START_TEST(hash_tags_and_multi_key_commands)
     reds_key_value spread[] = {{reds_cstr(k1), REDS_STR("1")}, {reds_cstr(k2), REDS_STR("2")}};
     ASSERT_ERR(reds_mset(r, spread, 2), REDS_ERR_DATA);
     char expect[160];
-    snprintf(expect, sizeof expect, "MSET: keys map to different nodes of the ring ('%s' to node "
-             "%zu, '%s' to node %zu)", k1, n1, k2, n2);
+    snprintf(expect, sizeof expect,
+             "MSET: keys map to different nodes of the ring ('%s' to node "
+             "%zu, '%s' to node %zu)",
+             k1, n1, k2, n2);
     ck_assert_msg(strstr(reds_errmsg(), expect), "%s", reds_errmsg());
     reds_str keys[] = {reds_cstr(k1), reds_cstr(k2)};
     ASSERT_ERR(reds_del(r, keys, 2, NULL), REDS_ERR_DATA);
@@ -213,7 +215,8 @@ START_TEST(copy_writes_everywhere_reads_survive_a_kill)
         ck_assert_int_eq(dbsize(i), 1);
     }
     /* Multi-key commands may span nodes: every node has every key. */
-    reds_key_value kv[] = {{REDS_STR("a"), REDS_STR("1")}, {REDS_STR("b"), REDS_STR("2")},
+    reds_key_value kv[] = {{REDS_STR("a"), REDS_STR("1")},
+                           {REDS_STR("b"), REDS_STR("2")},
                            {REDS_STR("c"), REDS_STR("3")}};
     ASSERT_OK(reds_mset(r, kv, 3));
     for (int i = 0; i < 3; i++)

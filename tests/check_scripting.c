@@ -64,7 +64,8 @@ static void load_library(void)
 static const reds_function_info *function_named(const reds_function_library *lib, const char *name)
 {
     for (size_t i = 0; i < lib->nfunctions; i++)
-        if (lib->functions[i].name.len == strlen(name) && !memcmp(lib->functions[i].name.ptr, name, strlen(name)))
+        if (lib->functions[i].name.len == strlen(name) &&
+            !memcmp(lib->functions[i].name.ptr, name, strlen(name)))
             return &lib->functions[i];
     ck_abort_msg("no function %s in the library", name);
     return NULL;
@@ -75,12 +76,13 @@ static const reds_function_info *function_named(const reds_function_library *lib
 START_TEST(eval_variants_return_reply_trees)
 {
     reds_reply *r = NULL;
-    ASSERT_OK(reds_eval(c, REDS_STR("return {KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]) + 1, {true}}"),
-                        &(reds_eval_opts){.keys = (reds_str[]){REDS_STR("k1"), REDS_STR("k2")},
-                                          .nkeys = 2,
-                                          .args = (reds_str[]){REDS_STR("a"), REDS_STR("41")},
-                                          .nargs = 2},
-                        &r));
+    ASSERT_OK(
+        reds_eval(c, REDS_STR("return {KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]) + 1, {true}}"),
+                  &(reds_eval_opts){.keys = (reds_str[]){REDS_STR("k1"), REDS_STR("k2")},
+                                    .nkeys = 2,
+                                    .args = (reds_str[]){REDS_STR("a"), REDS_STR("41")},
+                                    .nargs = 2},
+                  &r));
     ck_assert_int_eq(r->type, REDS_REPLY_ARRAY);
     ck_assert_uint_eq(r->len, 5);
     reds_str s;
@@ -119,7 +121,8 @@ START_TEST(eval_variants_return_reply_trees)
     ASSERT_OK(reds_eval(c, REDS_STR("return false"), NULL, &r));
     ck_assert_int_eq(r->type, REDS_REPLY_NIL);
     reds_free(r);
-    ASSERT_ERR(reds_eval(c, REDS_STR("return redis.error_reply('my error')"), NULL, &r), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_eval(c, REDS_STR("return redis.error_reply('my error')"), NULL, &r),
+               REDS_ERR_RESPONSE);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "my error"));
 }
 END_TEST
@@ -136,7 +139,8 @@ START_TEST(evalsha_and_the_script_cache)
     reds_free(sha);
 
     reds_boollist *exists = NULL;
-    ASSERT_OK(reds_script_exists(c, (reds_str[]){REDS_STR(RETURN_1_SHA), REDS_STR("0000")}, 2, &exists));
+    ASSERT_OK(
+        reds_script_exists(c, (reds_str[]){REDS_STR(RETURN_1_SHA), REDS_STR("0000")}, 2, &exists));
     ck_assert_uint_eq(exists->count, 2);
     ck_assert(exists->items[0]);
     ck_assert(!exists->items[1]);
@@ -149,10 +153,13 @@ START_TEST(evalsha_and_the_script_cache)
     reds_free(r);
     r = NULL;
     ASSERT_OK(reds_script_load(c, REDS_STR("return #KEYS + #ARGV"), &sha));
-    ASSERT_OK(reds_evalsha_ro(c, *sha, &(reds_evalsha_ro_opts){.keys = &REDS_STR("k"), .nkeys = 1,
-                                                              .args = (reds_str[]){REDS_STR("a"), REDS_STR("b")},
-                                                              .nargs = 2},
-                              &r));
+    ASSERT_OK(
+        reds_evalsha_ro(c, *sha,
+                        &(reds_evalsha_ro_opts){.keys = &REDS_STR("k"),
+                                                .nkeys = 1,
+                                                .args = (reds_str[]){REDS_STR("a"), REDS_STR("b")},
+                                                .nargs = 2},
+                        &r));
     ASSERT_OK(reds_reply_int(r, &n));
     ck_assert_int_eq(n, 3);
     reds_free(r);
@@ -189,13 +196,15 @@ START_TEST(function_load_list_and_fcall)
     reds_str *name = NULL;
     ASSERT_ERR(reds_function_load(c, reds_cstr(LIBRARY), NULL, &name), REDS_ERR_RESPONSE);
     ck_assert_ptr_null(name);
-    ASSERT_OK(reds_function_load(c, reds_cstr(LIBRARY), &(reds_function_load_opts){.replace = true}, &name));
+    ASSERT_OK(reds_function_load(c, reds_cstr(LIBRARY), &(reds_function_load_opts){.replace = true},
+                                 &name));
     ASSERT_STR(name, "mylib");
     reds_free(name);
     ASSERT_OK(reds_function_load(c, reds_cstr(OTHER_LIBRARY), NULL, NULL));
 
     reds_function_library_list *libs = NULL;
-    ASSERT_OK(reds_function_list(c, &(reds_function_list_opts){.libraryname = REDS_STR("my*")}, &libs));
+    ASSERT_OK(
+        reds_function_list(c, &(reds_function_list_opts){.libraryname = REDS_STR("my*")}, &libs));
     ck_assert_uint_eq(libs->count, 1);
     const reds_function_library *lib = &libs->items[0];
     ASSERT_STR(&lib->library_name, "mylib");
@@ -231,14 +240,16 @@ START_TEST(function_load_list_and_fcall)
     reds_free(libs);
 
     reds_reply *r = NULL;
-    ASSERT_OK(reds_fcall(c, REDS_STR("myset"),
-                         &(reds_fcall_opts){.keys = &REDS_STR("k"), .nkeys = 1, .args = &REDS_STR("v"), .nargs = 1},
-                         &r));
+    ASSERT_OK(reds_fcall(
+        c, REDS_STR("myset"),
+        &(reds_fcall_opts){.keys = &REDS_STR("k"), .nkeys = 1, .args = &REDS_STR("v"), .nargs = 1},
+        &r));
     ck_assert_int_eq(r->type, REDS_REPLY_STATUS);
     assert_text(r, "OK");
     reds_free(r);
     r = NULL;
-    ASSERT_OK(reds_fcall_ro(c, REDS_STR("myget"), &(reds_fcall_ro_opts){.keys = &REDS_STR("k"), .nkeys = 1}, &r));
+    ASSERT_OK(reds_fcall_ro(c, REDS_STR("myget"),
+                            &(reds_fcall_ro_opts){.keys = &REDS_STR("k"), .nkeys = 1}, &r));
     ck_assert_int_eq(r->type, REDS_REPLY_STRING);
     assert_text(r, "v");
     reds_free(r);
@@ -250,15 +261,17 @@ START_TEST(function_load_list_and_fcall)
     reds_free(r);
     /* FCALL_RO refuses a function that may write; unknown functions fail. */
     r = (void *)1;
-    ASSERT_ERR(reds_fcall_ro(c, REDS_STR("myset"),
-                             &(reds_fcall_ro_opts){.keys = &REDS_STR("k"), .nkeys = 1, .args = &REDS_STR("w"),
-                                                   .nargs = 1},
-                             &r),
-               REDS_ERR_RESPONSE);
+    ASSERT_ERR(
+        reds_fcall_ro(c, REDS_STR("myset"),
+                      &(reds_fcall_ro_opts){
+                          .keys = &REDS_STR("k"), .nkeys = 1, .args = &REDS_STR("w"), .nargs = 1},
+                      &r),
+        REDS_ERR_RESPONSE);
     ck_assert_ptr_null(r);
     ASSERT_ERR(reds_fcall(c, REDS_STR("nosuch"), NULL, &r), REDS_ERR_RESPONSE);
     r = NULL;
-    ASSERT_OK(reds_fcall_ro(c, REDS_STR("myget"), &(reds_fcall_ro_opts){.keys = &REDS_STR("k"), .nkeys = 1}, &r));
+    ASSERT_OK(reds_fcall_ro(c, REDS_STR("myget"),
+                            &(reds_fcall_ro_opts){.keys = &REDS_STR("k"), .nkeys = 1}, &r));
     assert_text(r, "v");
     reds_free(r);
 
@@ -287,15 +300,16 @@ START_TEST(function_dump_restore_delete_flush)
 
     /* The binary payload restores the library (APPEND is the default). */
     ASSERT_OK(reds_function_restore(c, *dump, NULL));
-    ASSERT_ERR(reds_function_restore(c, *dump, &(reds_function_restore_opts){.policy =
-                                                                                  REDS_FUNCTION_RESTORE_POLICY_APPEND}),
-               REDS_ERR_RESPONSE); /* the library exists */
-    ASSERT_OK(reds_function_restore(c, *dump,
-                                    &(reds_function_restore_opts){.policy = REDS_FUNCTION_RESTORE_POLICY_REPLACE}));
+    ASSERT_ERR(
+        reds_function_restore(
+            c, *dump, &(reds_function_restore_opts){.policy = REDS_FUNCTION_RESTORE_POLICY_APPEND}),
+        REDS_ERR_RESPONSE); /* the library exists */
+    ASSERT_OK(reds_function_restore(
+        c, *dump, &(reds_function_restore_opts){.policy = REDS_FUNCTION_RESTORE_POLICY_REPLACE}));
     ASSERT_OK(reds_function_load(c, reds_cstr(OTHER_LIBRARY), NULL, NULL));
     /* FLUSH drops the libraries the payload does not have. */
-    ASSERT_OK(reds_function_restore(c, *dump,
-                                    &(reds_function_restore_opts){.policy = REDS_FUNCTION_RESTORE_POLICY_FLUSH}));
+    ASSERT_OK(reds_function_restore(
+        c, *dump, &(reds_function_restore_opts){.policy = REDS_FUNCTION_RESTORE_POLICY_FLUSH}));
     libs = NULL;
     ASSERT_OK(reds_function_list(c, NULL, &libs));
     ck_assert_uint_eq(libs->count, 1);
@@ -344,7 +358,8 @@ static void *run_busy(void *arg)
  * and wait until the server reports it busy. */
 static void start_busy(busy_call *b, pthread_t *t, bool function)
 {
-    ASSERT_OK(reds_config_set(c, &(reds_config_parameter){REDS_STR("busy-reply-threshold"), REDS_STR("20")}, 1));
+    ASSERT_OK(reds_config_set(
+        c, &(reds_config_parameter){REDS_STR("busy-reply-threshold"), REDS_STR("20")}, 1));
     memset(b, 0, sizeof *b);
     b->client = test_client(NULL);
     b->function = function;
@@ -355,7 +370,8 @@ static void finish_busy(busy_call *b, pthread_t t)
 {
     pthread_join(t, NULL);
     reds_client_free(b->client);
-    ASSERT_OK(reds_config_set(c, &(reds_config_parameter){REDS_STR("busy-reply-threshold"), REDS_STR("5000")}, 1));
+    ASSERT_OK(reds_config_set(
+        c, &(reds_config_parameter){REDS_STR("busy-reply-threshold"), REDS_STR("5000")}, 1));
 }
 
 START_TEST(script_kill_a_busy_script)
@@ -408,8 +424,8 @@ START_TEST(function_kill_and_stats_of_a_running_function)
     ck_assert_int_eq(st->engines[0].stats.functions_count, 3);
     reds_free(st);
     /* Other commands are refused with BUSY meanwhile. */
-    ASSERT_ERR(reds_fcall_ro(c, REDS_STR("myget"), &(reds_fcall_ro_opts){.keys = &REDS_STR("k"), .nkeys = 1},
-                             NULL),
+    ASSERT_ERR(reds_fcall_ro(c, REDS_STR("myget"),
+                             &(reds_fcall_ro_opts){.keys = &REDS_STR("k"), .nkeys = 1}, NULL),
                REDS_ERR_BUSY);
     ASSERT_OK(reds_function_kill(c));
     finish_busy(&b, t);

@@ -63,8 +63,9 @@ START_TEST(info_sections_and_fields)
     set(c, "k", "v");
     reds_info_reply *info = NULL;
     ASSERT_OK(reds_info(c, NULL, &info));
-    static const char *const sections[] = {"Server", "Clients", "Memory", "Persistence", "Stats", "Replication",
-                                           "CPU", "Modules", "Errorstats", "Cluster", "Keyspace"};
+    static const char *const sections[] = {"Server",     "Clients",     "Memory",  "Persistence",
+                                           "Stats",      "Replication", "CPU",     "Modules",
+                                           "Errorstats", "Cluster",     "Keyspace"};
     ck_assert_uint_eq(info->count, sizeof sections / sizeof sections[0]);
     for (size_t i = 0; i < info->count; i++)
         ASSERT_STR(&info->sections[i].name, sections[i]);
@@ -89,9 +90,11 @@ START_TEST(info_sections_and_fields)
 
     /* Chosen sections only, in the server's order. */
     info = NULL;
-    ASSERT_OK(reds_info(c, &(reds_info_opts){.sections = (reds_str[]){REDS_STR("keyspace"), REDS_STR("server")},
-                                             .nsections = 2},
-                        &info));
+    ASSERT_OK(reds_info(
+        c,
+        &(reds_info_opts){.sections = (reds_str[]){REDS_STR("keyspace"), REDS_STR("server")},
+                          .nsections = 2},
+        &info));
     ck_assert_uint_eq(info->count, 2);
     ASSERT_STR(&info->sections[0].name, "Server");
     ASSERT_STR(&info->sections[1].name, "Keyspace");
@@ -99,7 +102,8 @@ START_TEST(info_sections_and_fields)
     reds_free(info);
     /* An unknown section: nothing. */
     info = NULL;
-    ASSERT_OK(reds_info(c, &(reds_info_opts){.sections = &REDS_STR("nosuch"), .nsections = 1}, &info));
+    ASSERT_OK(
+        reds_info(c, &(reds_info_opts){.sections = &REDS_STR("nosuch"), .nsections = 1}, &info));
     ck_assert_uint_eq(info->count, 0);
     reds_free(info);
 }
@@ -116,35 +120,42 @@ START_TEST(config_get_set_resetstat_help)
     ASSERT_STR(&m->items[0].value, "noeviction");
     reds_free(m);
 
-    ASSERT_OK(reds_config_set(c, (reds_config_parameter[]){{REDS_STR("maxmemory-policy"), REDS_STR("allkeys-lru")},
-                                                            {REDS_STR("hz"), REDS_STR("20")}},
-                              2));
+    ASSERT_OK(reds_config_set(
+        c,
+        (reds_config_parameter[]){{REDS_STR("maxmemory-policy"), REDS_STR("allkeys-lru")},
+                                  {REDS_STR("hz"), REDS_STR("20")}},
+        2));
     m = NULL;
-    ASSERT_OK(reds_config_get(c, (reds_str[]){REDS_STR("maxmemory-pol*"), REDS_STR("hz"), REDS_STR("nosuch")}, 3,
-                              &m));
+    ASSERT_OK(reds_config_get(
+        c, (reds_str[]){REDS_STR("maxmemory-pol*"), REDS_STR("hz"), REDS_STR("nosuch")}, 3, &m));
     ck_assert_uint_eq(m->count, 2);
     ASSERT_STR(reds_map_get(m, REDS_STR("maxmemory-policy")), "allkeys-lru");
     ASSERT_STR(reds_map_get(m, REDS_STR("hz")), "20");
     reds_free(m);
     /* All or nothing: a bad value sets neither. */
-    ASSERT_ERR(reds_config_set(c, (reds_config_parameter[]){{REDS_STR("maxmemory-policy"), REDS_STR("noeviction")},
-                                                             {REDS_STR("hz"), REDS_STR("fast")}},
-                               2),
+    ASSERT_ERR(reds_config_set(
+                   c,
+                   (reds_config_parameter[]){{REDS_STR("maxmemory-policy"), REDS_STR("noeviction")},
+                                             {REDS_STR("hz"), REDS_STR("fast")}},
+                   2),
                REDS_ERR_RESPONSE);
     m = NULL;
     ASSERT_OK(reds_config_get(c, &REDS_STR("maxmemory-policy"), 1, &m));
     ASSERT_STR(&m->items[0].value, "allkeys-lru");
     reds_free(m);
-    ASSERT_OK(reds_config_set(c, (reds_config_parameter[]){{REDS_STR("maxmemory-policy"), REDS_STR("noeviction")},
-                                                            {REDS_STR("hz"), REDS_STR("10")}},
-                              2));
+    ASSERT_OK(reds_config_set(
+        c,
+        (reds_config_parameter[]){{REDS_STR("maxmemory-policy"), REDS_STR("noeviction")},
+                                  {REDS_STR("hz"), REDS_STR("10")}},
+        2));
     ASSERT_ERR(reds_config_get(c, NULL, 0, &m), REDS_ERR_DATA);
 
     /* RESETSTAT zeroes the counters. */
     set(c, "k", "v");
     ASSERT_OK(reds_config_resetstat(c));
     reds_info_reply *info = NULL;
-    ASSERT_OK(reds_info(c, &(reds_info_opts){.sections = &REDS_STR("stats"), .nsections = 1}, &info));
+    ASSERT_OK(
+        reds_info(c, &(reds_info_opts){.sections = &REDS_STR("stats"), .nsections = 1}, &info));
     ASSERT_STR(reds_info_get(info, REDS_STR("total_commands_processed")), "1");
     ASSERT_STR(reds_info_get(info, REDS_STR("keyspace_hits")), "0");
     reds_free(info);
@@ -215,13 +226,15 @@ START_TEST(restore_asking)
     reds_free(v);
     /* The key exists: BUSYKEY unless REPLACE. */
     ASSERT_ERR(reds_restore_asking(c, REDS_STR("dst"), 0, *dump, NULL), REDS_ERR_RESPONSE);
-    ASSERT_OK(reds_restore_asking(c, REDS_STR("dst"), 60000, *dump,
-                                  &(reds_restore_asking_opts){.replace = true, .seconds = REDS_I64(10)}));
+    ASSERT_OK(
+        reds_restore_asking(c, REDS_STR("dst"), 60000, *dump,
+                            &(reds_restore_asking_opts){.replace = true, .seconds = REDS_I64(10)}));
     int64_t ttl = 0;
     ASSERT_OK(reds_pttl(c, REDS_STR("dst"), &ttl));
     ck_assert(ttl > 50000 && ttl <= 60000);
     ASSERT_ERR(reds_restore_asking(c, REDS_STR("dst"), 0, *dump,
-                                   &(reds_restore_asking_opts){.replace = true, .seconds = REDS_I64(1),
+                                   &(reds_restore_asking_opts){.replace = true,
+                                                               .seconds = REDS_I64(1),
                                                                .frequency = REDS_I64(1)}),
                REDS_ERR_DATA);
     reds_free(dump);
@@ -235,7 +248,8 @@ static void wait_no_child(reds_client *x)
 {
     for (int i = 0; i < 1000; i++) {
         reds_info_reply *info = NULL;
-        ASSERT_OK(reds_info(x, &(reds_info_opts){.sections = &REDS_STR("persistence"), .nsections = 1}, &info));
+        ASSERT_OK(reds_info(
+            x, &(reds_info_opts){.sections = &REDS_STR("persistence"), .nsections = 1}, &info));
         bool busy = !str_is(reds_info_get(info, REDS_STR("rdb_bgsave_in_progress")), "0") ||
                     !str_is(reds_info_get(info, REDS_STR("aof_rewrite_in_progress")), "0") ||
                     !str_is(reds_info_get(info, REDS_STR("aof_rewrite_scheduled")), "0");
@@ -276,7 +290,8 @@ START_TEST(time_save_lastsave_bgsave_bgrewriteaof)
      * the rewrite has already finished). */
     status = NULL;
     ASSERT_OK(reds_bgsave(c, &(reds_bgsave_opts){.schedule = true}, &status));
-    ck_assert_msg(str_is(status, "Background saving scheduled") || str_is(status, "Background saving started"),
+    ck_assert_msg(str_is(status, "Background saving scheduled") ||
+                      str_is(status, "Background saving started"),
                   "%s", status->ptr);
     reds_free(status);
     wait_no_child(c);
@@ -344,7 +359,8 @@ START_TEST(latency_monitor)
     int64_t n = -1;
     ASSERT_OK(reds_latency_reset(c, NULL, &n));
     /* DEBUG is not bound (see spec/server.yaml): a 30 ms command. */
-    ASSERT_OK(reds_execute_command(c, 3, (reds_str[]){REDS_STR("DEBUG"), REDS_STR("SLEEP"), REDS_STR("0.03")}, NULL));
+    ASSERT_OK(reds_execute_command(
+        c, 3, (reds_str[]){REDS_STR("DEBUG"), REDS_STR("SLEEP"), REDS_STR("0.03")}, NULL));
 
     reds_latency_event_list *ev = NULL;
     ASSERT_OK(reds_latency_latest(c, &ev));
@@ -378,10 +394,11 @@ START_TEST(latency_monitor)
     reds_free(text);
     ASSERT_ERR(reds_latency_graph(c, REDS_STR("nosuch"), &text), REDS_ERR_RESPONSE);
 
-    ASSERT_OK(reds_latency_reset(c, &(reds_latency_reset_opts){.events = (reds_str[]){REDS_STR("command"),
-                                                                                      REDS_STR("nosuch")},
-                                                                .nevents = 2},
-                                 &n));
+    ASSERT_OK(reds_latency_reset(
+        c,
+        &(reds_latency_reset_opts){.events = (reds_str[]){REDS_STR("command"), REDS_STR("nosuch")},
+                                   .nevents = 2},
+        &n));
     ck_assert_int_eq(n, 1);
     ev = NULL;
     ASSERT_OK(reds_latency_latest(c, &ev));
@@ -395,16 +412,18 @@ START_TEST(latency_monitor)
     set(c, "b", "2");
     set(c, "c", "3");
     reds_command_histogram_list *hist = NULL;
-    ASSERT_OK(reds_latency_histogram(c, &(reds_latency_histogram_opts){.commands = (reds_str[]){REDS_STR("set"),
-                                                                                                REDS_STR("lpush")},
-                                                                        .ncommands = 2},
-                                     &hist));
+    ASSERT_OK(reds_latency_histogram(
+        c,
+        &(reds_latency_histogram_opts){.commands = (reds_str[]){REDS_STR("set"), REDS_STR("lpush")},
+                                       .ncommands = 2},
+        &hist));
     ck_assert_uint_eq(hist->count, 1); /* LPUSH never ran */
     ASSERT_STR(&hist->items[0].command, "set");
     ck_assert_int_eq(hist->items[0].stats.calls, 3);
     ck_assert_uint_ge(hist->items[0].stats.nbuckets, 1);
     /* Cumulative buckets: the last one counts every call. */
-    const reds_latency_bucket *last = &hist->items[0].stats.buckets[hist->items[0].stats.nbuckets - 1];
+    const reds_latency_bucket *last =
+        &hist->items[0].stats.buckets[hist->items[0].stats.nbuckets - 1];
     ck_assert_int_eq(last->count, 3);
     ck_assert_int_gt(last->usec, 0);
     reds_free(hist);
@@ -424,7 +443,8 @@ START_TEST(memory_commands)
     ASSERT_OK(reds_memory_usage(c, REDS_STR("k"), NULL, &usage));
     ck_assert(!usage.set);
     set(c, "k", "a value of some length");
-    ASSERT_OK(reds_memory_usage(c, REDS_STR("k"), &(reds_memory_usage_opts){.samples = REDS_I64(0)}, &usage));
+    ASSERT_OK(reds_memory_usage(c, REDS_STR("k"), &(reds_memory_usage_opts){.samples = REDS_I64(0)},
+                                &usage));
     ck_assert(usage.set);
     ck_assert_int_gt(usage.value, 22);
     ck_assert_int_lt(usage.value, 200);
@@ -490,7 +510,8 @@ START_TEST(command_count_list_getkeys)
     reds_free(all);
 
     l = NULL;
-    ASSERT_OK(reds_command_list(c, &(reds_command_list_opts){.category = REDS_STR("hyperloglog")}, &l));
+    ASSERT_OK(
+        reds_command_list(c, &(reds_command_list_opts){.category = REDS_STR("hyperloglog")}, &l));
     ck_assert_uint_eq(l->count, 5);
     static const char *const pf[] = {"pfadd", "pfcount", "pfdebug", "pfmerge", "pfselftest"};
     for (size_t i = 0; i < 5; i++)
@@ -502,20 +523,23 @@ START_TEST(command_count_list_getkeys)
     ck_assert(list_has(l, "xack") && list_has(l, "xadd") && list_has(l, "xautoclaim"));
     reds_free(l);
     l = NULL;
-    ASSERT_OK(reds_command_list(c, &(reds_command_list_opts){.module_name = REDS_STR("nosuch")}, &l));
+    ASSERT_OK(
+        reds_command_list(c, &(reds_command_list_opts){.module_name = REDS_STR("nosuch")}, &l));
     ck_assert_uint_eq(l->count, 0);
     reds_free(l);
     ASSERT_ERR(reds_command_list(c,
-                                 &(reds_command_list_opts){.pattern = REDS_STR("x*"), .category = REDS_STR("read")},
+                                 &(reds_command_list_opts){.pattern = REDS_STR("x*"),
+                                                           .category = REDS_STR("read")},
                                  &l),
                REDS_ERR_DATA);
 
     l = NULL;
-    ASSERT_OK(reds_command_getkeys(c, REDS_STR("MSET"),
-                                   &(reds_command_getkeys_opts){.args = (reds_str[]){REDS_STR("a"), REDS_STR("1"),
-                                                                                      REDS_STR("b"), REDS_STR("2")},
-                                                                .nargs = 4},
-                                   &l));
+    ASSERT_OK(reds_command_getkeys(
+        c, REDS_STR("MSET"),
+        &(reds_command_getkeys_opts){
+            .args = (reds_str[]){REDS_STR("a"), REDS_STR("1"), REDS_STR("b"), REDS_STR("2")},
+            .nargs = 4},
+        &l));
     ck_assert_uint_eq(l->count, 2);
     ASSERT_STR(&l->items[0], "a");
     ASSERT_STR(&l->items[1], "b");
@@ -524,11 +548,13 @@ START_TEST(command_count_list_getkeys)
     ck_assert_ptr_null(l);
 
     reds_command_key_flags_list *kf = NULL;
-    ASSERT_OK(reds_command_getkeysandflags(
-        c, REDS_STR("LMOVE"),
-        &(reds_command_getkeysandflags_opts){
-            .args = (reds_str[]){REDS_STR("src"), REDS_STR("dst"), REDS_STR("LEFT"), REDS_STR("RIGHT")}, .nargs = 4},
-        &kf));
+    ASSERT_OK(
+        reds_command_getkeysandflags(c, REDS_STR("LMOVE"),
+                                     &(reds_command_getkeysandflags_opts){
+                                         .args = (reds_str[]){REDS_STR("src"), REDS_STR("dst"),
+                                                              REDS_STR("LEFT"), REDS_STR("RIGHT")},
+                                         .nargs = 4},
+                                     &kf));
     ck_assert_uint_eq(kf->count, 2);
     ASSERT_STR(&kf->items[0].key, "src");
     ck_assert_uint_eq(kf->items[0].flags.count, 3);
@@ -552,9 +578,10 @@ START_TEST(command_info_records)
 {
     reds_command_info_entry_list *l = NULL;
     ASSERT_OK(reds_command_info(
-        c, &(reds_command_info_opts){.names = (reds_str[]){REDS_STR("get"), REDS_STR("nosuch"), REDS_STR("xread"),
-                                                           REDS_STR("config|get")},
-                                     .nnames = 4},
+        c,
+        &(reds_command_info_opts){.names = (reds_str[]){REDS_STR("get"), REDS_STR("nosuch"),
+                                                        REDS_STR("xread"), REDS_STR("config|get")},
+                                  .nnames = 4},
         &l));
     ck_assert_uint_eq(l->count, 4);
     const reds_command_info_entry *get = &l->items[0];
@@ -609,7 +636,8 @@ START_TEST(command_info_records)
 
     /* A container with its subcommands. */
     l = NULL;
-    ASSERT_OK(reds_command_info(c, &(reds_command_info_opts){.names = &REDS_STR("config"), .nnames = 1}, &l));
+    ASSERT_OK(reds_command_info(
+        c, &(reds_command_info_opts){.names = &REDS_STR("config"), .nnames = 1}, &l));
     ck_assert_uint_eq(l->count, 1);
     ASSERT_STR(&l->items[0].name, "config");
     ck_assert_int_eq(l->items[0].arity, -2);
@@ -626,7 +654,8 @@ START_TEST(command_info_records)
 
     /* Subcommands with key specs: the deepest COMMAND INFO gets. */
     l = NULL;
-    ASSERT_OK(reds_command_info(c, &(reds_command_info_opts){.names = &REDS_STR("xinfo"), .nnames = 1}, &l));
+    ASSERT_OK(reds_command_info(
+        c, &(reds_command_info_opts){.names = &REDS_STR("xinfo"), .nnames = 1}, &l));
     found = false;
     for (size_t i = 0; i < l->items[0].nsubcommands; i++) {
         const reds_command_info_entry *sub = &l->items[0].subcommands[i];
@@ -648,7 +677,10 @@ START_TEST(command_docs_records)
 {
     reds_command_doc_list *d = NULL;
     ASSERT_OK(reds_command_docs(
-        c, &(reds_command_docs_opts){.names = (reds_str[]){REDS_STR("get"), REDS_STR("getex")}, .nnames = 2}, &d));
+        c,
+        &(reds_command_docs_opts){.names = (reds_str[]){REDS_STR("get"), REDS_STR("getex")},
+                                  .nnames = 2},
+        &d));
     ck_assert_uint_eq(d->count, 2);
     const reds_command_doc *get = str_is(&d->items[0].name, "get") ? &d->items[0] : &d->items[1];
     const reds_command_doc *getex = get == &d->items[0] ? &d->items[1] : &d->items[0];
@@ -662,7 +694,8 @@ START_TEST(command_docs_records)
     ck_assert_uint_eq(get->doc.narguments, 1);
     ASSERT_STR(&get->doc.arguments[0].name, "key");
     ASSERT_STR(&get->doc.arguments[0].type, "key");
-    ck_assert(get->doc.arguments[0].key_spec_index.set && get->doc.arguments[0].key_spec_index.value == 0);
+    ck_assert(get->doc.arguments[0].key_spec_index.set &&
+              get->doc.arguments[0].key_spec_index.value == 0);
     ck_assert_uint_eq(get->doc.arguments[0].flags.count, 0);
 
     /* GETEX: an optional oneof of valued and pure-token choices. */
@@ -686,21 +719,24 @@ START_TEST(command_docs_records)
 
     /* A deprecated command, with its history. */
     d = NULL;
-    ASSERT_OK(reds_command_docs(c, &(reds_command_docs_opts){.names = &REDS_STR("hmset"), .nnames = 1}, &d));
+    ASSERT_OK(reds_command_docs(
+        c, &(reds_command_docs_opts){.names = &REDS_STR("hmset"), .nnames = 1}, &d));
     ASSERT_STR(&d->items[0].doc.deprecated_since, "4.0.0");
     ASSERT_STR(&d->items[0].doc.replaced_by, "`HSET` with multiple field-value pairs");
     ck_assert_uint_eq(d->items[0].doc.doc_flags.count, 1);
     ASSERT_STR(&d->items[0].doc.doc_flags.items[0], "deprecated");
     reds_free(d);
     d = NULL;
-    ASSERT_OK(reds_command_docs(c, &(reds_command_docs_opts){.names = &REDS_STR("nosuch"), .nnames = 1}, &d));
+    ASSERT_OK(reds_command_docs(
+        c, &(reds_command_docs_opts){.names = &REDS_STR("nosuch"), .nnames = 1}, &d));
     ck_assert_uint_eq(d->count, 0);
     reds_free(d);
 
     /* Too deep for hiredis 0.14.1's reader: refused cleanly, and the
      * connection is replaced. */
     d = (void *)1;
-    ASSERT_ERR(reds_command_docs(c, &(reds_command_docs_opts){.names = &REDS_STR("client"), .nnames = 1}, &d),
+    ASSERT_ERR(reds_command_docs(
+                   c, &(reds_command_docs_opts){.names = &REDS_STR("client"), .nnames = 1}, &d),
                REDS_ERR_INVALID_RESPONSE);
     ck_assert_ptr_null(d);
     int64_t n = 0;
@@ -712,19 +748,21 @@ END_TEST
 
 START_TEST(acl_users_and_rules)
 {
-    ASSERT_OK(reds_acl_setuser(c, REDS_STR("bob"),
-                               &(reds_acl_setuser_opts){.rules = (reds_str[]){REDS_STR("on"), REDS_STR(">pw"),
-                                                                              REDS_STR("~k*"), REDS_STR("%R~r*"),
-                                                                              REDS_STR("&ch*"), REDS_STR("+get"),
-                                                                              REDS_STR("(~x* +set)")},
-                                                        .nrules = 7}));
+    ASSERT_OK(
+        reds_acl_setuser(c, REDS_STR("bob"),
+                         &(reds_acl_setuser_opts){
+                             .rules = (reds_str[]){REDS_STR("on"), REDS_STR(">pw"), REDS_STR("~k*"),
+                                                   REDS_STR("%R~r*"), REDS_STR("&ch*"),
+                                                   REDS_STR("+get"), REDS_STR("(~x* +set)")},
+                             .nrules = 7}));
     reds_acl_user *u = NULL;
     ASSERT_OK(reds_acl_getuser(c, REDS_STR("bob"), &u));
     ck_assert_uint_eq(u->flags.count, 1);
     ASSERT_STR(&u->flags.items[0], "on");
     ck_assert_uint_eq(u->passwords.count, 1);
     /* SHA-256("pw") */
-    ASSERT_STR(&u->passwords.items[0], "30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4");
+    ASSERT_STR(&u->passwords.items[0],
+               "30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4");
     ASSERT_STR(&u->commands, "-@all +get");
     ASSERT_STR(&u->keys, "~k* %R~r*");
     ASSERT_STR(&u->channels, "&ch*");
@@ -736,7 +774,8 @@ START_TEST(acl_users_and_rules)
     u = (void *)1;
     ASSERT_OK(reds_acl_getuser(c, REDS_STR("nosuch"), &u));
     ck_assert_ptr_null(u);
-    ASSERT_ERR(reds_acl_setuser(c, REDS_STR("bob"), &(reds_acl_setuser_opts){.rules = &REDS_STR("bogus"), .nrules = 1}),
+    ASSERT_ERR(reds_acl_setuser(c, REDS_STR("bob"),
+                                &(reds_acl_setuser_opts){.rules = &REDS_STR("bogus"), .nrules = 1}),
                REDS_ERR_RESPONSE);
 
     reds_strlist *l = NULL;
@@ -748,8 +787,9 @@ START_TEST(acl_users_and_rules)
     l = NULL;
     ASSERT_OK(reds_acl_list(c, &l));
     ck_assert_uint_eq(l->count, 2);
-    ASSERT_STR(&l->items[0], "user bob on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 "
-                             "~k* %R~r* resetchannels &ch* -@all +get (~x* resetchannels -@all +set)");
+    ASSERT_STR(&l->items[0],
+               "user bob on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 "
+               "~k* %R~r* resetchannels &ch* -@all +get (~x* resetchannels -@all +set)");
     ASSERT_STR(&l->items[1], "user default on nopass ~* &* +@all");
     reds_free(l);
 
@@ -763,15 +803,17 @@ START_TEST(acl_users_and_rules)
     ASSERT_STR(s, "OK");
     reds_free(s);
     s = NULL;
-    ASSERT_OK(reds_acl_dryrun(c, REDS_STR("bob"), REDS_STR("set"),
-                              &(reds_acl_dryrun_opts){.args = (reds_str[]){REDS_STR("x1"), REDS_STR("v")}, .nargs = 2},
-                              &s));
+    ASSERT_OK(reds_acl_dryrun(
+        c, REDS_STR("bob"), REDS_STR("set"),
+        &(reds_acl_dryrun_opts){.args = (reds_str[]){REDS_STR("x1"), REDS_STR("v")}, .nargs = 2},
+        &s));
     ASSERT_STR(s, "OK"); /* through the selector */
     reds_free(s);
     s = NULL;
-    ASSERT_OK(reds_acl_dryrun(c, REDS_STR("bob"), REDS_STR("set"),
-                              &(reds_acl_dryrun_opts){.args = (reds_str[]){REDS_STR("k1"), REDS_STR("v")}, .nargs = 2},
-                              &s));
+    ASSERT_OK(reds_acl_dryrun(
+        c, REDS_STR("bob"), REDS_STR("set"),
+        &(reds_acl_dryrun_opts){.args = (reds_str[]){REDS_STR("k1"), REDS_STR("v")}, .nargs = 2},
+        &s));
     ASSERT_STR(s, "This user has no permissions to access the 'k1' key");
     reds_free(s);
     s = NULL;
@@ -799,7 +841,8 @@ START_TEST(acl_users_and_rules)
     ck_assert_uint_eq(l->count, 5);
     ck_assert(list_has(l, "pfadd") && list_has(l, "pfmerge"));
     reds_free(l);
-    ASSERT_ERR(reds_acl_cat(c, &(reds_acl_cat_opts){.categoryname = REDS_STR("nosuch")}, &l), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_acl_cat(c, &(reds_acl_cat_opts){.categoryname = REDS_STR("nosuch")}, &l),
+               REDS_ERR_RESPONSE);
 
     int64_t n = -1;
     ASSERT_OK(reds_acl_deluser(c, (reds_str[]){REDS_STR("bob"), REDS_STR("nosuch")}, 2, &n));
@@ -816,18 +859,19 @@ END_TEST
 START_TEST(acl_log_entries)
 {
     ASSERT_OK(reds_acl_log_reset(c));
-    ASSERT_OK(reds_acl_setuser(c, REDS_STR("eve"),
-                               &(reds_acl_setuser_opts){.rules = (reds_str[]){REDS_STR("on"), REDS_STR(">secret"),
-                                                                              REDS_STR("~*"), REDS_STR("+ping"),
-                                                                              REDS_STR("+client|setname")},
-                                                        .nrules = 5}));
+    ASSERT_OK(reds_acl_setuser(
+        c, REDS_STR("eve"),
+        &(reds_acl_setuser_opts){.rules = (reds_str[]){REDS_STR("on"), REDS_STR(">secret"),
+                                                       REDS_STR("~*"), REDS_STR("+ping"),
+                                                       REDS_STR("+client|setname")},
+                                 .nrules = 5}));
     /* A wrong password, twice (one entry, counted), then a denied command. */
     reds_client *bad = test_client(&(reds_options){.username = "eve", .password = "wrong"});
     ASSERT_ERR(reds_ping(bad, NULL, NULL), REDS_ERR_AUTH);
     ASSERT_ERR(reds_ping(bad, NULL, NULL), REDS_ERR_AUTH);
     reds_client_free(bad);
-    reds_client *eve = test_client(&(reds_options){.username = "eve", .password = "secret",
-                                                    .client_name = "eve-app"});
+    reds_client *eve = test_client(
+        &(reds_options){.username = "eve", .password = "secret", .client_name = "eve-app"});
     ASSERT_ERR(reds_get(eve, REDS_STR("k"), NULL), REDS_ERR_NOPERM);
     reds_client_free(eve);
 
@@ -941,10 +985,11 @@ START_TEST(config_file_server)
     ck_assert(file_has(conf, "# written by check_server"));
 
     /* ACL SAVE writes the users; ACL LOAD brings them back. */
-    ASSERT_OK(reds_acl_setuser(x, REDS_STR("carol"),
-                               &(reds_acl_setuser_opts){.rules = (reds_str[]){REDS_STR("on"), REDS_STR("nopass"),
-                                                                              REDS_STR("+ping")},
-                                                        .nrules = 3}));
+    ASSERT_OK(reds_acl_setuser(
+        x, REDS_STR("carol"),
+        &(reds_acl_setuser_opts){
+            .rules = (reds_str[]){REDS_STR("on"), REDS_STR("nopass"), REDS_STR("+ping")},
+            .nrules = 3}));
     ASSERT_OK(reds_acl_save(x));
     ck_assert(file_has(acl_file, "user carol on nopass"));
     ASSERT_OK(reds_acl_deluser(x, &REDS_STR("carol"), 1, NULL));
@@ -963,12 +1008,13 @@ START_TEST(config_file_server)
                                 &(reds_module_load_opts){.args = &REDS_STR("arg"), .nargs = 1}),
                REDS_ERR_RESPONSE);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "Error loading the extension"));
-    ASSERT_ERR(reds_module_loadex(x, REDS_STR("/nonexistent/reds-test.so"),
-                                  &(reds_module_loadex_opts){
-                                      .configs = (reds_module_config[]){{REDS_STR("name"), REDS_STR("value")}},
-                                      .nconfigs = 1,
-                                      .args = (reds_str[]){REDS_STR("a"), REDS_STR("b")},
-                                      .nargs = 2}),
+    ASSERT_ERR(reds_module_loadex(
+                   x, REDS_STR("/nonexistent/reds-test.so"),
+                   &(reds_module_loadex_opts){
+                       .configs = (reds_module_config[]){{REDS_STR("name"), REDS_STR("value")}},
+                       .nconfigs = 1,
+                       .args = (reds_str[]){REDS_STR("a"), REDS_STR("b")},
+                       .nargs = 2}),
                REDS_ERR_RESPONSE);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "Error loading the extension"));
     ASSERT_ERR(reds_module_unload(x, REDS_STR("nosuch")), REDS_ERR_RESPONSE);
@@ -989,7 +1035,8 @@ static reds_role_reply *role_when(reds_client *x, reds_role_type type)
     for (int i = 0; i < 1000; i++) {
         reds_role_reply *r = NULL;
         ASSERT_OK(reds_role(x, &r));
-        if (r->type == type && (type != REDS_ROLE_REPLICA || str_is(&r->replica.state, "connected")) &&
+        if (r->type == type &&
+            (type != REDS_ROLE_REPLICA || str_is(&r->replica.state, "connected")) &&
             (type != REDS_ROLE_MASTER || r->master.nreplicas > 0 || i > 20))
             return r;
         reds_free(r);
@@ -1042,10 +1089,12 @@ START_TEST(replication_role_and_failover)
     ASSERT_ERR(reds_set(cb, REDS_STR("k"), REDS_STR("w"), NULL, NULL), REDS_ERR_READONLY);
 
     /* FAILOVER: a hands over to b and follows it. */
-    ASSERT_ERR(reds_failover(ca, &(reds_failover_opts){.abort = true}), REDS_ERR_RESPONSE); /* none running */
-    ASSERT_OK(reds_failover(ca, &(reds_failover_opts){.target = {.set = true, .host = REDS_STR("127.0.0.1"),
-                                                                 .port = b.port},
-                                                      .timeout = REDS_I64(5000)}));
+    ASSERT_ERR(reds_failover(ca, &(reds_failover_opts){.abort = true}),
+               REDS_ERR_RESPONSE); /* none running */
+    ASSERT_OK(reds_failover(
+        ca, &(reds_failover_opts){
+                .target = {.set = true, .host = REDS_STR("127.0.0.1"), .port = b.port},
+                .timeout = REDS_I64(5000)}));
     role = role_when(ca, REDS_ROLE_REPLICA);
     ck_assert_int_eq(role->replica.master_port, b.port);
     reds_free(role);
@@ -1083,9 +1132,9 @@ START_TEST(shutdown_a_throwaway_server)
     ASSERT_ERR(reds_shutdown(x, &(reds_shutdown_opts){.abort = true}), REDS_ERR_RESPONSE);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "No shutdown in progress"));
     /* Success closes the connection without a reply. */
-    ASSERT_ERR(reds_shutdown(x, &(reds_shutdown_opts){.save = REDS_SHUTDOWN_SAVE_NOSAVE,
-                                                      .now = true}),
-               REDS_ERR_CONNECTION);
+    ASSERT_ERR(
+        reds_shutdown(x, &(reds_shutdown_opts){.save = REDS_SHUTDOWN_SAVE_NOSAVE, .now = true}),
+        REDS_ERR_CONNECTION);
     int status = 0;
     pid_t done = 0;
     for (int i = 0; i < 500 && done != s.pid; i++) {

@@ -22,7 +22,6 @@ static void teardown(void)
     c = NULL;
 }
 
-
 /* SADD `key` the given members; returns how many were new. */
 #define ADD(key, ...) add(key, STRS(__VA_ARGS__), NSTRS(__VA_ARGS__))
 static int64_t add(const char *key, const reds_str *m, size_t n)
@@ -355,8 +354,7 @@ START_TEST(argument_checks)
     ASSERT_ERR(reds_sdiffstore(c, S("d"), NULL, 0, &n), REDS_ERR_DATA);
     ASSERT_ERR(reds_sintercard(c, NULL, 0, NULL, &n), REDS_ERR_DATA);
     reds_boollist *bl = (reds_boollist *)&bl;
-    ASSERT_ERR(reds_smismember(c, S("s"), STRS(S("a"), reds_strn(NULL, 1)), 2, &bl),
-               REDS_ERR_DATA);
+    ASSERT_ERR(reds_smismember(c, S("s"), STRS(S("a"), reds_strn(NULL, 1)), 2, &bl), REDS_ERR_DATA);
     ck_assert_ptr_null(bl);
     reds_sscan_opts o = {.pattern = reds_strn(NULL, 2)};
     reds_scan_page *p = NULL;

@@ -20,8 +20,11 @@ static void teardown(void)
 }
 
 #define ID(s) ((reds_xadd_id){.id = REDS_STR(s)})
-#define AUTO ((reds_xadd_id){.auto_id = true})
-#define FV(f, v) {REDS_STR(f), REDS_STR(v)}
+#define AUTO  ((reds_xadd_id){.auto_id = true})
+#define FV(f, v)                                                                                   \
+    {                                                                                              \
+        REDS_STR(f), REDS_STR(v)                                                                   \
+    }
 
 /* XADD key id field value... with an explicit ID; asserts the ID back. */
 static void add(const char *key, const char *id, const reds_field_value *fv, size_t n)
@@ -51,11 +54,11 @@ static int64_t xlen(const char *key)
 static void group_with_pending(void)
 {
     three_entries();
-    ASSERT_OK(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("g"), (reds_xgroup_create_id){.id = REDS_STR("0")},
-                                 NULL));
+    ASSERT_OK(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("g"),
+                                 (reds_xgroup_create_id){.id = REDS_STR("0")}, NULL));
     reds_xread_stream_list *r = NULL;
-    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("alice"), &REDS_STR("s"), 1, &REDS_STR(">"), 1,
-                              NULL, &r));
+    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("alice"), &REDS_STR("s"), 1,
+                              &REDS_STR(">"), 1, NULL, &r));
     ck_assert_uint_eq(r->items[0].nentries, 3);
     reds_free(r);
 }
@@ -81,17 +84,19 @@ START_TEST(xadd_ids_and_nomkstream)
     ck_assert_ptr_null(id);
     ck_assert_int_eq(xlen("none"), 0);
     /* ...and works as usual on an existing one. */
-    ASSERT_OK(reds_xadd(c, REDS_STR("s"), ID("99999999999999-0"), (reds_field_value[]){FV("f", "x")}, 1,
+    ASSERT_OK(reds_xadd(c, REDS_STR("s"), ID("99999999999999-0"),
+                        (reds_field_value[]){FV("f", "x")}, 1,
                         &(reds_xadd_opts){.nomkstream = true}, &id));
     ASSERT_STR(id, "99999999999999-0");
     reds_free(id);
     /* An ID not above the last one is refused by the server. */
-    ASSERT_ERR(reds_xadd(c, REDS_STR("s"), ID("1-1"), (reds_field_value[]){FV("f", "v")}, 1, NULL, &id),
-               REDS_ERR_RESPONSE);
+    ASSERT_ERR(
+        reds_xadd(c, REDS_STR("s"), ID("1-1"), (reds_field_value[]){FV("f", "v")}, 1, NULL, &id),
+        REDS_ERR_RESPONSE);
     ck_assert_ptr_null(id);
     /* Arguments are checked before anything is sent. */
-    ASSERT_ERR(reds_xadd(c, REDS_STR("s"), (reds_xadd_id){0}, (reds_field_value[]){FV("f", "v")}, 1, NULL,
-                         NULL),
+    ASSERT_ERR(reds_xadd(c, REDS_STR("s"), (reds_xadd_id){0}, (reds_field_value[]){FV("f", "v")}, 1,
+                         NULL, NULL),
                REDS_ERR_DATA);
     ASSERT_ERR(reds_xadd(c, REDS_STR("s"), AUTO, NULL, 0, NULL, NULL), REDS_ERR_DATA);
     ck_assert_int_eq(xlen("s"), 3);
@@ -111,18 +116,21 @@ START_TEST(xadd_and_xtrim_trimming)
                                  .strategy = REDS_STREAM_TRIM_STRATEGY_MAXLEN,
                                  .op = REDS_STREAM_TRIM_OPERATOR_EQUAL,
                                  .threshold = REDS_STR("3")}};
-    ASSERT_OK(reds_xadd(c, REDS_STR("s"), ID("6-0"), (reds_field_value[]){FV("n", "x")}, 1, &o, &id));
+    ASSERT_OK(
+        reds_xadd(c, REDS_STR("s"), ID("6-0"), (reds_field_value[]){FV("n", "x")}, 1, &o, &id));
     ASSERT_STR(id, "6-0");
     reds_free(id);
     ck_assert_int_eq(xlen("s"), 3);
     /* XTRIM MINID 5-0 removes 4-0. */
     int64_t removed = -1;
-    ASSERT_OK(reds_xtrim(c, REDS_STR("s"), REDS_STREAM_TRIM_STRATEGY_MINID, REDS_STR("5-0"), NULL, &removed));
+    ASSERT_OK(reds_xtrim(c, REDS_STR("s"), REDS_STREAM_TRIM_STRATEGY_MINID, REDS_STR("5-0"), NULL,
+                         &removed));
     ck_assert_int_eq(removed, 1);
     /* Approximate trimming only removes whole nodes: none while one entry must stay. */
-    ASSERT_OK(reds_xtrim(c, REDS_STR("s"), REDS_STREAM_TRIM_STRATEGY_MAXLEN, REDS_STR("1"),
-                         &(reds_xtrim_opts){.op = REDS_STREAM_TRIM_OPERATOR_APPROXIMATELY, .limit = REDS_I64(10)},
-                         &removed));
+    ASSERT_OK(reds_xtrim(
+        c, REDS_STR("s"), REDS_STREAM_TRIM_STRATEGY_MAXLEN, REDS_STR("1"),
+        &(reds_xtrim_opts){.op = REDS_STREAM_TRIM_OPERATOR_APPROXIMATELY, .limit = REDS_I64(10)},
+        &removed));
     ck_assert_int_eq(removed, 0);
     ASSERT_OK(reds_xtrim(c, REDS_STR("s"), REDS_STREAM_TRIM_STRATEGY_MAXLEN, REDS_STR("0"),
                          &(reds_xtrim_opts){.op = REDS_STREAM_TRIM_OPERATOR_EQUAL}, &removed));
@@ -183,7 +191,8 @@ START_TEST(xrange_xrevrange_xdel)
     reds_free(l);
     test_raw("SET str x", (char[16]){0}, 16);
     l = (void *)1;
-    ASSERT_ERR(reds_xrange(c, REDS_STR("str"), REDS_STR("-"), REDS_STR("+"), NULL, &l), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_xrange(c, REDS_STR("str"), REDS_STR("-"), REDS_STR("+"), NULL, &l),
+               REDS_ERR_RESPONSE);
     ck_assert_ptr_null(l);
 }
 END_TEST
@@ -209,16 +218,17 @@ START_TEST(xread_streams_and_timeout)
     reds_free(r);
     /* Nothing new within BLOCK: NULL. */
     r = (void *)1;
-    ASSERT_OK(reds_xread(c, &REDS_STR("s"), 1, &REDS_STR("$"), 1, &(reds_xread_opts){.block = REDS_I64(10)},
-                         &r));
+    ASSERT_OK(reds_xread(c, &REDS_STR("s"), 1, &REDS_STR("$"), 1,
+                         &(reds_xread_opts){.block = REDS_I64(10)}, &r));
     ck_assert_ptr_null(r);
     /* Nothing new without BLOCK: NULL too. */
     r = (void *)1;
     ASSERT_OK(reds_xread(c, &REDS_STR("s"), 1, &REDS_STR("3-1"), 1, NULL, &r));
     ck_assert_ptr_null(r);
     /* Unbalanced keys and IDs: the server says so. */
-    ASSERT_ERR(reds_xread(c, (reds_str[]){REDS_STR("s"), REDS_STR("t")}, 2, &REDS_STR("0"), 1, NULL, &r),
-               REDS_ERR_RESPONSE);
+    ASSERT_ERR(
+        reds_xread(c, (reds_str[]){REDS_STR("s"), REDS_STR("t")}, 2, &REDS_STR("0"), 1, NULL, &r),
+        REDS_ERR_RESPONSE);
     ck_assert_ptr_null(r);
 }
 END_TEST
@@ -228,30 +238,36 @@ END_TEST
 START_TEST(xgroup_lifecycle)
 {
     /* MKSTREAM creates the stream; without it a missing key is an error. */
-    ASSERT_ERR(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("g"), (reds_xgroup_create_id){.new_id = true},
-                                  NULL),
+    ASSERT_ERR(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("g"),
+                                  (reds_xgroup_create_id){.new_id = true}, NULL),
                REDS_ERR_RESPONSE);
-    ASSERT_OK(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("g"), (reds_xgroup_create_id){.new_id = true},
+    ASSERT_OK(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("g"),
+                                 (reds_xgroup_create_id){.new_id = true},
                                  &(reds_xgroup_create_opts){.mkstream = true}));
     ck_assert_int_eq(xlen("s"), 0);
-    ASSERT_ERR(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("g"), (reds_xgroup_create_id){.new_id = true},
-                                  NULL),
+    ASSERT_ERR(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("g"),
+                                  (reds_xgroup_create_id){.new_id = true}, NULL),
                REDS_ERR_RESPONSE); /* BUSYGROUP */
     ASSERT_ERR(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("h"),
-                                  (reds_xgroup_create_id){.id = REDS_STR("0"), .new_id = true}, NULL),
+                                  (reds_xgroup_create_id){.id = REDS_STR("0"), .new_id = true},
+                                  NULL),
                REDS_ERR_DATA);
     three_entries();
-    ASSERT_OK(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("h"), (reds_xgroup_create_id){.id = REDS_STR("1-1")},
+    ASSERT_OK(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("h"),
+                                 (reds_xgroup_create_id){.id = REDS_STR("1-1")},
                                  &(reds_xgroup_create_opts){.entries_read = REDS_I64(1)}));
 
     bool created = false;
-    ASSERT_OK(reds_xgroup_createconsumer(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), &created));
+    ASSERT_OK(
+        reds_xgroup_createconsumer(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), &created));
     ck_assert(created);
-    ASSERT_OK(reds_xgroup_createconsumer(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), &created));
+    ASSERT_OK(
+        reds_xgroup_createconsumer(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), &created));
     ck_assert(!created);
 
     /* SETID moves the group back; ENTRIESREAD sets its counter. */
-    ASSERT_OK(reds_xgroup_setid(c, REDS_STR("s"), REDS_STR("g"), (reds_xgroup_setid_id){.id = REDS_STR("1-1")},
+    ASSERT_OK(reds_xgroup_setid(c, REDS_STR("s"), REDS_STR("g"),
+                                (reds_xgroup_setid_id){.id = REDS_STR("1-1")},
                                 &(reds_xgroup_setid_opts){.entries_read = REDS_I64(1)}));
     reds_xinfo_group_list *groups = NULL;
     ASSERT_OK(reds_xinfo_groups(c, REDS_STR("s"), &groups));
@@ -264,11 +280,13 @@ START_TEST(xgroup_lifecycle)
     ASSERT_STR(&groups->items[1].name, "h");
     ASSERT_STR(&groups->items[1].last_delivered_id, "1-1");
     reds_free(groups);
-    ASSERT_OK(reds_xgroup_setid(c, REDS_STR("s"), REDS_STR("h"), (reds_xgroup_setid_id){.new_id = true}, NULL));
+    ASSERT_OK(reds_xgroup_setid(c, REDS_STR("s"), REDS_STR("h"),
+                                (reds_xgroup_setid_id){.new_id = true}, NULL));
 
     /* DELCONSUMER answers how many entries the consumer had pending. */
     reds_xread_stream_list *r = NULL;
-    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("bob"), &REDS_STR("s"), 1, &REDS_STR(">"), 1, NULL, &r));
+    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("bob"), &REDS_STR("s"), 1, &REDS_STR(">"),
+                              1, NULL, &r));
     ck_assert_uint_eq(r->items[0].nentries, 2);
     reds_free(r);
     int64_t pending = -1;
@@ -298,8 +316,9 @@ START_TEST(xreadgroup_new_history_and_noack)
     group_with_pending();
     /* History: alice's pending entries from the start, two at a time. */
     reds_xread_stream_list *r = NULL;
-    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("alice"), &REDS_STR("s"), 1, &REDS_STR("0"), 1,
-                              &(reds_xreadgroup_opts){.count = REDS_I64(2)}, &r));
+    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("alice"), &REDS_STR("s"), 1,
+                              &REDS_STR("0"), 1, &(reds_xreadgroup_opts){.count = REDS_I64(2)},
+                              &r));
     ck_assert_uint_eq(r->count, 1);
     ASSERT_STR(&r->items[0].key, "s");
     ck_assert_uint_eq(r->items[0].nentries, 2);
@@ -310,8 +329,8 @@ START_TEST(xreadgroup_new_history_and_noack)
     /* An entry deleted while pending comes back from history with no fields. */
     ASSERT_OK(reds_xdel(c, REDS_STR("s"), &REDS_STR("2-1"), 1, NULL));
     r = NULL;
-    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("alice"), &REDS_STR("s"), 1, &REDS_STR("1-1"), 1,
-                              NULL, &r));
+    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("alice"), &REDS_STR("s"), 1,
+                              &REDS_STR("1-1"), 1, NULL, &r));
     ck_assert_uint_eq(r->items[0].nentries, 2);
     ASSERT_STR(&r->items[0].entries[0].id, "2-1");
     ck_assert_uint_eq(r->items[0].entries[0].fields.count, 0);
@@ -321,14 +340,15 @@ START_TEST(xreadgroup_new_history_and_noack)
     reds_free(r);
     /* Nothing new: NULL, also with a short BLOCK. */
     r = (void *)1;
-    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("alice"), &REDS_STR("s"), 1, &REDS_STR(">"), 1,
-                              &(reds_xreadgroup_opts){.block = REDS_I64(10)}, &r));
+    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("alice"), &REDS_STR("s"), 1,
+                              &REDS_STR(">"), 1, &(reds_xreadgroup_opts){.block = REDS_I64(10)},
+                              &r));
     ck_assert_ptr_null(r);
     /* NOACK: delivered without joining the PEL. */
     add("s", "4-1", (reds_field_value[]){FV("e", "5")}, 1);
     r = NULL;
-    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("carol"), &REDS_STR("s"), 1, &REDS_STR(">"), 1,
-                              &(reds_xreadgroup_opts){.noack = true}, &r));
+    ASSERT_OK(reds_xreadgroup(c, REDS_STR("g"), REDS_STR("carol"), &REDS_STR("s"), 1,
+                              &REDS_STR(">"), 1, &(reds_xreadgroup_opts){.noack = true}, &r));
     ASSERT_STR(&r->items[0].entries[0].id, "4-1");
     reds_free(r);
     reds_xpending_summary *sum = NULL;
@@ -338,8 +358,8 @@ START_TEST(xreadgroup_new_history_and_noack)
     ASSERT_STR(&sum->consumers[0].name, "alice");
     reds_free(sum);
     /* No such group: NOGROUP. */
-    ASSERT_ERR(reds_xreadgroup(c, REDS_STR("x"), REDS_STR("alice"), &REDS_STR("s"), 1, &REDS_STR(">"), 1, NULL,
-                               &r),
+    ASSERT_ERR(reds_xreadgroup(c, REDS_STR("x"), REDS_STR("alice"), &REDS_STR("s"), 1,
+                               &REDS_STR(">"), 1, NULL, &r),
                REDS_ERR_RESPONSE);
 }
 END_TEST
@@ -361,11 +381,13 @@ START_TEST(xpending_summary_range_and_xack)
 
     /* Make 1-1 bob's and an hour idle; the others stay fresh. */
     reds_strlist *ids = NULL;
-    ASSERT_OK(reds_xclaim_justid(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), REDS_STR("0"), &REDS_STR("1-1"),
-                                 1, &(reds_xclaim_opts){.idle = REDS_I64(3600000)}, &ids));
+    ASSERT_OK(reds_xclaim_justid(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), REDS_STR("0"),
+                                 &REDS_STR("1-1"), 1,
+                                 &(reds_xclaim_opts){.idle = REDS_I64(3600000)}, &ids));
     reds_free(ids);
     reds_xpending_entry_list *pe = NULL;
-    ASSERT_OK(reds_xpending_range(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("-"), REDS_STR("+"), 10, NULL, &pe));
+    ASSERT_OK(reds_xpending_range(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("-"), REDS_STR("+"), 10,
+                                  NULL, &pe));
     ck_assert_uint_eq(pe->count, 3);
     ASSERT_STR(&pe->items[0].id, "1-1");
     ASSERT_STR(&pe->items[0].consumer, "bob");
@@ -393,7 +415,8 @@ START_TEST(xpending_summary_range_and_xack)
 
     int64_t acked = -1;
     ASSERT_OK(reds_xack(c, REDS_STR("s"), REDS_STR("g"),
-                        (reds_str[]){REDS_STR("1-1"), REDS_STR("2-1"), REDS_STR("9-9")}, 3, &acked));
+                        (reds_str[]){REDS_STR("1-1"), REDS_STR("2-1"), REDS_STR("9-9")}, 3,
+                        &acked));
     ck_assert_int_eq(acked, 2);
     ASSERT_OK(reds_xack(c, REDS_STR("s"), REDS_STR("g"), &REDS_STR("3-1"), 1, &acked));
     ck_assert_int_eq(acked, 1);
@@ -406,7 +429,8 @@ START_TEST(xpending_summary_range_and_xack)
     ck_assert_uint_eq(sum->nconsumers, 0);
     reds_free(sum);
     pe = NULL;
-    ASSERT_OK(reds_xpending_range(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("-"), REDS_STR("+"), 10, NULL, &pe));
+    ASSERT_OK(reds_xpending_range(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("-"), REDS_STR("+"), 10,
+                                  NULL, &pe));
     ck_assert_uint_eq(pe->count, 0);
     reds_free(pe);
 }
@@ -428,8 +452,8 @@ START_TEST(xclaim_and_justid)
     ASSERT_STR(&l->items[1].fields.items[0].key, "d");
     reds_free(l);
     reds_xpending_entry_list *pe = NULL;
-    ASSERT_OK(reds_xpending_range(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("1-1"), REDS_STR("1-1"), 1,
-                                  NULL, &pe));
+    ASSERT_OK(reds_xpending_range(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("1-1"), REDS_STR("1-1"),
+                                  1, NULL, &pe));
     ASSERT_STR(&pe->items[0].consumer, "bob");
     ck_assert_int_eq(pe->items[0].deliveries, 5); /* RETRYCOUNT */
     reds_free(pe);
@@ -442,22 +466,23 @@ START_TEST(xclaim_and_justid)
     /* JUSTID; FORCE claims an ID that is not pending (if it exists); LASTID and TIME. */
     ASSERT_OK(reds_xack(c, REDS_STR("s"), REDS_STR("g"), &REDS_STR("2-1"), 1, NULL));
     reds_strlist *ids = NULL;
-    ASSERT_OK(reds_xclaim_justid(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("carol"), REDS_STR("0"),
-                                 (reds_str[]){REDS_STR("2-1"), REDS_STR("3-1")}, 2,
-                                 &(reds_xclaim_opts){.force = true, .time = REDS_I64(1000),
-                                                     .lastid = REDS_STR("3-1")},
-                                 &ids));
+    ASSERT_OK(reds_xclaim_justid(
+        c, REDS_STR("s"), REDS_STR("g"), REDS_STR("carol"), REDS_STR("0"),
+        (reds_str[]){REDS_STR("2-1"), REDS_STR("3-1")}, 2,
+        &(reds_xclaim_opts){.force = true, .time = REDS_I64(1000), .lastid = REDS_STR("3-1")},
+        &ids));
     ck_assert_uint_eq(ids->count, 2);
     ASSERT_STR(&ids->items[0], "2-1");
     ASSERT_STR(&ids->items[1], "3-1");
     reds_free(ids);
     pe = NULL;
-    ASSERT_OK(reds_xpending_range(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("2-1"), REDS_STR("3-1"), 10,
-                                  &(reds_xpending_opts){.consumer = REDS_STR("carol")}, &pe));
+    ASSERT_OK(reds_xpending_range(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("2-1"), REDS_STR("3-1"),
+                                  10, &(reds_xpending_opts){.consumer = REDS_STR("carol")}, &pe));
     ck_assert_uint_eq(pe->count, 2);
     ck_assert_int_gt(pe->items[0].idle, 1000000); /* TIME 1000 ms after the epoch */
     reds_free(pe);
-    ASSERT_ERR(reds_xclaim(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("carol"), REDS_STR("0"), NULL, 0, NULL, &l),
+    ASSERT_ERR(reds_xclaim(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("carol"), REDS_STR("0"), NULL,
+                           0, NULL, &l),
                REDS_ERR_DATA);
 }
 END_TEST
@@ -467,8 +492,8 @@ START_TEST(xautoclaim_pages_and_deleted)
     group_with_pending();
     /* One entry at a time: the cursor walks the PEL. */
     reds_xautoclaim_page *p = NULL;
-    ASSERT_OK(reds_xautoclaim(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), REDS_STR("0"), REDS_STR("0-0"),
-                              &(reds_xautoclaim_opts){.count = REDS_I64(1)}, &p));
+    ASSERT_OK(reds_xautoclaim(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), REDS_STR("0"),
+                              REDS_STR("0-0"), &(reds_xautoclaim_opts){.count = REDS_I64(1)}, &p));
     ASSERT_STR(&p->next, "2-1");
     ck_assert_uint_eq(p->nentries, 1);
     ASSERT_STR(&p->entries[0].id, "1-1");
@@ -478,8 +503,8 @@ START_TEST(xautoclaim_pages_and_deleted)
     /* An entry deleted while pending is reported and dropped from the PEL. */
     ASSERT_OK(reds_xdel(c, REDS_STR("s"), &REDS_STR("2-1"), 1, NULL));
     p = NULL;
-    ASSERT_OK(reds_xautoclaim(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), REDS_STR("0"), REDS_STR("2-1"),
-                              NULL, &p));
+    ASSERT_OK(reds_xautoclaim(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), REDS_STR("0"),
+                              REDS_STR("2-1"), NULL, &p));
     ASSERT_STR(&p->next, "0-0");
     ck_assert_uint_eq(p->nentries, 1);
     ASSERT_STR(&p->entries[0].id, "3-1");
@@ -488,8 +513,8 @@ START_TEST(xautoclaim_pages_and_deleted)
     reds_free(p);
     /* JUSTID: the IDs only. */
     reds_xautoclaim_ids_page *ids = NULL;
-    ASSERT_OK(reds_xautoclaim_justid(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("carol"), REDS_STR("0"),
-                                     REDS_STR("-"), NULL, &ids));
+    ASSERT_OK(reds_xautoclaim_justid(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("carol"),
+                                     REDS_STR("0"), REDS_STR("-"), NULL, &ids));
     ASSERT_STR(&ids->next, "0-0");
     ck_assert_uint_eq(ids->ids.count, 2);
     ASSERT_STR(&ids->ids.items[0], "1-1");
@@ -509,7 +534,8 @@ END_TEST
 START_TEST(xinfo_stream_and_full)
 {
     group_with_pending();
-    ASSERT_OK(reds_xack(c, REDS_STR("s"), REDS_STR("g"), (reds_str[]){REDS_STR("2-1"), REDS_STR("3-1")}, 2, NULL));
+    ASSERT_OK(reds_xack(c, REDS_STR("s"), REDS_STR("g"),
+                        (reds_str[]){REDS_STR("2-1"), REDS_STR("3-1")}, 2, NULL));
     reds_xinfo_stream_reply *st = NULL;
     ASSERT_OK(reds_xinfo_stream(c, REDS_STR("s"), &st));
     ck_assert_int_eq(st->length, 3);
@@ -528,7 +554,8 @@ START_TEST(xinfo_stream_and_full)
     reds_free(st);
 
     reds_xinfo_stream_full_reply *full = NULL;
-    ASSERT_OK(reds_xinfo_stream_full(c, REDS_STR("s"), &(reds_xinfo_stream_opts){.count = REDS_I64(2)}, &full));
+    ASSERT_OK(reds_xinfo_stream_full(c, REDS_STR("s"),
+                                     &(reds_xinfo_stream_opts){.count = REDS_I64(2)}, &full));
     ck_assert_int_eq(full->length, 3);
     ASSERT_STR(&full->last_generated_id, "3-1");
     ck_assert_int_eq(full->entries_added, 3);
@@ -561,8 +588,8 @@ START_TEST(xinfo_stream_and_full)
     reds_free(full);
 
     /* An empty stream: no first or last entry. */
-    ASSERT_OK(reds_xdel(c, REDS_STR("s"), (reds_str[]){REDS_STR("1-1"), REDS_STR("2-1"), REDS_STR("3-1")}, 3,
-                        NULL));
+    ASSERT_OK(reds_xdel(c, REDS_STR("s"),
+                        (reds_str[]){REDS_STR("1-1"), REDS_STR("2-1"), REDS_STR("3-1")}, 3, NULL));
     st = NULL;
     ASSERT_OK(reds_xinfo_stream(c, REDS_STR("s"), &st));
     ck_assert_int_eq(st->length, 0);
@@ -580,7 +607,8 @@ START_TEST(xinfo_groups_consumers_help)
 {
     group_with_pending();
     ASSERT_OK(reds_xgroup_createconsumer(c, REDS_STR("s"), REDS_STR("g"), REDS_STR("bob"), NULL));
-    ASSERT_OK(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("h"), (reds_xgroup_create_id){.new_id = true}, NULL));
+    ASSERT_OK(reds_xgroup_create(c, REDS_STR("s"), REDS_STR("h"),
+                                 (reds_xgroup_create_id){.new_id = true}, NULL));
     reds_xinfo_group_list *groups = NULL;
     ASSERT_OK(reds_xinfo_groups(c, REDS_STR("s"), &groups));
     ck_assert_uint_eq(groups->count, 2);
@@ -607,7 +635,8 @@ START_TEST(xinfo_groups_consumers_help)
     ck_assert_int_eq(cons->items[1].pending, 0);
     reds_free(cons);
     cons = (void *)1;
-    ASSERT_ERR(reds_xinfo_consumers(c, REDS_STR("s"), REDS_STR("nosuch"), &cons), REDS_ERR_RESPONSE);
+    ASSERT_ERR(reds_xinfo_consumers(c, REDS_STR("s"), REDS_STR("nosuch"), &cons),
+               REDS_ERR_RESPONSE);
     ck_assert_ptr_null(cons);
 
     reds_strlist *help = NULL;
@@ -622,7 +651,8 @@ START_TEST(xsetid_counters)
 {
     three_entries();
     ASSERT_OK(reds_xsetid(c, REDS_STR("s"), REDS_STR("10-0"),
-                          &(reds_xsetid_opts){.entries_added = REDS_I64(7), .max_deleted_entry_id = REDS_STR("5-0")}));
+                          &(reds_xsetid_opts){.entries_added = REDS_I64(7),
+                                              .max_deleted_entry_id = REDS_STR("5-0")}));
     reds_xinfo_stream_reply *st = NULL;
     ASSERT_OK(reds_xinfo_stream(c, REDS_STR("s"), &st));
     ASSERT_STR(&st->last_generated_id, "10-0");
@@ -631,7 +661,8 @@ START_TEST(xsetid_counters)
     reds_free(st);
     /* The next automatic ID follows the new last ID. */
     reds_str *id = NULL;
-    ASSERT_OK(reds_xadd(c, REDS_STR("s"), ID("10-*"), (reds_field_value[]){FV("f", "v")}, 1, NULL, &id));
+    ASSERT_OK(
+        reds_xadd(c, REDS_STR("s"), ID("10-*"), (reds_field_value[]){FV("f", "v")}, 1, NULL, &id));
     ASSERT_STR(id, "10-1");
     reds_free(id);
     /* Smaller than the greatest ID: refused. */

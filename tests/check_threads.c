@@ -76,8 +76,10 @@ END_TEST
  * health checks and retries in the mix. */
 START_TEST(sixteen_threads_four_connections)
 {
-    reds_options o = {.pool_blocking = true, .max_connections = 4,
-                      .pool_timeout_ms = REDS_NO_TIMEOUT, .health_check_interval_ms = 1,
+    reds_options o = {.pool_blocking = true,
+                      .max_connections = 4,
+                      .pool_timeout_ms = REDS_NO_TIMEOUT,
+                      .health_check_interval_ms = 1,
                       .retries = 2};
     reds_client *c = test_client_unix(&o);
     share(c, TOTAL / 5);

@@ -87,8 +87,16 @@ static int start_tls(fixture_server *s, int *port, const char *cert, const char 
     for (int attempt = 0; attempt < 5; attempt++) {
         *port = fixture_free_port();
         snprintf(p, sizeof p, "%d", *port);
-        const char *args[] = {"--tls-port", p, "--tls-cert-file", cert, "--tls-key-file", key,
-                              "--tls-ca-cert-file", ca, "--tls-auth-clients", auth_clients,
+        const char *args[] = {"--tls-port",
+                              p,
+                              "--tls-cert-file",
+                              cert,
+                              "--tls-key-file",
+                              key,
+                              "--tls-ca-cert-file",
+                              ca,
+                              "--tls-auth-clients",
+                              auth_clients,
                               NULL};
         if (fixture_start(s, args) == 0)
             return 0;
@@ -98,8 +106,12 @@ static int start_tls(fixture_server *s, int *port, const char *cert, const char 
 
 static reds_options tls_opts(const char *host, int port)
 {
-    reds_options o = {.host = host, .port = port, .tls = true, .tls_ca_file = ca,
-                      .connect_timeout_ms = 5000, .socket_timeout_ms = 5000};
+    reds_options o = {.host = host,
+                      .port = port,
+                      .tls = true,
+                      .tls_ca_file = ca,
+                      .connect_timeout_ms = 5000,
+                      .socket_timeout_ms = 5000};
     return o;
 }
 
@@ -168,7 +180,8 @@ START_TEST(wrong_name_and_relaxed_verification)
     reds_options o = tls_opts("localhost", other_port);
     snprintf(expect, sizeof expect,
              "TLS handshake with localhost:%d failed: certificate verify failed: hostname "
-             "mismatch", other_port);
+             "mismatch",
+             other_port);
     connect_fails(&o, REDS_ERR_CONNECTION, expect);
     o = tls_opts("127.0.0.1", other_port);
     connect_fails(&o, REDS_ERR_CONNECTION, "certificate verify failed: IP address mismatch");
@@ -223,7 +236,8 @@ START_TEST(client_certificate_when_the_server_asks)
     ASSERT_ERR(reds_client_new(&o, &c), REDS_ERR_DATA);
     ck_assert_ptr_null(c);
     ck_assert_msg(strstr(reds_errmsg(), "not the unencrypted key of tls_cert_file: key values "
-                                        "mismatch"), "%s", reds_errmsg());
+                                        "mismatch"),
+                  "%s", reds_errmsg());
     o.tls_cert_file = "/nonexistent/client.crt";
     o.tls_key_file = NULL;
     ASSERT_ERR(reds_client_new(&o, &c), REDS_ERR_DATA);
@@ -255,8 +269,10 @@ START_TEST(rediss_urls)
     reds_free(v);
     reds_client_free(c);
 
-    snprintf(url, sizeof url, "rediss://localhost:%d?ssl_ca_certs=%s&ssl_certfile=%s&"
-             "ssl_keyfile=%s", mutual_port, ca, client_crt, client_key);
+    snprintf(url, sizeof url,
+             "rediss://localhost:%d?ssl_ca_certs=%s&ssl_certfile=%s&"
+             "ssl_keyfile=%s",
+             mutual_port, ca, client_crt, client_key);
     ASSERT_OK(reds_client_from_url(url, NULL, &c));
     ASSERT_OK(reds_ping(c, NULL, NULL));
     reds_client_free(c);
@@ -275,8 +291,10 @@ START_TEST(rediss_urls)
     ASSERT_OK(reds_client_from_url(url, NULL, &c));
     ASSERT_OK(reds_ping(c, NULL, NULL));
     reds_client_free(c);
-    snprintf(url, sizeof url, "rediss://127.0.0.1:%d?ssl_ca_certs=%s&"
-             "ssl_server_name=other.example", other_port, ca);
+    snprintf(url, sizeof url,
+             "rediss://127.0.0.1:%d?ssl_ca_certs=%s&"
+             "ssl_server_name=other.example",
+             other_port, ca);
     ASSERT_OK(reds_client_from_url(url, NULL, &c));
     ASSERT_OK(reds_ping(c, NULL, NULL));
     reds_client_free(c);
@@ -330,8 +348,8 @@ END_TEST
 START_TEST(a_peer_gone_mid_write_is_an_error)
 {
     char reply[64];
-    ck_assert_int_eq(fixture_command(&good, "CONFIG SET proto-max-bulk-len 1mb", reply,
-                                     sizeof reply), 0);
+    ck_assert_int_eq(
+        fixture_command(&good, "CONFIG SET proto-max-bulk-len 1mb", reply, sizeof reply), 0);
     ck_assert_str_eq(reply, "+OK");
     reds_options o = tls_opts("localhost", good_port);
     reds_client *c = connect_ok(&o);
@@ -341,8 +359,8 @@ START_TEST(a_peer_gone_mid_write_is_an_error)
     free(big);
     ASSERT_OK(reds_ping(c, NULL, NULL)); /* a new connection */
     reds_client_free(c);
-    ck_assert_int_eq(fixture_command(&good, "CONFIG SET proto-max-bulk-len 512mb", reply,
-                                     sizeof reply), 0);
+    ck_assert_int_eq(
+        fixture_command(&good, "CONFIG SET proto-max-bulk-len 512mb", reply, sizeof reply), 0);
 }
 END_TEST
 

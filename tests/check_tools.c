@@ -83,13 +83,13 @@ END_TEST
 START_TEST(audit_finds_exactly_the_planted_faults)
 {
     /* Remove STRLEN, change a token of SET, and the arity of GETDEL. */
-    edit("string.yaml",
-         "STRLEN:\n  summary: Get the length of the value stored in a key\n",
+    edit("string.yaml", "STRLEN:\n  summary: Get the length of the value stored in a key\n",
          "STRLENX:\n  summary: Get the length of the value stored in a key\n");
     edit("string.yaml", "{name: xx, type: pure-token, token: XX}",
          "{name: xx, type: pure-token, token: XXX}");
-    edit("string.yaml", "GETDEL:\n  summary: Get the value of a key and delete the key\n"
-                        "  since: \"6.2.0\"\n  complexity: O(1)\n  arity: 2\n",
+    edit("string.yaml",
+         "GETDEL:\n  summary: Get the value of a key and delete the key\n"
+         "  since: \"6.2.0\"\n  complexity: O(1)\n  arity: 2\n",
          "GETDEL:\n  summary: Get the value of a key and delete the key\n"
          "  since: \"6.2.0\"\n  complexity: O(1)\n  arity: 3\n");
     static char log[1 << 16];
@@ -114,8 +114,7 @@ END_TEST
 START_TEST(import_restores_server_fields_and_keeps_annotations)
 {
     /* Lose a command, damage a server field, and write an annotation. */
-    edit("string.yaml",
-         "STRLEN:\n  summary: Get the length of the value stored in a key\n",
+    edit("string.yaml", "STRLEN:\n  summary: Get the length of the value stored in a key\n",
          "STRLENX:\n  summary: Get the length of the value stored in a key\n");
     edit("string.yaml", "  summary: Get the value of a key\n", "  summary: damaged\n");
     edit("string.yaml", "GETRANGE:\n", "GETRANGE:\n  doc: a note a person wrote\n");
@@ -128,8 +127,7 @@ START_TEST(import_restores_server_fields_and_keeps_annotations)
      * reply kind (new commands arrive generic), the STRLENX copy, and the
      * annotation we added. */
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "diff spec/string.yaml %s/string.yaml > %s/diff.txt", spec_copy,
-             dir);
+    snprintf(cmd, sizeof cmd, "diff spec/string.yaml %s/string.yaml > %s/diff.txt", spec_copy, dir);
     ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
     char path[256];
     snprintf(path, sizeof path, "%s/diff.txt", dir);

@@ -17,21 +17,22 @@ static void describe(const reds_options *o, char *buf, size_t size)
     buf[0] = '\0';
     FILE *f = fmemopen(buf, size, "w");
     ck_assert_ptr_nonnull(f);
-#define STR(field)                                                                               \
-    if (o->field)                                                                                \
+#define STR(field)                                                                                 \
+    if (o->field)                                                                                  \
         fprintf(f, " " #field "=%s", o->field);
-#define INT(field)                                                                               \
-    if (o->field)                                                                                \
+#define INT(field)                                                                                 \
+    if (o->field)                                                                                  \
         fprintf(f, " " #field "=%d", (int)o->field);
-    STR(host) INT(port) STR(unix_path) STR(username) STR(password) INT(db) STR(client_name)
-    INT(connect_timeout_ms) INT(socket_timeout_ms) INT(keepalive_s) INT(max_connections)
-    INT(tls) INT(tls_verify) STR(tls_ca_file) STR(tls_ca_dir) STR(tls_cert_file)
-    STR(tls_key_file) STR(tls_server_name) INT(pool_blocking) INT(pool_timeout_ms)
-    INT(health_check_interval_ms) INT(retries) INT(retry_backoff_base_ms)
-    INT(retry_backoff_cap_ms) INT(retry_writes)
+    STR(host)
+    INT(port) STR(unix_path) STR(username) STR(password) INT(db) STR(client_name)
+        INT(connect_timeout_ms) INT(socket_timeout_ms) INT(keepalive_s) INT(max_connections)
+            INT(tls) INT(tls_verify) STR(tls_ca_file) STR(tls_ca_dir) STR(tls_cert_file)
+                STR(tls_key_file) STR(tls_server_name) INT(pool_blocking) INT(pool_timeout_ms)
+                    INT(health_check_interval_ms) INT(retries) INT(retry_backoff_base_ms)
+                        INT(retry_backoff_cap_ms) INT(retry_writes)
 #undef STR
 #undef INT
-    fclose(f);
+                            fclose(f);
 }
 
 static const struct {
@@ -265,9 +266,14 @@ END_TEST
  * transport. */
 START_TEST(precedence_over_base)
 {
-    reds_options base = {.host = "basehost", .port = 7000, .db = 5, .password = "basepw",
-                         .socket_timeout_ms = 100, .client_name = "base-name",
-                         .keepalive_s = 30, .retries = 2};
+    reds_options base = {.host = "basehost",
+                         .port = 7000,
+                         .db = 5,
+                         .password = "basepw",
+                         .socket_timeout_ms = 100,
+                         .client_name = "base-name",
+                         .keepalive_s = 30,
+                         .retries = 2};
     static const struct {
         const char *url, *expect;
     } cases[] = {
@@ -324,9 +330,16 @@ END_TEST
 
 START_TEST(format_masks_the_password)
 {
-    reds_options o = {.host = "::1", .port = 7000, .username = "us er", .password = "hunter2",
-                      .db = 2, .client_name = "x", .socket_timeout_ms = 1500,
-                      .connect_timeout_ms = 250, .tls = true, .tls_ca_file = "/a b/ca.pem",
+    reds_options o = {.host = "::1",
+                      .port = 7000,
+                      .username = "us er",
+                      .password = "hunter2",
+                      .db = 2,
+                      .client_name = "x",
+                      .socket_timeout_ms = 1500,
+                      .connect_timeout_ms = 250,
+                      .tls = true,
+                      .tls_ca_file = "/a b/ca.pem",
                       .tls_verify = REDS_TLS_VERIFY_CHAIN};
     reds_str *s = NULL;
     ASSERT_OK(reds_url_format(&o, &s));
@@ -345,9 +358,14 @@ START_TEST(format_masks_the_password)
     reds_free(back);
     reds_free(s);
 
-    reds_options every = {.host = "h", .password = "hunter2", .keepalive_s = REDS_DISABLED,
-                          .health_check_interval_ms = 30000, .max_connections = 4,
-                          .pool_blocking = true, .pool_timeout_ms = 2500, .retries = 3,
+    reds_options every = {.host = "h",
+                          .password = "hunter2",
+                          .keepalive_s = REDS_DISABLED,
+                          .health_check_interval_ms = 30000,
+                          .max_connections = 4,
+                          .pool_blocking = true,
+                          .pool_timeout_ms = 2500,
+                          .retries = 3,
                           .retry_writes = true};
     ASSERT_OK(reds_url_format(&every, &s));
     ASSERT_STR(s, "redis://:***@h:6379?health_check_interval=30&socket_keepalive=false&"
@@ -362,8 +380,8 @@ START_TEST(format_masks_the_password)
     reds_free(back);
     reds_free(s);
 
-    reds_options unix_o = {.unix_path = "/run/re dis.sock", .db = 3, .username = "u",
-                           .password = "hunter2"};
+    reds_options unix_o = {
+        .unix_path = "/run/re dis.sock", .db = 3, .username = "u", .password = "hunter2"};
     ASSERT_OK(reds_url_format(&unix_o, &s));
     ASSERT_STR(s, "unix://u:***@/run/re%20dis.sock?db=3");
     reds_free(s);

@@ -25,8 +25,8 @@ static void teardown(void)
 }
 
 #define SM(score, member) ((reds_score_member){(score), REDS_STR(member)})
-#define NSM(...) (sizeof((const reds_score_member[]){__VA_ARGS__}) / sizeof(reds_score_member))
-#define ZADD(key, ...) zadd(key, (const reds_score_member[]){__VA_ARGS__}, NSM(__VA_ARGS__))
+#define NSM(...)          (sizeof((const reds_score_member[]){__VA_ARGS__}) / sizeof(reds_score_member))
+#define ZADD(key, ...)    zadd(key, (const reds_score_member[]){__VA_ARGS__}, NSM(__VA_ARGS__))
 
 static int64_t zadd(const char *key, const reds_score_member *m, size_t n)
 {
@@ -66,11 +66,11 @@ static reds_opt_f64 score_of(const char *key, const char *member)
     return s;
 }
 
-#define ASSERT_SCORE(key, member, expect)                                                       \
-    do {                                                                                        \
-        reds_opt_f64 s_ = score_of(key, member);                                                \
-        ck_assert_msg(s_.set && s_.value == (expect), "score of %s is %s%.17g, expected %.17g", \
-                      member, s_.set ? "" : "unset ", s_.value, (double)(expect));              \
+#define ASSERT_SCORE(key, member, expect)                                                          \
+    do {                                                                                           \
+        reds_opt_f64 s_ = score_of(key, member);                                                   \
+        ck_assert_msg(s_.set &&s_.value == (expect), "score of %s is %s%.17g, expected %.17g",     \
+                      member, s_.set ? "" : "unset ", s_.value, (double)(expect));                 \
     } while (0)
 
 static int64_t zcard(const char *key)
@@ -104,15 +104,15 @@ START_TEST(zadd_options)
     ck_assert_int_eq(n, 1);
     ASSERT_SCORE("z", "b", 2);
     ASSERT_SCORE("z", "c", 3.5);
-    reds_zadd_opts lt_xx = {.condition = REDS_ZADD_CONDITION_XX,
-                            .comparison = REDS_ZADD_COMPARISON_LT,
-                            .change = true};
+    reds_zadd_opts lt_xx = {
+        .condition = REDS_ZADD_CONDITION_XX, .comparison = REDS_ZADD_COMPARISON_LT, .change = true};
     ASSERT_OK(reds_zadd(c, S("z"), (reds_score_member[]){SM(0.25, "d")}, 1, &lt_xx, &n));
     ck_assert_int_eq(n, 1);
     ASSERT_SCORE("z", "d", 0.25);
     /* Infinities are scores too. */
-    ASSERT_OK(reds_zadd(c, S("z"), (reds_score_member[]){SM(INFINITY, "top"), SM(-INFINITY, "bottom")},
-                        2, NULL, &n));
+    ASSERT_OK(reds_zadd(c, S("z"),
+                        (reds_score_member[]){SM(INFINITY, "top"), SM(-INFINITY, "bottom")}, 2,
+                        NULL, &n));
     ck_assert_int_eq(n, 2);
     ASSERT_SCORE("z", "top", INFINITY);
     ASSERT_SCORE("z", "bottom", -INFINITY);
@@ -341,7 +341,8 @@ START_TEST(zrangestore)
     ASSERT_OK(reds_zrange_withscores(c, S("dst"), S("0"), S("-1"), NULL, &sl));
     assert_scored(sl, "b", 2.0, "c", 3.0, NULL);
     reds_free(sl);
-    reds_zrangestore_opts o = {.sortby = REDS_ZRANGE_SORTBY_BYSCORE, .rev = true,
+    reds_zrangestore_opts o = {.sortby = REDS_ZRANGE_SORTBY_BYSCORE,
+                               .rev = true,
                                .limit = {.set = true, .offset = 0, .count = 1}};
     ASSERT_OK(reds_zrangestore(c, S("dst"), S("z"), S("+inf"), S("-inf"), &o, &n));
     ck_assert_int_eq(n, 1);
@@ -386,8 +387,8 @@ START_TEST(zunion_zinter_zdiff)
     ASSERT_OK(reds_zunion_withscores(c, STRS(S("x"), S("y")), 2, NULL, &sl));
     assert_scored(sl, "a", 1.0, "b", 12.0, "c", 23.0, "d", 30.0, NULL);
     reds_free(sl);
-    reds_zunion_opts wmax = {.weights = (const double[]){2, 1}, .nweights = 2,
-                             .aggregate = REDS_ZSET_AGGREGATE_MAX};
+    reds_zunion_opts wmax = {
+        .weights = (const double[]){2, 1}, .nweights = 2, .aggregate = REDS_ZSET_AGGREGATE_MAX};
     ASSERT_OK(reds_zunion_withscores(c, STRS(S("x"), S("y")), 2, &wmax, &sl));
     assert_scored(sl, "a", 2.0, "b", 10.0, "c", 20.0, "d", 30.0, NULL);
     reds_free(sl);
@@ -424,8 +425,8 @@ START_TEST(store_forms_and_zintercard)
     ASSERT_OK(reds_zunionstore(c, S("u"), STRS(S("x"), S("y")), 2, NULL, &n));
     ck_assert_int_eq(n, 4);
     ASSERT_SCORE("u", "c", 23);
-    reds_zinterstore_opts o = {.weights = (const double[]){1.5, 0}, .nweights = 2,
-                               .aggregate = REDS_ZSET_AGGREGATE_SUM};
+    reds_zinterstore_opts o = {
+        .weights = (const double[]){1.5, 0}, .nweights = 2, .aggregate = REDS_ZSET_AGGREGATE_SUM};
     ASSERT_OK(reds_zinterstore(c, S("i"), STRS(S("x"), S("y")), 2, &o, &n));
     ck_assert_int_eq(n, 2);
     ASSERT_SCORE("i", "b", 3); /* fractional weights */

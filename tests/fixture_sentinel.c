@@ -19,9 +19,10 @@ static int exec_sentinel(fixture_server *s, const char *conf)
     char port[16], logfile[256];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(logfile, sizeof logfile, "%s/sentinel.log", s->dir);
-    const char *argv[] = {"redis-server", conf, "--sentinel", "--port", port, "--bind",
-                          "127.0.0.1", "--unixsocket", s->sock, "--unixsocketperm", "700",
-                          "--dir", s->dir, "--logfile", logfile, "--daemonize", "no", NULL};
+    const char *argv[] = {
+        "redis-server", conf,           "--sentinel", "--port",           port,  "--bind",
+        "127.0.0.1",    "--unixsocket", s->sock,      "--unixsocketperm", "700", "--dir",
+        s->dir,         "--logfile",    logfile,      "--daemonize",      "no",  NULL};
     return fixture_exec(s, argv);
 }
 
@@ -69,8 +70,8 @@ int fixture_sentinel_data_index(const fixture_sentinel_set *set, int port)
 
 static reds_client *client_on(int port)
 {
-    reds_options o = {.host = "127.0.0.1", .port = port, .connect_timeout_ms = 500,
-                      .socket_timeout_ms = 1000};
+    reds_options o = {
+        .host = "127.0.0.1", .port = port, .connect_timeout_ms = 500, .socket_timeout_ms = 1000};
     reds_client *c = NULL;
     return reds_client_new(&o, &c) == REDS_OK ? c : NULL;
 }

@@ -10,7 +10,7 @@
 
 #define FIXTURE_SENTINELS 3
 /* down-after-milliseconds and failover-timeout of the monitored service. */
-#define FIXTURE_DOWN_AFTER_MS 1000
+#define FIXTURE_DOWN_AFTER_MS       1000
 #define FIXTURE_FAILOVER_TIMEOUT_MS 3000
 
 typedef struct fixture_sentinel_set {

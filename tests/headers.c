@@ -6,7 +6,8 @@ int reds_headers_compile(void);
 
 int reds_headers_compile(void)
 {
-    reds_set_opts o = {REDS_SET_CONDITION_NX, {false, 0}, {false, 0}, {false, 0}, {false, 0}, false};
+    reds_set_opts o = {
+        REDS_SET_CONDITION_NX, {false, 0}, {false, 0}, {false, 0}, {false, 0}, false};
     reds_str s = reds_cstr("x");
     reds_str lit = REDS_STR("literal");
     reds_opt_i64 n = REDS_I64(0);

@@ -28,13 +28,13 @@ reds_err test_convert(reds__conv_fn fn, const reds_reply *r, void *out);
 void test_arena_clear(void);
 
 /* A converter must refuse `reply`: InvalidResponse and a NULL result. */
-#define ASSERT_REFUSED(fn, reply)                                                                \
-    do {                                                                                         \
-        void *out_ = NULL;                                                                       \
-        reds_err err_ = test_convert(fn, reply, &out_);                                          \
-        ck_assert_msg(err_ == REDS_ERR_INVALID_RESPONSE, "%s on %s: %s", #fn, #reply,            \
-                      reds_err_name(err_));                                                      \
-        ck_assert_ptr_null(out_);                                                                \
+#define ASSERT_REFUSED(fn, reply)                                                                  \
+    do {                                                                                           \
+        void *out_ = NULL;                                                                         \
+        reds_err err_ = test_convert(fn, reply, &out_);                                            \
+        ck_assert_msg(err_ == REDS_ERR_INVALID_RESPONSE, "%s on %s: %s", #fn, #reply,              \
+                      reds_err_name(err_));                                                        \
+        ck_assert_ptr_null(out_);                                                                  \
     } while (0)
 
 #endif

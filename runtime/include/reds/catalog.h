@@ -93,38 +93,38 @@ enum {
 
 typedef enum reds_begin_search {
     REDS_BEGIN_UNKNOWN = 0,
-    REDS_BEGIN_INDEX,   /**< keys start at argv[index] */
-    REDS_BEGIN_KEYWORD  /**< keys follow `keyword`, searched from startfrom */
+    REDS_BEGIN_INDEX,  /**< keys start at argv[index] */
+    REDS_BEGIN_KEYWORD /**< keys follow `keyword`, searched from startfrom */
 } reds_begin_search;
 
 typedef enum reds_find_keys {
     REDS_FIND_UNKNOWN = 0,
-    REDS_FIND_RANGE,    /**< lastkey (relative; -1 = end), keystep, limit */
-    REDS_FIND_KEYNUM    /**< the count is at keynumidx; then firstkey, keystep */
+    REDS_FIND_RANGE, /**< lastkey (relative; -1 = end), keystep, limit */
+    REDS_FIND_KEYNUM /**< the count is at keynumidx; then firstkey, keystep */
 } reds_find_keys;
 
 /** One key spec, as COMMAND INFO describes it. */
 typedef struct reds_key_spec {
     uint16_t flags;
-    uint8_t begin_search;  /**< reds_begin_search */
-    uint8_t find_keys;     /**< reds_find_keys */
-    int32_t index;         /**< INDEX: position; KEYWORD: startfrom */
-    const char *keyword;   /**< KEYWORD only */
-    int32_t a, b, c;       /**< RANGE: lastkey, keystep, limit;
-                                KEYNUM: keynumidx, firstkey, keystep */
+    uint8_t begin_search; /**< reds_begin_search */
+    uint8_t find_keys;    /**< reds_find_keys */
+    int32_t index;        /**< INDEX: position; KEYWORD: startfrom */
+    const char *keyword;  /**< KEYWORD only */
+    int32_t a, b, c;      /**< RANGE: lastkey, keystep, limit;
+                               KEYNUM: keynumidx, firstkey, keystep */
 } reds_key_spec;
 
 /** One leaf command of the catalogue. */
 typedef struct reds_catalog_entry {
-    const char *name;      /**< "GET", "CLIENT LIST" */
-    const char *group;     /**< "string", "connection", ... */
-    const char *since;     /**< "1.0.0" */
-    const char *reply;     /**< the reply kind of the base function */
-    int32_t arity;         /**< COMMAND INFO arity: -N means at least N */
-    uint32_t flags;        /**< REDS_CMD_* */
+    const char *name;        /**< "GET", "CLIENT LIST" */
+    const char *group;       /**< "string", "connection", ... */
+    const char *since;       /**< "1.0.0" */
+    const char *reply;       /**< the reply kind of the base function */
+    int32_t arity;           /**< COMMAND INFO arity: -N means at least N */
+    uint32_t flags;          /**< REDS_CMD_* */
     uint8_t request_policy;  /**< reds_request_policy */
     uint8_t response_policy; /**< reds_response_policy */
-    uint8_t tips;          /**< REDS_TIP_* */
+    uint8_t tips;            /**< REDS_TIP_* */
     uint8_t nkey_specs;
     const reds_key_spec *key_specs;
 } reds_catalog_entry;
@@ -144,8 +144,8 @@ const reds_catalog_entry *reds_catalog_at(size_t i);
  *  to `max` indexes to `pos` and returns how many keys there are (which
  *  may exceed `max`); -1 when argv is too short for its own key specs.
  *  Specs of kind "unknown" (SORT's BY/STORE, for instance) are skipped. */
-long reds_catalog_keys(const reds_catalog_entry *cmd, size_t argc,
-                       const reds_str *argv, size_t *pos, size_t max);
+long reds_catalog_keys(const reds_catalog_entry *cmd, size_t argc, const reds_str *argv,
+                       size_t *pos, size_t max);
 
 #ifdef __cplusplus
 }

@@ -39,51 +39,51 @@ typedef enum reds_tls_verify {
  *  `reds_options o = {0}; o.port = 6380;`. Strings are copied. README.md
  *  has a table of every default. */
 typedef struct reds_options {
-    const char *host;          /**< default "127.0.0.1" */
-    int port;                  /**< default 6379 */
-    const char *unix_path;     /**< a unix socket; when set, host/port are unused */
-    const char *username;      /**< ACL user for AUTH (needs password) */
-    const char *password;      /**< AUTH on connect when set */
-    int db;                    /**< SELECT on connect when non-zero */
-    const char *client_name;   /**< CLIENT SETNAME on connect when set */
-    int connect_timeout_ms;    /**< connect and handshake; default 5000 */
-    int socket_timeout_ms;     /**< each read/write; default REDS_NO_TIMEOUT */
-    int keepalive_s;           /**< TCP keepalive idle time; default 60 */
-    int max_connections;       /**< pool size cap; default 0 = unlimited
-                                    (50 when pool_blocking) */
+    const char *host;        /**< default "127.0.0.1" */
+    int port;                /**< default 6379 */
+    const char *unix_path;   /**< a unix socket; when set, host/port are unused */
+    const char *username;    /**< ACL user for AUTH (needs password) */
+    const char *password;    /**< AUTH on connect when set */
+    int db;                  /**< SELECT on connect when non-zero */
+    const char *client_name; /**< CLIENT SETNAME on connect when set */
+    int connect_timeout_ms;  /**< connect and handshake; default 5000 */
+    int socket_timeout_ms;   /**< each read/write; default REDS_NO_TIMEOUT */
+    int keepalive_s;         /**< TCP keepalive idle time; default 60 */
+    int max_connections;     /**< pool size cap; default 0 = unlimited
+                                  (50 when pool_blocking) */
     /* TLS (rediss://). Every path is a PEM file read when the client is
      * created. */
-    bool tls;                  /**< TLS over TCP; default off */
-    reds_tls_verify tls_verify; /**< default REDS_TLS_VERIFY_FULL */
-    const char *tls_ca_file;   /**< trusted CAs (PEM bundle); default the system's */
-    const char *tls_ca_dir;    /**< trusted CAs (a c_rehash directory) */
-    const char *tls_cert_file; /**< client certificate (chain), for servers that ask */
-    const char *tls_key_file;  /**< its unencrypted key; default tls_cert_file */
+    bool tls;                    /**< TLS over TCP; default off */
+    reds_tls_verify tls_verify;  /**< default REDS_TLS_VERIFY_FULL */
+    const char *tls_ca_file;     /**< trusted CAs (PEM bundle); default the system's */
+    const char *tls_ca_dir;      /**< trusted CAs (a c_rehash directory) */
+    const char *tls_cert_file;   /**< client certificate (chain), for servers that ask */
+    const char *tls_key_file;    /**< its unencrypted key; default tls_cert_file */
     const char *tls_server_name; /**< SNI and the name verified; default host */
     /* Pool. */
-    bool pool_blocking;        /**< wait for a connection when all are in use,
-                                    rather than fail (BlockingConnectionPool) */
-    int pool_timeout_ms;       /**< how long; default 20000; REDS_NO_TIMEOUT forever */
+    bool pool_blocking;  /**< wait for a connection when all are in use,
+                              rather than fail (BlockingConnectionPool) */
+    int pool_timeout_ms; /**< how long; default 20000; REDS_NO_TIMEOUT forever */
     /* Health checks and retries. */
     int health_check_interval_ms; /**< PING a connection idle longer than this
                                        before using it; default 0 = never */
-    int retries;               /**< extra attempts of a command that is safe to
-                                    repeat (see README); default 0 */
-    int retry_backoff_base_ms; /**< backoff before attempt n: random up to
-                                    min(cap, base * 2^n); default 8 */
-    int retry_backoff_cap_ms;  /**< default 512 */
-    bool retry_writes;         /**< also retry commands that may have run
-                                    already (they may run twice); default off */
+    int retries;                  /**< extra attempts of a command that is safe to
+                                       repeat (see README); default 0 */
+    int retry_backoff_base_ms;    /**< backoff before attempt n: random up to
+                                       min(cap, base * 2^n); default 8 */
+    int retry_backoff_cap_ms;     /**< default 512 */
+    bool retry_writes;            /**< also retry commands that may have run
+                                       already (they may run twice); default off */
 } reds_options;
 
 /** A pool's counters (reds_pool_get_stats()). */
 typedef struct reds_pool_stats {
-    size_t created;          /**< connections opened since the client was made
-                                  (in a forked child: since the fork) */
-    size_t in_use;           /**< lent to a command or a pipeline right now */
-    size_t idle;             /**< open and waiting in the pool */
-    size_t waiting;          /**< threads waiting for one (blocking pools) */
-    size_t max_connections;  /**< the cap; 0 = unlimited */
+    size_t created;         /**< connections opened since the client was made
+                                 (in a forked child: since the fork) */
+    size_t in_use;          /**< lent to a command or a pipeline right now */
+    size_t idle;            /**< open and waiting in the pool */
+    size_t waiting;         /**< threads waiting for one (blocking pools) */
+    size_t max_connections; /**< the cap; 0 = unlimited */
 } reds_pool_stats;
 
 /** Create a client. Nothing is connected until the first command.
@@ -118,14 +118,12 @@ reds_err reds_pool_disconnect(reds_client *client);
  *  the reply as a generic tree the caller owns (reds_free()), or, when a
  *  response callback is set for the command, whatever that callback
  *  fills. `out` may be NULL to discard the reply. */
-reds_err reds_execute_command(reds_client *client, size_t argc,
-                              const reds_str *argv, void *out);
+reds_err reds_execute_command(reds_client *client, size_t argc, const reds_str *argv, void *out);
 
 /** A reply converter: fill `out` from `reply` (borrowed for the call).
  *  Return REDS_OK, or an error code (REDS_ERR_INVALID_RESPONSE for a
  *  reply of the wrong shape) after reds_set_error(). */
-typedef reds_err (*reds_response_callback)(const reds_reply *reply, void *out,
-                                           void *udata);
+typedef reds_err (*reds_response_callback)(const reds_reply *reply, void *out, void *udata);
 
 /** Replace how `client` converts the replies of `command` ("GET",
  *  "CLIENT LIST"), as redis-py's set_response_callback. The callback then
@@ -133,8 +131,7 @@ typedef reds_err (*reds_response_callback)(const reds_reply *reply, void *out,
  *  reds_execute_command(). NULL `callback` restores the default. Set
  *  callbacks before sharing the client between threads. */
 reds_err reds_set_response_callback(reds_client *client, const char *command,
-                                    reds_response_callback callback,
-                                    void *udata);
+                                    reds_response_callback callback, void *udata);
 
 /** Record an error for reds_errmsg() (printf format) and return `err`;
  *  for response callbacks and extensions. */

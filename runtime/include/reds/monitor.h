@@ -29,10 +29,10 @@ typedef struct reds_monitor_record {
     double time;          /**< the same as one double (redis-py's `time`) */
     int64_t db;           /**< the database it ran in */
     reds_monitor_source source;
-    reds_str client;      /**< as the server wrote it: "127.0.0.1:50432", "unix:/tmp/r.sock", "lua" */
-    reds_str command;     /**< the command name as the client sent it ("set", "CLIENT") */
-    size_t nargs;         /**< arguments after the name */
-    reds_str *args;       /**< unescaped, byte for byte as sent */
+    reds_str client;  /**< as the server wrote it: "127.0.0.1:50432", "unix:/tmp/r.sock", "lua" */
+    reds_str command; /**< the command name as the client sent it ("set", "CLIENT") */
+    size_t nargs;     /**< arguments after the name */
+    reds_str *args;   /**< unescaped, byte for byte as sent */
 } reds_monitor_record;
 
 /** Open a connection of its own with `client`'s options and send MONITOR.

@@ -38,16 +38,16 @@ typedef struct reds_pubsub reds_pubsub;
 
 /** What a message is. */
 typedef enum reds_pubsub_kind {
-    REDS_PUBSUB_SUBSCRIBE = 1,  /**< SUBSCRIBE confirmed for `channel` */
-    REDS_PUBSUB_UNSUBSCRIBE,    /**< UNSUBSCRIBE confirmed (`channel` NULL: none was subscribed) */
-    REDS_PUBSUB_PSUBSCRIBE,     /**< PSUBSCRIBE confirmed; the pattern is in `channel` */
-    REDS_PUBSUB_PUNSUBSCRIBE,   /**< PUNSUBSCRIBE confirmed; the pattern is in `channel` */
-    REDS_PUBSUB_SSUBSCRIBE,     /**< SSUBSCRIBE confirmed for shard channel `channel` */
-    REDS_PUBSUB_SUNSUBSCRIBE,   /**< SUNSUBSCRIBE confirmed */
-    REDS_PUBSUB_MESSAGE,        /**< `data` was published to `channel` */
-    REDS_PUBSUB_PMESSAGE,       /**< `data` published to `channel`, which matched `pattern` */
-    REDS_PUBSUB_SMESSAGE,       /**< `data` was published to shard channel `channel` */
-    REDS_PUBSUB_PONG,           /**< the reply to reds_pubsub_ping(); `data` is its message */
+    REDS_PUBSUB_SUBSCRIBE = 1, /**< SUBSCRIBE confirmed for `channel` */
+    REDS_PUBSUB_UNSUBSCRIBE,   /**< UNSUBSCRIBE confirmed (`channel` NULL: none was subscribed) */
+    REDS_PUBSUB_PSUBSCRIBE,    /**< PSUBSCRIBE confirmed; the pattern is in `channel` */
+    REDS_PUBSUB_PUNSUBSCRIBE,  /**< PUNSUBSCRIBE confirmed; the pattern is in `channel` */
+    REDS_PUBSUB_SSUBSCRIBE,    /**< SSUBSCRIBE confirmed for shard channel `channel` */
+    REDS_PUBSUB_SUNSUBSCRIBE,  /**< SUNSUBSCRIBE confirmed */
+    REDS_PUBSUB_MESSAGE,       /**< `data` was published to `channel` */
+    REDS_PUBSUB_PMESSAGE,      /**< `data` published to `channel`, which matched `pattern` */
+    REDS_PUBSUB_SMESSAGE,      /**< `data` was published to shard channel `channel` */
+    REDS_PUBSUB_PONG,          /**< the reply to reds_pubsub_ping(); `data` is its message */
     /** The connection dropped and was replaced: everything was subscribed
      *  again, but messages published meanwhile may have been lost. `data`
      *  is why it dropped, `count` how many subscriptions were restored. */
@@ -61,9 +61,9 @@ const char *reds_pubsub_kind_name(reds_pubsub_kind kind);
  *  NUL-terminated (but binary-safe: use `len`). */
 typedef struct reds_pubsub_message {
     reds_pubsub_kind kind;
-    reds_str channel;  /**< the channel, pattern or shard channel it concerns */
-    reds_str pattern;  /**< PMESSAGE only: the pattern that matched */
-    reds_str data;     /**< the payload (MESSAGE, PMESSAGE, SMESSAGE, PONG, RECONNECTED) */
+    reds_str channel; /**< the channel, pattern or shard channel it concerns */
+    reds_str pattern; /**< PMESSAGE only: the pattern that matched */
+    reds_str data;    /**< the payload (MESSAGE, PMESSAGE, SMESSAGE, PONG, RECONNECTED) */
     /** The (un)subscribe kinds: subscriptions the connection has now, as
      *  the server counts them (channels + patterns for SUBSCRIBE,
      *  UNSUBSCRIBE, PSUBSCRIBE and PUNSUBSCRIBE; shard channels for
@@ -75,8 +75,7 @@ typedef struct reds_pubsub_message {
  *  (copy what you keep). Runs on whichever thread reads the handle. It
  *  may subscribe, unsubscribe, ping and call reds_pubsub_stop(), but not
  *  read the handle or close it. */
-typedef void (*reds_pubsub_handler)(reds_pubsub *ps, const reds_pubsub_message *msg,
-                                    void *udata);
+typedef void (*reds_pubsub_handler)(reds_pubsub *ps, const reds_pubsub_message *msg, void *udata);
 
 /** Options of a handle; zero-initialise for the defaults. */
 typedef struct reds_pubsub_options {
@@ -97,8 +96,7 @@ typedef struct reds_pubsub_options {
 /** A pub/sub handle for `client`'s server, with a copy of its options; it
  *  connects at its first subscription or ping. `opts` may be NULL. The
  *  caller owns `*out` and releases it with reds_pubsub_close(). */
-reds_err reds_pubsub_new(reds_client *client, const reds_pubsub_options *opts,
-                         reds_pubsub **out);
+reds_err reds_pubsub_new(reds_client *client, const reds_pubsub_options *opts, reds_pubsub **out);
 
 /** Stop the background thread if one runs, close the connection and
  *  release everything. NULL is ignored. */

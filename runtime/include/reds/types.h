@@ -64,7 +64,7 @@ typedef struct reds_opt_f64 {
 
 /** What TTL, PTTL, EXPIRETIME and PEXPIRETIME answer instead of a time. */
 #define REDS_TTL_NO_EXPIRY (-1)
-#define REDS_TTL_NO_KEY (-2)
+#define REDS_TTL_NO_KEY    (-2)
 
 #define REDS_I64(v) REDS__LITERAL(reds_opt_i64, true, (int64_t)(v))
 #define REDS_F64(v) REDS__LITERAL(reds_opt_f64, true, (double)(v))
@@ -74,33 +74,33 @@ typedef struct reds_opt_f64 {
  *  across the tree. Codes are only ever appended, never renumbered. */
 typedef enum reds_err {
     REDS_OK = 0,
-    REDS_ERR = -1,                  /**< RedisError: the root of the tree */
-    REDS_ERR_CONNECTION = -2,       /**< ConnectionError */
-    REDS_ERR_TIMEOUT = -3,          /**< TimeoutError */
-    REDS_ERR_AUTH = -4,             /**< AuthenticationError (a ConnectionError) */
-    REDS_ERR_BUSY_LOADING = -5,     /**< BusyLoadingError (a ConnectionError) */
-    REDS_ERR_INVALID_RESPONSE = -6, /**< InvalidResponse: a reply of the wrong shape */
-    REDS_ERR_RESPONSE = -7,         /**< ResponseError: the server replied with an error */
-    REDS_ERR_DATA = -8,             /**< DataError: bad input, nothing was sent */
-    REDS_ERR_PUBSUB = -9,           /**< PubSubError */
-    REDS_ERR_WATCH = -10,           /**< WatchError: EXEC aborted by a watched key */
-    REDS_ERR_NOSCRIPT = -11,        /**< NoScriptError (a ResponseError) */
-    REDS_ERR_EXECABORT = -12,       /**< ExecAbortError (a ResponseError) */
-    REDS_ERR_READONLY = -13,        /**< ReadOnlyError (a ResponseError) */
-    REDS_ERR_NOPERM = -14,          /**< NoPermissionError (a ResponseError) */
-    REDS_ERR_LOCK = -15,            /**< LockError */
-    REDS_ERR_LOCK_NOT_OWNED = -16,  /**< LockNotOwnedError (a LockError) */
+    REDS_ERR = -1,                   /**< RedisError: the root of the tree */
+    REDS_ERR_CONNECTION = -2,        /**< ConnectionError */
+    REDS_ERR_TIMEOUT = -3,           /**< TimeoutError */
+    REDS_ERR_AUTH = -4,              /**< AuthenticationError (a ConnectionError) */
+    REDS_ERR_BUSY_LOADING = -5,      /**< BusyLoadingError (a ConnectionError) */
+    REDS_ERR_INVALID_RESPONSE = -6,  /**< InvalidResponse: a reply of the wrong shape */
+    REDS_ERR_RESPONSE = -7,          /**< ResponseError: the server replied with an error */
+    REDS_ERR_DATA = -8,              /**< DataError: bad input, nothing was sent */
+    REDS_ERR_PUBSUB = -9,            /**< PubSubError */
+    REDS_ERR_WATCH = -10,            /**< WatchError: EXEC aborted by a watched key */
+    REDS_ERR_NOSCRIPT = -11,         /**< NoScriptError (a ResponseError) */
+    REDS_ERR_EXECABORT = -12,        /**< ExecAbortError (a ResponseError) */
+    REDS_ERR_READONLY = -13,         /**< ReadOnlyError (a ResponseError) */
+    REDS_ERR_NOPERM = -14,           /**< NoPermissionError (a ResponseError) */
+    REDS_ERR_LOCK = -15,             /**< LockError */
+    REDS_ERR_LOCK_NOT_OWNED = -16,   /**< LockNotOwnedError (a LockError) */
     REDS_ERR_MASTER_NOT_FOUND = -17, /**< MasterNotFoundError (a ConnectionError) */
-    REDS_ERR_SLAVE_NOT_FOUND = -18, /**< SlaveNotFoundError (a ConnectionError) */
-    REDS_ERR_CLUSTER = -19,         /**< RedisClusterException */
-    REDS_ERR_CLUSTER_DOWN = -20,    /**< ClusterDownError (a ClusterError and ResponseError) */
-    REDS_ERR_MOVED = -21,           /**< MovedError (an AskError) */
-    REDS_ERR_ASK = -22,             /**< AskError (a ResponseError) */
-    REDS_ERR_TRYAGAIN = -23,        /**< TryAgainError (a ResponseError) */
-    REDS_ERR_CROSSSLOT = -24,       /**< ClusterCrossSlotError (a ResponseError) */
-    REDS_ERR_NOMEM = -25,           /**< out of memory */
-    REDS_ERR_POOL_EXHAUSTED = -26,  /**< every pooled connection is in use (a ConnectionError) */
-    REDS_ERR_BUSY = -27,            /**< BUSY: a script or function is running (a ResponseError) */
+    REDS_ERR_SLAVE_NOT_FOUND = -18,  /**< SlaveNotFoundError (a ConnectionError) */
+    REDS_ERR_CLUSTER = -19,          /**< RedisClusterException */
+    REDS_ERR_CLUSTER_DOWN = -20,     /**< ClusterDownError (a ClusterError and ResponseError) */
+    REDS_ERR_MOVED = -21,            /**< MovedError (an AskError) */
+    REDS_ERR_ASK = -22,              /**< AskError (a ResponseError) */
+    REDS_ERR_TRYAGAIN = -23,         /**< TryAgainError (a ResponseError) */
+    REDS_ERR_CROSSSLOT = -24,        /**< ClusterCrossSlotError (a ResponseError) */
+    REDS_ERR_NOMEM = -25,            /**< out of memory */
+    REDS_ERR_POOL_EXHAUSTED = -26,   /**< every pooled connection is in use (a ConnectionError) */
+    REDS_ERR_BUSY = -27,             /**< BUSY: a script or function is running (a ResponseError) */
     REDS_ERR__LAST = -27
 } reds_err;
 
@@ -240,15 +240,15 @@ typedef struct reds_role_reply {
     reds_role_type type;
     reds_str name; /**< the role as sent: "master", "slave" or "sentinel" */
     struct {
-        int64_t offset;              /**< the primary's replication offset */
+        int64_t offset; /**< the primary's replication offset */
         size_t nreplicas;
         reds_role_replica *replicas; /**< the connected replicas */
     } master;
     struct {
         reds_str master_host;
         int64_t master_port;
-        reds_str state;  /**< "connect", "connecting", "sync", "connected" or "handshake" */
-        int64_t offset;  /**< data received from the primary so far; -1 before the first sync */
+        reds_str state; /**< "connect", "connecting", "sync", "connected" or "handshake" */
+        int64_t offset; /**< data received from the primary so far; -1 before the first sync */
     } replica;
     struct {
         reds_strlist masters; /**< the names of the primaries it monitors */
