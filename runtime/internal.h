@@ -393,8 +393,13 @@ reds_err reds__queued_report(const reds__queued *q, size_t i, size_t n);
 reds_err reds__queued_result(const reds__queued *q, const char **msg);
 /* MULTI, EXEC, DISCARD, WATCH, UNWATCH: pipelines run them themselves. */
 bool reds__pipeline_owns(unsigned id);
-/* Room for `bound` more bytes after `len` in a doubling buffer. */
-char *reds__buf_reserve(char **buf, size_t *cap, size_t len, size_t bound);
+/* Room for `bound` more bytes after `len` in a doubling buffer: the
+ * check inline (once per queued command), the growing out of line. */
+char *reds__buf_grow(char **buf, size_t *cap, size_t len, size_t bound);
+static inline char *reds__buf_reserve(char **buf, size_t *cap, size_t len, size_t bound)
+{
+    return REDS__LIKELY(bound <= *cap - len) ? *buf + len : reds__buf_grow(buf, cap, len, bound);
+}
 /* Pipelines of cluster clients (cluster_pipeline.c): the reds_pipeline_*
  * functions pass a handle made from a cluster client to these. */
 typedef struct reds__pipeline_ops {

@@ -66,10 +66,8 @@ static pipeline *as_pipeline(const reds_client *c, const char *fn)
 
 /* ------------------------------------------------------------ the queue */
 
-char *reds__buf_reserve(char **buf, size_t *cap, size_t len, size_t bound)
+char *reds__buf_grow(char **buf, size_t *cap, size_t len, size_t bound)
 {
-    if (REDS__LIKELY(bound <= *cap - len))
-        return *buf + len;
     size_t grown = *cap;
     while (bound > grown - len) {
         if (grown > SIZE_MAX / 2) {
