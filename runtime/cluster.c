@@ -150,28 +150,9 @@ reds_err reds__cluster_cmd_slot(const reds__cmd *cmd, int *slot)
 
 /* ------------------------------------------------------------- the state */
 
-static uint64_t next_random(void)
-{
-    static _Thread_local uint64_t state;
-    if (!state)
-        state = ((uint64_t)(uintptr_t)&state * 0x9E3779B97F4A7C15ull) ^ (reds__now_ms() << 20) ^
-                (uint64_t)getpid();
-    state ^= state >> 12; /* xorshift64* */
-    state ^= state << 25;
-    state ^= state >> 27;
-    return state * 0x2545F4914F6CDD1Dull;
-}
-
 void reds__cluster_backoff(reds__cstate *st, int attempt)
 {
-    const reds__config *cfg = st->tmpl;
-    uint64_t limit = (uint64_t)cfg->retry_backoff_base_ms << (attempt < 20 ? attempt : 20);
-    if (limit > (uint64_t)cfg->retry_backoff_cap_ms)
-        limit = (uint64_t)cfg->retry_backoff_cap_ms;
-    uint64_t us = limit ? next_random() % (limit * 1000 + 1) : 0;
-    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
+    reds__backoff(st->tmpl, attempt);
 }
 
 static void free_map(slotmap *m)
@@ -493,7 +474,7 @@ static void install_locked(reds__cstate *st, slotmap *m)
     slotmap *old = st->map;
     st->map = m;
     if (st->default_node == SIZE_MAX || !serves(m, st->default_node))
-        st->default_node = m->shards[next_random() % m->nshards].primary;
+        st->default_node = m->shards[reds__random() % m->nshards].primary;
     atomic_store(&st->moved, 0);
     atomic_fetch_add(&st->epoch, 1);
     free_map(old);
@@ -559,7 +540,7 @@ reds_err reds__cluster_reload(reds__cstate *st, unsigned epoch)
     uint64_t now = reds__now_ms();
     if (order && taken) {
         const slotmap *m = st->map;
-        size_t start = m && m->nshards ? next_random() % m->nshards : 0;
+        size_t start = m && m->nshards ? reds__random() % m->nshards : 0;
         for (int pass = 0; pass < 2; pass++) {
             for (size_t i = 0; m && i < m->nshards; i++) {
                 size_t p = m->shards[(start + i) % m->nshards].primary;
@@ -1148,7 +1129,7 @@ static reds_err collect(reds__cstate *st, reds_cluster_target_kind kind, size_t 
                 nodes[(*n)++] = st->nodes[m->shards[i].replicas[k]];
         }
         if (kind == REDS_CLUSTER_RANDOM_NODE && *n) {
-            nodes[0] = nodes[next_random() % *n];
+            nodes[0] = nodes[reds__random() % *n];
             *n = 1;
         }
     }

@@ -566,6 +566,13 @@ uint64_t reds__now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void reds__sleep_us(uint64_t us)
+{
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
 void reds__conn_touch_slow(reds__conn *conn)
 {
     conn->last_used_ms = reds__now_ms();

@@ -247,6 +247,13 @@ void reds__conn_describe(const reds__config *cfg, char *buf, size_t size);
 
 /* A coarse monotonic clock in ms (no system call: vDSO). */
 uint64_t reds__now_ms(void);
+/* Sleep `us` microseconds, resuming after signals. */
+void reds__sleep_us(uint64_t us);
+/* A fast per-thread pseudo-random number (xorshift64*; not for secrets). */
+uint64_t reds__random(void);
+/* Exponential backoff with full jitter before retry `attempt` (from 0): a
+ * random delay up to min(retry_backoff_cap_ms, retry_backoff_base_ms * 2^attempt). */
+void reds__backoff(const reds__config *cfg, int attempt);
 /* Health checks (cfg->health_check_interval_ms): touch() records that the
  * connection was just used; healthy() PINGs it first when it has been
  * idle longer than the interval, and is false (connection broken) when

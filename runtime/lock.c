@@ -134,13 +134,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void sleep_for(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 static reds_err new_token(char **out, size_t *len)
 {
     unsigned char raw[TOKEN_BYTES];
@@ -201,7 +194,7 @@ reds_err reds_lock_acquire(reds_lock *lock, const reds_lock_acquire_opts *opts, 
             break;
         if (!blocking || (limit.set && now_ms() + (double)lock->sleep_ms > stop))
             break;
-        sleep_for(lock->sleep_ms);
+        reds__sleep_us((uint64_t)lock->sleep_ms * 1000);
     }
     if (err || !stored) {
         free(token);

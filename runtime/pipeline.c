@@ -790,13 +790,6 @@ reds_err reds_pipeline_new(reds_client *client, bool transaction, reds_client **
 
 /* ---------------------------------------------------------- transaction */
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 reds_err reds_transaction(reds_client *client, const reds_str *keys, size_t nkeys,
                           reds_transaction_fn fn, void *udata, const reds_transaction_opts *opts,
                           void **value)
@@ -838,7 +831,7 @@ reds_err reds_transaction(reds_client *client, const reds_str *keys, size_t nkey
             break;
         }
         if (opts->watch_delay_ms)
-            sleep_ms(opts->watch_delay_ms);
+            reds__sleep_us((uint64_t)opts->watch_delay_ms * 1000);
     }
     reds_client_free(pipe);
     return err;

@@ -215,7 +215,7 @@ static bool may_retry(const reds__config *cfg, const reds__cmd *cmd, reds_err er
     return cmd->id < reds__ncommands && (reds__commands[cmd->id].info.flags & REDS_CMD_READONLY);
 }
 
-static uint64_t next_random(void)
+uint64_t reds__random(void)
 {
     static _Thread_local uint64_t state;
     if (!state)
@@ -228,17 +228,12 @@ static uint64_t next_random(void)
     return state * 0x2545F4914F6CDD1Dull;
 }
 
-/* Exponential backoff with full jitter: a random delay up to
- * min(cap, base * 2^attempt). */
-static void backoff(const reds__config *cfg, int attempt)
+void reds__backoff(const reds__config *cfg, int attempt)
 {
     uint64_t limit = (uint64_t)cfg->retry_backoff_base_ms << (attempt < 20 ? attempt : 20);
     if (limit > (uint64_t)cfg->retry_backoff_cap_ms)
         limit = (uint64_t)cfg->retry_backoff_cap_ms;
-    uint64_t us = limit ? next_random() % (limit * 1000 + 1) : 0;
-    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
+    reds__sleep_us(limit ? reds__random() % (limit * 1000 + 1) : 0);
 }
 
 static reds_err pool_run(reds_client *c, reds__cmd *cmd)
@@ -257,7 +252,7 @@ static reds_err pool_run(reds_client *c, reds__cmd *cmd)
         }
         if (REDS__LIKELY(!err) || attempt >= c->cfg->retries || !may_retry(c->cfg, cmd, err, sent))
             return err;
-        backoff(c->cfg, attempt);
+        reds__backoff(c->cfg, attempt);
     }
 }
 
