@@ -3,18 +3,26 @@
 #   make demo             install what is missing, build, run the quickstart
 #                         against a throwaway redis-server
 #   make test             the whole suite: generated/ fresh, -Werror build,
-#                         tests, then again under ASan + UBSan, then the
-#                         thread suite under ThreadSanitizer (make tsan)
+#                         tests, the server suites again against Valkey
+#                         (make run-tests-valkey), then again under ASan +
+#                         UBSan, then the thread suite under ThreadSanitizer
+#                         (make tsan)
 #   make bench            reds against hiredis and redis-benchmark
 #   make generate         regenerate generated/ from spec/
 #   make check-generated  fail when generated/ is stale
-#   make import-spec [URL=redis://host:port] [SENTINEL_URL=...]
+#   make check-api        fail when a generated declaration changed or went
+#   make import-spec [URL=redis://host:port | SERVER=valkey-server] [SENTINEL_URL=...]
 #                         update spec/ from a server (and a Sentinel)
-#   make audit [URL=...] [SENTINEL_URL=...]  compare spec/ with a live
-#                         server (and the Sentinel group with a Sentinel)
+#   make audit [URL=...] [SENTINEL_URL=...]  compare spec/ with each
+#                         server of spec/servers.yaml (throwaway ones, or
+#                         the one at URL) and the Sentinel group with a
+#                         Sentinel; check every function's reply kind
+#                         against real replies; write docs/coverage.md
 
 CC ?= cc
 SAN ?=
+# The throwaway server `make import-spec` reads when no URL is given.
+SERVER ?= redis-server
 # `make V=1` shows every command.
 Q := $(if $(V),,@)
 BUILDDIR ?= build
@@ -42,19 +50,21 @@ SHLIB := $(BUILD)/libreds.so
 HEADERS := $(wildcard runtime/*.h runtime/include/reds/*.h generated/*.h generated/include/reds/*.h)
 
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/check_*.c)))
-# Shared by every suite: tests/fixture*.c (servers, clusters, sentinels) and testutil.c.
+# Shared by every suite: tests/fixture*.c (servers, clusters, sentinels),
+# testutil.c and testpack.c (a capturing client for packing tests).
 TEST_SUPPORT := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard tests/fixture*.c))) \
-	$(BUILD)/obj/tests/testutil.o
+	$(BUILD)/obj/tests/testutil.o $(BUILD)/obj/tests/testpack.o
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(sort $(wildcard examples/*.c)))
 WITH_REDIS := $(BUILD)/tools/with-redis
 
 GENERATED := generated/include/reds/commands.h generated/commands.c \
-	generated/command_table.c generated/command_ids.h generated/replies.c generated/replies.h
+	generated/command_table.c generated/command_ids.h generated/replies.c generated/replies.h \
+	generated/include/reds/reply_kinds.h
 SPEC := $(wildcard spec/*.yaml)
 CODEGEN := $(wildcard codegen/*.py codegen/templates/*.j2)
 
-.PHONY: all lib deps generate check-generated check-headers test run-tests tests demo tsan \
-	bench examples import-spec audit clean format
+.PHONY: all lib deps generate check-generated check-api update-api check-headers test run-tests \
+	run-tests-valkey tests demo tsan bench examples import-spec audit clean format
 
 all: lib examples
 
@@ -68,6 +78,14 @@ generate:
 
 check-generated:
 	$(PYTHON) codegen/generate.py --check
+
+# The generated API only grows: every declaration of api/commands.api must
+# still be there, unchanged. update-api records a reviewed addition.
+check-api:
+	$(PYTHON) codegen/api.py
+
+update-api:
+	$(PYTHON) codegen/api.py --update
 
 # The public headers build warning-free as C99, C11 and C++.
 check-headers:
@@ -103,10 +121,62 @@ $(BUILD)/examples/%: examples/%.c $(LIB)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+# examples/extension: an application's own commands (examples/extension/
+# spec) as an add-on, built as an application outside the tree builds it:
+# generated into BUILDDIR (build outputs, like objects, remade whenever the
+# YAML or the generator changes), compiled with the public headers only and
+# linked with the library archive. tests/check_extension uses it too.
+EXT_SPEC := $(wildcard examples/extension/spec/*.yaml)
+EXT_GEN := $(BUILD)/extension
+EXT_OBJ := $(BUILD)/obj/extension/myapp_commands.o
+PUBLIC_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iruntime/include -Igenerated/include \
+	-I$(EXT_GEN)
+
+$(EXT_GEN)/myapp_commands.c: $(EXT_SPEC) $(SPEC) $(CODEGEN)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $(EXT_GEN)/myapp_commands.[ch]")
+	$(Q)$(PYTHON) codegen/generate.py --addon --prefix myapp --spec examples/extension/spec \
+	  --out $(EXT_GEN) >/dev/null
+	@touch $@ $(EXT_GEN)/myapp_commands.h
+
+$(EXT_GEN)/myapp_commands.h: $(EXT_GEN)/myapp_commands.c
+
+$(EXT_OBJ): $(EXT_GEN)/myapp_commands.c $(EXT_GEN)/myapp_commands.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(PUBLIC_CFLAGS) -c $< -o $@
+
+$(BUILD)/examples/extension: examples/extension/main.c $(EXT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(PUBLIC_CFLAGS) $< $(EXT_OBJ) $(LIB) $(LDLIBS) -o $@
+
+examples: $(BUILD)/examples/extension
+
+$(BUILD)/tests/check_extension: tests/check_extension.c $(EXT_OBJ) $(TEST_SUPPORT) $(LIB) \
+		$(wildcard tests/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -I$(EXT_GEN) $< $(EXT_OBJ) $(TEST_SUPPORT) $(LIB) \
+	  $(TEST_LDLIBS) $(LDLIBS) -o $@
+
 $(WITH_REDIS): tools/with_redis.c $(BUILD)/obj/tests/fixture.o tests/fixture.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(BUILD)/obj/tests/fixture.o -o $@
+
+# The audit's reply-kind check: the library's converters run on raw server
+# replies. Linked with the whole library and -rdynamic so that it finds
+# each kind's converter (reds_kind_<kind>) by name, with dlsym().
+CHECK_REPLY := $(BUILD)/tools/check_reply
+$(CHECK_REPLY): tools/check_reply.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -rdynamic $< -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive \
+	  $(LDLIBS) -ldl -o $@
+
+# check_tools runs the audit, which runs the checker next to it.
+$(BUILD)/tests/check_tools: $(CHECK_REPLY)
 
 examples: $(EXAMPLES)
 
@@ -118,11 +188,27 @@ run-tests: tests
 	  echo "== $$t"; REDS_PYTHON="$(PYTHON)" $$t || failed=1; done; \
 	[ $$failed = 0 ] && echo "== all suites passed$(if $(SAN), (ASan + UBSan))"; exit $$failed
 
+# The suites of what both servers have (commands, replies, pub/sub,
+# scripts, Sentinel) run a second time against Valkey 8.0: where the two
+# answer differently, a test expects each server's own answer (ON_SERVER in
+# tests/testutil.h). Unit suites, and those of the client's own machinery
+# (TLS, fork, threads, URLs, cluster routing, the codegen tools), run once.
+VALKEY_SUITES := check_bitmaps check_client check_cluster_cmds check_connection check_geo \
+	check_hashes check_keys check_lists check_lock check_monitor check_pipeline check_pool \
+	check_pubsub check_pubsub_cmds check_scan check_script check_scripting check_sentinel \
+	check_server check_sets check_streams check_strings check_transaction check_zsets
+run-tests-valkey: $(VALKEY_SUITES:%=$(BUILD)/tests/%)
+	@failed=0; for t in $(VALKEY_SUITES); do echo "== $(BUILD)/tests/$$t (Valkey)"; \
+	  REDS_TEST_SERVER=valkey $(BUILD)/tests/$$t || failed=1; done; \
+	[ $$failed = 0 ] && echo "== all Valkey suites passed"; exit $$failed
+
 test: deps
 	@$(MAKE) --no-print-directory check-generated
+	@$(MAKE) --no-print-directory check-api
 	@$(MAKE) --no-print-directory check-headers
 	@$(MAKE) --no-print-directory -j2 all tests
 	@$(MAKE) --no-print-directory run-tests
+	@$(MAKE) --no-print-directory run-tests-valkey
 	@$(MAKE) --no-print-directory -j2 SAN=1 tests
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) --no-print-directory SAN=1 run-tests
@@ -153,17 +239,18 @@ $(BUILD)/bench/bench: bench/bench.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 import-spec: deps
-	$(PYTHON) codegen/import_spec.py $(if $(URL),--url $(URL))
+	$(PYTHON) codegen/import_spec.py $(if $(URL),--url $(URL),--server $(SERVER))
 	$(PYTHON) codegen/import_spec.py --sentinel $(if $(SENTINEL_URL),--url $(SENTINEL_URL))
 
 # The Sentinel group is audited against SENTINEL_URL, or a throwaway Sentinel.
 audit: deps
-	$(PYTHON) codegen/audit.py $(if $(URL),--url $(URL)) \
+	@$(MAKE) --no-print-directory -j2 $(CHECK_REPLY)
+	$(PYTHON) codegen/audit.py --checker $(CHECK_REPLY) $(if $(URL),--url $(URL)) \
 	  $(if $(SENTINEL_URL),--sentinel-url $(SENTINEL_URL))
 
 format:
 	clang-format -i runtime/*.c runtime/*.h runtime/include/reds/*.h tests/*.c tests/*.h \
-	  examples/*.c bench/*.c tools/*.c
+	  examples/*.c examples/extension/*.c bench/*.c tools/*.c
 
 clean:
 	rm -rf $(BUILDDIR)

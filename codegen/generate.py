@@ -3,10 +3,23 @@
 and the command table.
 
     generate.py [--spec DIR] [--out DIR] [--check]
+    generate.py --addon --prefix NAME --spec DIR --out DIR [--library-spec DIR]
+                [--check]
 
 The spec is validated first; any problem is printed as `file:line: message`
 and nothing is written. --check writes nothing and exits 1 when generated/
 differs from what the spec and templates give (make check-generated).
+
+--addon renders an application's own YAML (same schema; module commands
+such as JSON.GET and FT.SEARCH may have dotted names, sent as written) into
+NAME_commands.h and NAME_commands.c in --out: functions NAME_<command>
+(NAME_json_get), types NAME_..., macros NAME_..., and NAME_catalog, the
+add-on's command table that routers read. The code is the library's own
+templates on the public extension API (reds/extension.h), so it compiles
+with the public headers and links with libreds. Replies use the library's
+reply kinds (replies.yaml of --library-spec, default spec/) by name; an
+add-on cannot define kinds or records of its own. spec/README.md,
+"Extensions", has the details.
 
 How arguments become C (spec/README.md has the full rules):
   required scalar          -> parameter (reds_str, int64_t, double)
@@ -136,9 +149,12 @@ class Arg:
             self.cname += "_"
         self.c_type = spec.get("c_type")
         # count_of: sent as the element count of a sibling array (numkeys);
-        # `count_expr` is that count in C, set by resolve_counts().
+        # same_count_as: an array that must be as long as a sibling one
+        # (XREAD's ids and keys). resolve_counts() finds those siblings.
         self.count_of = spec.get("count_of")
-        self.count_expr = None
+        self.same_count_as = spec.get("same_count_as")
+        self.count_target = None
+        self.same_target = None
         self.fixed = False
         self.children = named_apart([Arg(a, where)
                                      for a in spec.get("arguments", [])])
@@ -187,14 +203,20 @@ def syntax(args):
     return " ".join(x for x in out if x)
 
 
-def _syntax_one(a):
+def choices_syntax(a):
+    """A oneof's choices as the Redis docs write them: `a | b`. A choice
+    is optional by being one, so it gets no brackets of its own."""
+    return " | ".join(_syntax_one(c, True) for c in a.children)
+
+
+def _syntax_one(a, choice=False):
     if a.type == "pure-token":
-        body = a.token
+        body = a.label()  # the empty token shows as ""
     elif a.type == "oneof":
-        body = " | ".join(_syntax_one(c) for c in a.children)
+        body = choices_syntax(a)
         if a.token:
-            body = "%s %s" % (a.token, body)
-        elif not a.optional:
+            body = "%s <%s>" % (a.token, body)
+        elif not a.optional or a.multiple:
             body = "<%s>" % body
     elif a.type == "block":
         body = syntax(a.children)
@@ -205,12 +227,12 @@ def _syntax_one(a):
         if a.token:
             body = "%s %s" % (a.token, body)
     if a.fixed:
-        return a.token
+        return a.label()
     if a.multiple:
         rep = body if a.multiple_token or not a.token else \
             body[len(a.token) + 1:]
         body = "%s [%s ...]" % (body, rep)
-    return "[%s]" % body if a.optional else body
+    return "[%s]" % body if a.optional and not choice else body
 
 
 # ------------------------------------------------------------- code building
@@ -296,6 +318,57 @@ class FunctionBuilder:
             return tc + check, tw + write
         return check, write
 
+    @staticmethod
+    def sibling_count(prefix, target):
+        """The element count (n<name>) of `target`, an array beside an
+        argument reached through `prefix`. Siblings in a struct share its
+        prefix; top-level ones (and the parts of a required top-level
+        block, which are top-level too) are parameters or options fields,
+        each by whether it is optional."""
+        if prefix in ("", "o->"):
+            prefix = "o->" if target.optional and not target.fixed else ""
+        return prefix + "n" + target.cname.rstrip("_")
+
+    def filled(self, ctype, expr):
+        """C tests, any of them true when the field `expr` of type `ctype`
+        holds anything but zero (nested structs field by field)."""
+        if ctype.endswith("*"):
+            return ["%s != NULL" % expr]
+        if ctype == "bool":
+            return [expr]
+        if ctype == "reds_str":
+            return ["%s.ptr != NULL" % expr, "%s.len != 0" % expr]
+        if ctype in ("reds_opt_i64", "reds_opt_f64"):
+            return ["%s.set" % expr]
+        known = self.gen.types.get(ctype)
+        if known and known[0][0] == "struct":
+            out = []
+            for fctype, fname in known[0][1]:
+                out += self.filled(fctype, "%s.%s" % (expr, fname))
+            return out
+        return ["%s != 0" % expr]  # numbers, counts, enums
+
+    def unset_check(self, acc, decls):
+        """An optional block is given by its `set`: members filled while
+        `set` is false would silently not be sent (BITPOS's end without
+        its start, GEOSEARCH's ANY without COUNT), so they are refused."""
+        # Named as the caller writes it: `count.any`, `ops[].get.offset`.
+        shown = re.sub(r"\[i\d+\]", "[]", re.sub(r"^o->", "", acc))
+        fields = []  # (name, tests); an array's pointer and count are one
+        for d in decls:
+            tests = self.filled(d.ctype, "%s.%s" % (acc, d.name))
+            if fields and d.ctype == "size_t" and \
+                    d.name == "n" + fields[-1][0].rstrip("_"):
+                fields[-1][1].extend(tests)
+            else:
+                fields.append((d.name, tests))
+        lines = []
+        for name, tests in fields:
+            lines += guarded(" || ".join(tests), [
+                "return reds__error(REDS_ERR_DATA, \"%s: %s.%s is given but "
+                "%s.set is false\");" % (self.cmd_label, shown, name, shown)])
+        return guarded("!%s.set" % acc, lines)
+
     # -- enums (oneofs of tokens)
 
     def enum_type(self, arg):
@@ -310,7 +383,8 @@ class FunctionBuilder:
         lits = [resp_literal(v[2]) for v in values]
         sig = ("enum", tuple(v[2] for v in values))
         decl = ["/** %s: %s. 0 leaves it out where it is optional. */" % (
-            comment(arg.name), comment(" | ".join(v[2] for v in values))),
+            comment(arg.name), comment(" | ".join(v[2] or '""'
+                                                  for v in values))),
                 "typedef enum %s {" % name]
         decl += ["    %s = %d%s" % (v[0], v[1], "," if v is not values[-1]
                                     else "") for v in values]
@@ -334,17 +408,20 @@ class FunctionBuilder:
 
     def _arg_code(self, arg, required, prefix, in_struct):
         acc = prefix + arg.cname
-        if arg.count_expr:
-            return Code(check=["reds__size_num(&sz);"],
-                        write=["p = reds__put_i64(p, (int64_t)%s);" %
-                               arg.count_expr])
+        if arg.count_target is not None:
+            # Its token first (Redis 7.4's HTTL key FIELDS numfields ...).
+            check, write = self._with_token(
+                arg, ["reds__size_num(&sz);"],
+                ["p = reds__put_i64(p, (int64_t)%s);" %
+                 self.sibling_count(prefix, arg.count_target)])
+            return Code(check=check, write=write)
         if arg.multiple:
             return self.multiple_code(arg, required, prefix)
         if arg.type == "pure-token":
             tc, tw = self._token(arg.token)
             if arg.fixed or required:
                 return Code(check=tc, write=tw)
-            return Code(decls=[Decl("bool", arg.cname, "send %s" % arg.token,
+            return Code(decls=[Decl("bool", arg.cname, "send %s" % arg.label(),
                                     arg.where)],
                         check=guarded(acc, tc), write=guarded(acc, tw),
                         present=acc)
@@ -433,8 +510,9 @@ class FunctionBuilder:
                                  "%s: %s" % (arg.name, syntax(arg.children)))
         check, write = self._with_token(arg, inner.check, inner.write)
         present = None if required else "%s.set" % acc
+        unset = [] if required else self.unset_check(acc, inner.decls)
         return Code(decls=[Decl(tname, arg.cname, arg.label(), arg.where)],
-                    check=guarded(present, check),
+                    check=unset + guarded(present, check),
                     write=guarded(present, write), present=present)
 
     def choices(self, arg, prefix):
@@ -467,7 +545,7 @@ class FunctionBuilder:
             acc = prefix + arg.cname
             inner, presents = self.choices(arg, acc + ".")
             tname = self.struct_type(arg, inner, False, "%s: exactly one of "
-                                     "%s" % (arg.name, syntax(arg.children)))
+                                     "%s" % (arg.name, choices_syntax(arg)))
             check = self.exclusive_check(arg, presents, True) + inner.check
             check, write = self._with_token(arg, check, inner.write)
             return Code(decls=[Decl(tname, arg.cname, arg.label(), arg.where)],
@@ -528,7 +606,7 @@ class FunctionBuilder:
             inner, presents = self.choices(single, item + ".")
             ctype = self.struct_type(single, inner, False, "one %s: exactly "
                                      "one of %s" % (arg.name,
-                                                    syntax(single.children)))
+                                                    choices_syntax(single)))
             check = self.exclusive_check(single, presents, True) + inner.check
             write = inner.write
         else:
@@ -550,6 +628,17 @@ class FunctionBuilder:
             check += guarded("%s == 0" % count, [
                 "return reds__error(REDS_ERR_DATA, \"%s: %s needs at least "
                 "one element\");" % (self.cmd_label, arg.name)])
+        if arg.same_target is not None:
+            # same_count_as: as many elements as the sibling array, when
+            # given (XREAD's ids and keys, ZINTER's WEIGHTS and keys).
+            other = self.sibling_count(prefix, arg.same_target)
+            check += guarded(
+                "%s%s != %s" % ("" if required else present + " && ", count,
+                                other),
+                ["return reds__error(REDS_ERR_DATA, \"%s: %s and %s need "
+                 "the same number of elements (%%zu and %%zu)\", %s, %s);" %
+                 (self.cmd_label, arg.name, arg.same_target.name, count,
+                  other)])
         # Do not walk the items when the array itself is invalid.
         check += guarded(present, once_check + guarded("!sz.bad", [loop] +
                                                         indent(each_check) +
@@ -704,24 +793,36 @@ def apply_ops(args, ops, where, cmdname, arity=None):
     return args
 
 
-def resolve_counts(args, where, cmdname, top=True):
-    """Point each `count_of` argument (numkeys) at the element count of
-    its sibling array, which it is then sent as: the caller gives the
-    array, never the count."""
+def resolve_counts(args, where, cmdname, parent=None):
+    """Point each `count_of` argument (numkeys) at its sibling array,
+    whose element count it is then sent as (the caller gives the array,
+    never the count), and each `same_count_as` array at the sibling array
+    it must match in length. Shapes that could not be packed right are
+    refused (the choices of a oneof are not siblings of each other)."""
+    def sibling(arg, name):
+        found = [a for a in args if a is not arg and
+                 name in (a.name, a.cname.rstrip("_"))]
+        if parent is not None and parent.type != "block":
+            return None
+        return found[0] if len(found) == 1 and found[0].multiple else None
+
     for arg in args:
-        resolve_counts(arg.children, where, cmdname, False)
-        if not arg.count_of:
-            continue
-        target = [a for a in args if a is not arg and
-                  arg.count_of in (a.name, a.cname.rstrip("_"))]
-        if not top or arg.type != "integer" or arg.optional or \
-                len(target) != 1 or not target[0].multiple:
-            raise SpecError(["%s: %s: count_of %r: a required top-level "
-                             "integer counting one sibling array" %
-                             (where, cmdname, arg.count_of)])
-        t = target[0]
-        arg.count_expr = "%sn%s" % ("o->" if t.optional else "",
-                                    t.cname.rstrip("_"))
+        resolve_counts(arg.children, where, cmdname, arg)
+        if arg.count_of:
+            arg.count_target = sibling(arg, arg.count_of)
+            if arg.count_target is None or arg.type != "integer" or \
+                    arg.optional or arg.multiple:
+                raise SpecError(["%s: %s: count_of %r: a required integer "
+                                 "counting one sibling array (top-level or "
+                                 "in a block)" % (arg.where, cmdname,
+                                                  arg.count_of)])
+        if arg.same_count_as:
+            arg.same_target = sibling(arg, arg.same_count_as)
+            if arg.same_target is None or not arg.multiple:
+                raise SpecError(["%s: %s: same_count_as %r: an array as long "
+                                 "as one sibling array (top-level or in a "
+                                 "block)" % (arg.where, cmdname,
+                                             arg.same_count_as)])
 
 
 def replace_arg(args, old, new):
@@ -839,6 +940,9 @@ class Generator:
         self.types = {}          # name -> (sig, lines, where)
         self.type_order = []     # names, definition order
         self.tables = {}         # enum name -> literal table lines
+        self.all_servers = speclib.server_names(spec)
+        self.server_versions = {x["name"]: x["version"]
+                                for x in spec.servers}
         self.load_replies()
 
     # -- replies.yaml
@@ -943,6 +1047,7 @@ class Generator:
         code = Code()
         for a in args:
             code.extend(fb.top_code(a))
+        fb.refused_together = []
         code.check += self.exclusive_groups(cmd, args, fb)
         params = [d for d in code.decls if d.tag == "param"]
         opt_fields = [d for d in code.decls if d.tag == "opt"]
@@ -959,6 +1064,7 @@ class Generator:
             name_write.append("p = reds__put_lit(p, %s, %d);" % (lit, n))
         kind = self.kinds[kind_name]
         out = self.out_param(kind_name)
+        servers = self.servers_of(cmd, args)
         return {
             "name": "reds_" + fname,
             "command": cmd.name,
@@ -966,12 +1072,18 @@ class Generator:
             "summary": cmd.get("summary", ""),
             "syntax": " ".join(words) + (" " + syntax(args) if args else ""),
             "since": cmd.get("since"),
+            "since_server": next((n.capitalize() for n in self.all_servers
+                                  if speclib.on_server(cmd, n)), ""),
+            "servers": ", ".join(
+                "%s %s" % (n.capitalize(), self.server_versions[n])
+                for n in servers) if servers != self.all_servers else "",
             "complexity": cmd.get("complexity"),
             "group": cmd.group,
             "flags": list(cmd.get("flags", [])),
             "deprecated": cmd.get("deprecated_since"),
             "replaced_by": cmd.get("replaced_by"),
             "scope": cmd.get("scope"),
+            "refused_together": fb.refused_together,
             "params": params,
             "opts_type": opts_type,
             "opt_fields": opt_fields,
@@ -984,6 +1096,15 @@ class Generator:
             "write": name_write + code.write,
             "doc": doc_extra,
         }
+
+    def servers_of(self, cmd, args):
+        """The servers a function works on: the command's, less those that
+        lack an argument it always sends."""
+        have = [n for n in self.all_servers if speclib.on_server(cmd, n)]
+        for a in args:
+            if not a.optional or a.fixed:
+                have = [n for n in have if speclib.on_server(a.spec, n)]
+        return have
 
     def exclusive_groups(self, cmd, args, fb):
         """Checks for `exclusive:` groups: independent optional arguments
@@ -1008,6 +1129,7 @@ class Generator:
                                  "be optional" % (cmd.where("exclusive"),
                                                   cmd.name, group)])
             labels = ", ".join(m.label() for m in members)
+            fb.refused_together.append(labels)
             lines += fb.exclusive_check(members[0], presents, False,
                                         c_string(labels)[1:-1])
         return lines
@@ -1034,6 +1156,7 @@ class Generator:
     def functions(self):
         out = []
         seen = {}
+        problems = []
         for group in sorted(self.spec.groups):
             for name in sorted(self.spec.groups[group]):
                 cmd = self.spec.commands[name]
@@ -1053,11 +1176,18 @@ class Generator:
                                          "made by %s" % (cmd.where(), name,
                                                          fname, seen[fname])])
                     seen[fname] = name
-                    fn = self.build_function(cmd, fname, ops, kind, doc)
+                    try:
+                        fn = self.build_function(cmd, fname, ops, kind, doc)
+                    except SpecError as e:
+                        # Every command's problems in one run.
+                        problems += e.problems
+                        continue
                     fn["types"] = [t for t in self.type_order
                                    if t not in self._emitted]
                     self._emitted.update(fn["types"])
                     out.append(fn)
+        if problems:
+            raise SpecError(problems)
         runtime_api = hand_written_functions()
         for fn in out:
             if fn["name"] in runtime_api:
@@ -1187,6 +1317,15 @@ class Generator:
                 view.setdefault("text_int", False)
                 view["rest"] = bool(f.get("rest"))
                 view["prefix"] = bool(f.get("prefix"))
+                if view["prefix"]:
+                    # An entry is an item when its name or its value looks
+                    # like one (db.9, or a map); then both must fit. Others
+                    # sharing the prefix are unknown fields, skipped
+                    # (Valkey's db.dict.rehashing.count: 0 beside db.0).
+                    pair = self.records[view["list"]]["fields"]
+                    view["value_wire"] = wire_type(pair[1]["type"])
+                    view["name_digits"] = pair[0]["type"] in ("int",
+                                                              "int_text")
                 view["type"] = f["type"]
                 # `call`: an expression filling the field from {src} into
                 # the record reached through {d} ("dst->").
@@ -1225,9 +1364,8 @@ class Generator:
 
     # -- rendering
 
-    def render(self):
-        self._emitted = set()
-        functions = self.functions()
+    @staticmethod
+    def environment():
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(os.path.join(HERE, "templates")),
             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
@@ -1235,6 +1373,23 @@ class Generator:
         env.filters["comment"] = comment
         env.globals["decl"] = decl
         env.filters["c_string"] = c_string
+        return env
+
+    def kind_list(self):
+        """Every reply kind with its converter and `out` type, for the
+        reds_kind_* converters add-ons run their commands with."""
+        out = []
+        for name in sorted(self.kinds):
+            ctype = self.kinds[name].get("c_type")
+            out.append({"name": name, "conv": self.converter(name),
+                        "doc": "%s: `out` is %s: %s" % (
+                            name, decl(ctype, "*") if ctype else "NULL", self.kinds[name]["doc"])})
+        return out
+
+    def render(self):
+        self._emitted = set()
+        functions = self.functions()
+        env = self.environment()
         ctx = {
             "functions": functions,
             "types": self.types,
@@ -1244,10 +1399,12 @@ class Generator:
             "record_kinds": self.kind_views(),
             "kinds": self.kinds,
             "groups": sorted(self.spec.groups),
+            "kind_list": self.kind_list(),
         }
         files = {}
         for template, path in (
                 ("commands.h.j2", "include/reds/commands.h"),
+                ("reply_kinds.h.j2", "include/reds/reply_kinds.h"),
                 ("commands.c.j2", "commands.c"),
                 ("command_table.c.j2", "command_table.c"),
                 ("command_ids.h.j2", "command_ids.h"),
@@ -1255,6 +1412,195 @@ class Generator:
                 ("replies.h.j2", "replies.h")):
             files[path] = env.get_template(template).render(**ctx)
         return files
+
+
+def stray_files(out_dir, files):
+    """Files under `out_dir` that this run does not write (a renamed
+    output's old name, a file added by hand): whatever `files` holds, so
+    that new outputs are never stray."""
+    stray = []
+    for root, _, names in os.walk(out_dir):
+        for name in names:
+            path = os.path.relpath(os.path.join(root, name), out_dir)
+            if path.replace(os.sep, "/") not in files:
+                stray.append(path)
+    return sorted(stray)
+
+
+# ------------------------------------------------------------------ add-ons
+
+ADDON_PREFIX = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+# The internal names the library's wrappers call, and the public ones of
+# reds/extension.h that add-on code calls instead: the same functions
+# (pack.h and internal.h alias the one to the other), so add-ons pack and
+# run exactly as the library does.
+ADDON_API = {
+    "reds__size": "reds_ext_size",
+    "reds__cmd": "reds_ext_cmd",
+    "reds__cmd_begin": "reds_ext_begin",
+    "reds__cmd_run": "reds_ext_run",
+    "reds__last_err": "reds_ext_last_error",
+    "reds__error": "reds_set_error",
+    "reds__size_str": "reds_ext_size_str",
+    "reds__size_num": "reds_ext_size_num",
+    "reds__size_f64": "reds_ext_size_f64",
+    "reds__size_lit": "reds_ext_size_lit",
+    "reds__size_array": "reds_ext_size_array",
+    "reds__put_lit": "reds_ext_put_lit",
+    "reds__put_str": "reds_ext_put_str",
+    "reds__put_i64": "reds_ext_put_i64",
+    "reds__put_u64": "reds_ext_put_u64",
+    "reds__put_f64": "reds_ext_put_f64",
+}
+# Library names add-on code uses besides those: the add-on's own may not
+# shadow them (with the reply kinds' types and converters).
+ADDON_LIBRARY_NAMES = {"reds_str", "reds_opt_i64", "reds_opt_f64",
+                       "reds_client", "reds_err", "reds_catalog_entry",
+                       "reds_key_spec"}
+
+
+class AddonGenerator(Generator):
+    """generate.py --addon: an application's own commands (a module's
+    JSON.GET, a server command newer than the library's catalogue) from
+    YAML in the catalogue's schema into <prefix>_commands.h and .c. The
+    functions, types and macros are the application's (<prefix>_json_get,
+    <PREFIX>_...); the code is the library's own templates, on the public
+    extension API (reds/extension.h) and the library's reply kinds, with a
+    command table of the add-on's own that routers read as the library's."""
+
+    def __init__(self, spec, prefix, library_spec, spec_label):
+        if not ADDON_PREFIX.match(prefix or "") or prefix == "reds" or \
+                prefix.startswith("reds_"):
+            raise SpecError(["generate: --prefix %r: a lower-case C "
+                             "identifier other than reds (myapp, acme_json)"
+                             % prefix])
+        if spec.replies:
+            raise SpecError(["%s: an add-on names the library's reply kinds "
+                             "(%s/replies.yaml); defining kinds or records "
+                             "in an add-on is not supported" %
+                             (spec.replies.where(), library_spec)])
+        spec.replies = speclib.load_file(os.path.join(library_spec,
+                                                      "replies.yaml"))
+        servers = os.path.join(library_spec, "servers.yaml")
+        if not spec.servers and os.path.exists(servers):
+            problems = speclib._load_servers(speclib.load_file(servers),
+                                             servers, spec.servers)
+            if problems:
+                raise SpecError(problems)
+        self.prefix = prefix
+        self.spec_label = spec_label
+        super().__init__(spec)
+
+    def render(self):
+        for name in sorted(self.spec.commands):
+            cmd = self.spec.commands[name]
+            if "dedicated" in cmd:
+                raise SpecError(["%s: %s: dedicated APIs are the library's; "
+                                 "an add-on binds a command or excludes it" %
+                                 (cmd.where("dedicated"), name)])
+        self._emitted = set()
+        functions = self.functions()
+        table = self.table()
+        prefix, upper = self.prefix, self.prefix.upper()
+        for row in table:
+            row["id"] = "%s_CMD_%s" % (upper, row["ident"].upper())
+        for fn in functions:
+            # The add-on's own table entry, and the kind's public converter.
+            fn["id"] = "&%s_catalog[%s_CMD_%s]" % (
+                prefix, upper, cident(fn["command"]).upper())
+            fn["conv"] = "reds_kind_" + fn["kind"]
+            # A module's version is not the server's.
+            if "module" in self.spec.commands[fn["command"]].get("flags",
+                                                                  []):
+                fn["since_server"] = "module"
+        env = self.environment()
+        ctx = {
+            "functions": functions,
+            "types": self.types,
+            "tables": self.tables,
+            "table": table,
+            "groups": sorted(self.spec.groups),
+            "prefix": prefix,
+            "PREFIX": upper,
+            "spec_label": self.spec_label,
+        }
+        files = {}
+        for template, path in (("addon_commands.h.j2", "%s_commands.h"),
+                               ("addon_commands.c.j2", "%s_commands.c")):
+            files[path % prefix] = env.get_template(template).render(**ctx)
+        return self.mangle(files, functions, table)
+
+    def mangle(self, files, functions, table):
+        """The names the builder gives (reds_json_get, reds_hexpire_opts,
+        REDS_HEXPIRE_CONDITION_NX, reds__lit_...) under the add-on's
+        prefix, and the library internals it calls by their public names."""
+        prefix, upper = self.prefix, self.prefix.upper()
+        own, where = {}, {}
+        for fn in functions:
+            own[fn["name"]] = prefix + fn["name"][4:]
+            where[fn["name"]] = self.spec.commands[fn["command"]].where()
+        for tname, (_, lines, twhere) in self.types.items():
+            own[tname] = prefix + tname[4:]
+            where[tname] = twhere
+            for line in lines:
+                m = re.match(r"\s+(REDS_\w+) = \d+", line)
+                if m:
+                    own[m.group(1)] = upper + m.group(1)[4:]
+                    where[m.group(1)] = twhere
+            if tname in self.tables:
+                own["reds__lit_" + tname[5:]] = "%s__lit_%s" % (prefix,
+                                                               tname[5:])
+        library = set(ADDON_LIBRARY_NAMES) | set(ADDON_API.values())
+        for name, kind in self.kinds.items():
+            library.add("reds_kind_" + name)
+            library.add((kind.get("c_type") or "").rstrip(" *"))
+        problems = []
+        for old in sorted(own):
+            if old in library:
+                problems.append("%s: the add-on's %s would be the library's "
+                                "%s; give it a c_name or c_type" %
+                                (where[old], own[old], old))
+        taken = {"%s_catalog" % prefix: "the command table",
+                 "%s_NCOMMANDS" % upper: "the command table"}
+        for row in table:
+            if row["id"] in taken:
+                problems.append("%s: %s and %s are both %s in C; rename one" %
+                                (self.spec.commands[row["name"]].where(),
+                                 row["name"], taken[row["id"]], row["id"]))
+            taken[row["id"]] = row["name"]
+        for old in sorted(own):
+            if own[old] in taken:
+                problems.append("%s: %s is also the command table's; give "
+                                "it a c_name or c_type" % (where[old],
+                                                           own[old]))
+        if problems:
+            raise SpecError(problems)
+
+        def rename(m):
+            return own.get(m.group(0)) or ADDON_API.get(m.group(0)) or \
+                m.group(0)
+
+        out = {}
+        for path, text in files.items():
+            text = re.sub(r"\b(?:reds|REDS)_\w+", rename, text)
+            left = sorted(set(re.findall(r"\b(?:reds|REDS)__\w+", text)))
+            if left:
+                raise SpecError(["generate: add-on code would use the "
+                                 "library's internal %s; ADDON_API in "
+                                 "codegen/generate.py needs their public "
+                                 "names" % ", ".join(left)])
+            out[path] = text
+        return out
+
+
+def generate_addon(spec_dir, prefix, library_spec, spec_label):
+    spec = speclib.Spec(spec_dir)
+    gen = AddonGenerator(spec, prefix, library_spec, spec_label)
+    problems = speclib.validate(spec, gen.kinds,
+                                speclib.MODULE_COMMAND_NAME)
+    if problems:
+        raise SpecError(problems)
+    return gen.render()
 
 
 def generate(spec_dir):
@@ -1268,13 +1614,30 @@ def generate(spec_dir):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--spec", default=os.path.join(ROOT, "spec"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "generated"))
+    ap.add_argument("--spec", help="the YAML directory (spec/)")
+    ap.add_argument("--out", help="where to write (generated/)")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 when --out is not what the spec gives")
+    ap.add_argument("--addon", action="store_true",
+                    help="an application's own commands into "
+                    "<prefix>_commands.h and .c (needs --prefix, --spec and "
+                    "--out)")
+    ap.add_argument("--prefix", help="--addon: the C prefix of its names")
+    ap.add_argument("--library-spec", default=os.path.join(ROOT, "spec"),
+                    help="--addon: the library's spec/, for its reply kinds")
     args = ap.parse_args()
+    if args.addon and not (args.prefix and args.spec and args.out):
+        ap.error("--addon needs --prefix, --spec and --out")
+    if args.prefix and not args.addon:
+        ap.error("--prefix is for --addon")
+    args.spec = args.spec or os.path.join(ROOT, "spec")
+    args.out = args.out or os.path.join(ROOT, "generated")
     try:
-        files = generate(args.spec)
+        if args.addon:
+            files = generate_addon(args.spec, args.prefix, args.library_spec,
+                                   args.spec)
+        else:
+            files = generate(args.spec)
     except SpecError as e:
         for p in e.problems:
             print(p, file=sys.stderr)
@@ -1287,11 +1650,18 @@ def main():
             full = os.path.join(args.out, path)
             if not os.path.exists(full) or open(full).read() != text:
                 stale.append(path)
+        # An add-on's --out may hold the application's other files.
+        stray = [] if args.addon else stray_files(args.out, files)
+        if stray:
+            print("generated/ holds files the generator does not write (%s): "
+                  "remove them" % ", ".join(stray), file=sys.stderr)
         if stale:
-            print("generated/ is stale (%s): run `make generate` and commit "
-                  "the result" % ", ".join(stale), file=sys.stderr)
-            return 1
-        return 0
+            print("%s is stale (%s): %s" % (
+                args.out if args.addon else "generated/", ", ".join(stale),
+                "generate it again" if args.addon else
+                "run `make generate` and commit the result"),
+                file=sys.stderr)
+        return 1 if stale or stray else 0
     # Write every file to a temporary name first, then rename: a failure
     # leaves generated/ as it was.
     pending = []

@@ -11,11 +11,13 @@ import resp
 
 
 @contextlib.contextmanager
-def connect(url=None, sentinel=False):
+def connect(url=None, sentinel=False, binary="redis-server", extra=()):
     """Yield a resp.Connection to `url`, or to a redis-server started here.
 
-    The throwaway server listens only on a unix socket in a temporary
-    directory and is stopped (and the directory removed) on exit.
+    The throwaway server (`binary`: redis-server, valkey-server) listens
+    only on a unix socket in a temporary directory, which is its working
+    directory too, and is stopped (and the directory removed) on exit.
+    `extra` are more server arguments (`--cluster-enabled yes`).
     """
     if url:
         conn = resp.Connection(url)
@@ -24,9 +26,9 @@ def connect(url=None, sentinel=False):
         finally:
             conn.close()
         return
-    binary = shutil.which("redis-server")
+    binary = shutil.which(binary)
     if not binary:
-        raise SystemExit("redis-server is not installed (make deps), "
+        raise SystemExit("the server is not installed (make deps), "
                          "or pass URL=redis://host:port")
     tmp = tempfile.mkdtemp(prefix="reds-tool-")
     sock = os.path.join(tmp, "redis.sock")
@@ -38,7 +40,7 @@ def connect(url=None, sentinel=False):
         argv = [binary, conf, "--sentinel"]
     else:
         argv += ["--port", "0", "--unixsocket", sock, "--save", "",
-                 "--appendonly", "no", "--dir", tmp]
+                 "--appendonly", "no", "--dir", tmp] + list(extra)
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
@@ -70,8 +72,21 @@ SENTINEL_GROUPS = ("sentinel",)
 
 
 def is_sentinel(conn):
-    """Whether `conn` talks to a Sentinel (INFO server: redis_mode)."""
-    return "redis_mode:sentinel" in conn.call("INFO", "server")
+    """Whether `conn` talks to a Sentinel (INFO server: redis_mode or
+    server_mode)."""
+    info = conn.call("INFO", "server")
+    # Valkey says server_mode where Redis says redis_mode.
+    return "redis_mode:sentinel" in info or "server_mode:sentinel" in info
+
+
+def identity(conn):
+    """(name, version) of the server behind `conn`: Valkey says
+    `server_name:valkey` and `valkey_version`; Redis only `redis_version`."""
+    info = dict(line.split(":", 1) for line in
+                conn.call("INFO", "server").splitlines() if ":" in line)
+    name = info.get("server_name", "redis").strip()
+    return name, info.get(name + "_version", info.get("redis_version",
+                                                      "0.0.0")).strip()
 
 
 def pairs(flat):

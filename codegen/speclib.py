@@ -38,16 +38,24 @@ DEDICATED_APIS = ("pubsub", "monitor", "transaction")
 COMMAND_ANNOTATIONS = ("reply", "c_name", "scope", "dedicated", "excluded",
                        "omit", "require", "fix", "select", "single",
                        "exclusive",
-                       "variants", "doc", "c_arguments")
-ARG_ANNOTATIONS = ("c_name", "c_type", "count_of", "c_as")
-# Fields the importer owns, in the order they are written.
+                       "variants", "doc", "c_arguments", "dynamic")
+# The reply kind of a function whose reply has no fixed shape (EVAL's is
+# the script's): the command then says why in `dynamic`, which the audit
+# requires of every function bound with it.
+GENERIC_REPLY = "reply"
+ARG_ANNOTATIONS = ("c_name", "c_type", "count_of", "c_as", "same_count_as")
+# Fields the importer owns, in the order they are written. `servers` says
+# which of spec/servers.yaml's servers have a command or an argument (absent:
+# all of them); `per_server` holds what a server documents differently from
+# the catalogue's own fields (see server_entry()).
 COMMAND_IMPORTED = ("summary", "since", "complexity", "deprecated_since",
-                    "replaced_by", "arity", "flags", "tips", "key_specs",
-                    "arguments")
+                    "replaced_by", "servers", "arity", "flags", "tips",
+                    "key_specs", "arguments", "per_server")
+PER_SERVER_FIELDS = ("arity", "flags", "tips", "key_specs", "arguments")
 COMMAND_FIELDS = COMMAND_IMPORTED + COMMAND_ANNOTATIONS
 ARG_IMPORTED = ("name", "type", "token", "key_spec_index", "optional",
                 "multiple", "multiple_token", "since", "deprecated_since",
-                "arguments")
+                "servers", "arguments")
 ARG_FIELDS = ARG_IMPORTED + ARG_ANNOTATIONS
 VARIANT_FIELDS = ("c_name", "reply", "omit", "require", "fix", "select",
                   "single", "doc")
@@ -55,6 +63,10 @@ KEYSPEC_FIELDS = ("flags", "begin_search", "find_keys", "notes")
 
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 COMMAND_NAME = re.compile(r"^[A-Z][A-Z0-9_\-]*( [A-Z][A-Z0-9_\-]*)?$")
+# Add-on specs (generate.py --addon) also bind module commands, whose names
+# are dotted: JSON.GET, FT.SEARCH, TS.ADD, FT._LIST, FT.CONFIG GET.
+MODULE_COMMAND_NAME = re.compile(
+    r"^[A-Z][A-Z0-9_\-]*(\.[A-Z0-9_\-]+)*( [A-Z][A-Z0-9_\-]*)?$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
@@ -91,7 +103,8 @@ class Seq(list):
 
 
 def _loader_for(path):
-    class Loader(yaml.SafeLoader):
+    # libyaml where PyYAML has it: six times faster on the whole catalogue.
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         pass
 
     def mapping(loader, node):
@@ -139,6 +152,7 @@ class Spec:
         self.commands = {}          # name -> Node, with .group set
         self.groups = {}            # group -> [names]
         self.replies = Node()
+        self.servers = []           # spec/servers.yaml, in precedence order
         problems = []
         for fname in sorted(os.listdir(directory)):
             if not fname.endswith(".yaml"):
@@ -151,6 +165,9 @@ class Spec:
                 continue
             if fname == "replies.yaml":
                 self.replies = data
+                continue
+            if fname == "servers.yaml":
+                problems += _load_servers(data, path, self.servers)
                 continue
             group = fname[:-5]
             if not isinstance(data, dict):
@@ -177,6 +194,89 @@ class Spec:
             self.groups[group] = names
         if problems:
             raise SpecError(problems)
+
+
+# ------------------------------------------------------------------- servers
+
+SERVER_FIELDS = ("name", "version", "binary")
+
+
+def _load_servers(data, path, out):
+    problems = []
+    items = data.get("servers") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        return ["%s:1: servers.yaml holds `servers:`, a list of {name, "
+                "version, binary}" % path]
+    for item in items:
+        if not isinstance(item, Node) or not all(
+                isinstance(item.get(f), str) for f in SERVER_FIELDS):
+            problems.append("%s: a server is {name, version, binary}" %
+                            items.where())
+            continue
+        _check_fields(item, SERVER_FIELDS, "a server", problems)
+        if not IDENT.match(item["name"]) or not VERSION.match(item["version"]):
+            problems.append("%s: server %r: a lower-case name and a 1.2.3 "
+                            "version" % (item.where(), item["name"]))
+        out.append(item)
+    return problems
+
+
+def server_names(spec):
+    """The catalogue's servers, first the one whose documentation wins."""
+    return [s["name"] for s in spec.servers]
+
+
+def on_server(node, server):
+    """Whether `server` has this command or argument."""
+    return "servers" not in node or server in node["servers"]
+
+
+def _args_on(args, server):
+    out = []
+    for a in args or []:
+        if not on_server(a, server):
+            continue
+        a = dict(a)
+        if "arguments" in a:
+            a["arguments"] = _args_on(a["arguments"], server)
+        out.append(a)
+    return out
+
+
+def server_view(entry, server):
+    """The command's argument tree as `server` documents it: its own tree
+    where it differs in shape (`per_server`), else the catalogue's minus
+    the arguments that server lacks."""
+    own = (entry.get("per_server") or {}).get(server) or {}
+    if "arguments" in own:
+        return own["arguments"]
+    return _args_on(entry.get("arguments"), server)
+
+
+def server_entry(entry, server):
+    """The command's server fields as `server` documents them."""
+    out = {k: entry[k] for k in COMMAND_IMPORTED if k in entry and
+           k not in ("servers", "per_server")}
+    own = (entry.get("per_server") or {}).get(server) or {}
+    for key in PER_SERVER_FIELDS:
+        if key in own:
+            out[key] = own[key]
+    args = server_view(entry, server)
+    if args:
+        out["arguments"] = args
+    else:
+        out.pop("arguments", None)
+    return out
+
+
+def _check_servers(node, known, what, problems):
+    if "servers" not in node:
+        return
+    value = node["servers"]
+    if not isinstance(value, list) or any(s not in known for s in value) or \
+            len(set(value)) != len(value):
+        problems.append("%s: %s: servers lists names of servers.yaml (%s)" %
+                        (node.where("servers"), what, ", ".join(known)))
 
 
 # ---------------------------------------------------------------- validation
@@ -255,6 +355,26 @@ def _check_args(args, cname, problems, path=""):
         if "c_type" in arg and atype not in ("oneof", "block"):
             problems.append("%s: %s: %s: c_type applies to oneof and block" %
                             (arg.where("c_type"), cname, name))
+        if "same_count_as" in arg:
+            # Counts that must agree (XREAD's ids and keys) are checked
+            # before sending; the generator checks the variants' trees.
+            other = [a for a in args if isinstance(a, Node) and a is not arg
+                     and arg["same_count_as"] in (a.get("name"),
+                                                  a.get("c_name"))]
+            if not arg.get("multiple") or len(other) != 1 or \
+                    not other[0].get("multiple"):
+                problems.append("%s: %s: %s: same_count_as names a sibling "
+                                "array, on an array" %
+                                (arg.where("same_count_as"), cname, name))
+
+
+def _check_arg_servers(args, known, cname, problems):
+    for arg in args:
+        if isinstance(arg, Node):
+            _check_servers(arg, known, "%s: %s" % (cname, arg.get("name")),
+                           problems)
+            _check_arg_servers(arg.get("arguments") or [], known, cname,
+                               problems)
 
 
 def _check_keyspec(ks, cname, problems):
@@ -280,12 +400,15 @@ def _check_keyspec(ks, cname, problems):
                         (ks.where("find_keys"), cname))
 
 
-def validate(spec, reply_kinds):
-    """Return a list of `file:line: message` problems (empty when valid)."""
+def validate(spec, reply_kinds, command_name=COMMAND_NAME):
+    """Return a list of `file:line: message` problems (empty when valid).
+    `command_name`: the pattern of valid names (MODULE_COMMAND_NAME for
+    add-ons)."""
     problems = []
+    known = server_names(spec)
     for name in sorted(spec.commands):
         cmd = spec.commands[name]
-        if not COMMAND_NAME.match(name):
+        if not command_name.match(name):
             problems.append("%s: bad command name %r (upper case; a "
                             "subcommand is 'CONTAINER SUB')" %
                             (cmd.where(), name))
@@ -311,6 +434,22 @@ def validate(spec, reply_kinds):
         for ks in cmd.get("key_specs", []):
             _check_keyspec(ks, name, problems)
         _check_args(cmd.get("arguments", []), name, problems)
+        _check_servers(cmd, known, name, problems)
+        _check_arg_servers(cmd.get("arguments") or [], known, name, problems)
+        per = cmd.get("per_server")
+        if per is not None:
+            if not isinstance(per, Node) or any(
+                    s not in known or not isinstance(v, Node) or
+                    any(k not in PER_SERVER_FIELDS for k in v)
+                    for s, v in per.items()):
+                problems.append("%s: %s: per_server maps a server of "
+                                "servers.yaml to its own %s" %
+                                (cmd.where("per_server"), name,
+                                 ", ".join(PER_SERVER_FIELDS)))
+            else:
+                for own in per.values():
+                    if "arguments" in own:
+                        _check_args(own["arguments"], name, problems)
         if "c_arguments" in cmd:
             # Arguments the server does not document (Redis 7.0's COMMAND
             # GETKEYS): bound as written, ignored by the audit.
@@ -341,6 +480,20 @@ def validate(spec, reply_kinds):
         if "scope" in cmd and cmd["scope"] not in SCOPES:
             problems.append("%s: %s: scope must be one of %s" %
                             (cmd.where("scope"), name, ", ".join(SCOPES)))
+        if "dynamic" in cmd:
+            kinds = [cmd.get("reply")] + [v.get("reply") for v in
+                                          cmd.get("variants", [])
+                                          if isinstance(v, dict)]
+            if not (isinstance(cmd["dynamic"], str) and
+                    cmd["dynamic"].strip()):
+                problems.append("%s: %s: dynamic needs a reason (what "
+                                "decides the reply's shape)" %
+                                (cmd.where("dynamic"), name))
+            elif GENERIC_REPLY not in kinds:
+                problems.append("%s: %s: dynamic says why a reply is "
+                                "generic, and no function of %s has the "
+                                "%r kind" % (cmd.where("dynamic"), name,
+                                             name, GENERIC_REPLY))
         if status:
             for field in ("reply", "variants"):
                 if field in cmd:
@@ -466,6 +619,11 @@ def ordered_command(cmd):
         value = cmd[key]
         if key in ("arguments", "c_arguments"):
             value = [ordered_arg(a) for a in value]
+        elif key == "per_server":
+            value = {srv: {k: ([ordered_arg(a) for a in own[k]]
+                               if k == "arguments" else own[k])
+                           for k in PER_SERVER_FIELDS if k in own}
+                     for srv, own in sorted(value.items())}
         elif key == "key_specs":
             value = [{k: ks[k] for k in KEYSPEC_FIELDS if k in ks}
                      for ks in value]
@@ -474,6 +632,18 @@ def ordered_command(cmd):
                      for v in value]
         out[key] = value
     return out
+
+
+def dump_servers(servers):
+    """The canonical text of spec/servers.yaml."""
+    out = ["# The servers the catalogue describes, in precedence order: where",
+           "# they document a command differently, the first one's text and",
+           "# argument names are the catalogue's. `make import-spec URL=...`",
+           "# adds a server it has not seen. Schema: spec/README.md.",
+           "servers:"]
+    for s in servers:
+        out.append("  - " + _flow({k: s[k] for k in SERVER_FIELDS}))
+    return "\n".join(out) + "\n"
 
 
 def dump_group(group, commands):

@@ -936,6 +936,10 @@ const reds__command reds__commands[] = {
                       REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      reds__conv_ok},
+    [REDS__CMD_CLIENT_CAPA] = {{"CLIENT CAPA", "connection", "8.0.0", "ok", -3,
+                      REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE,
+                      REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
+                     reds__conv_ok},
     [REDS__CMD_CLIENT_GETNAME] = {{"CLIENT GETNAME", "connection", "2.6.9", "nullable_string", 2,
                       REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
@@ -968,6 +972,10 @@ const reds__command reds__commands[] = {
                       REDS_CMD_ADMIN | REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      reds__conv_ok},
+    [REDS__CMD_CLIENT_NO_TOUCH] = {{"CLIENT NO-TOUCH", "connection", "7.2.0", "ok", 3,
+                      REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE,
+                      REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
+                     reds__conv_ok},
     [REDS__CMD_CLIENT_PAUSE] = {{"CLIENT PAUSE", "connection", "2.9.50", "ok", -3,
                       REDS_CMD_ADMIN | REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
@@ -976,6 +984,10 @@ const reds__command reds__commands[] = {
                       REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      NULL},
+    [REDS__CMD_CLIENT_SETINFO] = {{"CLIENT SETINFO", "connection", "7.2.0", "ok", 4,
+                      REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE,
+                      REDS_REQUEST_ALL_NODES, REDS_RESPONSE_ALL_SUCCEEDED, 0, 0, NULL},
+                     reds__conv_ok},
     [REDS__CMD_CLIENT_SETNAME] = {{"CLIENT SETNAME", "connection", "2.6.9", "ok", 3,
                       REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
@@ -1064,6 +1076,10 @@ const reds__command reds__commands[] = {
                       REDS_CMD_STALE,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      reds__conv_string},
+    [REDS__CMD_CLUSTER_MYSHARDID] = {{"CLUSTER MYSHARDID", "cluster", "7.2.0", "string", 2,
+                      REDS_CMD_LOADING | REDS_CMD_STALE,
+                      REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, REDS_TIP_NONDETERMINISTIC_OUTPUT, 0, NULL},
+                     reds__conv_string},
     [REDS__CMD_CLUSTER_NODES] = {{"CLUSTER NODES", "cluster", "3.0.0", "cluster_nodes", 2,
                       REDS_CMD_STALE,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, REDS_TIP_NONDETERMINISTIC_OUTPUT, 0, NULL},
@@ -1100,6 +1116,10 @@ const reds__command reds__commands[] = {
                       REDS_CMD_ADMIN | REDS_CMD_STALE | REDS_CMD_DEPRECATED,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, REDS_TIP_NONDETERMINISTIC_OUTPUT, 0, NULL},
                      reds__conv_cluster_nodes},
+    [REDS__CMD_CLUSTER_SLOT_STATS] = {{"CLUSTER SLOT-STATS", "cluster", "8.0.0", "slot_stats", -4,
+                      REDS_CMD_LOADING | REDS_CMD_STALE,
+                      REDS_REQUEST_ALL_SHARDS, REDS_RESPONSE_DEFAULT, REDS_TIP_NONDETERMINISTIC_OUTPUT, 0, NULL},
+                     reds__conv_slot_stats},
     [REDS__CMD_CLUSTER_SLOTS] = {{"CLUSTER SLOTS", "cluster", "3.0.0", "cluster_slots", 2,
                       REDS_CMD_STALE | REDS_CMD_DEPRECATED,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, REDS_TIP_NONDETERMINISTIC_OUTPUT, 0, NULL},
@@ -1808,6 +1828,10 @@ const reds__command reds__commands[] = {
                       REDS_CMD_NOSCRIPT | REDS_CMD_STALE,
                       REDS_REQUEST_ALL_NODES, REDS_RESPONSE_ALL_SUCCEEDED, 0, 0, NULL},
                      reds__conv_string},
+    [REDS__CMD_SCRIPT_SHOW] = {{"SCRIPT SHOW", "scripting", "8.0.0", "string", 3,
+                      REDS_CMD_NOSCRIPT,
+                      REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
+                     reds__conv_string},
     [REDS__CMD_SDIFF] = {{"SDIFF", "set", "1.0.0", "strlist", -2,
                       REDS_CMD_READONLY,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, REDS_TIP_NONDETERMINISTIC_OUTPUT_ORDER, 1, ks_sdiff},
@@ -1844,6 +1868,10 @@ const reds__command reds__commands[] = {
                       REDS_CMD_ADMIN,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      reds__conv_sentinel_master_addr},
+    [REDS__CMD_SENTINEL_GET_PRIMARY_ADDR_BY_NAME] = {{"SENTINEL GET-PRIMARY-ADDR-BY-NAME", "sentinel", "8.0.0", "sentinel_master_addr", 3,
+                      REDS_CMD_ADMIN,
+                      REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
+                     reds__conv_sentinel_master_addr},
     [REDS__CMD_SENTINEL_HELP] = {{"SENTINEL HELP", "sentinel", "6.2.0", "strlist", 2,
                       REDS_CMD_LOADING | REDS_CMD_STALE,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
@@ -1853,6 +1881,10 @@ const reds__command reds__commands[] = {
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      reds__conv_sentinel_info_cache},
     [REDS__CMD_SENTINEL_IS_MASTER_DOWN_BY_ADDR] = {{"SENTINEL IS-MASTER-DOWN-BY-ADDR", "sentinel", "2.8.4", "sentinel_vote", 6,
+                      REDS_CMD_ADMIN,
+                      REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
+                     reds__conv_sentinel_vote},
+    [REDS__CMD_SENTINEL_IS_PRIMARY_DOWN_BY_ADDR] = {{"SENTINEL IS-PRIMARY-DOWN-BY-ADDR", "sentinel", "8.0.0", "sentinel_vote", 6,
                       REDS_CMD_ADMIN,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      reds__conv_sentinel_vote},
@@ -1876,6 +1908,14 @@ const reds__command reds__commands[] = {
                       REDS_CMD_ADMIN,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
                      reds__conv_sentinel_pending_scripts},
+    [REDS__CMD_SENTINEL_PRIMARIES] = {{"SENTINEL PRIMARIES", "sentinel", "8.0.0", "sentinel_masters", 2,
+                      REDS_CMD_ADMIN,
+                      REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
+                     reds__conv_sentinel_masters},
+    [REDS__CMD_SENTINEL_PRIMARY] = {{"SENTINEL PRIMARY", "sentinel", "8.0.0", "sentinel_master_state", 3,
+                      REDS_CMD_ADMIN,
+                      REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
+                     reds__conv_sentinel_master_state},
     [REDS__CMD_SENTINEL_REMOVE] = {{"SENTINEL REMOVE", "sentinel", "2.8.4", "ok", 3,
                       REDS_CMD_ADMIN,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL},
@@ -2072,6 +2112,10 @@ const reds__command reds__commands[] = {
                       REDS_CMD_NOSCRIPT,
                       REDS_REQUEST_ALL_SHARDS, REDS_RESPONSE_AGG_MIN, 0, 0, NULL},
                      reds__conv_int},
+    [REDS__CMD_WAITAOF] = {{"WAITAOF", "generic", "7.2.0", "waitaof", 4,
+                      REDS_CMD_BLOCKING,
+                      REDS_REQUEST_ALL_SHARDS, REDS_RESPONSE_AGG_MIN, 0, 0, NULL},
+                     reds__conv_waitaof},
     [REDS__CMD_WATCH] = {{"WATCH", "transactions", "2.2.0", "dedicated:transaction", -2,
                       REDS_CMD_ALLOW_BUSY | REDS_CMD_FAST | REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE | REDS_CMD_DEDICATED_API,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 1, ks_watch},
@@ -2299,3 +2343,82 @@ const reds__command reds__commands[] = {
 };
 
 const size_t reds__ncommands = REDS__NCOMMANDS;
+
+/* The converter of each reply kind by name, for add-ons (reds/reply_kinds.h). */
+const reds_ext_converter reds_kind_acl_log = reds__conv_acl_log;
+const reds_ext_converter reds_kind_acl_user = reds__conv_acl_user;
+const reds_ext_converter reds_kind_bool = reds__conv_bool;
+const reds_ext_converter reds_kind_boollist = reds__conv_boollist;
+const reds_ext_converter reds_kind_channel_counts = reds__conv_channel_counts;
+const reds_ext_converter reds_kind_client_info = reds__conv_client_info;
+const reds_ext_converter reds_kind_client_list = reds__conv_client_list;
+const reds_ext_converter reds_kind_cluster_info = reds__conv_cluster_info;
+const reds_ext_converter reds_kind_cluster_links = reds__conv_cluster_links;
+const reds_ext_converter reds_kind_cluster_nodes = reds__conv_cluster_nodes;
+const reds_ext_converter reds_kind_cluster_shards = reds__conv_cluster_shards;
+const reds_ext_converter reds_kind_cluster_slots = reds__conv_cluster_slots;
+const reds_ext_converter reds_kind_command_docs = reds__conv_command_docs;
+const reds_ext_converter reds_kind_command_info = reds__conv_command_info;
+const reds_ext_converter reds_kind_command_key_flags = reds__conv_command_key_flags;
+const reds_ext_converter reds_kind_double = reds__conv_double;
+const reds_ext_converter reds_kind_doublelist = reds__conv_doublelist;
+const reds_ext_converter reds_kind_expire_time = reds__conv_int;
+const reds_ext_converter reds_kind_function_list = reds__conv_function_list;
+const reds_ext_converter reds_kind_function_stats = reds__conv_function_stats;
+const reds_ext_converter reds_kind_geo_pos_list = reds__conv_geo_pos_list;
+const reds_ext_converter reds_kind_geo_result_list = reds__conv_geo_result_list;
+const reds_ext_converter reds_kind_hello = reds__conv_hello;
+const reds_ext_converter reds_kind_hscan_page = reds__conv_hscan_page;
+const reds_ext_converter reds_kind_info = reds__conv_info;
+const reds_ext_converter reds_kind_int = reds__conv_int;
+const reds_ext_converter reds_kind_intlist = reds__conv_intlist;
+const reds_ext_converter reds_kind_keyed_element = reds__conv_keyed_element;
+const reds_ext_converter reds_kind_keyed_elements = reds__conv_keyed_elements;
+const reds_ext_converter reds_kind_keyed_members = reds__conv_keyed_members;
+const reds_ext_converter reds_kind_keyed_scored = reds__conv_keyed_scored;
+const reds_ext_converter reds_kind_latency_histogram = reds__conv_latency_histogram;
+const reds_ext_converter reds_kind_latency_history = reds__conv_latency_history;
+const reds_ext_converter reds_kind_latency_latest = reds__conv_latency_latest;
+const reds_ext_converter reds_kind_lcs_idx = reds__conv_lcs_idx;
+const reds_ext_converter reds_kind_map = reds__conv_map;
+const reds_ext_converter reds_kind_memory_stats = reds__conv_memory_stats;
+const reds_ext_converter reds_kind_module_list = reds__conv_module_list;
+const reds_ext_converter reds_kind_nullable_double = reds__conv_nullable_double;
+const reds_ext_converter reds_kind_nullable_int = reds__conv_nullable_int;
+const reds_ext_converter reds_kind_nullable_string = reds__conv_nullable_string;
+const reds_ext_converter reds_kind_nullable_strlist = reds__conv_nullable_strlist;
+const reds_ext_converter reds_kind_ok = reds__conv_ok;
+const reds_ext_converter reds_kind_ok_or_nil = reds__conv_ok_or_nil;
+const reds_ext_converter reds_kind_opt_intlist = reds__conv_opt_intlist;
+const reds_ext_converter reds_kind_rank_score = reds__conv_rank_score;
+const reds_ext_converter reds_kind_reply = reds__conv_reply;
+const reds_ext_converter reds_kind_role = reds__conv_role;
+const reds_ext_converter reds_kind_scan_page = reds__conv_scan_page;
+const reds_ext_converter reds_kind_scored_list = reds__conv_scored_list;
+const reds_ext_converter reds_kind_sentinel_info_cache = reds__conv_sentinel_info_cache;
+const reds_ext_converter reds_kind_sentinel_master_addr = reds__conv_sentinel_master_addr;
+const reds_ext_converter reds_kind_sentinel_master_state = reds__conv_sentinel_master_state;
+const reds_ext_converter reds_kind_sentinel_masters = reds__conv_sentinel_masters;
+const reds_ext_converter reds_kind_sentinel_pending_scripts = reds__conv_sentinel_pending_scripts;
+const reds_ext_converter reds_kind_sentinel_replicas = reds__conv_sentinel_replicas;
+const reds_ext_converter reds_kind_sentinel_sentinels = reds__conv_sentinel_sentinels;
+const reds_ext_converter reds_kind_sentinel_vote = reds__conv_sentinel_vote;
+const reds_ext_converter reds_kind_server_time = reds__conv_server_time;
+const reds_ext_converter reds_kind_slot_stats = reds__conv_slot_stats;
+const reds_ext_converter reds_kind_slowlog = reds__conv_slowlog;
+const reds_ext_converter reds_kind_stream_entries = reds__conv_stream_entries;
+const reds_ext_converter reds_kind_string = reds__conv_string;
+const reds_ext_converter reds_kind_strlist = reds__conv_strlist;
+const reds_ext_converter reds_kind_tracking_info = reds__conv_tracking_info;
+const reds_ext_converter reds_kind_ttl = reds__conv_int;
+const reds_ext_converter reds_kind_waitaof = reds__conv_waitaof;
+const reds_ext_converter reds_kind_xautoclaim = reds__conv_xautoclaim;
+const reds_ext_converter reds_kind_xautoclaim_justid = reds__conv_xautoclaim_justid;
+const reds_ext_converter reds_kind_xinfo_consumers = reds__conv_xinfo_consumers;
+const reds_ext_converter reds_kind_xinfo_groups = reds__conv_xinfo_groups;
+const reds_ext_converter reds_kind_xinfo_stream = reds__conv_xinfo_stream;
+const reds_ext_converter reds_kind_xinfo_stream_full = reds__conv_xinfo_stream_full;
+const reds_ext_converter reds_kind_xpending_entries = reds__conv_xpending_entries;
+const reds_ext_converter reds_kind_xpending_summary = reds__conv_xpending_summary;
+const reds_ext_converter reds_kind_xread = reds__conv_xread;
+const reds_ext_converter reds_kind_zscan_page = reds__conv_zscan_page;

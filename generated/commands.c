@@ -38,6 +38,12 @@ static const reds_str reds__lit_cluster_reset_mode[] = {
     {"$4\r\nSOFT\r\n", 10},
 };
 
+static const reds_str reds__lit_cluster_slot_stats_order[] = {
+    {NULL, 0},
+    {"$3\r\nASC\r\n", 9},
+    {"$4\r\nDESC\r\n", 10},
+};
+
 static const reds_str reds__lit_client_caching_mode[] = {
     {NULL, 0},
     {"$3\r\nYES\r\n", 9},
@@ -62,6 +68,12 @@ static const reds_str reds__lit_client_list_type[] = {
 };
 
 static const reds_str reds__lit_client_no_evict_enabled[] = {
+    {NULL, 0},
+    {"$2\r\nON\r\n", 8},
+    {"$3\r\nOFF\r\n", 9},
+};
+
+static const reds_str reds__lit_client_no_touch_enabled[] = {
     {NULL, 0},
     {"$2\r\nON\r\n", 8},
     {"$3\r\nOFF\r\n", 9},
@@ -246,6 +258,17 @@ reds_err reds_bitcount(reds_client *c, reds_str key, const reds_bitcount_opts *o
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 14);
     reds__size_str(&sz, key, "key");
+    if (!o->index.set) {
+        if (o->index.start != 0) {
+            return reds__error(REDS_ERR_DATA, "BITCOUNT: index.start is given but index.set is false");
+        }
+        if (o->index.end != 0) {
+            return reds__error(REDS_ERR_DATA, "BITCOUNT: index.end is given but index.set is false");
+        }
+        if (o->index.unit != 0) {
+            return reds__error(REDS_ERR_DATA, "BITCOUNT: index.unit is given but index.set is false");
+        }
+    }
     if (o->index.set) {
         reds__size_num(&sz);
         reds__size_num(&sz);
@@ -289,10 +312,29 @@ reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *o
                 if (!!(o->operations[i0].get.set) + !!(o->operations[i0].write.set) != 1) {
                     return reds__error(REDS_ERR_DATA, "BITFIELD: give exactly one of GET, write");
                 }
+                if (!o->operations[i0].get.set) {
+                    if (o->operations[i0].get.encoding.ptr != NULL || o->operations[i0].get.encoding.len != 0) {
+                        return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].get.encoding is given but operations[].get.set is false");
+                    }
+                    if (o->operations[i0].get.offset != 0) {
+                        return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].get.offset is given but operations[].get.set is false");
+                    }
+                }
                 if (o->operations[i0].get.set) {
                     reds__size_lit(&sz, 9);
                     reds__size_str(&sz, o->operations[i0].get.encoding, "encoding");
                     reds__size_num(&sz);
+                }
+                if (!o->operations[i0].write.set) {
+                    if (o->operations[i0].write.overflow != 0) {
+                        return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].write.overflow is given but operations[].write.set is false");
+                    }
+                    if (o->operations[i0].write.set_value.set || o->operations[i0].write.set_value.encoding.ptr != NULL || o->operations[i0].write.set_value.encoding.len != 0 || o->operations[i0].write.set_value.offset != 0 || o->operations[i0].write.set_value.value != 0) {
+                        return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].write.set_value is given but operations[].write.set is false");
+                    }
+                    if (o->operations[i0].write.incrby.set || o->operations[i0].write.incrby.encoding.ptr != NULL || o->operations[i0].write.incrby.encoding.len != 0 || o->operations[i0].write.incrby.offset != 0 || o->operations[i0].write.incrby.increment != 0) {
+                        return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].write.incrby is given but operations[].write.set is false");
+                    }
                 }
                 if (o->operations[i0].write.set) {
                     if ((unsigned)o->operations[i0].write.overflow > 3) {
@@ -305,11 +347,33 @@ reds_err reds_bitfield(reds_client *c, reds_str key, const reds_bitfield_opts *o
                     if (!!(o->operations[i0].write.set_value.set) + !!(o->operations[i0].write.incrby.set) != 1) {
                         return reds__error(REDS_ERR_DATA, "BITFIELD: give exactly one of SET, INCRBY");
                     }
+                    if (!o->operations[i0].write.set_value.set) {
+                        if (o->operations[i0].write.set_value.encoding.ptr != NULL || o->operations[i0].write.set_value.encoding.len != 0) {
+                            return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].write.set_value.encoding is given but operations[].write.set_value.set is false");
+                        }
+                        if (o->operations[i0].write.set_value.offset != 0) {
+                            return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].write.set_value.offset is given but operations[].write.set_value.set is false");
+                        }
+                        if (o->operations[i0].write.set_value.value != 0) {
+                            return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].write.set_value.value is given but operations[].write.set_value.set is false");
+                        }
+                    }
                     if (o->operations[i0].write.set_value.set) {
                         reds__size_lit(&sz, 9);
                         reds__size_str(&sz, o->operations[i0].write.set_value.encoding, "encoding");
                         reds__size_num(&sz);
                         reds__size_num(&sz);
+                    }
+                    if (!o->operations[i0].write.incrby.set) {
+                        if (o->operations[i0].write.incrby.encoding.ptr != NULL || o->operations[i0].write.incrby.encoding.len != 0) {
+                            return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].write.incrby.encoding is given but operations[].write.incrby.set is false");
+                        }
+                        if (o->operations[i0].write.incrby.offset != 0) {
+                            return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].write.incrby.offset is given but operations[].write.incrby.set is false");
+                        }
+                        if (o->operations[i0].write.incrby.increment != 0) {
+                            return reds__error(REDS_ERR_DATA, "BITFIELD: operations[].write.incrby.increment is given but operations[].write.incrby.set is false");
+                        }
                     }
                     if (o->operations[i0].write.incrby.set) {
                         reds__size_lit(&sz, 12);
@@ -435,8 +499,24 @@ reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpo
     reds__size_lit(&sz, 12);
     reds__size_str(&sz, key, "key");
     reds__size_num(&sz);
+    if (!o->index.set) {
+        if (o->index.start != 0) {
+            return reds__error(REDS_ERR_DATA, "BITPOS: index.start is given but index.set is false");
+        }
+        if (o->index.end_index.set || o->index.end_index.end != 0 || o->index.end_index.unit != 0) {
+            return reds__error(REDS_ERR_DATA, "BITPOS: index.end_index is given but index.set is false");
+        }
+    }
     if (o->index.set) {
         reds__size_num(&sz);
+        if (!o->index.end_index.set) {
+            if (o->index.end_index.end != 0) {
+                return reds__error(REDS_ERR_DATA, "BITPOS: index.end_index.end is given but index.end_index.set is false");
+            }
+            if (o->index.end_index.unit != 0) {
+                return reds__error(REDS_ERR_DATA, "BITPOS: index.end_index.unit is given but index.end_index.set is false");
+            }
+        }
         if (o->index.end_index.set) {
             reds__size_num(&sz);
             if ((unsigned)o->index.end_index.unit > 2) {
@@ -878,6 +958,23 @@ reds_err reds_cluster_myid(reds_client *c, reds_str **out)
     return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
+reds_err reds_cluster_myshardid(reds_client *c, reds_str **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 13);
+    reds__size_lit(&sz, 15);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_CLUSTER_MYSHARDID, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
+    p = reds__put_lit(p, "$9\r\nMYSHARDID\r\n", 15);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
+}
+
 reds_err reds_cluster_nodes(reds_client *c, reds_cluster_node_list **out)
 {
     reds__size sz = {0, 0, NULL};
@@ -1039,6 +1136,60 @@ reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot
     return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
+reds_err reds_cluster_setslot_timeout(reds_client *c, int64_t slot, reds_cluster_setslot_subcommand subcommand, int64_t timeout)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 13);
+    reds__size_lit(&sz, 13);
+    reds__size_num(&sz);
+    if (!!(subcommand.importing.ptr != NULL || subcommand.importing.len != 0) + !!(subcommand.migrating.ptr != NULL || subcommand.migrating.len != 0) + !!(subcommand.node.ptr != NULL || subcommand.node.len != 0) + !!(subcommand.stable) != 1) {
+        return reds__error(REDS_ERR_DATA, "CLUSTER SETSLOT: give exactly one of IMPORTING node-id, MIGRATING node-id, NODE node-id, STABLE");
+    }
+    if (subcommand.importing.ptr != NULL || subcommand.importing.len != 0) {
+        reds__size_lit(&sz, 15);
+        reds__size_str(&sz, subcommand.importing, "node-id");
+    }
+    if (subcommand.migrating.ptr != NULL || subcommand.migrating.len != 0) {
+        reds__size_lit(&sz, 15);
+        reds__size_str(&sz, subcommand.migrating, "node-id");
+    }
+    if (subcommand.node.ptr != NULL || subcommand.node.len != 0) {
+        reds__size_lit(&sz, 10);
+        reds__size_str(&sz, subcommand.node, "node-id");
+    }
+    if (subcommand.stable) {
+        reds__size_lit(&sz, 12);
+    }
+    reds__size_lit(&sz, 13);
+    reds__size_num(&sz);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_CLUSTER_SETSLOT, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
+    p = reds__put_lit(p, "$7\r\nSETSLOT\r\n", 13);
+    p = reds__put_i64(p, slot);
+    if (subcommand.importing.ptr != NULL || subcommand.importing.len != 0) {
+        p = reds__put_lit(p, "$9\r\nIMPORTING\r\n", 15);
+        p = reds__put_str(p, subcommand.importing);
+    }
+    if (subcommand.migrating.ptr != NULL || subcommand.migrating.len != 0) {
+        p = reds__put_lit(p, "$9\r\nMIGRATING\r\n", 15);
+        p = reds__put_str(p, subcommand.migrating);
+    }
+    if (subcommand.node.ptr != NULL || subcommand.node.len != 0) {
+        p = reds__put_lit(p, "$4\r\nNODE\r\n", 10);
+        p = reds__put_str(p, subcommand.node);
+    }
+    if (subcommand.stable) {
+        p = reds__put_lit(p, "$6\r\nSTABLE\r\n", 12);
+    }
+    p = reds__put_lit(p, "$7\r\nTIMEOUT\r\n", 13);
+    p = reds__put_i64(p, timeout);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
 reds_err reds_cluster_shards(reds_client *c, reds_cluster_shard_list **out)
 {
     reds__size sz = {0, 0, NULL};
@@ -1073,6 +1224,80 @@ reds_err reds_cluster_slaves(reds_client *c, reds_str node_id, reds_cluster_node
     p = reds__put_lit(p, "$6\r\nSLAVES\r\n", 12);
     p = reds__put_str(p, node_id);
     return reds__cmd_run(c, &cmd, p, reds__conv_cluster_nodes, out);
+}
+
+reds_err reds_cluster_slot_stats(reds_client *c, reds_cluster_slot_stats_filter filter, reds_slot_stats_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 13);
+    reds__size_lit(&sz, 17);
+    if (!!(filter.slotsrange.set) + !!(filter.orderby.set) != 1) {
+        return reds__error(REDS_ERR_DATA, "CLUSTER SLOT-STATS: give exactly one of SLOTSRANGE, ORDERBY");
+    }
+    if (!filter.slotsrange.set) {
+        if (filter.slotsrange.start_slot != 0) {
+            return reds__error(REDS_ERR_DATA, "CLUSTER SLOT-STATS: filter.slotsrange.start_slot is given but filter.slotsrange.set is false");
+        }
+        if (filter.slotsrange.end_slot != 0) {
+            return reds__error(REDS_ERR_DATA, "CLUSTER SLOT-STATS: filter.slotsrange.end_slot is given but filter.slotsrange.set is false");
+        }
+    }
+    if (filter.slotsrange.set) {
+        reds__size_lit(&sz, 17);
+        reds__size_num(&sz);
+        reds__size_num(&sz);
+    }
+    if (!filter.orderby.set) {
+        if (filter.orderby.metric.ptr != NULL || filter.orderby.metric.len != 0) {
+            return reds__error(REDS_ERR_DATA, "CLUSTER SLOT-STATS: filter.orderby.metric is given but filter.orderby.set is false");
+        }
+        if (filter.orderby.limit.set) {
+            return reds__error(REDS_ERR_DATA, "CLUSTER SLOT-STATS: filter.orderby.limit is given but filter.orderby.set is false");
+        }
+        if (filter.orderby.order != 0) {
+            return reds__error(REDS_ERR_DATA, "CLUSTER SLOT-STATS: filter.orderby.order is given but filter.orderby.set is false");
+        }
+    }
+    if (filter.orderby.set) {
+        reds__size_lit(&sz, 13);
+        reds__size_str(&sz, filter.orderby.metric, "metric");
+        if (filter.orderby.limit.set) {
+            reds__size_lit(&sz, 11);
+            reds__size_num(&sz);
+        }
+        if ((unsigned)filter.orderby.order > 2) {
+            return reds__error(REDS_ERR_DATA, "CLUSTER SLOT-STATS: order is not a reds_cluster_slot_stats_order value");
+        }
+        if (filter.orderby.order != 0) {
+            reds__size_lit(&sz, 10);
+        }
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_CLUSTER_SLOT_STATS, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$7\r\nCLUSTER\r\n", 13);
+    p = reds__put_lit(p, "$10\r\nSLOT-STATS\r\n", 17);
+    if (filter.slotsrange.set) {
+        p = reds__put_lit(p, "$10\r\nSLOTSRANGE\r\n", 17);
+        p = reds__put_i64(p, filter.slotsrange.start_slot);
+        p = reds__put_i64(p, filter.slotsrange.end_slot);
+    }
+    if (filter.orderby.set) {
+        p = reds__put_lit(p, "$7\r\nORDERBY\r\n", 13);
+        p = reds__put_str(p, filter.orderby.metric);
+        if (filter.orderby.limit.set) {
+            p = reds__put_lit(p, "$5\r\nLIMIT\r\n", 11);
+            p = reds__put_i64(p, filter.orderby.limit.value);
+        }
+        if (filter.orderby.order != 0) {
+            p = reds__put_lit(p, reds__lit_cluster_slot_stats_order[filter.orderby.order].ptr, reds__lit_cluster_slot_stats_order[filter.orderby.order].len);
+        }
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_slot_stats, out);
 }
 
 reds_err reds_cluster_slots(reds_client *c, reds_cluster_slot_range_list **out)
@@ -1158,6 +1383,33 @@ reds_err reds_client_caching(reds_client *c, reds_client_caching_mode mode)
     p = reds__put_lit(p, "$6\r\nCLIENT\r\n", 12);
     p = reds__put_lit(p, "$7\r\nCACHING\r\n", 13);
     p = reds__put_lit(p, reds__lit_client_caching_mode[mode].ptr, reds__lit_client_caching_mode[mode].len);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_client_capa(reds_client *c, const reds_str *capability, size_t ncapability)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 12);
+    reds__size_lit(&sz, 10);
+    reds__size_array(&sz, capability, ncapability, sizeof *capability, "capability");
+    if (ncapability == 0) {
+        return reds__error(REDS_ERR_DATA, "CLIENT CAPA: capability needs at least one element");
+    }
+    if (!sz.bad) {
+        for (size_t i0 = 0; i0 < ncapability; i0++) {
+            reds__size_str(&sz, capability[i0], "capability");
+        }
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_CLIENT_CAPA, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$6\r\nCLIENT\r\n", 12);
+    p = reds__put_lit(p, "$4\r\nCAPA\r\n", 10);
+    for (size_t i0 = 0; i0 < ncapability; i0++) {
+        p = reds__put_str(p, capability[i0]);
+    }
     return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
@@ -1362,6 +1614,11 @@ reds_err reds_client_list(reds_client *c, const reds_client_list_opts *opts, red
         reds__size_lit(&sz, 10);
         reds__size_lit(&sz, 13);
     }
+    if (!o->id.set) {
+        if (o->id.ids != NULL || o->id.nids != 0) {
+            return reds__error(REDS_ERR_DATA, "CLIENT LIST: id.ids is given but id.set is false");
+        }
+    }
     if (o->id.set) {
         reds__size_lit(&sz, 8);
         reds__size_array(&sz, o->id.ids, o->id.nids, sizeof *o->id.ids, "client-id");
@@ -1415,6 +1672,26 @@ reds_err reds_client_no_evict(reds_client *c, reds_client_no_evict_enabled enabl
     return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
 
+reds_err reds_client_no_touch(reds_client *c, reds_client_no_touch_enabled enabled)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 12);
+    reds__size_lit(&sz, 14);
+    if (enabled == 0 || (unsigned)enabled > 2) {
+        return reds__error(REDS_ERR_DATA, "CLIENT NO-TOUCH: enabled is not a reds_client_no_touch_enabled value");
+    }
+    reds__size_lit(&sz, 9);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_CLIENT_NO_TOUCH, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$6\r\nCLIENT\r\n", 12);
+    p = reds__put_lit(p, "$8\r\nNO-TOUCH\r\n", 14);
+    p = reds__put_lit(p, reds__lit_client_no_touch_enabled[enabled].ptr, reds__lit_client_no_touch_enabled[enabled].len);
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
 reds_err reds_client_pause(reds_client *c, int64_t timeout, const reds_client_pause_opts *opts)
 {
     static const reds_client_pause_opts no_opts;
@@ -1439,6 +1716,40 @@ reds_err reds_client_pause(reds_client *c, int64_t timeout, const reds_client_pa
     p = reds__put_i64(p, timeout);
     if (o->mode != 0) {
         p = reds__put_lit(p, reds__lit_client_pause_mode[o->mode].ptr, reds__lit_client_pause_mode[o->mode].len);
+    }
+    return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
+}
+
+reds_err reds_client_setinfo(reds_client *c, reds_client_setinfo_attr attr)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    reds__size_lit(&sz, 12);
+    reds__size_lit(&sz, 13);
+    if (!!(attr.libname.ptr != NULL || attr.libname.len != 0) + !!(attr.libver.ptr != NULL || attr.libver.len != 0) != 1) {
+        return reds__error(REDS_ERR_DATA, "CLIENT SETINFO: give exactly one of LIB-NAME libname, LIB-VER libver");
+    }
+    if (attr.libname.ptr != NULL || attr.libname.len != 0) {
+        reds__size_lit(&sz, 14);
+        reds__size_str(&sz, attr.libname, "libname");
+    }
+    if (attr.libver.ptr != NULL || attr.libver.len != 0) {
+        reds__size_lit(&sz, 13);
+        reds__size_str(&sz, attr.libver, "libver");
+    }
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_CLIENT_SETINFO, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$6\r\nCLIENT\r\n", 12);
+    p = reds__put_lit(p, "$7\r\nSETINFO\r\n", 13);
+    if (attr.libname.ptr != NULL || attr.libname.len != 0) {
+        p = reds__put_lit(p, "$8\r\nLIB-NAME\r\n", 14);
+        p = reds__put_str(p, attr.libname);
+    }
+    if (attr.libver.ptr != NULL || attr.libver.len != 0) {
+        p = reds__put_lit(p, "$7\r\nLIB-VER\r\n", 13);
+        p = reds__put_str(p, attr.libver);
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_ok, NULL);
 }
@@ -1621,8 +1932,27 @@ reds_err reds_hello(reds_client *c, const reds_hello_opts *opts, reds_hello_repl
     if (out)
         memset(out, 0, sizeof *out);
     reds__size_lit(&sz, 11);
+    if (!o->arguments.set) {
+        if (o->arguments.protover != 0) {
+            return reds__error(REDS_ERR_DATA, "HELLO: arguments.protover is given but arguments.set is false");
+        }
+        if (o->arguments.username_password.set || o->arguments.username_password.username.ptr != NULL || o->arguments.username_password.username.len != 0 || o->arguments.username_password.password.ptr != NULL || o->arguments.username_password.password.len != 0) {
+            return reds__error(REDS_ERR_DATA, "HELLO: arguments.username_password is given but arguments.set is false");
+        }
+        if (o->arguments.clientname.ptr != NULL || o->arguments.clientname.len != 0) {
+            return reds__error(REDS_ERR_DATA, "HELLO: arguments.clientname is given but arguments.set is false");
+        }
+    }
     if (o->arguments.set) {
         reds__size_num(&sz);
+        if (!o->arguments.username_password.set) {
+            if (o->arguments.username_password.username.ptr != NULL || o->arguments.username_password.username.len != 0) {
+                return reds__error(REDS_ERR_DATA, "HELLO: arguments.username_password.username is given but arguments.username_password.set is false");
+            }
+            if (o->arguments.username_password.password.ptr != NULL || o->arguments.username_password.password.len != 0) {
+                return reds__error(REDS_ERR_DATA, "HELLO: arguments.username_password.password is given but arguments.username_password.set is false");
+            }
+        }
         if (o->arguments.username_password.set) {
             reds__size_lit(&sz, 10);
             reds__size_str(&sz, o->arguments.username_password.username, "username");
@@ -1953,6 +2283,14 @@ reds_err reds_migrate(reds_client *c, reds_str host, int64_t port, reds_migrate_
     if (o->password.ptr != NULL || o->password.len != 0) {
         reds__size_lit(&sz, 10);
         reds__size_str(&sz, o->password, "password");
+    }
+    if (!o->username_password.set) {
+        if (o->username_password.username.ptr != NULL || o->username_password.username.len != 0) {
+            return reds__error(REDS_ERR_DATA, "MIGRATE: username_password.username is given but username_password.set is false");
+        }
+        if (o->username_password.password.ptr != NULL || o->username_password.password.len != 0) {
+            return reds__error(REDS_ERR_DATA, "MIGRATE: username_password.password is given but username_password.set is false");
+        }
     }
     if (o->username_password.set) {
         reds__size_lit(&sz, 11);
@@ -2390,6 +2728,14 @@ reds_err reds_sort(reds_client *c, reds_str key, const reds_sort_opts *opts, red
         reds__size_lit(&sz, 8);
         reds__size_str(&sz, o->by, "pattern");
     }
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "SORT: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "SORT: limit.count is given but limit.set is false");
+        }
+    }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -2456,6 +2802,14 @@ reds_err reds_sort_store(reds_client *c, reds_str key, reds_str destination, con
     if (o->by.ptr != NULL || o->by.len != 0) {
         reds__size_lit(&sz, 8);
         reds__size_str(&sz, o->by, "pattern");
+    }
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "SORT: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "SORT: limit.count is given but limit.set is false");
+        }
     }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
@@ -2527,6 +2881,14 @@ reds_err reds_sort_ro(reds_client *c, reds_str key, const reds_sort_ro_opts *opt
     if (o->by.ptr != NULL || o->by.len != 0) {
         reds__size_lit(&sz, 8);
         reds__size_str(&sz, o->by, "pattern");
+    }
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "SORT_RO: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "SORT_RO: limit.count is given but limit.set is false");
+        }
     }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
@@ -2687,6 +3049,27 @@ reds_err reds_wait(reds_client *c, int64_t numreplicas, int64_t timeout, int64_t
     return reds__cmd_run(c, &cmd, p, reds__conv_int, out);
 }
 
+reds_err reds_waitaof(reds_client *c, int64_t numlocal, int64_t numreplicas, int64_t timeout, reds_waitaof_reply **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 13);
+    reds__size_num(&sz);
+    reds__size_num(&sz);
+    reds__size_num(&sz);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_WAITAOF, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$7\r\nWAITAOF\r\n", 13);
+    p = reds__put_i64(p, numlocal);
+    p = reds__put_i64(p, numreplicas);
+    p = reds__put_i64(p, timeout);
+    return reds__cmd_run(c, &cmd, p, reds__conv_waitaof, out);
+}
+
 reds_err reds_geoadd(reds_client *c, reds_str key, const reds_geo_member *members, size_t nmembers, const reds_geoadd_opts *opts, int64_t *out)
 {
     static const reds_geoadd_opts no_opts;
@@ -2845,6 +3228,14 @@ reds_err reds_georadius(reds_client *c, reds_str key, double longitude, double l
         return reds__error(REDS_ERR_DATA, "GEORADIUS: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS: count.any is given but count.set is false");
+        }
+    }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -2906,6 +3297,14 @@ reds_err reds_georadius_with(reds_client *c, reds_str key, double longitude, dou
     }
     if (o->withhash) {
         reds__size_lit(&sz, 14);
+    }
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS: count.any is given but count.set is false");
+        }
     }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
@@ -2969,6 +3368,14 @@ reds_err reds_georadius_store(reds_client *c, reds_str key, double longitude, do
         return reds__error(REDS_ERR_DATA, "GEORADIUS: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS: count.any is given but count.set is false");
+        }
+    }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -3026,6 +3433,14 @@ reds_err reds_georadius_storedist(reds_client *c, reds_str key, double longitude
         return reds__error(REDS_ERR_DATA, "GEORADIUS: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS: count.any is given but count.set is false");
+        }
+    }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -3082,6 +3497,14 @@ reds_err reds_georadiusbymember(reds_client *c, reds_str key, reds_str member, d
         return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: count.any is given but count.set is false");
+        }
+    }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -3141,6 +3564,14 @@ reds_err reds_georadiusbymember_with(reds_client *c, reds_str key, reds_str memb
     }
     if (o->withhash) {
         reds__size_lit(&sz, 14);
+    }
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: count.any is given but count.set is false");
+        }
     }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
@@ -3202,6 +3633,14 @@ reds_err reds_georadiusbymember_store(reds_client *c, reds_str key, reds_str mem
         return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: count.any is given but count.set is false");
+        }
+    }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -3257,6 +3696,14 @@ reds_err reds_georadiusbymember_storedist(reds_client *c, reds_str key, reds_str
         return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER: count.any is given but count.set is false");
+        }
+    }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -3312,6 +3759,14 @@ reds_err reds_georadiusbymember_ro(reds_client *c, reds_str key, reds_str member
         return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: count.any is given but count.set is false");
+        }
+    }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -3371,6 +3826,14 @@ reds_err reds_georadiusbymember_ro_with(reds_client *c, reds_str key, reds_str m
     }
     if (o->withhash) {
         reds__size_lit(&sz, 14);
+    }
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUSBYMEMBER_RO: count.any is given but count.set is false");
+        }
     }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
@@ -3433,6 +3896,14 @@ reds_err reds_georadius_ro(reds_client *c, reds_str key, double longitude, doubl
         return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: unit is not a reds_geo_unit value");
     }
     reds__size_lit(&sz, 8);
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: count.any is given but count.set is false");
+        }
+    }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -3494,6 +3965,14 @@ reds_err reds_georadius_ro_with(reds_client *c, reds_str key, double longitude, 
     }
     if (o->withhash) {
         reds__size_lit(&sz, 14);
+    }
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEORADIUS_RO: count.any is given but count.set is false");
+        }
     }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
@@ -3557,6 +4036,14 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geo_from from, reds_g
         reds__size_lit(&sz, 17);
         reds__size_str(&sz, from.member, "member");
     }
+    if (!from.lonlat.set) {
+        if (from.lonlat.longitude != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: from.lonlat.longitude is given but from.lonlat.set is false");
+        }
+        if (from.lonlat.latitude != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: from.lonlat.latitude is given but from.lonlat.set is false");
+        }
+    }
     if (from.lonlat.set) {
         reds__size_lit(&sz, 17);
         reds__size_f64(&sz, from.lonlat.longitude, "longitude");
@@ -3565,6 +4052,14 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geo_from from, reds_g
     if (!!(by.circle.set) + !!(by.box.set) != 1) {
         return reds__error(REDS_ERR_DATA, "GEOSEARCH: give exactly one of circle, box");
     }
+    if (!by.circle.set) {
+        if (by.circle.radius != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.circle.radius is given but by.circle.set is false");
+        }
+        if (by.circle.unit != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.circle.unit is given but by.circle.set is false");
+        }
+    }
     if (by.circle.set) {
         reds__size_lit(&sz, 14);
         reds__size_f64(&sz, by.circle.radius, "radius");
@@ -3572,6 +4067,17 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geo_from from, reds_g
             return reds__error(REDS_ERR_DATA, "GEOSEARCH: unit is not a reds_geo_unit value");
         }
         reds__size_lit(&sz, 8);
+    }
+    if (!by.box.set) {
+        if (by.box.width != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.box.width is given but by.box.set is false");
+        }
+        if (by.box.height != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.box.height is given but by.box.set is false");
+        }
+        if (by.box.unit != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.box.unit is given but by.box.set is false");
+        }
     }
     if (by.box.set) {
         reds__size_lit(&sz, 11);
@@ -3587,6 +4093,14 @@ reds_err reds_geosearch(reds_client *c, reds_str key, reds_geo_from from, reds_g
     }
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
+    }
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: count.any is given but count.set is false");
+        }
     }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
@@ -3651,6 +4165,14 @@ reds_err reds_geosearch_with(reds_client *c, reds_str key, reds_geo_from from, r
         reds__size_lit(&sz, 17);
         reds__size_str(&sz, from.member, "member");
     }
+    if (!from.lonlat.set) {
+        if (from.lonlat.longitude != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: from.lonlat.longitude is given but from.lonlat.set is false");
+        }
+        if (from.lonlat.latitude != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: from.lonlat.latitude is given but from.lonlat.set is false");
+        }
+    }
     if (from.lonlat.set) {
         reds__size_lit(&sz, 17);
         reds__size_f64(&sz, from.lonlat.longitude, "longitude");
@@ -3659,6 +4181,14 @@ reds_err reds_geosearch_with(reds_client *c, reds_str key, reds_geo_from from, r
     if (!!(by.circle.set) + !!(by.box.set) != 1) {
         return reds__error(REDS_ERR_DATA, "GEOSEARCH: give exactly one of circle, box");
     }
+    if (!by.circle.set) {
+        if (by.circle.radius != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.circle.radius is given but by.circle.set is false");
+        }
+        if (by.circle.unit != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.circle.unit is given but by.circle.set is false");
+        }
+    }
     if (by.circle.set) {
         reds__size_lit(&sz, 14);
         reds__size_f64(&sz, by.circle.radius, "radius");
@@ -3666,6 +4196,17 @@ reds_err reds_geosearch_with(reds_client *c, reds_str key, reds_geo_from from, r
             return reds__error(REDS_ERR_DATA, "GEOSEARCH: unit is not a reds_geo_unit value");
         }
         reds__size_lit(&sz, 8);
+    }
+    if (!by.box.set) {
+        if (by.box.width != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.box.width is given but by.box.set is false");
+        }
+        if (by.box.height != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.box.height is given but by.box.set is false");
+        }
+        if (by.box.unit != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: by.box.unit is given but by.box.set is false");
+        }
     }
     if (by.box.set) {
         reds__size_lit(&sz, 11);
@@ -3681,6 +4222,14 @@ reds_err reds_geosearch_with(reds_client *c, reds_str key, reds_geo_from from, r
     }
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
+    }
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCH: count.any is given but count.set is false");
+        }
     }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
@@ -3764,6 +4313,14 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
         reds__size_lit(&sz, 17);
         reds__size_str(&sz, from.member, "member");
     }
+    if (!from.lonlat.set) {
+        if (from.lonlat.longitude != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: from.lonlat.longitude is given but from.lonlat.set is false");
+        }
+        if (from.lonlat.latitude != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: from.lonlat.latitude is given but from.lonlat.set is false");
+        }
+    }
     if (from.lonlat.set) {
         reds__size_lit(&sz, 17);
         reds__size_f64(&sz, from.lonlat.longitude, "longitude");
@@ -3772,6 +4329,14 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
     if (!!(by.circle.set) + !!(by.box.set) != 1) {
         return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: give exactly one of circle, box");
     }
+    if (!by.circle.set) {
+        if (by.circle.radius != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: by.circle.radius is given but by.circle.set is false");
+        }
+        if (by.circle.unit != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: by.circle.unit is given but by.circle.set is false");
+        }
+    }
     if (by.circle.set) {
         reds__size_lit(&sz, 14);
         reds__size_f64(&sz, by.circle.radius, "radius");
@@ -3779,6 +4344,17 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
             return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: unit is not a reds_geo_unit value");
         }
         reds__size_lit(&sz, 8);
+    }
+    if (!by.box.set) {
+        if (by.box.width != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: by.box.width is given but by.box.set is false");
+        }
+        if (by.box.height != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: by.box.height is given but by.box.set is false");
+        }
+        if (by.box.unit != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: by.box.unit is given but by.box.set is false");
+        }
     }
     if (by.box.set) {
         reds__size_lit(&sz, 11);
@@ -3794,6 +4370,14 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
     }
     if (o->order != 0) {
         reds__size_lit(&sz, 10);
+    }
+    if (!o->count.set) {
+        if (o->count.count != 0) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: count.count is given but count.set is false");
+        }
+        if (o->count.any) {
+            return reds__error(REDS_ERR_DATA, "GEOSEARCHSTORE: count.any is given but count.set is false");
+        }
     }
     if (o->count.set) {
         reds__size_lit(&sz, 11);
@@ -4157,6 +4741,45 @@ reds_err reds_hscan(reds_client *c, reds_str key, uint64_t cursor, const reds_hs
         p = reds__put_i64(p, o->count.value);
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_hscan_page, out);
+}
+
+reds_err reds_hscan_novalues(reds_client *c, reds_str key, uint64_t cursor, const reds_hscan_opts *opts, reds_scan_page **out)
+{
+    static const reds_hscan_opts no_opts;
+    const reds_hscan_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 11);
+    reds__size_str(&sz, key, "key");
+    reds__size_num(&sz);
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
+        reds__size_lit(&sz, 11);
+        reds__size_str(&sz, o->pattern, "pattern");
+    }
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+    }
+    reds__size_lit(&sz, 14);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_HSCAN, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$5\r\nHSCAN\r\n", 11);
+    p = reds__put_str(p, key);
+    p = reds__put_u64(p, cursor);
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
+        p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
+        p = reds__put_str(p, o->pattern);
+    }
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.value);
+    }
+    p = reds__put_lit(p, "$8\r\nNOVALUES\r\n", 14);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scan_page, out);
 }
 
 reds_err reds_hset(reds_client *c, reds_str key, const reds_field_value *pairs, size_t npairs, int64_t *out)
@@ -5760,6 +6383,25 @@ reds_err reds_script_load(reds_client *c, reds_str script, reds_str **out)
     return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
 }
 
+reds_err reds_script_show(reds_client *c, reds_str sha1, reds_str **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 12);
+    reds__size_lit(&sz, 10);
+    reds__size_str(&sz, sha1, "sha1");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SCRIPT_SHOW, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$6\r\nSCRIPT\r\n", 12);
+    p = reds__put_lit(p, "$4\r\nSHOW\r\n", 10);
+    p = reds__put_str(p, sha1);
+    return reds__cmd_run(c, &cmd, p, reds__conv_string, out);
+}
+
 reds_err reds_sentinel_ckquorum(reds_client *c, reds_str master_name, reds_str **out)
 {
     reds__size sz = {0, 0, NULL};
@@ -5938,6 +6580,25 @@ reds_err reds_sentinel_get_master_addr_by_name(reds_client *c, reds_str master_n
     return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_master_addr, out);
 }
 
+reds_err reds_sentinel_get_primary_addr_by_name(reds_client *c, reds_str primary_name, reds_sentinel_master_addr **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 31);
+    reds__size_str(&sz, primary_name, "primary-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_GET_PRIMARY_ADDR_BY_NAME, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$24\r\nGET-PRIMARY-ADDR-BY-NAME\r\n", 31);
+    p = reds__put_str(p, primary_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_master_addr, out);
+}
+
 reds_err reds_sentinel_help(reds_client *c, reds_strlist **out)
 {
     reds__size sz = {0, 0, NULL};
@@ -6002,6 +6663,31 @@ reds_err reds_sentinel_is_master_down_by_addr(reds_client *c, reds_str ip, int64
         return reds__last_err();
     p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
     p = reds__put_lit(p, "$22\r\nIS-MASTER-DOWN-BY-ADDR\r\n", 29);
+    p = reds__put_str(p, ip);
+    p = reds__put_i64(p, port);
+    p = reds__put_i64(p, current_epoch);
+    p = reds__put_str(p, runid);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_vote, out);
+}
+
+reds_err reds_sentinel_is_primary_down_by_addr(reds_client *c, reds_str ip, int64_t port, int64_t current_epoch, reds_str runid, reds_sentinel_vote **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 30);
+    reds__size_str(&sz, ip, "ip");
+    reds__size_num(&sz);
+    reds__size_num(&sz);
+    reds__size_str(&sz, runid, "runid");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_IS_PRIMARY_DOWN_BY_ADDR, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$23\r\nIS-PRIMARY-DOWN-BY-ADDR\r\n", 30);
     p = reds__put_str(p, ip);
     p = reds__put_i64(p, port);
     p = reds__put_i64(p, current_epoch);
@@ -6100,6 +6786,42 @@ reds_err reds_sentinel_pending_scripts(reds_client *c, reds_sentinel_pending_scr
     p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
     p = reds__put_lit(p, "$15\r\nPENDING-SCRIPTS\r\n", 22);
     return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_pending_scripts, out);
+}
+
+reds_err reds_sentinel_primaries(reds_client *c, reds_sentinel_master_state_list **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 15);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_PRIMARIES, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$9\r\nPRIMARIES\r\n", 15);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_masters, out);
+}
+
+reds_err reds_sentinel_primary(reds_client *c, reds_str primary_name, reds_sentinel_master_state **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_lit(&sz, 13);
+    reds__size_str(&sz, primary_name, "primary-name");
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_SENTINEL_PRIMARY, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nSENTINEL\r\n", 14);
+    p = reds__put_lit(p, "$7\r\nPRIMARY\r\n", 13);
+    p = reds__put_str(p, primary_name);
+    return reds__cmd_run(c, &cmd, p, reds__conv_sentinel_master_state, out);
 }
 
 reds_err reds_sentinel_remove(reds_client *c, reds_str master_name)
@@ -6946,6 +7668,17 @@ reds_err reds_failover(reds_client *c, const reds_failover_opts *opts)
     reds__cmd cmd;
     char *p;
     reds__size_lit(&sz, 14);
+    if (!o->target.set) {
+        if (o->target.host.ptr != NULL || o->target.host.len != 0) {
+            return reds__error(REDS_ERR_DATA, "FAILOVER: target.host is given but target.set is false");
+        }
+        if (o->target.port != 0) {
+            return reds__error(REDS_ERR_DATA, "FAILOVER: target.port is given but target.set is false");
+        }
+        if (o->target.force) {
+            return reds__error(REDS_ERR_DATA, "FAILOVER: target.force is given but target.set is false");
+        }
+    }
     if (o->target.set) {
         reds__size_lit(&sz, 8);
         reds__size_str(&sz, o->target.host, "host");
@@ -8660,6 +9393,9 @@ reds_err reds_zinter(reds_client *c, const reds_str *keys, size_t nkeys, const r
         }
     }
     reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0 && o->nweights != nkeys) {
+        return reds__error(REDS_ERR_DATA, "ZINTER: weight and key need the same number of elements (%zu and %zu)", o->nweights, nkeys);
+    }
     if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
@@ -8717,6 +9453,9 @@ reds_err reds_zinter_withscores(reds_client *c, const reds_str *keys, size_t nke
         }
     }
     reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0 && o->nweights != nkeys) {
+        return reds__error(REDS_ERR_DATA, "ZINTER: weight and key need the same number of elements (%zu and %zu)", o->nweights, nkeys);
+    }
     if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
@@ -8816,6 +9555,9 @@ reds_err reds_zinterstore(reds_client *c, reds_str destination, const reds_str *
         }
     }
     reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0 && o->nweights != nkeys) {
+        return reds__error(REDS_ERR_DATA, "ZINTERSTORE: weight and key need the same number of elements (%zu and %zu)", o->nweights, nkeys);
+    }
     if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
@@ -9076,6 +9818,14 @@ reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop
     if (o->rev) {
         reds__size_lit(&sz, 9);
     }
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGE: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGE: limit.count is given but limit.set is false");
+        }
+    }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9124,6 +9874,14 @@ reds_err reds_zrange_withscores(reds_client *c, reds_str key, reds_str start, re
     if (o->rev) {
         reds__size_lit(&sz, 9);
     }
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGE: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGE: limit.count is given but limit.set is false");
+        }
+    }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9168,6 +9926,14 @@ reds_err reds_zrangebylex(reds_client *c, reds_str key, reds_str min, reds_str m
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, min, "min");
     reds__size_str(&sz, max, "max");
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGEBYLEX: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGEBYLEX: limit.count is given but limit.set is false");
+        }
+    }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9201,6 +9967,14 @@ reds_err reds_zrangebyscore(reds_client *c, reds_str key, reds_str min, reds_str
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, min, "min");
     reds__size_str(&sz, max, "max");
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGEBYSCORE: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGEBYSCORE: limit.count is given but limit.set is false");
+        }
+    }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9235,6 +10009,14 @@ reds_err reds_zrangebyscore_withscores(reds_client *c, reds_str key, reds_str mi
     reds__size_str(&sz, min, "min");
     reds__size_str(&sz, max, "max");
     reds__size_lit(&sz, 17);
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGEBYSCORE: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGEBYSCORE: limit.count is given but limit.set is false");
+        }
+    }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9278,6 +10060,14 @@ reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str m
     }
     if (o->rev) {
         reds__size_lit(&sz, 9);
+    }
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGESTORE: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "ZRANGESTORE: limit.count is given but limit.set is false");
+        }
     }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
@@ -9323,6 +10113,27 @@ reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_opt_i64 
     p = reds__put_str(p, key);
     p = reds__put_str(p, member);
     return reds__cmd_run(c, &cmd, p, reds__conv_nullable_int, out);
+}
+
+reds_err reds_zrank_withscore(reds_client *c, reds_str key, reds_str member, reds_rank_score **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 11);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, member, "member");
+    reds__size_lit(&sz, 15);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZRANK, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$5\r\nZRANK\r\n", 11);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, member);
+    p = reds__put_lit(p, "$9\r\nWITHSCORE\r\n", 15);
+    return reds__cmd_run(c, &cmd, p, reds__conv_rank_score, out);
 }
 
 reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *members, size_t nmembers, int64_t *out)
@@ -9474,6 +10285,14 @@ reds_err reds_zrevrangebylex(reds_client *c, reds_str key, reds_str max, reds_st
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, max, "max");
     reds__size_str(&sz, min, "min");
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "ZREVRANGEBYLEX: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "ZREVRANGEBYLEX: limit.count is given but limit.set is false");
+        }
+    }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9507,6 +10326,14 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, reds_str max, reds_
     reds__size_str(&sz, key, "key");
     reds__size_str(&sz, max, "max");
     reds__size_str(&sz, min, "min");
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "ZREVRANGEBYSCORE: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "ZREVRANGEBYSCORE: limit.count is given but limit.set is false");
+        }
+    }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9541,6 +10368,14 @@ reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, reds_str
     reds__size_str(&sz, max, "max");
     reds__size_str(&sz, min, "min");
     reds__size_lit(&sz, 17);
+    if (!o->limit.set) {
+        if (o->limit.offset != 0) {
+            return reds__error(REDS_ERR_DATA, "ZREVRANGEBYSCORE: limit.offset is given but limit.set is false");
+        }
+        if (o->limit.count != 0) {
+            return reds__error(REDS_ERR_DATA, "ZREVRANGEBYSCORE: limit.count is given but limit.set is false");
+        }
+    }
     if (o->limit.set) {
         reds__size_lit(&sz, 11);
         reds__size_num(&sz);
@@ -9581,6 +10416,27 @@ reds_err reds_zrevrank(reds_client *c, reds_str key, reds_str member, reds_opt_i
     return reds__cmd_run(c, &cmd, p, reds__conv_nullable_int, out);
 }
 
+reds_err reds_zrevrank_withscore(reds_client *c, reds_str key, reds_str member, reds_rank_score **out)
+{
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 14);
+    reds__size_str(&sz, key, "key");
+    reds__size_str(&sz, member, "member");
+    reds__size_lit(&sz, 15);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZREVRANK, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$8\r\nZREVRANK\r\n", 14);
+    p = reds__put_str(p, key);
+    p = reds__put_str(p, member);
+    p = reds__put_lit(p, "$9\r\nWITHSCORE\r\n", 15);
+    return reds__cmd_run(c, &cmd, p, reds__conv_rank_score, out);
+}
+
 reds_err reds_zscan(reds_client *c, reds_str key, uint64_t cursor, const reds_zscan_opts *opts, reds_zscan_page **out)
 {
     static const reds_zscan_opts no_opts;
@@ -9616,6 +10472,45 @@ reds_err reds_zscan(reds_client *c, reds_str key, uint64_t cursor, const reds_zs
         p = reds__put_i64(p, o->count.value);
     }
     return reds__cmd_run(c, &cmd, p, reds__conv_zscan_page, out);
+}
+
+reds_err reds_zscan_noscores(reds_client *c, reds_str key, uint64_t cursor, const reds_zscan_opts *opts, reds_scan_page **out)
+{
+    static const reds_zscan_opts no_opts;
+    const reds_zscan_opts *o = opts ? opts : &no_opts;
+    reds__size sz = {0, 0, NULL};
+    reds__cmd cmd;
+    char *p;
+    if (out)
+        memset(out, 0, sizeof *out);
+    reds__size_lit(&sz, 11);
+    reds__size_str(&sz, key, "key");
+    reds__size_num(&sz);
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
+        reds__size_lit(&sz, 11);
+        reds__size_str(&sz, o->pattern, "pattern");
+    }
+    if (o->count.set) {
+        reds__size_lit(&sz, 11);
+        reds__size_num(&sz);
+    }
+    reds__size_lit(&sz, 14);
+    p = reds__cmd_begin(c, &cmd, REDS__CMD_ZSCAN, &sz);
+    if (!p)
+        return reds__last_err();
+    p = reds__put_lit(p, "$5\r\nZSCAN\r\n", 11);
+    p = reds__put_str(p, key);
+    p = reds__put_u64(p, cursor);
+    if (o->pattern.ptr != NULL || o->pattern.len != 0) {
+        p = reds__put_lit(p, "$5\r\nMATCH\r\n", 11);
+        p = reds__put_str(p, o->pattern);
+    }
+    if (o->count.set) {
+        p = reds__put_lit(p, "$5\r\nCOUNT\r\n", 11);
+        p = reds__put_i64(p, o->count.value);
+    }
+    p = reds__put_lit(p, "$8\r\nNOSCORES\r\n", 14);
+    return reds__cmd_run(c, &cmd, p, reds__conv_scan_page, out);
 }
 
 reds_err reds_zscore(reds_client *c, reds_str key, reds_str member, reds_opt_f64 *out)
@@ -9658,6 +10553,9 @@ reds_err reds_zunion(reds_client *c, const reds_str *keys, size_t nkeys, const r
         }
     }
     reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0 && o->nweights != nkeys) {
+        return reds__error(REDS_ERR_DATA, "ZUNION: weight and key need the same number of elements (%zu and %zu)", o->nweights, nkeys);
+    }
     if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
@@ -9715,6 +10613,9 @@ reds_err reds_zunion_withscores(reds_client *c, const reds_str *keys, size_t nke
         }
     }
     reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0 && o->nweights != nkeys) {
+        return reds__error(REDS_ERR_DATA, "ZUNION: weight and key need the same number of elements (%zu and %zu)", o->nweights, nkeys);
+    }
     if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
@@ -9775,6 +10676,9 @@ reds_err reds_zunionstore(reds_client *c, reds_str destination, const reds_str *
         }
     }
     reds__size_array(&sz, o->weights, o->nweights, sizeof *o->weights, "weight");
+    if (o->nweights > 0 && o->nweights != nkeys) {
+        return reds__error(REDS_ERR_DATA, "ZUNIONSTORE: weight and key need the same number of elements (%zu and %zu)", o->nweights, nkeys);
+    }
     if (o->nweights > 0) {
         reds__size_lit(&sz, 13);
         if (!sz.bad) {
@@ -9856,6 +10760,20 @@ reds_err reds_xadd(reds_client *c, reds_str key, reds_xadd_id id, const reds_fie
     reds__size_str(&sz, key, "key");
     if (o->nomkstream) {
         reds__size_lit(&sz, 17);
+    }
+    if (!o->trim.set) {
+        if (o->trim.strategy != 0) {
+            return reds__error(REDS_ERR_DATA, "XADD: trim.strategy is given but trim.set is false");
+        }
+        if (o->trim.op != 0) {
+            return reds__error(REDS_ERR_DATA, "XADD: trim.op is given but trim.set is false");
+        }
+        if (o->trim.threshold.ptr != NULL || o->trim.threshold.len != 0) {
+            return reds__error(REDS_ERR_DATA, "XADD: trim.threshold is given but trim.set is false");
+        }
+        if (o->trim.limit.set) {
+            return reds__error(REDS_ERR_DATA, "XADD: trim.limit is given but trim.set is false");
+        }
     }
     if (o->trim.set) {
         if (o->trim.strategy == 0 || (unsigned)o->trim.strategy > 2) {
@@ -10603,6 +11521,9 @@ reds_err reds_xread(reds_client *c, const reds_str *keys, size_t nkeys, const re
     if (nids == 0) {
         return reds__error(REDS_ERR_DATA, "XREAD: id needs at least one element");
     }
+    if (nids != nkeys) {
+        return reds__error(REDS_ERR_DATA, "XREAD: id and key need the same number of elements (%zu and %zu)", nids, nkeys);
+    }
     if (!sz.bad) {
         for (size_t i0 = 0; i0 < nids; i0++) {
             reds__size_str(&sz, ids[i0], "id");
@@ -10667,6 +11588,9 @@ reds_err reds_xreadgroup(reds_client *c, reds_str group, reds_str consumer, cons
     reds__size_array(&sz, ids, nids, sizeof *ids, "id");
     if (nids == 0) {
         return reds__error(REDS_ERR_DATA, "XREADGROUP: id needs at least one element");
+    }
+    if (nids != nkeys) {
+        return reds__error(REDS_ERR_DATA, "XREADGROUP: id and key need the same number of elements (%zu and %zu)", nids, nkeys);
     }
     if (!sz.bad) {
         for (size_t i0 = 0; i0 < nids; i0++) {

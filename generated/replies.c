@@ -16,6 +16,15 @@ static bool key_is(const char *s, size_t len, const char *lit, size_t n)
     return len == n && memcmp(s, lit, n) == 0;
 }
 
+/* Whether s[0..len) is a non-empty run of decimal digits. */
+static inline bool all_digits(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return len > 0;
+}
+
 static reds_err nomem(void)
 {
     return reds__error(REDS_ERR_NOMEM, "out of memory");
@@ -2168,7 +2177,8 @@ reds_err reds__fill_memory_stats_reply(const reds_reply *r, reds__arena *a, reds
     for (size_t i = 0; i + 1 < r->len; i += 2) {
         const reds_reply *k = &r->element[i];
         if ((k->type == REDS_REPLY_STRING || k->type == REDS_REPLY_STATUS) && k->len >= 3 &&
-            memcmp(k->str, "db.", 3) == 0)
+            memcmp(k->str, "db.", 3) == 0 &&
+            (r->element[i + 1].type == REDS_REPLY_ARRAY || all_digits(k->str + 3, k->len - 3)))
             cap_dbs++;
     }
     dst->ndbs = 0;
@@ -2235,7 +2245,8 @@ reds_err reds__fill_memory_stats_reply(const reds_reply *r, reds__arena *a, reds
             err = reds__fill_double(v, &dst->fragmentation);
         else if (key_is(k->str, k->len, "fragmentation.bytes", 19))
             err = reds__fill_int(v, &dst->fragmentation_bytes);
-        else if (k->len >= 3 && memcmp(k->str, "db.", 3) == 0) {
+        else if (k->len >= 3 && memcmp(k->str, "db.", 3) == 0 &&
+                 ((*v).type == REDS_REPLY_ARRAY || all_digits(k->str + 3, k->len - 3))) {
             reds_reply name = {.type = k->type, .len = k->len - 3, .str = k->str + 3};
             struct reds_memory_db *item = &dst->dbs[dst->ndbs++];
             memset(item, 0, sizeof *item);
@@ -2297,6 +2308,41 @@ reds_err reds__fill_list_module_info(const reds_reply *r, reds__arena *a, size_t
     for (size_t i = 0; i < r->len; i++) {
         memset(&(*items)[i], 0, sizeof **items);
         reds_err err = reds__fill_module_info(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_rank_score(const reds_reply *r, reds__arena *a, reds_rank_score *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type == REDS_REPLY_NIL)
+        return REDS_OK; /* nil: the record stays zeroed */
+    dst->set = true;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "rank_score: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (rank_score)");
+    if (!err)
+        err = reds__fill_int(&r->element[0], &dst->rank);
+    if (!err)
+        err = reds__fill_double(&r->element[1], &dst->score);
+    return err;
+}
+
+reds_err reds__fill_list_rank_score(const reds_reply *r, reds__arena *a, size_t *count, reds_rank_score **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of rank_score");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_rank_score(&r->element[i], a, &(*items)[i]);
         if (err)
             return err;
     }
@@ -2837,6 +2883,79 @@ reds_err reds__fill_list_server_time(const reds_reply *r, reds__arena *a, size_t
     return REDS_OK;
 }
 
+reds_err reds__fill_slot_usage(const reds_reply *r, reds__arena *a, reds_slot_usage *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len % 2)
+        return reds__bad_reply(r, "field/value pairs (slot_usage)");
+    for (size_t i = 0; i + 1 < r->len && !err; i += 2) {
+        const reds_reply *k = &r->element[i], *v = &r->element[i + 1];
+        if (k->type != REDS_REPLY_STRING && k->type != REDS_REPLY_STATUS)
+            return reds__bad_reply(k, "a field name (slot_usage)");
+        if (0) {
+        }
+        else if (key_is(k->str, k->len, "key-count", 9))
+            err = reds__fill_int(v, &dst->key_count);
+        else if (key_is(k->str, k->len, "cpu-usec", 8))
+            err = reds__fill_nullable_int(v, &dst->cpu_usec);
+        else if (key_is(k->str, k->len, "network-bytes-in", 16))
+            err = reds__fill_nullable_int(v, &dst->network_bytes_in);
+        else if (key_is(k->str, k->len, "network-bytes-out", 17))
+            err = reds__fill_nullable_int(v, &dst->network_bytes_out);
+    }
+    return err;
+}
+
+reds_err reds__fill_list_slot_usage(const reds_reply *r, reds__arena *a, size_t *count, reds_slot_usage **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of slot_usage");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_slot_usage(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_slot_stats(const reds_reply *r, reds__arena *a, reds_slot_stats *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "slot_stats: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (slot_stats)");
+    if (!err)
+        err = reds__fill_int(&r->element[0], &dst->slot);
+    if (!err)
+        err = reds__fill_slot_usage(&r->element[1], a, &dst->stats);
+    return err;
+}
+
+reds_err reds__fill_list_slot_stats(const reds_reply *r, reds__arena *a, size_t *count, reds_slot_stats **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of slot_stats");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_slot_stats(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
 reds_err reds__fill_slowlog_entry(const reds_reply *r, reds__arena *a, reds_slowlog_entry *dst)
 {
     reds_err err = REDS_OK;
@@ -2942,6 +3061,38 @@ reds_err reds__fill_list_tracking_info(const reds_reply *r, reds__arena *a, size
     for (size_t i = 0; i < r->len; i++) {
         memset(&(*items)[i], 0, sizeof **items);
         reds_err err = reds__fill_tracking_info(&r->element[i], a, &(*items)[i]);
+        if (err)
+            return err;
+    }
+    return REDS_OK;
+}
+
+reds_err reds__fill_waitaof_reply(const reds_reply *r, reds__arena *a, reds_waitaof_reply *dst)
+{
+    reds_err err = REDS_OK;
+    (void)a;
+    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
+        return r->type == REDS_REPLY_ARRAY
+                   ? reds__error(REDS_ERR_INVALID_RESPONSE, "waitaof_reply: expected 2 elements, got %zu", r->len)
+                   : reds__bad_reply(r, "an array (waitaof_reply)");
+    if (!err)
+        err = reds__fill_int(&r->element[0], &dst->local);
+    if (!err)
+        err = reds__fill_int(&r->element[1], &dst->replicas);
+    return err;
+}
+
+reds_err reds__fill_list_waitaof_reply(const reds_reply *r, reds__arena *a, size_t *count, reds_waitaof_reply **items)
+{
+    if (r->type != REDS_REPLY_ARRAY)
+        return reds__bad_reply(r, "an array of waitaof_reply");
+    *count = r->len;
+    *items = r->len ? reds__arena_alloc(a, r->len * sizeof **items) : NULL;
+    if (r->len && !*items)
+        return nomem();
+    for (size_t i = 0; i < r->len; i++) {
+        memset(&(*items)[i], 0, sizeof **items);
+        reds_err err = reds__fill_waitaof_reply(&r->element[i], a, &(*items)[i]);
         if (err)
             return err;
     }
@@ -3902,6 +4053,18 @@ reds_err reds__conv_module_list(const reds_reply *r, reds__arena *a, void *out)
     return REDS_OK;
 }
 
+reds_err reds__conv_rank_score(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_rank_score *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_rank_score(r, a, v);
+    if (err)
+        return err;
+    *(reds_rank_score **)out = v;
+    return REDS_OK;
+}
+
 reds_err reds__conv_scan_page(const reds_reply *r, reds__arena *a, void *out)
 {
     reds_scan_page *v = reds__arena_result(a, sizeof *v);
@@ -4038,6 +4201,18 @@ reds_err reds__conv_server_time(const reds_reply *r, reds__arena *a, void *out)
     return REDS_OK;
 }
 
+reds_err reds__conv_slot_stats(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_slot_stats_list *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_list_slot_stats(r, a, &v->count, &v->items);
+    if (err)
+        return err;
+    *(reds_slot_stats_list **)out = v;
+    return REDS_OK;
+}
+
 reds_err reds__conv_slowlog(const reds_reply *r, reds__arena *a, void *out)
 {
     reds_slowlog_entry_list *v = reds__arena_result(a, sizeof *v);
@@ -4071,6 +4246,18 @@ reds_err reds__conv_tracking_info(const reds_reply *r, reds__arena *a, void *out
     if (err)
         return err;
     *(reds_tracking_info **)out = v;
+    return REDS_OK;
+}
+
+reds_err reds__conv_waitaof(const reds_reply *r, reds__arena *a, void *out)
+{
+    reds_waitaof_reply *v = reds__arena_result(a, sizeof *v);
+    if (!v)
+        return nomem();
+    reds_err err = reds__fill_waitaof_reply(r, a, v);
+    if (err)
+        return err;
+    *(reds_waitaof_reply **)out = v;
     return REDS_OK;
 }
 

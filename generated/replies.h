@@ -113,6 +113,8 @@ reds_err reds__fill_memory_stats_reply(const reds_reply *r, reds__arena *a, reds
 reds_err reds__fill_list_memory_stats_reply(const reds_reply *r, reds__arena *a, size_t *count, reds_memory_stats_reply **items);
 reds_err reds__fill_module_info(const reds_reply *r, reds__arena *a, reds_module_info *dst);
 reds_err reds__fill_list_module_info(const reds_reply *r, reds__arena *a, size_t *count, reds_module_info **items);
+reds_err reds__fill_rank_score(const reds_reply *r, reds__arena *a, reds_rank_score *dst);
+reds_err reds__fill_list_rank_score(const reds_reply *r, reds__arena *a, size_t *count, reds_rank_score **items);
 reds_err reds__fill_scan_page(const reds_reply *r, reds__arena *a, reds_scan_page *dst);
 reds_err reds__fill_list_scan_page(const reds_reply *r, reds__arena *a, size_t *count, reds_scan_page **items);
 reds_err reds__fill_scored(const reds_reply *r, reds__arena *a, reds_scored *dst);
@@ -137,12 +139,18 @@ reds_err reds__fill_sentinel_vote(const reds_reply *r, reds__arena *a, reds_sent
 reds_err reds__fill_list_sentinel_vote(const reds_reply *r, reds__arena *a, size_t *count, reds_sentinel_vote **items);
 reds_err reds__fill_server_time(const reds_reply *r, reds__arena *a, reds_server_time *dst);
 reds_err reds__fill_list_server_time(const reds_reply *r, reds__arena *a, size_t *count, reds_server_time **items);
+reds_err reds__fill_slot_usage(const reds_reply *r, reds__arena *a, reds_slot_usage *dst);
+reds_err reds__fill_list_slot_usage(const reds_reply *r, reds__arena *a, size_t *count, reds_slot_usage **items);
+reds_err reds__fill_slot_stats(const reds_reply *r, reds__arena *a, reds_slot_stats *dst);
+reds_err reds__fill_list_slot_stats(const reds_reply *r, reds__arena *a, size_t *count, reds_slot_stats **items);
 reds_err reds__fill_slowlog_entry(const reds_reply *r, reds__arena *a, reds_slowlog_entry *dst);
 reds_err reds__fill_list_slowlog_entry(const reds_reply *r, reds__arena *a, size_t *count, reds_slowlog_entry **items);
 reds_err reds__fill_stream_entry(const reds_reply *r, reds__arena *a, reds_stream_entry *dst);
 reds_err reds__fill_list_stream_entry(const reds_reply *r, reds__arena *a, size_t *count, reds_stream_entry **items);
 reds_err reds__fill_tracking_info(const reds_reply *r, reds__arena *a, reds_tracking_info *dst);
 reds_err reds__fill_list_tracking_info(const reds_reply *r, reds__arena *a, size_t *count, reds_tracking_info **items);
+reds_err reds__fill_waitaof_reply(const reds_reply *r, reds__arena *a, reds_waitaof_reply *dst);
+reds_err reds__fill_list_waitaof_reply(const reds_reply *r, reds__arena *a, size_t *count, reds_waitaof_reply **items);
 reds_err reds__fill_xautoclaim_ids_page(const reds_reply *r, reds__arena *a, reds_xautoclaim_ids_page *dst);
 reds_err reds__fill_list_xautoclaim_ids_page(const reds_reply *r, reds__arena *a, size_t *count, reds_xautoclaim_ids_page **items);
 reds_err reds__fill_xautoclaim_page(const reds_reply *r, reds__arena *a, reds_xautoclaim_page *dst);
@@ -202,6 +210,7 @@ reds_err reds__conv_latency_latest(const reds_reply *r, reds__arena *a, void *ou
 reds_err reds__conv_lcs_idx(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_memory_stats(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_module_list(const reds_reply *r, reds__arena *a, void *out);
+reds_err reds__conv_rank_score(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_scan_page(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_scored_list(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_sentinel_info_cache(const reds_reply *r, reds__arena *a, void *out);
@@ -213,9 +222,11 @@ reds_err reds__conv_sentinel_replicas(const reds_reply *r, reds__arena *a, void 
 reds_err reds__conv_sentinel_sentinels(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_sentinel_vote(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_server_time(const reds_reply *r, reds__arena *a, void *out);
+reds_err reds__conv_slot_stats(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_slowlog(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_stream_entries(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_tracking_info(const reds_reply *r, reds__arena *a, void *out);
+reds_err reds__conv_waitaof(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_xautoclaim(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_xautoclaim_justid(const reds_reply *r, reds__arena *a, void *out);
 reds_err reds__conv_xinfo_consumers(const reds_reply *r, reds__arena *a, void *out);

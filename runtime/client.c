@@ -11,12 +11,13 @@
 
 /* ------------------------------------------------------------ the hot path */
 
-const char *reds__command_name(unsigned id)
+const char *reds__command_name(uintptr_t id)
 {
-    return id < reds__ncommands ? reds__commands[id].info.name : "command";
+    const reds_catalog_entry *e = reds__command_info(id);
+    return e ? e->name : "command";
 }
 
-char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, unsigned id, const reds__size *size)
+char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, uintptr_t id, const reds__size *size)
 {
     if (REDS__UNLIKELY(!c)) {
         reds__error(REDS_ERR_DATA, "%s: the client is NULL", reds__command_name(id));
@@ -44,7 +45,23 @@ char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, unsigned id, const reds__s
     return reds__put_len(cmd->buf, '*', size->argc);
 }
 
-reds_err reds__cmd_run(reds_client *c, reds__cmd *cmd, char *end, reds__conv_fn conv, void *out)
+char *reds_ext_begin(reds_client *c, reds_ext_cmd *cmd, const reds_catalog_entry *entry,
+                     const reds_ext_size *size)
+{
+    if (REDS__UNLIKELY(!entry || !entry->name || (uintptr_t)entry < reds__ncommands ||
+                       (uintptr_t)entry == REDS__CMD_NONE)) {
+        reds__error(REDS_ERR_DATA, "reds_ext_begin: no command table entry");
+        return NULL;
+    }
+    /* An entry of the library's own table (reds_catalog_lookup()) is
+     * that command: its response callbacks apply. */
+    uintptr_t at = (uintptr_t)entry, table = (uintptr_t)reds__commands;
+    if (at >= table && at < table + reds__ncommands * sizeof *reds__commands)
+        return reds__cmd_begin(c, cmd, (at - table) / sizeof *reds__commands, size);
+    return reds__cmd_begin(c, cmd, at, size);
+}
+
+reds_err reds_ext_run(reds_client *c, reds__cmd *cmd, char *end, reds__conv_fn conv, void *out)
 {
     cmd->len = (size_t)(end - cmd->buf);
     cmd->conv = conv;
@@ -85,8 +102,7 @@ reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
         return err;
     /* The server closes the connection once it has answered QUIT: never
      * reuse it, so that a dedicated handle reconnects for its next call. */
-    if (REDS__UNLIKELY(cmd->id < reds__ncommands &&
-                       (reds__commands[cmd->id].info.flags & REDS_CMD_CLOSES_CONNECTION)))
+    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION))
         conn->broken = true;
     err = reds__deliver(c, cmd, &conn->arena, reply);
     /* A Sentinel-managed master that answers READONLY was demoted. */
@@ -97,7 +113,7 @@ reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
 
 reds_err reds__refuse_connection_scope(const reds__cmd *cmd)
 {
-    const reds_catalog_entry *e = &reds__commands[cmd->id].info;
+    const reds_catalog_entry *e = reds__command_info(cmd->id);
     if (e->flags & REDS_CMD_DEDICATED_API) {
         const char *api = strstr(e->reply, "pubsub")    ? "the pub/sub API (reds_pubsub_new)"
                           : strstr(e->reply, "monitor") ? "the monitor API (reds_monitor_new)"
@@ -271,7 +287,8 @@ reds_err reds_execute_command(reds_client *client, size_t argc, const reds_str *
     if (!argc || !argv)
         return reds__error(REDS_ERR_DATA, "reds_execute_command: no command given");
     const reds_catalog_entry *info = reds_catalog_find(argc, argv);
-    unsigned id = info ? (unsigned)((const reds__command *)info - reds__commands) : REDS__CMD_NONE;
+    uintptr_t id =
+        info ? (uintptr_t)((const reds__command *)info - reds__commands) : REDS__CMD_NONE;
     reds__size size = {0, 0, NULL};
     for (size_t i = 0; i < argc; i++)
         reds__size_str(&size, argv[i], "argv");

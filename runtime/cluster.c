@@ -116,7 +116,7 @@ int reds_cluster_hash_slot(reds_str key)
 
 static const reds_catalog_entry *entry_of(const reds__cmd *cmd)
 {
-    return cmd->id < reds__ncommands ? &reds__commands[cmd->id].info : NULL;
+    return reds__command_info(cmd->id);
 }
 
 reds_err reds__cluster_cmd_slot(const reds__cmd *cmd, int *slot)
@@ -806,19 +806,18 @@ static reds_err run_on(reds__cluster *cl, reds__cnode *node, reds__cmd *cmd, boo
         reds__client_release(node->pool, conn);
         return err;
     }
-    if (REDS__UNLIKELY(cmd->id < reds__ncommands &&
-                       (reds__commands[cmd->id].info.flags & REDS_CMD_CLOSES_CONNECTION)))
+    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION))
         conn->broken = true;
     err = reds__deliver(&cl->base, cmd, &conn->arena, reply);
     reds__client_release(node->pool, conn);
     return err;
 }
 
-bool reds__cluster_may_retry(const reds__cstate *st, unsigned id, reds_err err, bool sent)
+bool reds__cluster_may_retry(const reds__cstate *st, uintptr_t id, reds_err err, bool sent)
 {
     if (err == REDS_ERR_BUSY_LOADING || !sent || st->tmpl->retry_writes)
         return true;
-    return id < reds__ncommands && (reds__commands[id].info.flags & REDS_CMD_READONLY);
+    return (reds__command_flags(id) & REDS_CMD_READONLY) != 0;
 }
 
 static bool may_retry(const reds__cstate *st, const reds__cmd *cmd, reds_err err, bool sent)

@@ -82,7 +82,7 @@ const reds__config *reds__cluster_node_config(const reds__cstate *st);
 void reds__cluster_node_failed(reds__cstate *st, reds__cnode *node);
 /* Whether a command that failed with `err` may run again: it was not
  * sent, it is read-only, or the node options allow retrying writes. */
-bool reds__cluster_may_retry(const reds__cstate *st, unsigned id, reds_err err, bool sent);
+bool reds__cluster_may_retry(const reds__cstate *st, uintptr_t id, reds_err err, bool sent);
 /* Connection errors, timeouts, LOADING: worth a reload and a retry. */
 bool reds__cluster_transient(reds_err err);
 

@@ -110,7 +110,7 @@ static void free_node_pipeline(reds_client **lent, reds_client **pipe)
 }
 
 /* Queue (or run, while watching) a packed command on an ordinary pipeline. */
-static reds_err forward(reds_client *pipe, unsigned id, const char *bytes, size_t len,
+static reds_err forward(reds_client *pipe, uintptr_t id, const char *bytes, size_t len,
                         reds__conv_fn conv, void *out)
 {
     char *dst = pipe->router->reserve(pipe, len);
@@ -127,7 +127,7 @@ static reds_err forward(reds_client *pipe, unsigned id, const char *bytes, size_
 }
 
 /* A redirection named by a pipeline's message "NAME: MOVED ...". */
-static bool redirect_in(const char *msg, unsigned id, reds__redirect *rd)
+static bool redirect_in(const char *msg, uintptr_t id, reds__redirect *rd)
 {
     size_t skip = strlen(reds__command_name(id)) + 2;
     if (strlen(msg) < skip)
@@ -197,7 +197,7 @@ static void set_err(cpipe *p, pentry *e, reds_err err, const char *text)
 static reds_err cp_run(reds_client *c, reds__cmd *cmd)
 {
     cpipe *p = (cpipe *)c;
-    const reds_catalog_entry *e = cmd->id < reds__ncommands ? &reds__commands[cmd->id].info : NULL;
+    const reds_catalog_entry *e = reds__command_info(cmd->id);
     if (e && (e->flags & REDS_CMD_CONNECTION_SCOPE)) {
         if (reds__pipeline_owns(cmd->id))
             return reds__error(REDS_ERR_DATA,
@@ -401,8 +401,7 @@ static reds_err exec_batch(cpipe *p)
     size_t ng = 0, gcap = 0;
     for (size_t i = 0; i < p->n; i++) {
         pentry *e = &p->q[i];
-        bool read = e->cmd.id < reds__ncommands &&
-                    (reds__commands[e->cmd.id].info.flags & REDS_CMD_READONLY);
+        bool read = (reds__command_flags(e->cmd.id) & REDS_CMD_READONLY) != 0;
         reds__cnode *node;
         reds_err err = reds__cluster_pick(st, e->slot, read, &node);
         if (!err)

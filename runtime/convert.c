@@ -2,7 +2,9 @@
  * fill helpers that generated record converters are made of. A converter
  * views the reply in the arena: strings are not copied again. */
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +124,26 @@ reds_err reds__fill_u64(const reds_reply *r, uint64_t *dst)
     return reds__bad_reply(r, "an unsigned decimal string");
 }
 
+/* Doubles are read in the C locale whatever the program gave setlocale():
+ * under de_DE, strtod() stops at the '.' of "1.5". The C locale object is
+ * made once, so a parse costs what strtod() does, without a uselocale()
+ * pair per call. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void)
+{
+    /* glibc and musl answer "C" with their built-in object, so this does
+     * not fail in practice; strtod() stays the fallback if it ever does. */
+    c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+static double strtod_c(const char *s, char **end)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    return c_locale ? strtod_l(s, end, c_locale) : strtod(s, end);
+}
+
 bool reds__parse_double(const char *s, size_t len, double *out)
 {
     if (!len || len > 400)
@@ -131,7 +153,7 @@ bool reds__parse_double(const char *s, size_t len, double *out)
     buf[len] = '\0';
     /* The server writes infinities as inf/-inf (and +inf); strtod knows. */
     errno = 0;
-    double v = strtod(buf, &end);
+    double v = strtod_c(buf, &end);
     if (*end || end == buf || (errno == ERANGE && !isinf(v)))
         return false;
     *out = v;
@@ -563,20 +585,47 @@ const reds_str *reds_map_get(const reds_map *map, reds_str key)
     return NULL;
 }
 
+/* "%.*g" in the C locale's notation, whatever the program gave
+ * setlocale(). printf() writes the locale's decimal point ("," under de_DE,
+ * several bytes in a few locales) between the integer and the fraction
+ * digits, and nothing else that depends on the locale. glibc has no
+ * snprintf_l(), and putting the '.' back is cheaper than switching the
+ * thread's locale with uselocale() around every call. */
+static size_t format_g(char *buf, size_t size, int digits, double v)
+{
+    int len = snprintf(buf, size, "%.*g", digits, v);
+    if (len < 0 || (size_t)len >= size)
+        return 0;
+    size_t n = (size_t)len, i = buf[0] == '-';
+    while (i < n && buf[i] >= '0' && buf[i] <= '9')
+        i++;
+    if (i == n || buf[i] == '.' || buf[i] == 'e')
+        return n;
+    size_t j = i + 1;
+    while (j < n && (buf[j] < '0' || buf[j] > '9'))
+        j++;
+    if (j == n) /* no fraction digits follow: not a decimal point */
+        return n;
+    buf[i] = '.';
+    memmove(buf + i + 1, buf + j, n - j + 1);
+    return n - (j - i - 1);
+}
+
 /* The shortest of 15, 16 or 17 significant digits that reads back as
  * exactly `v`: 0.1 is sent as "0.1", not "0.10000000000000001". */
-char *reds__put_f64_slow(char *p, double v)
+char *reds_ext_put_f64_slow(char *p, double v)
 {
-    char tmp[32];
-    int n = 0;
+    char tmp[64];
+    size_t n = 0;
     if (isinf(v)) {
-        n = snprintf(tmp, sizeof tmp, "%s", v > 0 ? "+inf" : "-inf");
+        n = 4;
+        memcpy(tmp, v > 0 ? "+inf" : "-inf", n);
     } else {
         for (int digits = 15; digits <= 17; digits++) {
-            n = snprintf(tmp, sizeof tmp, "%.*g", digits, v);
-            if (strtod(tmp, NULL) == v)
+            n = format_g(tmp, sizeof tmp, digits, v);
+            if (strtod_c(tmp, NULL) == v)
                 break;
         }
     }
-    return reds__put_str(p, reds_strn(tmp, (size_t)n));
+    return reds__put_str(p, reds_strn(tmp, n));
 }

@@ -74,7 +74,7 @@ const char *reds_err_name(reds_err err)
 static _Thread_local char message[512];
 static _Thread_local reds_err last_code;
 
-reds_err reds__last_err(void)
+reds_err reds_ext_last_error(void)
 {
     return last_code ? last_code : REDS_ERR;
 }

@@ -13,15 +13,8 @@
 
 #include <reds/client.h>
 #include <reds/catalog.h>
+#include <reds/extension.h>
 #include <reds/types.h>
-
-#if defined(__GNUC__)
-#define REDS__LIKELY(x)   __builtin_expect(!!(x), 1)
-#define REDS__UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define REDS__LIKELY(x)   (x)
-#define REDS__UNLIKELY(x) (x)
-#endif
 
 /* ------------------------------------------------------------------ arena */
 
@@ -35,7 +28,7 @@ typedef struct reds__chunk {
     size_t size;
 } reds__chunk;
 
-typedef struct reds__arena {
+typedef struct reds_arena {
     char *cur, *end;
     reds__chunk *head;
     struct reds__owned *result; /* set when a converter made an owned result */
@@ -83,13 +76,15 @@ reds_err reds__error(reds_err err, const char *fmt, ...)
 /* The code for a server error reply, by its prefix (LOADING, NOSCRIPT...). */
 reds_err reds__error_from_reply(const char *msg, size_t len);
 void reds__clear_error(void);
-/* The code of the last reds__error() on this thread. */
-reds_err reds__last_err(void);
+/* The code of the last reds__error() on this thread (the public
+ * reds_ext_last_error()). */
+#define reds__last_err reds_ext_last_error
 
 /* -------------------------------------------------------------- converters */
 
-/* Fill `out` from `r`. Owned results go through reds__arena_result(). */
-typedef reds_err (*reds__conv_fn)(const reds_reply *r, reds__arena *a, void *out);
+/* Fill `out` from `r`. Owned results go through reds__arena_result().
+ * The public reds_ext_converter: add-ons pass the reds_kind_* ones. */
+typedef reds_ext_converter reds__conv_fn;
 
 /* Shape errors, with the expected shape in the message. */
 reds_err reds__bad_reply(const reds_reply *r, const char *expected);
@@ -295,32 +290,41 @@ void reds__fork_unregister(reds__fork_hook *h);
 /* ---------------------------------------------------------------- commands */
 
 /* A command being packed: RESP written straight from typed arguments into
- * `buf` (the inline buffer for small commands), sent as is. */
-typedef struct reds__cmd {
-    char *buf;
-    size_t len;
-    unsigned id; /* index in reds__commands, or REDS__CMD_NONE */
-    reds__conv_fn conv;
-    void *out;
-    char inline_buf[256];
-} reds__cmd;
+ * `buf` (the inline buffer for small commands), sent as is. The struct is
+ * the public reds_ext_cmd (reds/extension.h), which add-ons declare too;
+ * `id` is a command reference: an index into reds__commands, the address
+ * of an add-on's reds_catalog_entry (never below reds__ncommands: no
+ * object lives in the first page), or REDS__CMD_NONE. */
+typedef reds_ext_cmd reds__cmd;
 
-#define REDS__CMD_NONE ((unsigned)-1)
+#define REDS__CMD_NONE ((uintptr_t)-1)
+
+/* The table entry of a command reference: the library's, an add-on's, or
+ * NULL for none. The library's own commands take the first branch. */
+static inline const reds_catalog_entry *reds__command_info(uintptr_t id)
+{
+    if (REDS__LIKELY(id < reds__ncommands))
+        return &reds__commands[id].info;
+    return id != REDS__CMD_NONE ? (const reds_catalog_entry *)id : NULL;
+}
+
+/* Its REDS_CMD_* flags; 0 for none. */
+static inline uint32_t reds__command_flags(uintptr_t id)
+{
+    const reds_catalog_entry *e = reds__command_info(id);
+    return e ? e->flags : 0;
+}
 
 /* Commands that change a connection's state (SELECT, CLIENT SETNAME...):
  * they would leak to the next borrower of a pooled connection. */
 static inline bool reds__connection_scoped(const reds__cmd *cmd)
 {
-    return cmd->id < reds__ncommands &&
-           (reds__commands[cmd->id].info.flags & REDS_CMD_CONNECTION_SCOPE);
+    return (reds__command_flags(cmd->id) & REDS_CMD_CONNECTION_SCOPE) != 0;
 }
 
-/* Running total while sizing a command, before anything is written. */
-typedef struct reds__size {
-    size_t argc;
-    size_t bytes;
-    const char *bad; /* name of the first invalid argument */
-} reds__size;
+/* Running total while sizing a command, before anything is written (the
+ * public reds_ext_size). */
+typedef reds_ext_size reds__size;
 
 /* --------------------------------------------------------------- routers */
 
@@ -377,7 +381,7 @@ reds_err reds__pipeline_preload(reds_client *c, const char *sha, reds_str source
 /* A queued command's output and outcome, shared by the pipelines of
  * every router (pipeline.c, cluster_pipeline.c). */
 typedef struct reds__queued {
-    unsigned id;
+    uintptr_t id; /* a command reference, as reds__cmd's */
     reds__conv_fn conv;
     void *out;
     reds_err err;
@@ -399,7 +403,7 @@ reds_err reds__queued_report(const reds__queued *q, size_t i, size_t n);
 /* reds_pipeline_result() of one command. */
 reds_err reds__queued_result(const reds__queued *q, const char **msg);
 /* MULTI, EXEC, DISCARD, WATCH, UNWATCH: pipelines run them themselves. */
-bool reds__pipeline_owns(unsigned id);
+bool reds__pipeline_owns(uintptr_t id);
 /* Room for `bound` more bytes after `len` in a doubling buffer: the
  * check inline (once per queued command), the growing out of line. */
 char *reds__buf_grow(char **buf, size_t *cap, size_t len, size_t bound);
@@ -444,12 +448,15 @@ reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd);
  * router once the reply is in the arena. */
 reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a, const reds_reply *reply);
 
-/* The entry point of every generated wrapper, after packing. */
-reds_err reds__cmd_run(reds_client *c, reds__cmd *cmd, char *end, reds__conv_fn conv, void *out);
+/* The entry point of every generated wrapper, after packing: the public
+ * reds_ext_run() of add-ons. */
+#define reds__cmd_run reds_ext_run
 /* Start a command of `size.argc` arguments; returns where to write, or
- * NULL (error already set) on a NULL handle or invalid arguments. */
-char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, unsigned id, const reds__size *size);
-const char *reds__command_name(unsigned id);
+ * NULL (error already set) on a NULL handle or invalid arguments. Add-ons
+ * start theirs with reds_ext_begin(), which gives an entry's address. */
+char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, uintptr_t id, const reds__size *size);
+/* The name of a command reference, for messages ("command" for none). */
+const char *reds__command_name(uintptr_t id);
 /* The arguments of a packed command as views into `buf` (at most `max`);
  * returns how many. Routers pass them to reds_catalog_keys(). */
 size_t reds__cmd_argv(const char *buf, size_t len, reds_str *argv, size_t max);

@@ -238,7 +238,7 @@ static reds_err watch_lost_err(const char *what)
 }
 
 /* Send one command made by hand (WATCH, UNWATCH) on the pinned connection. */
-static reds_err send_now(pipeline *p, unsigned id, const char *buf, size_t len)
+static reds_err send_now(pipeline *p, uintptr_t id, const char *buf, size_t len)
 {
     reds__cmd cmd;
     cmd.buf = (char *)buf;
@@ -251,7 +251,7 @@ static reds_err send_now(pipeline *p, unsigned id, const char *buf, size_t len)
 
 /* ------------------------------------------------------------- routing */
 
-bool reds__pipeline_owns(unsigned id)
+bool reds__pipeline_owns(uintptr_t id)
 {
     return id == REDS__CMD_MULTI || id == REDS__CMD_EXEC || id == REDS__CMD_DISCARD ||
            id == REDS__CMD_WATCH || id == REDS__CMD_UNWATCH;
@@ -262,7 +262,7 @@ static reds_err pipe_run(reds_client *c, reds__cmd *cmd)
     pipeline *p = (pipeline *)c;
     /* One flag test keeps the common commands off the slow checks: the
      * transaction commands are all flagged noscript. */
-    uint32_t flags = cmd->id < reds__ncommands ? reds__commands[cmd->id].info.flags : 0;
+    uint32_t flags = reds__command_flags(cmd->id);
     if (REDS__UNLIKELY(flags & (REDS_CMD_NOSCRIPT | REDS_CMD_CONNECTION_SCOPE))) {
         if (reds__pipeline_owns(cmd->id))
             return reds__error(REDS_ERR_DATA,

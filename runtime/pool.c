@@ -212,7 +212,7 @@ static bool may_retry(const reds__config *cfg, const reds__cmd *cmd, reds_err er
         return false;
     if (!sent || cfg->retry_writes)
         return true;
-    return cmd->id < reds__ncommands && (reds__commands[cmd->id].info.flags & REDS_CMD_READONLY);
+    return (reds__command_flags(cmd->id) & REDS_CMD_READONLY) != 0;
 }
 
 uint64_t reds__random(void)

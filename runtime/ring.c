@@ -174,7 +174,7 @@ static reds_err ring_run(reds_client *c, reds__cmd *cmd)
     ring_client *r = (ring_client *)c;
     if (REDS__UNLIKELY(reds__connection_scoped(cmd)))
         return reds__refuse_connection_scope(cmd);
-    const reds_catalog_entry *e = cmd->id < reds__ncommands ? &reds__commands[cmd->id].info : NULL;
+    const reds_catalog_entry *e = reds__command_info(cmd->id);
     bool write = e && (e->flags & REDS_CMD_WRITE);
     bool readonly = e && (e->flags & REDS_CMD_READONLY);
     size_t node;

@@ -22,36 +22,31 @@ static void write_file(const char *path, const char *text)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/reds-codegen-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    test_tmpdir(dir, "codegen");
     snprintf(spec_dir, sizeof spec_dir, "%s/spec", dir);
     snprintf(out_dir, sizeof out_dir, "%s/out", dir);
     ck_assert_int_eq(mkdir(spec_dir, 0700), 0);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "cp spec/replies.yaml %s/", spec_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    char log[256];
+    ck_assert_int_eq(test_sh(log, sizeof log, "cp spec/replies.yaml %s/", spec_dir), 0);
 }
 
 static void teardown(void)
 {
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    test_rmtree(dir);
+}
+
+/* Run `cmd` (a shell command line); its output (stdout and stderr) in
+ * `log`, its exit status returned. */
+static int run(const char *cmd, char *log, size_t size)
+{
+    return test_sh(log, size, "%s", cmd);
 }
 
 /* Run the generator on spec_dir; its output (stdout and stderr) in `log`. */
 static int generate(char *log, size_t size)
 {
-    const char *python = getenv("REDS_PYTHON");
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s codegen/generate.py --spec %s --out %s 2>&1",
-             python && *python ? python : "python3", spec_dir, out_dir);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(log, 1, size - 1, p);
-    log[n] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return test_sh(log, size, "%s codegen/generate.py --spec %s --out %s", test_python(), spec_dir,
+                   out_dir);
 }
 
 static const char *valid_get = "GET:\n"
@@ -157,7 +152,135 @@ START_TEST(count_of_needs_a_sibling_array)
     refused("GET:\n  summary: s\n  since: \"1.0.0\"\n  arity: -2\n  arguments:\n"
             "    - {name: numkeys, type: integer, count_of: key}\n"
             "    - {name: key, type: key}\n  reply: int\n",
-            "1: GET: count_of 'key': a required top-level integer counting one sibling array");
+            "6: GET: count_of 'key': a required integer counting one sibling array (top-level or "
+            "in a block)");
+    /* The choices of a oneof are not siblings: nothing to count there. */
+    refused("GET:\n  summary: s\n  since: \"1.0.0\"\n  arity: -2\n  arguments:\n"
+            "    - name: x\n      type: oneof\n      arguments:\n"
+            "        - {name: numkeys, type: integer, token: KEYS, count_of: key}\n"
+            "        - {name: key, type: key, multiple: true}\n  reply: int\n",
+            "9: GET: count_of 'key': a required integer counting one sibling array (top-level or "
+            "in a block)");
+}
+END_TEST
+
+START_TEST(same_count_as_needs_a_sibling_array)
+{
+    refused("GET:\n  summary: s\n  since: \"1.0.0\"\n  arity: -2\n  arguments:\n"
+            "    - {name: key, type: key, multiple: true}\n"
+            "    - {name: id, type: string, same_count_as: key}\n  reply: int\n",
+            "7: GET: id: same_count_as names a sibling array, on an array");
+    refused("GET:\n  summary: s\n  since: \"1.0.0\"\n  arity: -2\n  arguments:\n"
+            "    - {name: key, type: key, multiple: true}\n"
+            "    - {name: id, type: string, multiple: true, same_count_as: nosuch}\n"
+            "  reply: int\n",
+            "7: GET: id: same_count_as names a sibling array, on an array");
+}
+END_TEST
+
+/* A driver for wrappers generated from a test spec, with no library and
+ * no server: the runtime's entry points are stubs that print the packed
+ * command (or the error), so that a test sees the exact bytes. It names
+ * both the internal entry points and their reds_ext_* public forms. */
+static const char *driver =
+    "#include <stdarg.h>\n"
+    "#include <stdint.h>\n"
+    "#include <stdio.h>\n"
+    "#include <reds/commands.h>\n"
+    "typedef struct { size_t argc, bytes; const char *bad; } size_view;\n"
+    "static char buf[4096];\n"
+    "static int last;\n"
+    "int reds__error(int err, const char *fmt, ...) {\n"
+    "    va_list ap; va_start(ap, fmt); printf(\"error %s: \",\n"
+    "    err == REDS_ERR_DATA ? \"DATA\" : \"other\"); vprintf(fmt, ap);\n"
+    "    va_end(ap); return last = err; }\n"
+    "int reds__last_err(void) { return last; }\n"
+    "int reds_ext_last_error(void) { return last; }\n"
+    "char *reds__cmd_begin(void *c, void *cmd, uintptr_t id, const size_view *sz) {\n"
+    "    (void)c; (void)cmd; (void)id;\n"
+    "    if (sz->bad) { reds__error(REDS_ERR_DATA, \"bad %s\", sz->bad); return NULL; }\n"
+    "    return buf + sprintf(buf, \"*%zu\\r\\n\", sz->argc); }\n"
+    "int reds__cmd_run(void *c, void *cmd, char *end, void *conv, void *out) {\n"
+    "    (void)c; (void)cmd; (void)conv; (void)out;\n"
+    "    fwrite(buf, 1, (size_t)(end - buf), stdout); return 0; }\n"
+    "int reds_ext_run(void *c, void *cmd, char *end, void *conv, void *out) {\n"
+    "    return reds__cmd_run(c, cmd, end, conv, out); }\n";
+
+/* Generate from the spec already in spec_dir, build `main_text` (a main()
+ * calling the generated wrappers) with the driver, run it; its output in
+ * `log`. */
+static void build_and_run(const char *main_text, char *log, size_t size)
+{
+    char path[192], cmd[2048];
+    ck_assert_msg(generate(log, size) == 0, "%s", log);
+    snprintf(path, sizeof path, "%s/driver.c", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(driver, f);
+    fputs(main_text, f);
+    fclose(f);
+    const char *cc = getenv("CC");
+    /* Symbols the driver never calls (reply converters) may stay
+     * unresolved: the stubs never convert a reply. */
+    snprintf(cmd, sizeof cmd,
+             "%s -std=c11 -D_GNU_SOURCE -w -I%s/include -I%s -Iruntime -Iruntime/include "
+             "%s/commands.c %s -o %s/driver -Wl,--unresolved-symbols=ignore-all -lm 2>&1 && "
+             "%s/driver",
+             cc && *cc ? cc : "cc", out_dir, out_dir, out_dir, path, dir, dir);
+    run(cmd, log, size);
+}
+
+/* Redis 7.4's HTTL key FIELDS numfields field [field ...]: a count_of
+ * with a token sends the token, then the count, then the array. */
+START_TEST(count_of_with_a_token_packs_exactly)
+{
+    char path[192], log[8192];
+    snprintf(path, sizeof path, "%s/hash.yaml", spec_dir);
+    write_file(path, "HTTL:\n  summary: s\n  since: \"7.4.0\"\n  arity: -5\n  arguments:\n"
+                     "    - {name: key, type: key, key_spec_index: 0}\n"
+                     "    - {name: numfields, type: integer, token: FIELDS, count_of: field}\n"
+                     "    - {name: field, type: string, multiple: true}\n"
+                     "  reply: int\n"
+                     "HPERSIST:\n  summary: s\n  since: \"7.4.0\"\n  arity: -5\n  arguments:\n"
+                     "    - {name: key, type: key, key_spec_index: 0}\n"
+                     "    - name: fields\n      type: block\n      token: FIELDS\n"
+                     "      arguments:\n"
+                     "        - {name: numfields, type: integer, count_of: field}\n"
+                     "        - {name: field, type: string, multiple: true}\n"
+                     "  reply: int\n");
+    build_and_run("int main(void) {\n"
+                  "    reds_str f[] = {REDS_STR(\"a\"), REDS_STR(\"bc\")};\n"
+                  "    reds_client *c = (reds_client *)f;\n"
+                  "    reds_httl(c, REDS_STR(\"k\"), f, 2, NULL); puts(\"|\");\n"
+                  "    reds_hpersist(c, REDS_STR(\"k\"), f, 1, NULL); puts(\"|\");\n"
+                  "    reds_httl(c, REDS_STR(\"k\"), f, 0, NULL); puts(\"|\");\n"
+                  "    return 0; }\n",
+                  log, sizeof log);
+    ck_assert_str_eq(log, "*6\r\n$4\r\nHTTL\r\n$1\r\nk\r\n$6\r\nFIELDS\r\n$1\r\n2\r\n"
+                          "$1\r\na\r\n$2\r\nbc\r\n|\n"
+                          "*5\r\n$8\r\nHPERSIST\r\n$1\r\nk\r\n$6\r\nFIELDS\r\n$1\r\n1\r\n"
+                          "$1\r\na\r\n|\n"
+                          "error DATA: HTTL: field needs at least one element|\n");
+}
+END_TEST
+
+/* make check-generated also fails on a file the generator does not write. */
+START_TEST(check_finds_stray_files)
+{
+    char path[192], log[4096], cmd[512];
+    const char *python = getenv("REDS_PYTHON");
+    snprintf(path, sizeof path, "%s/string.yaml", spec_dir);
+    write_file(path, valid_get);
+    ck_assert_msg(generate(log, sizeof log) == 0, "%s", log);
+    snprintf(cmd, sizeof cmd, "%s codegen/generate.py --spec %s --out %s --check 2>&1",
+             python && *python ? python : "python3", spec_dir, out_dir);
+    ck_assert_msg(run(cmd, log, sizeof log) == 0, "%s", log);
+    snprintf(path, sizeof path, "%s/include/reds/old_name.h", out_dir);
+    write_file(path, "/* left over */\n");
+    ck_assert_int_eq(run(cmd, log, sizeof log), 1);
+    ck_assert_msg(strstr(log, "include/reds/old_name.h") != NULL, "%s", log);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_msg(run(cmd, log, sizeof log) == 0, "%s", log);
 }
 END_TEST
 
@@ -221,7 +344,7 @@ START_TEST(valid_spec_renders_deterministically)
     snprintf(path, sizeof path, "%s/string.yaml", spec_dir);
     write_file(path, valid_get);
     ck_assert_msg(generate(log, sizeof log) == 0, "%s", log);
-    ck_assert_ptr_nonnull(strstr(log, "6 file(s) updated"));
+    ck_assert_ptr_nonnull(strstr(log, "7 file(s) updated"));
     /* A second run finds nothing to change. */
     ck_assert_msg(generate(log, sizeof log) == 0, "%s", log);
     ck_assert_ptr_nonnull(strstr(log, "0 file(s) updated"));
@@ -264,6 +387,9 @@ static Suite *suite(void)
     tcase_add_test(tc, variant_path_not_found);
     tcase_add_test(tc, clashing_c_names);
     tcase_add_test(tc, count_of_needs_a_sibling_array);
+    tcase_add_test(tc, same_count_as_needs_a_sibling_array);
+    tcase_add_test(tc, count_of_with_a_token_packs_exactly);
+    tcase_add_test(tc, check_finds_stray_files);
     tcase_add_test(tc, single_needs_a_multiple);
     tcase_add_test(tc, c_arguments_only_where_the_server_has_none);
     tcase_add_test(tc, record_layout_rules);

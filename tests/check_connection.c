@@ -269,10 +269,11 @@ START_TEST(hello_2)
     reds_hello_reply *h = NULL;
     ASSERT_OK(reds_hello(d, &(reds_hello_opts){.arguments = {.set = true, .protover = 2}}, &h));
     ck_assert_int_eq(h->proto, 2);
-    ASSERT_STR(&h->server, "redis");
+    ASSERT_STR(&h->server, ON_SERVER("redis", "valkey"));
     ck_assert_int_gt(h->id, 0);
     ck_assert_int_eq(h->id, id_of(d));
-    ck_assert(h->version.len > 2 && memcmp(h->version.ptr, "7.", 2) == 0);
+    /* What INFO says: redis_version on Redis, valkey_version on Valkey. */
+    ASSERT_STR(&h->version, test_server.version);
     ASSERT_STR(&h->mode, "standalone");
     ASSERT_STR(&h->role, "master");
     ck_assert_ptr_nonnull(h->modules);
@@ -284,6 +285,43 @@ START_TEST(hello_2)
     reds_free(h);
     ASSERT_OK(reds_hello(d, NULL, NULL));
     reds_client_free(d);
+}
+END_TEST
+
+/* The fixture starts the server a test asks for whatever REDS_TEST_SERVER
+ * says (a test of a command only Valkey has needs that), and knows what it
+ * runs: the kind and version HELLO names too. */
+START_TEST(fixture_starts_either_server)
+{
+    static const struct {
+        fixture_kind kind;
+        const char *name, *series;
+        int low, high;
+    } want[] = {{FIXTURE_REDIS, "redis", "7.0.", 70000, 70100},
+                {FIXTURE_VALKEY, "valkey", "8.0.", 80000, 80100}};
+    for (size_t i = 0; i < 2; i++) {
+        fixture_server s;
+        ck_assert_int_eq(fixture_start_kind(&s, want[i].kind, NULL), 0);
+        ck_assert_int_eq(s.kind, want[i].kind);
+        ck_assert_str_eq(fixture_kind_name(s.kind), want[i].name);
+        ck_assert_msg(strncmp(s.version, want[i].series, 4) == 0, "%s %s, expected %s*",
+                      want[i].name, s.version, want[i].series);
+        ck_assert_int_ge(fixture_version(&s), want[i].low);
+        ck_assert_int_lt(fixture_version(&s), want[i].high);
+        reds_client *pool = NULL, *d = NULL;
+        ASSERT_OK(reds_client_new(&(reds_options){.host = "127.0.0.1", .port = s.port}, &pool));
+        ASSERT_OK(reds_client_dedicated(pool, &d));
+        reds_hello_reply *h = NULL;
+        ASSERT_OK(reds_hello(d, NULL, &h));
+        ASSERT_STR(&h->server, want[i].name);
+        ASSERT_STR(&h->version, s.version);
+        reds_free(h);
+        reds_client_free(d);
+        reds_client_free(pool);
+        fixture_stop(&s);
+    }
+    /* The suite's own server is the kind REDS_TEST_SERVER names. */
+    ck_assert_int_eq(test_server.kind, fixture_server_kind());
 }
 END_TEST
 
@@ -990,7 +1028,7 @@ static Suite *suite(void)
         {"scope", {pooled_client_refuses_connection_scope}},
         {"select", {select_isolates_databases}},
         {"auth", {auth_acl_user}},
-        {"hello", {hello_2, hello_auth_setname, hello_3_is_refused}},
+        {"hello", {hello_2, hello_auth_setname, hello_3_is_refused, fixture_starts_either_server}},
         {"names_info", {setname_getname, client_id_and_info, client_list_filters, client_help}},
         {"kill", {kill_by_id, kill_addr_old_form, kill_filters, kill_argument_checks}},
         {"pause", {pause_write_unpause, pause_all}},

@@ -6,169 +6,107 @@
 
 #include "testutil.h"
 
-#include "internal.h"
-
-static char sent[4096];
-static size_t sent_len;
-static int calls;
-
-static reds_err capture_run(reds_client *c, reds__cmd *cmd)
-{
-    (void)c;
-    ck_assert_uint_lt(cmd->len, sizeof sent);
-    memcpy(sent, cmd->buf, cmd->len);
-    sent_len = cmd->len;
-    calls++;
-    return REDS_OK;
-}
-
-static void capture_destroy(reds_client *c)
-{
-    (void)c;
-}
-
-static const reds__router capture_router = {"capture", capture_run,     NULL,
-                                            NULL,      capture_destroy, NULL};
-static struct reds_client capture = {&capture_router, NULL, NULL, NULL};
-static reds_client *const cap = &capture;
-
-static void reset(void)
-{
-    sent_len = 0;
-    calls = 0;
-}
-
-/* `len` bytes made printable: \r, \n and \0 spelled out. */
-static const char *escaped(const char *s, size_t len)
-{
-    static char out[8192];
-    size_t n = 0;
-    for (size_t i = 0; i < len && n + 4 < sizeof out; i++) {
-        const char *esc = s[i] == '\r' ? "\\r" : s[i] == '\n' ? "\\n" : s[i] == '\0' ? "\\0" : NULL;
-        if (esc) {
-            memcpy(out + n, esc, 2);
-            n += 2;
-        } else {
-            out[n++] = s[i];
-        }
-    }
-    out[n] = '\0';
-    return out;
-}
-
-/* What was sent equals `expect` (a RESP string; sizeof keeps NULs). */
-#define ASSERT_SENT(expect)                                                                        \
-    do {                                                                                           \
-        size_t n_ = sizeof(expect) - 1;                                                            \
-        ck_assert_msg(calls == 1, "expected one command, got %d", calls);                          \
-        ck_assert_msg(sent_len == n_ && memcmp(sent, expect, n_) == 0, "sent %s",                  \
-                      escaped(sent, sent_len));                                                    \
-        reset();                                                                                   \
-    } while (0)
-
-#define ASSERT_NOTHING_SENT(expr, code)                                                            \
-    do {                                                                                           \
-        ASSERT_ERR(expr, code);                                                                    \
-        ck_assert_int_eq(calls, 0);                                                                \
-    } while (0)
+#include "testpack.h"
 
 START_TEST(scalars_and_tokens)
 {
-    reset();
-    ASSERT_OK(reds_get(cap, REDS_STR("k"), NULL));
+    test_cap_reset();
+    ASSERT_OK(reds_get(test_cap, REDS_STR("k"), NULL));
     ASSERT_SENT("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
     /* Binary-safe: NUL and CRLF inside values go through as they are. */
-    ASSERT_OK(reds_set(cap, REDS_STR("a\0b"), reds_strn("x\r\ny", 4), NULL, NULL));
+    ASSERT_OK(reds_set(test_cap, REDS_STR("a\0b"), reds_strn("x\r\ny", 4), NULL, NULL));
     ASSERT_SENT("*3\r\n$3\r\nSET\r\n$3\r\na\0b\r\n$4\r\nx\r\ny\r\n");
     /* The empty string, and a NULL view of length 0, are both "". */
-    ASSERT_OK(reds_set(cap, reds_strn(NULL, 0), REDS_STR(""), NULL, NULL));
+    ASSERT_OK(reds_set(test_cap, reds_strn(NULL, 0), REDS_STR(""), NULL, NULL));
     ASSERT_SENT("*3\r\n$3\r\nSET\r\n$0\r\n\r\n$0\r\n\r\n");
-    ASSERT_OK(reds_incrby(cap, REDS_STR("n"), INT64_MIN, NULL));
+    ASSERT_OK(reds_incrby(test_cap, REDS_STR("n"), INT64_MIN, NULL));
     ASSERT_SENT("*3\r\n$6\r\nINCRBY\r\n$1\r\nn\r\n$20\r\n-9223372036854775808\r\n");
-    ASSERT_OK(reds_incrby(cap, REDS_STR("n"), 0, NULL));
+    ASSERT_OK(reds_incrby(test_cap, REDS_STR("n"), 0, NULL));
     ASSERT_SENT("*3\r\n$6\r\nINCRBY\r\n$1\r\nn\r\n$1\r\n0\r\n");
     /* Scan cursors are unsigned 64-bit, up to the top of the range. */
-    ASSERT_OK(reds_scan(cap, UINT64_MAX, NULL, NULL));
+    ASSERT_OK(reds_scan(test_cap, UINT64_MAX, NULL, NULL));
     ASSERT_SENT("*2\r\n$4\r\nSCAN\r\n$20\r\n18446744073709551615\r\n");
     /* A subcommand is two words. */
-    ASSERT_OK(reds_object_encoding(cap, REDS_STR("k"), NULL));
+    ASSERT_OK(reds_object_encoding(test_cap, REDS_STR("k"), NULL));
     ASSERT_SENT("*3\r\n$6\r\nOBJECT\r\n$8\r\nENCODING\r\n$1\r\nk\r\n");
 }
 END_TEST
 
 START_TEST(doubles)
 {
-    reset();
-    ASSERT_OK(reds_incrbyfloat(cap, REDS_STR("f"), 1.5, NULL));
+    test_cap_reset();
+    ASSERT_OK(reds_incrbyfloat(test_cap, REDS_STR("f"), 1.5, NULL));
     ASSERT_SENT("*3\r\n$11\r\nINCRBYFLOAT\r\n$1\r\nf\r\n$3\r\n1.5\r\n");
-    ASSERT_OK(reds_incrbyfloat(cap, REDS_STR("f"), -3, NULL));
+    ASSERT_OK(reds_incrbyfloat(test_cap, REDS_STR("f"), -3, NULL));
     ASSERT_SENT("*3\r\n$11\r\nINCRBYFLOAT\r\n$1\r\nf\r\n$2\r\n-3\r\n");
     /* The shortest text that reads back as exactly the same double. */
-    ASSERT_OK(reds_incrbyfloat(cap, REDS_STR("f"), 0.1, NULL));
+    ASSERT_OK(reds_incrbyfloat(test_cap, REDS_STR("f"), 0.1, NULL));
     ASSERT_SENT("*3\r\n$11\r\nINCRBYFLOAT\r\n$1\r\nf\r\n$3\r\n0.1\r\n");
-    ASSERT_OK(reds_incrbyfloat(cap, REDS_STR("f"), 0.1 + 0.2, NULL));
+    ASSERT_OK(reds_incrbyfloat(test_cap, REDS_STR("f"), 0.1 + 0.2, NULL));
     ASSERT_SENT("*3\r\n$11\r\nINCRBYFLOAT\r\n$1\r\nf\r\n$19\r\n0.30000000000000004\r\n");
-    ASSERT_OK(reds_incrbyfloat(cap, REDS_STR("f"), INFINITY, NULL));
+    ASSERT_OK(reds_incrbyfloat(test_cap, REDS_STR("f"), INFINITY, NULL));
     ASSERT_SENT("*3\r\n$11\r\nINCRBYFLOAT\r\n$1\r\nf\r\n$4\r\n+inf\r\n");
-    ASSERT_OK(reds_incrbyfloat(cap, REDS_STR("f"), -INFINITY, NULL));
+    ASSERT_OK(reds_incrbyfloat(test_cap, REDS_STR("f"), -INFINITY, NULL));
     ASSERT_SENT("*3\r\n$11\r\nINCRBYFLOAT\r\n$1\r\nf\r\n$4\r\n-inf\r\n");
-    ASSERT_OK(reds_incrbyfloat(cap, REDS_STR("f"), 1e300, NULL));
+    ASSERT_OK(reds_incrbyfloat(test_cap, REDS_STR("f"), 1e300, NULL));
     ASSERT_SENT("*3\r\n$11\r\nINCRBYFLOAT\r\n$1\r\nf\r\n$6\r\n1e+300\r\n");
-    ASSERT_NOTHING_SENT(reds_incrbyfloat(cap, REDS_STR("f"), NAN, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_incrbyfloat(test_cap, REDS_STR("f"), NAN, NULL), REDS_ERR_DATA);
 }
 END_TEST
 
 START_TEST(options_oneofs_and_enums)
 {
-    reset();
+    test_cap_reset();
     /* Every optional argument, 0 included, is expressible. */
     reds_set_opts o = {.condition = REDS_SET_CONDITION_NX, .ex = REDS_I64(0)};
-    ASSERT_OK(reds_set(cap, REDS_STR("k"), REDS_STR("v"), &o, NULL));
+    ASSERT_OK(reds_set(test_cap, REDS_STR("k"), REDS_STR("v"), &o, NULL));
     ASSERT_SENT("*6\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$2\r\nNX\r\n$2\r\nEX\r\n$1\r\n0\r\n");
     reds_set_opts keep = {.condition = REDS_SET_CONDITION_XX, .keepttl = true};
-    ASSERT_OK(reds_set(cap, REDS_STR("k"), REDS_STR("v"), &keep, NULL));
+    ASSERT_OK(reds_set(test_cap, REDS_STR("k"), REDS_STR("v"), &keep, NULL));
     ASSERT_SENT("*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$2\r\nXX\r\n$7\r\nKEEPTTL\r\n");
     /* The GET variant always sends GET, in its place. */
     reds_set_opts px = {.px = REDS_I64(1500)};
-    ASSERT_OK(reds_set_get(cap, REDS_STR("k"), REDS_STR("v"), &px, NULL));
+    ASSERT_OK(reds_set_get(test_cap, REDS_STR("k"), REDS_STR("v"), &px, NULL));
     ASSERT_SENT("*6\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$3\r\nGET\r\n$2\r\nPX\r\n$4\r\n1500\r\n");
     reds_expire_opts gt = {.condition = REDS_EXPIRE_CONDITION_GT};
-    ASSERT_OK(reds_expire(cap, REDS_STR("k"), 10, &gt, NULL));
+    ASSERT_OK(reds_expire(test_cap, REDS_STR("k"), 10, &gt, NULL));
     ASSERT_SENT("*4\r\n$6\r\nEXPIRE\r\n$1\r\nk\r\n$2\r\n10\r\n$2\r\nGT\r\n");
 
     /* Mutually exclusive choices and bad enum values never leave. */
     reds_set_opts two = {.ex = REDS_I64(1), .pxat = REDS_I64(2)};
-    ASSERT_NOTHING_SENT(reds_set(cap, REDS_STR("k"), REDS_STR("v"), &two, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_set(test_cap, REDS_STR("k"), REDS_STR("v"), &two, NULL),
+                        REDS_ERR_DATA);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "at most one of"));
     reds_set_opts bad = {.condition = (reds_set_condition)7};
-    ASSERT_NOTHING_SENT(reds_set(cap, REDS_STR("k"), REDS_STR("v"), &bad, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_set(test_cap, REDS_STR("k"), REDS_STR("v"), &bad, NULL),
+                        REDS_ERR_DATA);
     reds_getex_opts persist_and_ex = {.persist = true, .ex = REDS_I64(5)};
-    ASSERT_NOTHING_SENT(reds_getex(cap, REDS_STR("k"), &persist_and_ex, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_getex(test_cap, REDS_STR("k"), &persist_and_ex, NULL), REDS_ERR_DATA);
 }
 END_TEST
 
 START_TEST(arrays_and_items)
 {
-    reset();
+    test_cap_reset();
     reds_str keys[] = {REDS_STR("a"), REDS_STR("bb")};
-    ASSERT_OK(reds_del(cap, keys, 2, NULL));
+    ASSERT_OK(reds_del(test_cap, keys, 2, NULL));
     ASSERT_SENT("*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$2\r\nbb\r\n");
     reds_key_value kv[] = {{REDS_STR("k1"), REDS_STR("v1")}, {REDS_STR("k2"), REDS_STR("")}};
-    ASSERT_OK(reds_mset(cap, kv, 2));
+    ASSERT_OK(reds_mset(test_cap, kv, 2));
     ASSERT_SENT("*5\r\n$4\r\nMSET\r\n$2\r\nk1\r\n$2\r\nv1\r\n$2\r\nk2\r\n$0\r\n\r\n");
     /* A required array may not be empty, nor NULL with a count. */
-    ASSERT_NOTHING_SENT(reds_del(cap, keys, 0, NULL), REDS_ERR_DATA);
-    ASSERT_NOTHING_SENT(reds_del(cap, NULL, 3, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_del(test_cap, keys, 0, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_del(test_cap, NULL, 3, NULL), REDS_ERR_DATA);
     /* Absurd counts are refused before anything is read or sent. */
-    ASSERT_NOTHING_SENT(reds_del(cap, keys, SIZE_MAX / 2, NULL), REDS_ERR_DATA);
-    ASSERT_NOTHING_SENT(reds_get(cap, reds_strn(NULL, 3), NULL), REDS_ERR_DATA);
-    ASSERT_NOTHING_SENT(reds_get(cap, reds_strn("x", SIZE_MAX), NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_del(test_cap, keys, SIZE_MAX / 2, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_get(test_cap, reds_strn(NULL, 3), NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_get(test_cap, reds_strn("x", SIZE_MAX), NULL), REDS_ERR_DATA);
 }
 END_TEST
 
 START_TEST(blocks_and_repeated_tokens)
 {
-    reset();
+    test_cap_reset();
     /* SORT: an optional block with a token, a repeated token (GET ... GET
      * ...), an enum and a flag, in Redis order. */
     reds_str get[] = {REDS_STR("#"), REDS_STR("w_*")};
@@ -178,26 +116,27 @@ START_TEST(blocks_and_repeated_tokens)
                         .nget = 2,
                         .order = REDS_SORT_ORDER_DESC,
                         .alpha = true};
-    ASSERT_OK(reds_sort(cap, REDS_STR("l"), &o, NULL));
+    ASSERT_OK(reds_sort(test_cap, REDS_STR("l"), &o, NULL));
     ASSERT_SENT(
         "*13\r\n$4\r\nSORT\r\n$1\r\nl\r\n$2\r\nBY\r\n$3\r\nw_*\r\n$5\r\nLIMIT\r\n$1\r\n0\r\n"
         "$1\r\n5\r\n$3\r\nGET\r\n$1\r\n#\r\n$3\r\nGET\r\n$3\r\nw_*\r\n$4\r\nDESC\r\n"
         "$5\r\nALPHA\r\n");
-    ASSERT_OK(reds_sort_store(cap, REDS_STR("l"), REDS_STR("dst"), NULL, NULL));
+    ASSERT_OK(reds_sort_store(test_cap, REDS_STR("l"), REDS_STR("dst"), NULL, NULL));
     ASSERT_SENT("*4\r\n$4\r\nSORT\r\n$1\r\nl\r\n$5\r\nSTORE\r\n$3\r\ndst\r\n");
     /* A token sent once before all elements (MIGRATE KEYS), and a token
      * that is the empty string. */
     reds_migrate_key_or_empty_string none = {.empty_string = true};
     reds_str mkeys[] = {REDS_STR("x"), REDS_STR("y")};
     reds_migrate_opts mo = {.copy = true, .keys = mkeys, .nkeys = 2};
-    ASSERT_OK(reds_migrate(cap, REDS_STR("h"), 7000, none, 0, 100, &mo, NULL));
+    ASSERT_OK(reds_migrate(test_cap, REDS_STR("h"), 7000, none, 0, 100, &mo, NULL));
     ASSERT_SENT(
         "*10\r\n$7\r\nMIGRATE\r\n$1\r\nh\r\n$4\r\n7000\r\n$0\r\n\r\n$1\r\n0\r\n$3\r\n100\r\n"
         "$4\r\nCOPY\r\n$4\r\nKEYS\r\n$1\r\nx\r\n$1\r\ny\r\n");
     reds_migrate_key_or_empty_string both = {.key = REDS_STR("k"), .empty_string = true};
-    ASSERT_NOTHING_SENT(reds_migrate(cap, REDS_STR("h"), 1, both, 0, 1, NULL, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_migrate(test_cap, REDS_STR("h"), 1, both, 0, 1, NULL, NULL),
+                        REDS_ERR_DATA);
     reds_migrate_key_or_empty_string neither = {0};
-    ASSERT_NOTHING_SENT(reds_migrate(cap, REDS_STR("h"), 1, neither, 0, 1, NULL, NULL),
+    ASSERT_NOTHING_SENT(reds_migrate(test_cap, REDS_STR("h"), 1, neither, 0, 1, NULL, NULL),
                         REDS_ERR_DATA);
     /* Nested optional blocks: HELLO 2 AUTH user pass SETNAME name. */
     reds_hello_opts h = {.arguments = {.set = true,
@@ -206,7 +145,7 @@ START_TEST(blocks_and_repeated_tokens)
                                                              .username = REDS_STR("u"),
                                                              .password = REDS_STR("p")},
                                        .clientname = REDS_STR("n")}};
-    ASSERT_OK(reds_hello(cap, &h, NULL));
+    ASSERT_OK(reds_hello(test_cap, &h, NULL));
     ASSERT_SENT(
         "*7\r\n$5\r\nHELLO\r\n$1\r\n2\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$1\r\np\r\n$7\r\nSETNAME\r\n"
         "$1\r\nn\r\n");
@@ -215,72 +154,187 @@ END_TEST
 
 START_TEST(repeated_choices)
 {
-    reset();
+    test_cap_reset();
     /* CLIENT KILL filters: an array of choices, exactly one set in each. */
     reds_client_kill_filter f[] = {
         {.id = REDS_I64(7)}, {.type = REDS_CLIENT_KILL_TYPE_PUBSUB}, {.skipme = REDS_STR("no")}};
-    ASSERT_OK(reds_client_kill(cap, f, 3, NULL));
+    ASSERT_OK(reds_client_kill(test_cap, f, 3, NULL));
     ASSERT_SENT("*8\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$2\r\nID\r\n$1\r\n7\r\n$4\r\nTYPE\r\n"
                 "$6\r\nPUBSUB\r\n$6\r\nSKIPME\r\n$2\r\nno\r\n");
     reds_client_kill_filter two[] = {{.id = REDS_I64(7), .user = REDS_STR("x")}};
-    ASSERT_NOTHING_SENT(reds_client_kill(cap, two, 1, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_client_kill(test_cap, two, 1, NULL), REDS_ERR_DATA);
     reds_client_kill_filter empty[1] = {0};
-    ASSERT_NOTHING_SENT(reds_client_kill(cap, empty, 1, NULL), REDS_ERR_DATA);
-    ASSERT_OK(reds_client_kill_addr(cap, REDS_STR("127.0.0.1:1")));
+    ASSERT_NOTHING_SENT(reds_client_kill(test_cap, empty, 1, NULL), REDS_ERR_DATA);
+    ASSERT_OK(reds_client_kill_addr(test_cap, REDS_STR("127.0.0.1:1")));
     ASSERT_SENT("*3\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$11\r\n127.0.0.1:1\r\n");
     /* CLIENT LIST ID id...: a block holding an array. */
     int64_t ids[] = {1, 22};
     reds_client_list_opts lo = {.id = {.set = true, .ids = ids, .nids = 2}};
-    ASSERT_OK(reds_client_list(cap, &lo, NULL));
+    ASSERT_OK(reds_client_list(test_cap, &lo, NULL));
     ASSERT_SENT("*5\r\n$6\r\nCLIENT\r\n$4\r\nLIST\r\n$2\r\nID\r\n$1\r\n1\r\n$2\r\n22\r\n");
     /* TYPE and ID are independent options the server takes only one of
      * (the spec's `exclusive:`). */
     lo.type = REDS_CLIENT_LIST_TYPE_NORMAL;
-    ASSERT_NOTHING_SENT(reds_client_list(cap, &lo, NULL), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_client_list(test_cap, &lo, NULL), REDS_ERR_DATA);
     ck_assert_str_eq(reds_errmsg(), "CLIENT LIST: give at most one of TYPE, ID");
 }
 END_TEST
 
 START_TEST(variants_fix_and_omit)
 {
-    reset();
-    ASSERT_OK(reds_lcs(cap, REDS_STR("a"), REDS_STR("b"), NULL));
+    test_cap_reset();
+    ASSERT_OK(reds_lcs(test_cap, REDS_STR("a"), REDS_STR("b"), NULL));
     ASSERT_SENT("*3\r\n$3\r\nLCS\r\n$1\r\na\r\n$1\r\nb\r\n");
-    ASSERT_OK(reds_lcs_len(cap, REDS_STR("a"), REDS_STR("b"), NULL));
+    ASSERT_OK(reds_lcs_len(test_cap, REDS_STR("a"), REDS_STR("b"), NULL));
     ASSERT_SENT("*4\r\n$3\r\nLCS\r\n$1\r\na\r\n$1\r\nb\r\n$3\r\nLEN\r\n");
     reds_lcs_opts lo = {.minmatchlen = REDS_I64(4), .withmatchlen = true};
-    ASSERT_OK(reds_lcs_idx(cap, REDS_STR("a"), REDS_STR("b"), &lo, NULL));
+    ASSERT_OK(reds_lcs_idx(test_cap, REDS_STR("a"), REDS_STR("b"), &lo, NULL));
     ASSERT_SENT("*7\r\n$3\r\nLCS\r\n$1\r\na\r\n$1\r\nb\r\n$3\r\nIDX\r\n$11\r\nMINMATCHLEN\r\n"
                 "$1\r\n4\r\n$12\r\nWITHMATCHLEN\r\n");
-    ASSERT_OK(reds_hrandfield_count(cap, REDS_STR("h"), -3, NULL));
+    ASSERT_OK(reds_hrandfield_count(test_cap, REDS_STR("h"), -3, NULL));
     ASSERT_SENT("*3\r\n$10\r\nHRANDFIELD\r\n$1\r\nh\r\n$2\r\n-3\r\n");
-    ASSERT_OK(reds_hrandfield_withvalues(cap, REDS_STR("h"), 2, NULL));
+    ASSERT_OK(reds_hrandfield_withvalues(test_cap, REDS_STR("h"), 2, NULL));
     ASSERT_SENT("*4\r\n$10\r\nHRANDFIELD\r\n$1\r\nh\r\n$1\r\n2\r\n$10\r\nWITHVALUES\r\n");
+}
+END_TEST
+
+/* An optional block is sent when its `set` is true; a member filled while
+ * `set` is false would be dropped without a word, so it is refused. */
+START_TEST(unset_blocks)
+{
+    test_cap_reset();
+    /* BITPOS with an end but no start. */
+    reds_bitpos_opts end_only = {.index = {.end_index = {.set = true, .end = 5}}};
+    ASSERT_NOTHING_SENT(reds_bitpos(test_cap, REDS_STR("k"), 1, &end_only, NULL), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "BITPOS: index.end_index is given but index.set is false");
+    reds_bitpos_opts start_only = {.index = {.start = 2}};
+    ASSERT_NOTHING_SENT(reds_bitpos(test_cap, REDS_STR("k"), 1, &start_only, NULL), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "BITPOS: index.start is given but index.set is false");
+    /* One level down: BYTE | BIT without its end. */
+    reds_bitpos_opts unit_only = {.index = {.set = true, .end_index = {.unit = REDS_BIT_UNIT_BIT}}};
+    ASSERT_NOTHING_SENT(reds_bitpos(test_cap, REDS_STR("k"), 1, &unit_only, NULL), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(),
+                     "BITPOS: index.end_index.unit is given but index.end_index.set is false");
+    /* The valid shapes pack as before, 0 included. */
+    reds_bitpos_opts start0 = {.index = {.set = true}};
+    ASSERT_OK(reds_bitpos(test_cap, REDS_STR("k"), 1, &start0, NULL));
+    ASSERT_SENT("*4\r\n$6\r\nBITPOS\r\n$1\r\nk\r\n$1\r\n1\r\n$1\r\n0\r\n");
+    reds_bitpos_opts all = {
+        .index = {.set = true,
+                  .start = 2,
+                  .end_index = {.set = true, .end = -1, .unit = REDS_BIT_UNIT_BIT}}};
+    ASSERT_OK(reds_bitpos(test_cap, REDS_STR("k"), 0, &all, NULL));
+    ASSERT_SENT("*6\r\n$6\r\nBITPOS\r\n$1\r\nk\r\n$1\r\n0\r\n$1\r\n2\r\n$2\r\n-1\r\n$3\r\nBIT\r\n");
+    ASSERT_OK(reds_bitpos(test_cap, REDS_STR("k"), 1, NULL, NULL));
+    ASSERT_SENT("*3\r\n$6\r\nBITPOS\r\n$1\r\nk\r\n$1\r\n1\r\n");
+
+    /* GEOSEARCH ... ANY without COUNT. */
+    reds_geo_from from = {.member = REDS_STR("m")};
+    reds_geo_by by = {.circle = {.set = true, .radius = 10, .unit = REDS_GEO_UNIT_KM}};
+    reds_geosearch_opts any = {.count = {.any = true}};
+    ASSERT_NOTHING_SENT(reds_geosearch(test_cap, REDS_STR("g"), from, by, &any, NULL),
+                        REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "GEOSEARCH: count.any is given but count.set is false");
+    any.count.set = true;
+    any.count.count = 3;
+    ASSERT_OK(reds_geosearch(test_cap, REDS_STR("g"), from, by, &any, NULL));
+    ASSERT_SENT(
+        "*10\r\n$9\r\nGEOSEARCH\r\n$1\r\ng\r\n$10\r\nFROMMEMBER\r\n$1\r\nm\r\n"
+        "$8\r\nBYRADIUS\r\n$2\r\n10\r\n$2\r\nKM\r\n$5\r\nCOUNT\r\n$1\r\n3\r\n$3\r\nANY\r\n");
+    /* A choice that is a block: its fields need its `set` too. */
+    reds_geo_by unset_circle = {.circle = {.radius = 10, .unit = REDS_GEO_UNIT_KM},
+                                .box = {.set = true, .width = 1, .height = 2, .unit = 1}};
+    ASSERT_NOTHING_SENT(reds_geosearch(test_cap, REDS_STR("g"), from, unset_circle, NULL, NULL),
+                        REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(),
+                     "GEOSEARCH: by.circle.radius is given but by.circle.set is false");
+
+    /* XADD ... LIMIT without MAXLEN | MINID. */
+    reds_xadd_id auto_id = {.auto_id = true};
+    reds_field_value fv[] = {{REDS_STR("f"), REDS_STR("v")}};
+    reds_xadd_opts limit_only = {.trim = {.limit = REDS_I64(10)}};
+    ASSERT_NOTHING_SENT(reds_xadd(test_cap, REDS_STR("s"), auto_id, fv, 1, &limit_only, NULL),
+                        REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "XADD: trim.limit is given but trim.set is false");
+    reds_xadd_opts trim = {.trim = {.set = true,
+                                    .strategy = REDS_STREAM_TRIM_STRATEGY_MAXLEN,
+                                    .op = REDS_STREAM_TRIM_OPERATOR_APPROXIMATELY,
+                                    .threshold = REDS_STR("1000"),
+                                    .limit = REDS_I64(10)}};
+    ASSERT_OK(reds_xadd(test_cap, REDS_STR("s"), auto_id, fv, 1, &trim, NULL));
+    ASSERT_SENT("*10\r\n$4\r\nXADD\r\n$1\r\ns\r\n$6\r\nMAXLEN\r\n$1\r\n~\r\n$4\r\n1000\r\n"
+                "$5\r\nLIMIT\r\n$2\r\n10\r\n$1\r\n*\r\n$1\r\nf\r\n$1\r\nv\r\n");
+
+    /* In an array of choices (BITFIELD operations), per element. */
+    reds_bitfield_op ops[] = {
+        {.get = {.set = true, .encoding = REDS_STR("u8"), .offset = 0}},
+        {.get = {.set = true, .encoding = REDS_STR("u8")}, .write = {.incrby = {.offset = 4}}}};
+    reds_bitfield_opts bo = {.operations = ops, .noperations = 2};
+    ASSERT_NOTHING_SENT(reds_bitfield(test_cap, REDS_STR("b"), &bo, NULL), REDS_ERR_DATA);
+    ck_assert_str_eq(
+        reds_errmsg(),
+        "BITFIELD: operations[].write.incrby is given but operations[].write.set is false");
+}
+END_TEST
+
+/* `same_count_as`: arrays whose lengths must agree are checked before
+ * anything is sent. */
+START_TEST(counts_that_must_agree)
+{
+    test_cap_reset();
+    reds_str keys[] = {REDS_STR("a"), REDS_STR("b")};
+    reds_str ids[] = {REDS_STR("0"), REDS_STR("$")};
+    ASSERT_NOTHING_SENT(reds_xread(test_cap, keys, 2, ids, 1, NULL, NULL), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "XREAD: id and key need the same number of elements (1 and 2)");
+    ASSERT_NOTHING_SENT(
+        reds_xreadgroup(test_cap, REDS_STR("g"), REDS_STR("c"), keys, 1, ids, 2, NULL, NULL),
+        REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(),
+                     "XREADGROUP: id and key need the same number of elements (2 and 1)");
+    ASSERT_OK(reds_xread(test_cap, keys, 2, ids, 2, NULL, NULL));
+    ASSERT_SENT(
+        "*6\r\n$5\r\nXREAD\r\n$7\r\nSTREAMS\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\n0\r\n$1\r\n$\r\n");
+
+    /* WEIGHTS, when given, has one weight per key. */
+    double w[] = {1, 2, 3};
+    reds_zinter_opts three = {.weights = w, .nweights = 3};
+    ASSERT_NOTHING_SENT(reds_zinter(test_cap, keys, 2, &three, NULL), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(),
+                     "ZINTER: weight and key need the same number of elements (3 and 2)");
+    reds_zunionstore_opts one = {.weights = w, .nweights = 1};
+    ASSERT_NOTHING_SENT(reds_zunionstore(test_cap, REDS_STR("d"), keys, 2, &one, NULL),
+                        REDS_ERR_DATA);
+    reds_zinter_opts two = {.weights = w, .nweights = 2};
+    ASSERT_OK(reds_zinter(test_cap, keys, 2, &two, NULL));
+    ASSERT_SENT("*7\r\n$6\r\nZINTER\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\nb\r\n$7\r\nWEIGHTS\r\n"
+                "$1\r\n1\r\n$1\r\n2\r\n");
+    ASSERT_OK(reds_zinter(test_cap, keys, 2, NULL, NULL));
+    ASSERT_SENT("*4\r\n$6\r\nZINTER\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\nb\r\n");
 }
 END_TEST
 
 START_TEST(execute_command_packing)
 {
-    reset();
+    test_cap_reset();
     reds_str argv[] = {REDS_STR("client"), REDS_STR("list")};
     reds_reply *r = NULL;
-    ASSERT_OK(reds_execute_command(cap, 2, argv, &r));
+    ASSERT_OK(reds_execute_command(test_cap, 2, argv, &r));
     ASSERT_SENT("*2\r\n$6\r\nclient\r\n$4\r\nlist\r\n");
     ck_assert_ptr_null(r);
-    ASSERT_NOTHING_SENT(reds_execute_command(cap, 0, argv, &r), REDS_ERR_DATA);
+    ASSERT_NOTHING_SENT(reds_execute_command(test_cap, 0, argv, &r), REDS_ERR_DATA);
     ASSERT_NOTHING_SENT(reds_execute_command(NULL, 2, argv, &r), REDS_ERR_DATA);
     /* Commands longer than the inline buffer go through the heap path. */
     char big[1000];
     memset(big, 'x', sizeof big);
-    ASSERT_OK(reds_set(cap, REDS_STR("k"), reds_strn(big, sizeof big), NULL, NULL));
-    ck_assert_uint_eq(sent_len, strlen("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000\r\n\r\n") + 1000);
-    ck_assert(memcmp(sent + sent_len - 1002, big, 1000) == 0);
+    ASSERT_OK(reds_set(test_cap, REDS_STR("k"), reds_strn(big, sizeof big), NULL, NULL));
+    ck_assert_uint_eq(test_sent_len, strlen("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000\r\n\r\n") + 1000);
+    ck_assert(memcmp(test_sent + test_sent_len - 1002, big, 1000) == 0);
 }
 END_TEST
 
 START_TEST(null_client)
 {
-    reset();
+    test_cap_reset();
     ASSERT_ERR(reds_get(NULL, REDS_STR("k"), NULL), REDS_ERR_DATA);
     ck_assert_str_eq(reds_errmsg(), "GET: the client is NULL");
     /* An owned output is NULL after any failure, so reds_free is safe. */
@@ -302,6 +356,8 @@ static Suite *suite(void)
     tcase_add_test(tc, blocks_and_repeated_tokens);
     tcase_add_test(tc, repeated_choices);
     tcase_add_test(tc, variants_fix_and_omit);
+    tcase_add_test(tc, unset_blocks);
+    tcase_add_test(tc, counts_that_must_agree);
     tcase_add_test(tc, execute_command_packing);
     tcase_add_test(tc, null_client);
     suite_add_tcase(s, tc);

@@ -754,6 +754,17 @@ START_TEST(memory_stats_with_databases)
     ck_assert_uint_eq(m->ndbs, 0);
     ck_assert_ptr_null(m->dbs);
     reds_free(m);
+    /* Valkey's scalar db.dict.rehashing.count is not a database. */
+    m = NULL;
+    ck_assert_int_eq(test_convert(reds__conv_memory_stats,
+                                  R("[\"db.dict.rehashing.count\" :0 \"db.3\" "
+                                    "[\"overhead.hashtable.main\" :72]]"),
+                                  &m),
+                     REDS_OK);
+    ck_assert_uint_eq(m->ndbs, 1);
+    ck_assert_int_eq(m->dbs[0].db, 3);
+    ck_assert_int_eq(m->dbs[0].overhead.hashtable_main, 72);
+    reds_free(m);
     ASSERT_REFUSED(reds__conv_memory_stats, R("[\"db.x\" [\"overhead.hashtable.main\" :1]]"));
     ASSERT_REFUSED(reds__conv_memory_stats, R("[\"db.0\" :1]"));
     ASSERT_REFUSED(reds__conv_memory_stats, R("[\"dataset.percentage\" \"lots\"]"));

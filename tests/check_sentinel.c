@@ -108,6 +108,38 @@ START_TEST(get_master_addr_by_name)
 }
 END_TEST
 
+START_TEST(primary_names_on_valkey)
+{
+    /* Valkey 8.0 also answers under "primary" names, with the same replies. */
+    TEST_SKIP_ON(FIXTURE_REDIS, "SENTINEL PRIMARY, PRIMARIES, GET-PRIMARY-ADDR-BY-NAME and "
+                                "IS-PRIMARY-DOWN-BY-ADDR are Valkey's");
+    int m = master_index();
+    reds_client *s0 = reds_sentinel_node(S, 0);
+    reds_sentinel_master_state_list *all = NULL;
+    ASSERT_OK(reds_sentinel_primaries(s0, &all));
+    ck_assert_uint_eq(all->count, 1);
+    ASSERT_STR(&all->items[0].name, SERVICE);
+    ck_assert_int_eq(all->items[0].port, set.data[m].port);
+    reds_free(all);
+    reds_sentinel_master_state *one = NULL;
+    ASSERT_OK(reds_sentinel_primary(s0, REDS_STR(SERVICE), &one));
+    ASSERT_STR(&one->flags, "master");
+    ck_assert_int_eq(one->num_other_sentinels, 2);
+    reds_free(one);
+    reds_sentinel_master_addr *a = NULL;
+    ASSERT_OK(reds_sentinel_get_primary_addr_by_name(s0, REDS_STR(SERVICE), &a));
+    ASSERT_STR(&a->ip, "127.0.0.1");
+    ck_assert_int_eq(a->port, set.data[m].port);
+    reds_free(a);
+    reds_sentinel_vote *v = NULL;
+    ASSERT_OK(reds_sentinel_is_primary_down_by_addr(s0, REDS_STR("127.0.0.1"), set.data[m].port, 0,
+                                                    REDS_STR("*"), &v));
+    ck_assert(!v->down);
+    ASSERT_STR(&v->leader, "*");
+    reds_free(v);
+}
+END_TEST
+
 START_TEST(replicas_and_slaves)
 {
     int m = master_index(), r = 1 - m;
@@ -182,7 +214,7 @@ START_TEST(ckquorum_help_flushconfig)
     ASSERT_OK(reds_sentinel_help(s2, &help));
     ASSERT_STR(&help->items[0],
                "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-    ASSERT_STR(&help->items[1], "CKQUORUM <master-name>");
+    ASSERT_STR(&help->items[1], ON_SERVER("CKQUORUM <master-name>", "CKQUORUM <primary-name>"));
     reds_free(help);
     ASSERT_OK(reds_sentinel_flushconfig(s2));
     /* The rewritten file monitors the service. */
@@ -857,6 +889,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, masters_and_master);
     tcase_add_test(tc, get_master_addr_by_name);
+    tcase_add_test(tc, primary_names_on_valkey);
     tcase_add_test(tc, replicas_and_slaves);
     tcase_add_test(tc, sentinels_and_myid);
     tcase_add_test(tc, ckquorum_help_flushconfig);

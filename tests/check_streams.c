@@ -225,10 +225,10 @@ START_TEST(xread_streams_and_timeout)
     r = (void *)1;
     ASSERT_OK(reds_xread(c, &REDS_STR("s"), 1, &REDS_STR("3-1"), 1, NULL, &r));
     ck_assert_ptr_null(r);
-    /* Unbalanced keys and IDs: the server says so. */
+    /* Unbalanced keys and IDs are refused before sending (same_count_as). */
     ASSERT_ERR(
         reds_xread(c, (reds_str[]){REDS_STR("s"), REDS_STR("t")}, 2, &REDS_STR("0"), 1, NULL, &r),
-        REDS_ERR_RESPONSE);
+        REDS_ERR_DATA);
     ck_assert_ptr_null(r);
 }
 END_TEST

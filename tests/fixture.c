@@ -47,7 +47,9 @@ int fixture_free_port(void)
     return ntohs(sa.sin_port);
 }
 
-int fixture_command(const fixture_server *s, const char *inline_cmd, char *buf, size_t size)
+/* A connection to the unix socket of `s` with a 2 s read timeout, with
+ * `inline_cmd` sent; -1 when any of it fails. */
+static int send_inline(const fixture_server *s, const char *inline_cmd)
 {
     struct sockaddr_un sa;
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -72,6 +74,12 @@ int fixture_command(const fixture_server *s, const char *inline_cmd, char *buf, 
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+/* Read one line from `fd` into `buf`, without its CRLF; the length or -1. */
+static int read_line(int fd, char *buf, size_t size)
+{
     size_t got = 0;
     while (got + 1 < size) {
         ssize_t r = read(fd, buf + got, 1);
@@ -83,9 +91,115 @@ int fixture_command(const fixture_server *s, const char *inline_cmd, char *buf, 
     }
     buf[got] = '\0';
     if (got && buf[got - 1] == '\r')
-        buf[got - 1] = '\0';
+        buf[--got] = '\0';
+    return got ? (int)got : -1;
+}
+
+int fixture_command(const fixture_server *s, const char *inline_cmd, char *buf, size_t size)
+{
+    int fd = send_inline(s, inline_cmd);
+    if (fd < 0)
+        return -1;
+    int n = read_line(fd, buf, size);
     close(fd);
-    return got ? 0 : -1;
+    return n > 0 ? 0 : -1;
+}
+
+/* The bulk reply of `inline_cmd` in `buf` (truncated to fit); -1 when the
+ * reply is not a bulk string (an error such as NOAUTH). */
+static int command_bulk(const fixture_server *s, const char *inline_cmd, char *buf, size_t size)
+{
+    int fd = send_inline(s, inline_cmd);
+    if (fd < 0)
+        return -1;
+    char head[32];
+    long len = -1;
+    if (read_line(fd, head, sizeof head) > 1 && head[0] == '$')
+        len = strtol(head + 1, NULL, 10);
+    size_t got = 0;
+    while (len > 0 && got < (size_t)len && got + 1 < size) {
+        size_t want = (size_t)len - got;
+        if (want > size - 1 - got)
+            want = size - 1 - got;
+        ssize_t r = read(fd, buf + got, want);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    close(fd);
+    return len >= 0 ? 0 : -1;
+}
+
+fixture_kind fixture_server_kind(void)
+{
+    const char *e = getenv("REDS_TEST_SERVER");
+    if (!e || !*e || strcmp(e, "redis") == 0)
+        return FIXTURE_REDIS;
+    if (strcmp(e, "valkey") == 0)
+        return FIXTURE_VALKEY;
+    fprintf(stderr, "fixture: REDS_TEST_SERVER=%s: expected redis or valkey\n", e);
+    exit(2);
+}
+
+static fixture_kind resolve(fixture_kind kind)
+{
+    return kind == FIXTURE_DEFAULT ? fixture_server_kind() : kind;
+}
+
+const char *fixture_kind_name(fixture_kind kind)
+{
+    return resolve(kind) == FIXTURE_VALKEY ? "valkey" : "redis";
+}
+
+const char *fixture_server_program(fixture_kind kind)
+{
+    return resolve(kind) == FIXTURE_VALKEY ? "valkey-server" : "redis-server";
+}
+
+const char *fixture_cli_program(fixture_kind kind)
+{
+    return resolve(kind) == FIXTURE_VALKEY ? "valkey-cli" : "redis-cli";
+}
+
+int fixture_version(const fixture_server *s)
+{
+    int major = 0, minor = 0, patch = 0;
+    if (sscanf(s->version, "%d.%d.%d", &major, &minor, &patch) != 3)
+        return 0;
+    return major * 10000 + minor * 100 + patch;
+}
+
+/* The value of `field` in INFO text, copied into `out`; false if absent. */
+static bool info_field(const char *info, const char *field, char *out, size_t size)
+{
+    size_t flen = strlen(field);
+    for (const char *p = info; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, field, flen) == 0 && p[flen] == ':') {
+            size_t n = strcspn(p + flen + 1, "\r\n");
+            snprintf(out, size, "%.*s", (int)n, p + flen + 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Fill in s->kind and s->version from INFO server: Valkey says
+ * server_name:valkey and valkey_version (its redis_version is the Redis
+ * version it is compatible with), Redis 7.0 has neither. */
+static void identify(fixture_server *s)
+{
+    char info[4096], name[32];
+    s->version[0] = '\0';
+    if (command_bulk(s, "INFO server", info, sizeof info) != 0)
+        return;
+    if (info_field(info, "server_name", name, sizeof name) && strcmp(name, "valkey") == 0) {
+        s->kind = FIXTURE_VALKEY;
+        info_field(info, "valkey_version", s->version, sizeof s->version);
+    } else {
+        s->kind = FIXTURE_REDIS;
+        info_field(info, "redis_version", s->version, sizeof s->version);
+    }
 }
 
 static bool ready(const fixture_server *s)
@@ -123,7 +237,8 @@ static int spawn_conf(fixture_server *s, const char *conf, const char *const *ex
                          logfile,
                          "--daemonize",
                          "no"};
-    const char *argv[64] = {"redis-server"};
+    s->kind = resolve(s->kind);
+    const char *argv[64] = {fixture_server_program(s->kind)};
     size_t n = 1;
     if (conf)
         argv[n++] = conf;
@@ -156,8 +271,10 @@ int fixture_exec(fixture_server *s, const char *const *argv)
         _exit(127);
     }
     for (int i = 0; i < 500; i++) {
-        if (ready(s))
+        if (ready(s)) {
+            identify(s);
             return 0;
+        }
         int status;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             s->pid = 0;
@@ -174,9 +291,11 @@ static int spawn(fixture_server *s, const char *const *extra)
     return spawn_conf(s, NULL, extra);
 }
 
-static int start(fixture_server *s, const char *conf_text, const char *const *extra)
+static int start(fixture_server *s, fixture_kind kind, const char *conf_text,
+                 const char *const *extra)
 {
     memset(s, 0, sizeof *s);
+    s->kind = resolve(kind);
     snprintf(s->dir, sizeof s->dir, "/tmp/reds-test-XXXXXX");
     if (!mkdtemp(s->dir)) {
         perror("fixture: mkdtemp");
@@ -198,18 +317,24 @@ static int start(fixture_server *s, const char *conf_text, const char *const *ex
         if (s->port > 0 && spawn_conf(s, conf_text ? conf : NULL, extra) == 0)
             return 0;
     }
-    fprintf(stderr, "fixture: redis-server did not start (log in %s)\n", s->dir);
+    fprintf(stderr, "fixture: %s did not start (log in %s)\n", fixture_server_program(s->kind),
+            s->dir);
     return -1;
 }
 
 int fixture_start(fixture_server *s, const char *const *extra)
 {
-    return start(s, NULL, extra);
+    return start(s, FIXTURE_DEFAULT, NULL, extra);
+}
+
+int fixture_start_kind(fixture_server *s, fixture_kind kind, const char *const *extra)
+{
+    return start(s, kind, NULL, extra);
 }
 
 int fixture_start_conf(fixture_server *s, const char *conf_text, const char *const *extra)
 {
-    return start(s, conf_text, extra);
+    return start(s, FIXTURE_DEFAULT, conf_text, extra);
 }
 
 int fixture_restart(fixture_server *s, const char *const *extra)

@@ -81,7 +81,8 @@ static reds_client *client_on(int port)
 
 int fixture_cluster_cli(const fixture_cluster *fc, const char *const *args)
 {
-    const char *argv[64] = {"redis-cli"};
+    /* The client of the servers' own kind (redis-cli or valkey-cli). */
+    const char *argv[64] = {fixture_cli_program(fc->node[0].kind)};
     size_t n = 1;
     for (size_t i = 0; args[i] && n < 63; i++)
         argv[n++] = args[i];
@@ -104,7 +105,7 @@ int fixture_cluster_cli(const fixture_cluster *fc, const char *const *args)
         }
         if (null >= 0)
             dup2(null, 0);
-        execvp("redis-cli", (char *const *)argv);
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     int status;
@@ -274,8 +275,8 @@ int fixture_cluster_start(fixture_cluster *fc)
     args[n++] = "--cluster-yes";
     args[n] = NULL;
     if (fixture_cluster_cli(fc, args) != 0) {
-        fprintf(stderr, "fixture: redis-cli --cluster create failed (log in %s/cli.log)\n",
-                fc->node[0].dir);
+        fprintf(stderr, "fixture: %s --cluster create failed (log in %s/cli.log)\n",
+                fixture_cli_program(fc->node[0].kind), fc->node[0].dir);
         goto fail;
     }
     if (fixture_cluster_settled(fc, 3, true, 60000) != 0) {

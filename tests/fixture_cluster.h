@@ -1,7 +1,8 @@
 /* A Redis Cluster on loopback for tests and examples: six
  * `redis-server --cluster-enabled yes` (each with its own nodes.conf in a
  * temporary directory), joined by `redis-cli --cluster create
- * --cluster-replicas 1`: three primaries with one replica each. Ports are
+ * --cluster-replicas 1`: three primaries with one replica each
+ * (valkey-server and valkey-cli with REDS_TEST_SERVER=valkey). Ports are
  * chosen at or below 45000 (the cluster bus listens on port + 10000).
  * Always stopped; every process also dies with its parent. */
 #ifndef REDS_FIXTURE_CLUSTER_H
@@ -44,9 +45,9 @@ int fixture_cluster_restart(fixture_cluster *fc, int i);
 /* The index in fc->node of the server on `port`, or -1. */
 int fixture_cluster_index(const fixture_cluster *fc, int port);
 
-/* Run redis-cli with `args` (NULL-terminated, after "redis-cli"), its
- * output appended to cli.log in the first node's directory. Returns its
- * exit status, or -1. */
+/* Run redis-cli (valkey-cli for a Valkey cluster) with `args`
+ * (NULL-terminated, after the program name), its output appended to
+ * cli.log in the first node's directory. Returns its exit status, or -1. */
 int fixture_cluster_cli(const fixture_cluster *fc, const char *const *args);
 
 /* The role of node `i` as it says itself (ROLE): 'm', 's', or 0 when it

@@ -19,10 +19,11 @@ static int exec_sentinel(fixture_server *s, const char *conf)
     char port[16], logfile[256];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(logfile, sizeof logfile, "%s/sentinel.log", s->dir);
+    const char *server = fixture_server_program(s->kind);
     const char *argv[] = {
-        "redis-server", conf,           "--sentinel", "--port",           port,  "--bind",
-        "127.0.0.1",    "--unixsocket", s->sock,      "--unixsocketperm", "700", "--dir",
-        s->dir,         "--logfile",    logfile,      "--daemonize",      "no",  NULL};
+        server,      conf,           "--sentinel", "--port",           port,  "--bind",
+        "127.0.0.1", "--unixsocket", s->sock,      "--unixsocketperm", "700", "--dir",
+        s->dir,      "--logfile",    logfile,      "--daemonize",      "no",  NULL};
     return fixture_exec(s, argv);
 }
 

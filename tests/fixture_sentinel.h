@@ -1,7 +1,8 @@
 /* A Sentinel deployment on loopback for tests and examples: one master,
- * one replica and three `redis-server --sentinel`, each in a temporary
- * directory of its own (the Sentinels with writable config files), with
- * short down-after and failover timeouts so that failovers take seconds.
+ * one replica and three `redis-server --sentinel` (valkey-server with
+ * REDS_TEST_SERVER=valkey), each in a temporary directory of its own (the
+ * Sentinels with writable config files), with short down-after and
+ * failover timeouts so that failovers take seconds.
  * Always stopped; every process also dies with its parent. */
 #ifndef REDS_FIXTURE_SENTINEL_H
 #define REDS_FIXTURE_SENTINEL_H

@@ -1,6 +1,8 @@
 /* Compiled (not run) by `make check-headers` as C99, C11 and C++: the
  * public headers must build warning-free in each, pedantic included. */
 #include <reds/reds.h>
+/* Not in the umbrella: the API add-on command bindings are built on. */
+#include <reds/extension.h>
 
 int reds_headers_compile(void);
 

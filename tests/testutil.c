@@ -7,16 +7,53 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 fixture_server test_server;
 
+/* Tests skipped (TEST_SKIP_ON), counted across Check's forked children in
+ * memory shared with test_main(). */
+static int *skipped;
+
+fixture_kind test_kind(void)
+{
+    return test_server.pid > 0 ? test_server.kind : fixture_server_kind();
+}
+
+void test_skip(const char *fn, const char *why)
+{
+    /* START_TEST(name) defines name_fn. */
+    size_t n = strlen(fn);
+    if (n > 3 && strcmp(fn + n - 3, "_fn") == 0)
+        n -= 3;
+    const char *version = test_server.pid > 0 ? test_server.version : "";
+    printf("SKIP %.*s: on %s%s%s: %s\n", (int)n, fn, fixture_kind_name(test_kind()),
+           *version ? " " : "", version, why);
+    fflush(stdout);
+    if (skipped)
+        __atomic_fetch_add(skipped, 1, __ATOMIC_SEQ_CST);
+}
+
 int test_main(Suite *suite, bool with_server)
 {
-    if (with_server && fixture_start(&test_server, NULL) != 0)
-        return 1;
+    if (with_server) {
+        if (fixture_start(&test_server, NULL) != 0)
+            return 1;
+        printf("server: %s %s\n", fixture_kind_name(test_server.kind), test_server.version);
+        fflush(stdout);
+    }
+    skipped =
+        mmap(NULL, sizeof *skipped, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (skipped == MAP_FAILED)
+        skipped = NULL;
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
+    if (skipped && *skipped)
+        printf("%d of the %d checks skipped on %s %s (SKIP lines above)\n", *skipped,
+               srunner_ntests_run(sr), fixture_kind_name(test_kind()), test_server.version);
     srunner_free(sr);
     if (with_server)
         fixture_stop(&test_server);
@@ -147,4 +184,63 @@ void test_assert_follows(reds_client *pub, reds_pubsub *ps, reds_str ch, bool sh
     }
     ck_assert_msg(reconnected, "the pub/sub handle did not report a reconnection");
     ck_assert_msg(heard, "the pub/sub handle did not follow the failover");
+}
+
+/* ------------------------------------------------- build-time tools */
+
+void test_tmpdir(char dir[64], const char *tag)
+{
+    snprintf(dir, 64, "/tmp/reds-%s-XXXXXX", tag);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+void test_rmtree(const char *dir)
+{
+    char log[256];
+    ck_assert_int_eq(test_sh(log, sizeof log, "rm -rf '%s'", dir), 0);
+}
+
+int test_sh(char *log, size_t size, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd - 8, fmt, ap);
+    va_end(ap);
+    ck_assert(n > 0 && (size_t)n < sizeof cmd - 8);
+    strcat(cmd, " 2>&1");
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t got = fread(log, 1, size - 1, p);
+    log[got] = '\0';
+    /* Read what did not fit, so the command never dies of SIGPIPE. */
+    char rest[4096];
+    while (fread(rest, 1, sizeof rest, p) > 0)
+        ;
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+const char *test_python(void)
+{
+    const char *p = getenv("REDS_PYTHON");
+    return p && *p ? p : "python3";
+}
+
+void test_edit_file(const char *path, const char *from, const char *to)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    char *at = strstr(text, from);
+    ck_assert_msg(at != NULL, "%s does not hold %.200s", path, from);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fwrite(text, 1, (size_t)(at - text), f);
+    fputs(to, f);
+    fputs(at + strlen(from), f);
+    fclose(f);
 }

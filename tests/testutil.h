@@ -1,11 +1,13 @@
-/* Shared by the Check suites: one real redis-server per test binary, a
- * FLUSHALL before each test, and assertions that print reds' message. */
+/* Shared by the Check suites: one real server per test binary (Redis, or
+ * Valkey with REDS_TEST_SERVER=valkey), a FLUSHALL before each test, and
+ * assertions that print reds' message. */
 #ifndef REDS_TESTUTIL_H
 #define REDS_TESTUTIL_H
 
 #define REDS_ALLOW_DEPRECATED 1
 
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <reds/reds.h>
@@ -15,9 +17,33 @@
 /* The server of this test binary (started by test_main when asked). */
 extern fixture_server test_server;
 
-/* Run `suite`, starting a server first when `with_server`; returns the
+/* Run `suite`, starting a server first when `with_server` (of the kind
+ * REDS_TEST_SERVER names; its name and version are printed); returns the
  * process exit status (0 when every test passed). */
 int test_main(Suite *suite, bool with_server);
+
+/* The kind of the test server: what answers once it runs, before that
+ * (and in suites without one) what REDS_TEST_SERVER names. */
+fixture_kind test_kind(void);
+
+/* The expectation on the server the test runs against: `redis` on Redis
+ * 7.0, `valkey` on Valkey 8.0. Each is exact; use it where the servers
+ * answer differently (texts, field names, defaults). */
+#define ON_SERVER(redis, valkey) (test_kind() == FIXTURE_VALKEY ? (valkey) : (redis))
+
+/* End the running test as skipped when the test server is of `kind`
+ * (FIXTURE_REDIS, FIXTURE_VALKEY): it prints "SKIP <test>: on <server>
+ * <version>: <why>", and test_main() reports how many were skipped. For
+ * what one server lacks; a test of a command only one server has starts
+ * that server itself instead (fixture_start_kind()). */
+#define TEST_SKIP_ON(kind, why)                                                                    \
+    do {                                                                                           \
+        if (test_kind() == (kind)) {                                                               \
+            test_skip(__func__, (why));                                                            \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+void test_skip(const char *fn, const char *why);
 
 /* A checked fixture: FLUSHALL the test server before a test. */
 void test_flush(void);
@@ -44,6 +70,33 @@ void test_assert_strlist(const reds_strlist *l, ...);
  * then delivered the message byte for byte. */
 void test_assert_follows(reds_client *pub, reds_pubsub *ps, reds_str ch, bool shard,
                          int timeout_ms);
+
+/* For the suites that run the build-time tools (codegen/) on files of
+ * their own: a fresh directory /tmp/reds-<tag>-XXXXXX in `dir` (64 bytes),
+ * removed with everything in it by test_rmtree(). */
+void test_tmpdir(char dir[64], const char *tag);
+void test_rmtree(const char *dir);
+
+/* Run a shell command line made from `fmt`: its exit status (-1 when it did
+ * not exit), its stdout and stderr together in `log`. */
+int test_sh(char *log, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The Python the Makefile found (REDS_PYTHON), or python3. */
+const char *test_python(void);
+
+/* Replace the first `from` in the file at `path` with `to`; the test fails
+ * when the file does not hold `from`. */
+void test_edit_file(const char *path, const char *from, const char *to);
+
+/* Assert `cond`, printing `log` (a tool's output, often more than a Check
+ * message holds) to stderr first when it fails. */
+#define ASSERT_LOG(cond, log)                                                                      \
+    do {                                                                                           \
+        bool ok_ = (cond);                                                                         \
+        if (!ok_)                                                                                  \
+            fprintf(stderr, "%s\n", (log));                                                        \
+        ck_assert_msg(ok_, "%s (the output is above)", #cond);                                     \
+    } while (0)
 
 /* A reds_str holds exactly the C string `c` (false for nil). */
 static inline bool str_eq(reds_str s, const char *c)

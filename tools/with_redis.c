@@ -1,5 +1,6 @@
-/* with-redis PROGRAM [ARGS...]: run PROGRAM against a throwaway
- * redis-server (loopback port and unix socket), then stop the server.
+/* with-redis PROGRAM [ARGS...]: run PROGRAM against a throwaway server
+ * (redis-server, or valkey-server with REDS_TEST_SERVER=valkey) on a
+ * loopback port and a unix socket, then stop the server.
  * PROGRAM finds it in REDS_HOST, REDS_PORT and REDS_SOCKET. Used by
  * `make demo` and `make bench`. */
 #include <signal.h>
@@ -24,7 +25,8 @@ int main(int argc, char **argv)
     setenv("REDS_HOST", "127.0.0.1", 1);
     setenv("REDS_PORT", port, 1);
     setenv("REDS_SOCKET", s.sock, 1);
-    fprintf(stderr, "with-redis: redis-server on 127.0.0.1:%d and %s\n", s.port, s.sock);
+    fprintf(stderr, "with-redis: %s %s on 127.0.0.1:%d and %s\n", fixture_kind_name(s.kind),
+            s.version, s.port, s.sock);
     pid_t pid = fork();
     if (pid == 0) {
         execvp(argv[1], argv + 1);

@@ -499,6 +499,13 @@ typedef struct reds_module_info {
     reds_strlist args; /**< Redis 7.0+ */
 } reds_module_info;
 
+/** A member's rank and score (ZRANK and ZREVRANK WITHSCORE). */
+typedef struct reds_rank_score {
+    bool set; /**< false when the server sent nil or left this out */
+    int64_t rank; /**< the 0-based rank */
+    double score;
+} reds_rank_score;
+
 /** A page of SCAN, SSCAN (keys or members) or ZSCAN as text pairs. */
 typedef struct reds_scan_page {
     uint64_t cursor; /**< the cursor for the next call; 0 when the iteration is complete */
@@ -627,6 +634,20 @@ typedef struct reds_server_time {
     int64_t microseconds; /**< microseconds into the second */
 } reds_server_time;
 
+/** The statistics of one slot; a metric the server does not track (CPU and network need cluster-slot-stats-enabled) is unset. */
+typedef struct reds_slot_usage {
+    int64_t key_count;
+    reds_opt_i64 cpu_usec;
+    reds_opt_i64 network_bytes_in;
+    reds_opt_i64 network_bytes_out;
+} reds_slot_usage;
+
+/** One slot of CLUSTER SLOT-STATS. */
+typedef struct reds_slot_stats {
+    int64_t slot;
+    reds_slot_usage stats;
+} reds_slot_stats;
+
 /** One entry of SLOWLOG GET. */
 typedef struct reds_slowlog_entry {
     int64_t id;
@@ -649,6 +670,12 @@ typedef struct reds_tracking_info {
     int64_t redirect; /**< client id of the redirection, 0 for none, -1 when tracking is off */
     reds_strlist prefixes;
 } reds_tracking_info;
+
+/** The reply of WAITAOF. */
+typedef struct reds_waitaof_reply {
+    int64_t local; /**< 1 when the local AOF was fsynced, else 0 */
+    int64_t replicas; /**< how many replicas fsynced their AOF */
+} reds_waitaof_reply;
 
 /** The reply of XAUTOCLAIM ... JUSTID. */
 typedef struct reds_xautoclaim_ids_page {
@@ -925,6 +952,12 @@ typedef struct reds_sentinel_peer_state_list {
     reds_sentinel_peer_state *items;
 } reds_sentinel_peer_state_list;
 
+/** A list of reds_slot_stats. */
+typedef struct reds_slot_stats_list {
+    size_t count;
+    reds_slot_stats *items;
+} reds_slot_stats_list;
+
 /** A list of reds_slowlog_entry. */
 typedef struct reds_slowlog_entry_list {
     size_t count;
@@ -987,7 +1020,7 @@ typedef struct reds_bitcount_opts {
  *
  * `BITCOUNT key [start end [BYTE | BIT]]`
  *
- * Since 2.6.0. Complexity: O(N)
+ * Since Redis 2.6.0. Complexity: O(N)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1027,7 +1060,7 @@ typedef struct reds_bitfield_incrby {
     int64_t increment; /**< integer */
 } reds_bitfield_incrby;
 
-/** write: [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> */
+/** write: [OVERFLOW <WRAP | SAT | FAIL>] <SET encoding offset value | INCRBY encoding offset increment> */
 typedef struct reds_bitfield_write {
     bool set; /**< give this argument */
     reds_bitfield_overflow overflow; /**< OVERFLOW */
@@ -1035,7 +1068,7 @@ typedef struct reds_bitfield_write {
     reds_bitfield_incrby incrby; /**< INCRBY */
 } reds_bitfield_write;
 
-/** one operation: exactly one of GET encoding offset [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> */
+/** one operation: exactly one of GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>] <SET encoding offset value | INCRBY encoding offset increment> */
 typedef struct reds_bitfield_op {
     reds_bitfield_get get; /**< GET */
     reds_bitfield_write write; /**< write */
@@ -1050,9 +1083,9 @@ typedef struct reds_bitfield_opts {
 /**
  * BITFIELD: Perform arbitrary bitfield integer operations on strings
  *
- * `BITFIELD key [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> [GET encoding offset | [OVERFLOW WRAP | SAT | FAIL] <SET encoding offset value | INCRBY encoding offset increment> ...]]`
+ * `BITFIELD key [<GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>] <SET encoding offset value | INCRBY encoding offset increment>> [<GET encoding offset | [OVERFLOW <WRAP | SAT | FAIL>] <SET encoding offset value | INCRBY encoding offset increment>> ...]]`
  *
- * Since 3.2.0. Complexity: O(1) for each subcommand specified
+ * Since Redis 3.2.0. Complexity: O(1) for each subcommand specified
  * Flags: denyoom, write.
  *
  * One integer per GET, SET and INCRBY, in order; unset where OVERFLOW FAIL
@@ -1082,7 +1115,7 @@ typedef struct reds_bitfield_ro_opts {
  *
  * `BITFIELD_RO key [GET encoding offset [GET encoding offset ...]]`
  *
- * Since 6.0.0. Complexity: O(1) for each subcommand specified
+ * Since Redis 6.0.0. Complexity: O(1) for each subcommand specified
  * Flags: fast, readonly.
  *
  * One integer per GET, in order.
@@ -1099,7 +1132,7 @@ reds_err reds_bitfield_ro(reds_client *c, reds_str key, const reds_bitfield_ro_o
  *
  * `BITOP operation destkey key [key ...]`
  *
- * Since 2.6.0. Complexity: O(N)
+ * Since Redis 2.6.0. Complexity: O(N)
  * Flags: denyoom, write.
  *
  * The length of the string stored in destkey.
@@ -1137,7 +1170,7 @@ typedef struct reds_bitpos_opts {
  *
  * `BITPOS key bit [start [end [BYTE | BIT]]]`
  *
- * Since 2.8.7. Complexity: O(N)
+ * Since Redis 2.8.7. Complexity: O(N)
  * Flags: readonly.
  *
  * The position of the first bit set to `bit`, or -1.
@@ -1155,7 +1188,7 @@ reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpo
  *
  * `GETBIT key offset`
  *
- * Since 2.2.0. Complexity: O(1)
+ * Since Redis 2.2.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * The bit: 0 or 1.
@@ -1172,7 +1205,7 @@ reds_err reds_getbit(reds_client *c, reds_str key, int64_t offset, int64_t *out)
  *
  * `SETBIT key offset value`
  *
- * Since 2.2.0. Complexity: O(1)
+ * Since Redis 2.2.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
  * The bit's previous value: 0 or 1.
@@ -1192,7 +1225,7 @@ reds_err reds_setbit(reds_client *c, reds_str key, int64_t offset, int64_t value
  *
  * `ASKING`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: fast.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -1210,7 +1243,7 @@ reds_err reds_asking(reds_client *c);
  *
  * `CLUSTER ADDSLOTS slot [slot ...]`
  *
- * Since 3.0.0. Complexity: O(N) where N is the total number of hash slot arguments
+ * Since Redis 3.0.0. Complexity: O(N) where N is the total number of hash slot arguments
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1230,7 +1263,7 @@ typedef struct reds_slot_range {
  *
  * `CLUSTER ADDSLOTSRANGE start-slot end-slot [start-slot end-slot ...]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
+ * Since Redis 7.0.0. Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1244,7 +1277,7 @@ reds_err reds_cluster_addslotsrange(reds_client *c, const reds_slot_range *range
  *
  * `CLUSTER BUMPEPOCH`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
  * `out` is "BUMPED <epoch>" or "STILL <epoch>".
@@ -1259,7 +1292,7 @@ reds_err reds_cluster_bumpepoch(reds_client *c, reds_str **out);
  *
  * `CLUSTER COUNT-FAILURE-REPORTS node-id`
  *
- * Since 3.0.0. Complexity: O(N) where N is the number of failure reports
+ * Since Redis 3.0.0. Complexity: O(N) where N is the number of failure reports
  * Flags: admin, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1273,7 +1306,7 @@ reds_err reds_cluster_count_failure_reports(reds_client *c, reds_str node_id, in
  *
  * `CLUSTER COUNTKEYSINSLOT slot`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1287,7 +1320,7 @@ reds_err reds_cluster_countkeysinslot(reds_client *c, int64_t slot, int64_t *out
  *
  * `CLUSTER DELSLOTS slot [slot ...]`
  *
- * Since 3.0.0. Complexity: O(N) where N is the total number of hash slot arguments
+ * Since Redis 3.0.0. Complexity: O(N) where N is the total number of hash slot arguments
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1301,7 +1334,7 @@ reds_err reds_cluster_delslots(reds_client *c, const int64_t *slots, size_t nslo
  *
  * `CLUSTER DELSLOTSRANGE start-slot end-slot [start-slot end-slot ...]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
+ * Since Redis 7.0.0. Complexity: O(N) where N is the total number of the slots between the start slot and end slot arguments.
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1326,7 +1359,7 @@ typedef struct reds_cluster_failover_opts {
  *
  * `CLUSTER FAILOVER [FORCE | TAKEOVER]`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
  * Run on a replica. The failover itself happens asynchronously: ROLE or
@@ -1342,7 +1375,7 @@ reds_err reds_cluster_failover(reds_client *c, const reds_cluster_failover_opts 
  *
  * `CLUSTER FLUSHSLOTS`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1354,7 +1387,7 @@ reds_err reds_cluster_flushslots(reds_client *c);
  *
  * `CLUSTER FORGET node-id`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1367,7 +1400,7 @@ reds_err reds_cluster_forget(reds_client *c, reds_str node_id);
  *
  * `CLUSTER GETKEYSINSLOT slot count`
  *
- * Since 3.0.0. Complexity: O(log(N)) where N is the number of requested keys
+ * Since Redis 3.0.0. Complexity: O(log(N)) where N is the number of requested keys
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1382,7 +1415,7 @@ reds_err reds_cluster_getkeysinslot(reds_client *c, int64_t slot, int64_t count,
  *
  * `CLUSTER HELP`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1395,7 +1428,7 @@ reds_err reds_cluster_help(reds_client *c, reds_strlist **out);
  *
  * `CLUSTER INFO`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1408,7 +1441,7 @@ reds_err reds_cluster_info(reds_client *c, reds_cluster_info_reply **out);
  *
  * `CLUSTER KEYSLOT key`
  *
- * Since 3.0.0. Complexity: O(N) where N is the number of bytes in the key
+ * Since Redis 3.0.0. Complexity: O(N) where N is the number of bytes in the key
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1422,7 +1455,7 @@ reds_err reds_cluster_keyslot(reds_client *c, reds_str key, int64_t *out);
  *
  * `CLUSTER LINKS`
  *
- * Since 7.0.0. Complexity: O(N) where N is the total number of Cluster nodes
+ * Since Redis 7.0.0. Complexity: O(N) where N is the total number of Cluster nodes
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1440,7 +1473,7 @@ typedef struct reds_cluster_meet_opts {
  *
  * `CLUSTER MEET ip port [cluster_bus_port]`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
  * The handshake happens asynchronously: CLUSTER NODES shows when the node
@@ -1458,7 +1491,7 @@ reds_err reds_cluster_meet(reds_client *c, reds_str ip, int64_t port, const reds
  *
  * `CLUSTER MYID`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1467,11 +1500,27 @@ reds_err reds_cluster_meet(reds_client *c, reds_str ip, int64_t port, const reds
 reds_err reds_cluster_myid(reds_client *c, reds_str **out);
 
 /**
+ * CLUSTER MYSHARDID: Returns the shard ID of a node.
+ *
+ * `CLUSTER MYSHARDID`
+ *
+ * Since Valkey 7.2.0. Complexity: O(1)
+ * Servers: only Valkey 8.0.1.
+ * Flags: loading, stale.
+ *
+ * The node's shard ID, 40 hexadecimal characters.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_cluster_myshardid(reds_client *c, reds_str **out);
+
+/**
  * CLUSTER NODES: Get Cluster config for the node
  *
  * `CLUSTER NODES`
  *
- * Since 3.0.0. Complexity: O(N) where N is the total number of Cluster nodes
+ * Since Redis 3.0.0. Complexity: O(N) where N is the total number of Cluster nodes
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1484,7 +1533,7 @@ reds_err reds_cluster_nodes(reds_client *c, reds_cluster_node_list **out);
  *
  * `CLUSTER REPLICAS node-id`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: admin, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1498,7 +1547,7 @@ reds_err reds_cluster_replicas(reds_client *c, reds_str node_id, reds_cluster_no
  *
  * `CLUSTER REPLICATE node-id`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1522,7 +1571,7 @@ typedef struct reds_cluster_reset_opts {
  *
  * `CLUSTER RESET [HARD | SOFT]`
  *
- * Since 3.0.0. Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.
+ * Since Redis 3.0.0. Complexity: O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.
  * Flags: admin, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1535,7 +1584,7 @@ reds_err reds_cluster_reset(reds_client *c, const reds_cluster_reset_opts *opts)
  *
  * `CLUSTER SAVECONFIG`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1547,7 +1596,7 @@ reds_err reds_cluster_saveconfig(reds_client *c);
  *
  * `CLUSTER SET-CONFIG-EPOCH config-epoch`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1555,7 +1604,7 @@ reds_err reds_cluster_saveconfig(reds_client *c);
  */
 reds_err reds_cluster_set_config_epoch(reds_client *c, int64_t config_epoch);
 
-/** subcommand: exactly one of IMPORTING node-id MIGRATING node-id NODE node-id STABLE */
+/** subcommand: exactly one of IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE */
 typedef struct reds_cluster_setslot_subcommand {
     reds_str importing; /**< IMPORTING node-id */
     reds_str migrating; /**< MIGRATING node-id */
@@ -1568,7 +1617,7 @@ typedef struct reds_cluster_setslot_subcommand {
  *
  * `CLUSTER SETSLOT slot <IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE>`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1578,11 +1627,30 @@ typedef struct reds_cluster_setslot_subcommand {
 reds_err reds_cluster_setslot(reds_client *c, int64_t slot, reds_cluster_setslot_subcommand subcommand);
 
 /**
+ * CLUSTER SETSLOT: Bind a hash slot to a specific node
+ *
+ * `CLUSTER SETSLOT slot <IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE> TIMEOUT timeout`
+ *
+ * Since Redis 3.0.0. Complexity: O(1)
+ * Servers: only Valkey 8.0.1.
+ * Flags: admin, no_async_loading, stale.
+ *
+ * With TIMEOUT (Valkey 8.0+): how long, in milliseconds, to wait for the
+ * replicas to confirm.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param slot integer
+ * @param subcommand IMPORTING node-id | MIGRATING node-id | NODE node-id | STABLE
+ * @param timeout integer (after TIMEOUT)
+ */
+reds_err reds_cluster_setslot_timeout(reds_client *c, int64_t slot, reds_cluster_setslot_subcommand subcommand, int64_t timeout);
+
+/**
  * CLUSTER SHARDS: Get array of cluster slots to node mappings
  *
  * `CLUSTER SHARDS`
  *
- * Since 7.0.0. Complexity: O(N) where N is the total number of cluster nodes
+ * Since Redis 7.0.0. Complexity: O(N) where N is the total number of cluster nodes
  * Flags: stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1595,7 +1663,7 @@ reds_err reds_cluster_shards(reds_client *c, reds_cluster_shard_list **out);
  *
  * `CLUSTER SLAVES node-id`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: admin, stale.
  * @deprecated Since Redis 5.0.0; use CLUSTER REPLICAS.
  *
@@ -1606,12 +1674,54 @@ reds_err reds_cluster_shards(reds_client *c, reds_cluster_shard_list **out);
 REDS_DEPRECATED("deprecated since Redis 5.0.0")
 reds_err reds_cluster_slaves(reds_client *c, reds_str node_id, reds_cluster_node_list **out);
 
+/** slotsrange: start-slot end-slot */
+typedef struct reds_cluster_slot_stats_slotsrange {
+    bool set; /**< give this argument */
+    int64_t start_slot; /**< integer */
+    int64_t end_slot; /**< integer */
+} reds_cluster_slot_stats_slotsrange;
+
+/** order: ASC | DESC. 0 leaves it out where it is optional. */
+typedef enum reds_cluster_slot_stats_order {
+    REDS_CLUSTER_SLOT_STATS_ORDER_ASC = 1,
+    REDS_CLUSTER_SLOT_STATS_ORDER_DESC = 2
+} reds_cluster_slot_stats_order;
+
+/** orderby: metric [LIMIT limit] [ASC | DESC] */
+typedef struct reds_cluster_slot_stats_orderby {
+    bool set; /**< give this argument */
+    reds_str metric; /**< string */
+    reds_opt_i64 limit; /**< LIMIT limit */
+    reds_cluster_slot_stats_order order; /**< ASC | DESC */
+} reds_cluster_slot_stats_orderby;
+
+/** filter: exactly one of SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC] */
+typedef struct reds_cluster_slot_stats_filter {
+    reds_cluster_slot_stats_slotsrange slotsrange; /**< SLOTSRANGE */
+    reds_cluster_slot_stats_orderby orderby; /**< ORDERBY */
+} reds_cluster_slot_stats_filter;
+
+/**
+ * CLUSTER SLOT-STATS: Return an array of slot usage statistics for slots assigned to the current node.
+ *
+ * `CLUSTER SLOT-STATS <SLOTSRANGE start-slot end-slot | ORDERBY metric [LIMIT limit] [ASC | DESC]>`
+ *
+ * Since Valkey 8.0.0. Complexity: O(N) where N is the total number of slots based on arguments. O(N*log(N)) with ORDERBY subcommand.
+ * Servers: only Valkey 8.0.1.
+ * Flags: loading, stale.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param filter SLOTSRANGE | ORDERBY
+ * @param out  one entry per slot, in the order the server sends them. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_cluster_slot_stats(reds_client *c, reds_cluster_slot_stats_filter filter, reds_slot_stats_list **out);
+
 /**
  * CLUSTER SLOTS: Get array of Cluster slot to node mappings
  *
  * `CLUSTER SLOTS`
  *
- * Since 3.0.0. Complexity: O(N) where N is the total number of Cluster nodes
+ * Since Redis 3.0.0. Complexity: O(N) where N is the total number of Cluster nodes
  * Flags: stale.
  * @deprecated Since Redis 7.0.0; use CLUSTER SHARDS.
  *
@@ -1626,7 +1736,7 @@ reds_err reds_cluster_slots(reds_client *c, reds_cluster_slot_range_list **out);
  *
  * `READONLY`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: fast, loading, stale.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -1643,7 +1753,7 @@ reds_err reds_readonly(reds_client *c);
  *
  * `READWRITE`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: fast, loading, stale.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -1667,7 +1777,7 @@ typedef struct reds_auth_opts {
  *
  * `AUTH [username] password`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of passwords defined for the user
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of passwords defined for the user
  * Flags: allow_busy, fast, loading, no_auth, noscript, stale.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -1689,7 +1799,7 @@ typedef enum reds_client_caching_mode {
  *
  * `CLIENT CACHING <YES | NO>`
  *
- * Since 6.0.0. Complexity: O(1)
+ * Since Redis 6.0.0. Complexity: O(1)
  * Flags: loading, noscript, stale.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -1700,11 +1810,31 @@ typedef enum reds_client_caching_mode {
 reds_err reds_client_caching(reds_client *c, reds_client_caching_mode mode);
 
 /**
+ * CLIENT CAPA: A client claims its capability.
+ *
+ * `CLIENT CAPA capability [capability ...]`
+ *
+ * Since Valkey 8.0.0. Complexity: O(1)
+ * Servers: only Valkey 8.0.1.
+ * Flags: loading, noscript, stale.
+ * Changes the state of its connection: only on a dedicated connection
+ * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
+ *
+ * The capabilities it declares hold for the rest of the connection (Valkey
+ * 8.0: `redirect`, for replicas that answer with -REDIRECT).
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param capability capability
+ * @param ncapability number of capability
+ */
+reds_err reds_client_capa(reds_client *c, const reds_str *capability, size_t ncapability);
+
+/**
  * CLIENT GETNAME: Get the current connection name
  *
  * `CLIENT GETNAME`
  *
- * Since 2.6.9. Complexity: O(1)
+ * Since Redis 2.6.9. Complexity: O(1)
  * Flags: loading, noscript, stale.
  *
  * Answers for the connection the command runs on.
@@ -1719,7 +1849,7 @@ reds_err reds_client_getname(reds_client *c, reds_str **out);
  *
  * `CLIENT GETREDIR`
  *
- * Since 6.0.0. Complexity: O(1)
+ * Since Redis 6.0.0. Complexity: O(1)
  * Flags: loading, noscript, stale.
  *
  * Answers for the connection the command runs on.
@@ -1734,7 +1864,7 @@ reds_err reds_client_getredir(reds_client *c, int64_t *out);
  *
  * `CLIENT HELP`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1747,7 +1877,7 @@ reds_err reds_client_help(reds_client *c, reds_strlist **out);
  *
  * `CLIENT ID`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: loading, noscript, stale.
  *
  * Answers for the connection the command runs on.
@@ -1762,7 +1892,7 @@ reds_err reds_client_id(reds_client *c, int64_t *out);
  *
  * `CLIENT INFO`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: loading, noscript, stale.
  *
  * Answers for the connection the command runs on.
@@ -1781,7 +1911,7 @@ typedef enum reds_client_kill_type {
     REDS_CLIENT_KILL_TYPE_PUBSUB = 5
 } reds_client_kill_type;
 
-/** one new-format: exactly one of [ID client-id] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes/no] */
+/** one new-format: exactly one of ID client-id | TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB> | USER username | ADDR ip:port | LADDR ip:port | SKIPME yes/no */
 typedef struct reds_client_kill_filter {
     reds_opt_i64 id; /**< ID client-id */
     reds_client_kill_type type; /**< TYPE */
@@ -1794,9 +1924,9 @@ typedef struct reds_client_kill_filter {
 /**
  * CLIENT KILL: Kill the connection of a client
  *
- * `CLIENT KILL <[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME yes/no]> [<[ID client-id] | [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME yes/no]> ...]`
+ * `CLIENT KILL <ID client-id | TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB> | USER username | ADDR ip:port | LADDR ip:port | SKIPME yes/no> [<ID client-id | TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB> | USER username | ADDR ip:port | LADDR ip:port | SKIPME yes/no> ...]`
  *
- * Since 2.4.0. Complexity: O(N) where N is the number of client connections
+ * Since Redis 2.4.0. Complexity: O(N) where N is the number of client connections
  * Flags: admin, loading, noscript, stale.
  *
  * Kills every connection that matches all the filters; `out` is how many
@@ -1814,7 +1944,7 @@ reds_err reds_client_kill(reds_client *c, const reds_client_kill_filter *filters
  *
  * `CLIENT KILL ip:port`
  *
- * Since 2.4.0. Complexity: O(N) where N is the number of client connections
+ * Since Redis 2.4.0. Complexity: O(N) where N is the number of client connections
  * Flags: admin, loading, noscript, stale.
  *
  * The old form, CLIENT KILL ip:port: kills that one connection.
@@ -1848,10 +1978,11 @@ typedef struct reds_client_list_opts {
 /**
  * CLIENT LIST: Get the list of client connections
  *
- * `CLIENT LIST [TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id [client-id ...]]`
+ * `CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]`
  *
- * Since 2.4.0. Complexity: O(N) where N is the number of client connections
+ * Since Redis 2.4.0. Complexity: O(N) where N is the number of client connections
  * Flags: admin, loading, noscript, stale.
+ * Refused together (REDS_ERR_DATA, nothing sent): TYPE, ID.
  *
  * @param c    client, dedicated connection or pipeline
  * @param opts optional arguments, NULL for none
@@ -1870,7 +2001,7 @@ typedef enum reds_client_no_evict_enabled {
  *
  * `CLIENT NO-EVICT <ON | OFF>`
  *
- * Since 7.0.0. Complexity: O(1)
+ * Since Redis 7.0.0. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -1879,6 +2010,31 @@ typedef enum reds_client_no_evict_enabled {
  * @param enabled ON | OFF
  */
 reds_err reds_client_no_evict(reds_client *c, reds_client_no_evict_enabled enabled);
+
+/** enabled: ON | OFF. 0 leaves it out where it is optional. */
+typedef enum reds_client_no_touch_enabled {
+    REDS_CLIENT_NO_TOUCH_ENABLED_ON = 1,
+    REDS_CLIENT_NO_TOUCH_ENABLED_OFF = 2
+} reds_client_no_touch_enabled;
+
+/**
+ * CLIENT NO-TOUCH: Controls whether commands sent by the client affect the LRU/LFU of accessed keys.
+ *
+ * `CLIENT NO-TOUCH <ON | OFF>`
+ *
+ * Since Valkey 7.2.0. Complexity: O(1)
+ * Servers: only Valkey 8.0.1.
+ * Flags: loading, noscript, stale.
+ * Changes the state of its connection: only on a dedicated connection
+ * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
+ *
+ * The mode it sets holds for the rest of the connection: with ON, the
+ * commands it sends do not change the LRU/LFU of the keys they read.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param enabled ON | OFF
+ */
+reds_err reds_client_no_touch(reds_client *c, reds_client_no_touch_enabled enabled);
 
 /** mode: WRITE | ALL. 0 leaves it out where it is optional. */
 typedef enum reds_client_pause_mode {
@@ -1896,7 +2052,7 @@ typedef struct reds_client_pause_opts {
  *
  * `CLIENT PAUSE timeout [WRITE | ALL]`
  *
- * Since 2.9.50. Complexity: O(1)
+ * Since Redis 2.9.50. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1905,12 +2061,37 @@ typedef struct reds_client_pause_opts {
  */
 reds_err reds_client_pause(reds_client *c, int64_t timeout, const reds_client_pause_opts *opts);
 
+/** attr: exactly one of LIB-NAME libname | LIB-VER libver */
+typedef struct reds_client_setinfo_attr {
+    reds_str libname; /**< LIB-NAME libname */
+    reds_str libver; /**< LIB-VER libver */
+} reds_client_setinfo_attr;
+
+/**
+ * CLIENT SETINFO: Sets information specific to the client or connection.
+ *
+ * `CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>`
+ *
+ * Since Valkey 7.2.0. Complexity: O(1)
+ * Servers: only Valkey 8.0.1.
+ * Flags: loading, noscript, stale.
+ * Changes the state of its connection: only on a dedicated connection
+ * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
+ *
+ * The library name or version it sets is shown by CLIENT LIST and CLIENT
+ * INFO for this connection.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param attr LIB-NAME libname | LIB-VER libver
+ */
+reds_err reds_client_setinfo(reds_client *c, reds_client_setinfo_attr attr);
+
 /**
  * CLIENT SETNAME: Set the current connection name
  *
  * `CLIENT SETNAME connection-name`
  *
- * Since 2.6.9. Complexity: O(1)
+ * Since Redis 2.6.9. Complexity: O(1)
  * Flags: loading, noscript, stale.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -1942,8 +2123,9 @@ typedef struct reds_client_tracking_opts {
  *
  * `CLIENT TRACKING <ON | OFF> [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]`
  *
- * Since 6.0.0. Complexity: O(1). Some options may introduce additional complexity.
+ * Since Redis 6.0.0. Complexity: O(1). Some options may introduce additional complexity.
  * Flags: loading, noscript, stale.
+ * Refused together (REDS_ERR_DATA, nothing sent): BCAST, OPTIN, OPTOUT.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
  *
@@ -1958,7 +2140,7 @@ reds_err reds_client_tracking(reds_client *c, reds_client_tracking_status status
  *
  * `CLIENT TRACKINGINFO`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: loading, noscript, stale.
  *
  * Answers for the connection the command runs on.
@@ -1984,7 +2166,7 @@ typedef struct reds_client_unblock_opts {
  *
  * `CLIENT UNBLOCK client-id [TIMEOUT | ERROR]`
  *
- * Since 5.0.0. Complexity: O(log N) where N is the number of client connections
+ * Since Redis 5.0.0. Complexity: O(log N) where N is the number of client connections
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -1999,7 +2181,7 @@ reds_err reds_client_unblock(reds_client *c, int64_t client_id, const reds_clien
  *
  * `CLIENT UNPAUSE`
  *
- * Since 6.2.0. Complexity: O(N) Where N is the number of paused clients
+ * Since Redis 6.2.0. Complexity: O(N) Where N is the number of paused clients
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2011,7 +2193,7 @@ reds_err reds_client_unpause(reds_client *c);
  *
  * `ECHO message`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2045,7 +2227,7 @@ typedef struct reds_hello_opts {
  *
  * `HELLO [protover [AUTH username password] [SETNAME clientname]]`
  *
- * Since 6.0.0. Complexity: O(1)
+ * Since Redis 6.0.0. Complexity: O(1)
  * Flags: allow_busy, fast, loading, no_auth, noscript, stale.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -2070,7 +2252,7 @@ typedef struct reds_ping_opts {
  *
  * `PING [message]`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2084,7 +2266,7 @@ reds_err reds_ping(reds_client *c, const reds_ping_opts *opts, reds_str **out);
  *
  * `QUIT`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: allow_busy, fast, loading, no_auth, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2096,7 +2278,7 @@ reds_err reds_quit(reds_client *c);
  *
  * `RESET`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: allow_busy, fast, loading, no_auth, noscript, stale.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -2111,7 +2293,7 @@ reds_err reds_reset(reds_client *c, reds_str **out);
  *
  * `SELECT index`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, loading, stale.
  * Changes the state of its connection: only on a dedicated connection
  * (reds_client_dedicated()); a pooled client refuses it with REDS_ERR_DATA.
@@ -2134,7 +2316,7 @@ typedef struct reds_copy_opts {
  *
  * `COPY source destination [DB destination-db] [REPLACE]`
  *
- * Since 6.2.0. Complexity: O(N) worst case for collections, where N is the number of nested items. O(1) for string values.
+ * Since Redis 6.2.0. Complexity: O(N) worst case for collections, where N is the number of nested items. O(1) for string values.
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2150,7 +2332,7 @@ reds_err reds_copy(reds_client *c, reds_str source, reds_str destination, const 
  *
  * `DEL key [key ...]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).
  * Flags: write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2165,7 +2347,7 @@ reds_err reds_del(reds_client *c, const reds_str *keys, size_t nkeys, int64_t *o
  *
  * `DUMP key`
  *
- * Since 2.6.0. Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
+ * Since Redis 2.6.0. Complexity: O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2179,7 +2361,7 @@ reds_err reds_dump(reds_client *c, reds_str key, reds_str **out);
  *
  * `EXISTS key [key ...]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of keys to check.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of keys to check.
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2207,7 +2389,7 @@ typedef struct reds_expire_opts {
  *
  * `EXPIRE key seconds [NX | XX | GT | LT]`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2236,7 +2418,7 @@ typedef struct reds_expireat_opts {
  *
  * `EXPIREAT key unix-time-seconds [NX | XX | GT | LT]`
  *
- * Since 1.2.0. Complexity: O(1)
+ * Since Redis 1.2.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2252,7 +2434,7 @@ reds_err reds_expireat(reds_client *c, reds_str key, int64_t unix_time_seconds, 
  *
  * `EXPIRETIME key`
  *
- * Since 7.0.0. Complexity: O(1)
+ * Since Redis 7.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2266,7 +2448,7 @@ reds_err reds_expiretime(reds_client *c, reds_str key, int64_t *out);
  *
  * `KEYS pattern`
  *
- * Since 1.0.0. Complexity: O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.
+ * Since Redis 1.0.0. Complexity: O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2275,10 +2457,10 @@ reds_err reds_expiretime(reds_client *c, reds_str key, int64_t *out);
  */
 reds_err reds_keys(reds_client *c, reds_str pattern, reds_strlist **out);
 
-/** key_or_empty_string: exactly one of key */
+/** key_or_empty_string: exactly one of key | "" */
 typedef struct reds_migrate_key_or_empty_string {
     reds_str key; /**< key */
-    bool empty_string; /**< send  */
+    bool empty_string; /**< send "" */
 } reds_migrate_key_or_empty_string;
 
 /** username_password: username password */
@@ -2301,9 +2483,9 @@ typedef struct reds_migrate_opts {
 /**
  * MIGRATE: Atomically transfer a key from a Redis instance to another one.
  *
- * `MIGRATE host port <key | > destination-db timeout [COPY] [REPLACE] [[AUTH password] | [AUTH2 username password]] [KEYS key [key ...]]`
+ * `MIGRATE host port <key | ""> destination-db timeout [COPY] [REPLACE] [AUTH password | AUTH2 username password] [KEYS key [key ...]]`
  *
- * Since 2.6.0. Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
+ * Since Redis 2.6.0. Complexity: This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.
  * Flags: movablekeys, write.
  *
  * `out` is OK, or NOKEY when none of the keys exists.
@@ -2324,7 +2506,7 @@ reds_err reds_migrate(reds_client *c, reds_str host, int64_t port, reds_migrate_
  *
  * `MOVE key db`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2339,7 +2521,7 @@ reds_err reds_move(reds_client *c, reds_str key, int64_t db, bool *out);
  *
  * `OBJECT ENCODING key`
  *
- * Since 2.2.3. Complexity: O(1)
+ * Since Redis 2.2.3. Complexity: O(1)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2353,7 +2535,7 @@ reds_err reds_object_encoding(reds_client *c, reds_str key, reds_str **out);
  *
  * `OBJECT FREQ key`
  *
- * Since 4.0.0. Complexity: O(1)
+ * Since Redis 4.0.0. Complexity: O(1)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2367,7 +2549,7 @@ reds_err reds_object_freq(reds_client *c, reds_str key, reds_opt_i64 *out);
  *
  * `OBJECT HELP`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2380,7 +2562,7 @@ reds_err reds_object_help(reds_client *c, reds_strlist **out);
  *
  * `OBJECT IDLETIME key`
  *
- * Since 2.2.3. Complexity: O(1)
+ * Since Redis 2.2.3. Complexity: O(1)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2394,7 +2576,7 @@ reds_err reds_object_idletime(reds_client *c, reds_str key, reds_opt_i64 *out);
  *
  * `OBJECT REFCOUNT key`
  *
- * Since 2.2.3. Complexity: O(1)
+ * Since Redis 2.2.3. Complexity: O(1)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2408,7 +2590,7 @@ reds_err reds_object_refcount(reds_client *c, reds_str key, reds_opt_i64 *out);
  *
  * `PERSIST key`
  *
- * Since 2.2.0. Complexity: O(1)
+ * Since Redis 2.2.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2435,7 +2617,7 @@ typedef struct reds_pexpire_opts {
  *
  * `PEXPIRE key milliseconds [NX | XX | GT | LT]`
  *
- * Since 2.6.0. Complexity: O(1)
+ * Since Redis 2.6.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2464,7 +2646,7 @@ typedef struct reds_pexpireat_opts {
  *
  * `PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]`
  *
- * Since 2.6.0. Complexity: O(1)
+ * Since Redis 2.6.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2480,7 +2662,7 @@ reds_err reds_pexpireat(reds_client *c, reds_str key, int64_t unix_time_millisec
  *
  * `PEXPIRETIME key`
  *
- * Since 7.0.0. Complexity: O(1)
+ * Since Redis 7.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2494,7 +2676,7 @@ reds_err reds_pexpiretime(reds_client *c, reds_str key, int64_t *out);
  *
  * `PTTL key`
  *
- * Since 2.6.0. Complexity: O(1)
+ * Since Redis 2.6.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2508,7 +2690,7 @@ reds_err reds_pttl(reds_client *c, reds_str key, int64_t *out);
  *
  * `RANDOMKEY`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2521,7 +2703,7 @@ reds_err reds_randomkey(reds_client *c, reds_str **out);
  *
  * `RENAME key newkey`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2535,7 +2717,7 @@ reds_err reds_rename(reds_client *c, reds_str key, reds_str newkey);
  *
  * `RENAMENX key newkey`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2558,8 +2740,9 @@ typedef struct reds_restore_opts {
  *
  * `RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]`
  *
- * Since 2.6.0. Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
+ * Since Redis 2.6.0. Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
  * Flags: denyoom, write.
+ * Refused together (REDS_ERR_DATA, nothing sent): IDLETIME seconds, FREQ frequency.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -2581,7 +2764,7 @@ typedef struct reds_scan_opts {
  *
  * `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]`
  *
- * Since 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
+ * Since Redis 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2619,7 +2802,7 @@ typedef struct reds_sort_opts {
  *
  * `SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]`
  *
- * Since 1.0.0. Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
+ * Since Redis 1.0.0. Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
  * Flags: denyoom, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2634,7 +2817,7 @@ reds_err reds_sort(reds_client *c, reds_str key, const reds_sort_opts *opts, red
  *
  * `SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] STORE destination`
  *
- * Since 1.0.0. Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
+ * Since Redis 1.0.0. Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
  * Flags: denyoom, movablekeys, write.
  *
  * SORT ... STORE: `out` is the number of elements stored.
@@ -2675,7 +2858,7 @@ typedef struct reds_sort_ro_opts {
  *
  * `SORT_RO key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]`
  *
- * Since 7.0.0. Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
+ * Since Redis 7.0.0. Complexity: O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2690,7 +2873,7 @@ reds_err reds_sort_ro(reds_client *c, reds_str key, const reds_sort_ro_opts *opt
  *
  * `TOUCH key [key ...]`
  *
- * Since 3.2.1. Complexity: O(N) where N is the number of keys that will be touched.
+ * Since Redis 3.2.1. Complexity: O(N) where N is the number of keys that will be touched.
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2705,7 +2888,7 @@ reds_err reds_touch(reds_client *c, const reds_str *keys, size_t nkeys, int64_t 
  *
  * `TTL key`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2719,7 +2902,7 @@ reds_err reds_ttl(reds_client *c, reds_str key, int64_t *out);
  *
  * `TYPE key`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2733,7 +2916,7 @@ reds_err reds_type(reds_client *c, reds_str key, reds_str **out);
  *
  * `UNLINK key [key ...]`
  *
- * Since 4.0.0. Complexity: O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.
+ * Since Redis 4.0.0. Complexity: O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2748,7 +2931,7 @@ reds_err reds_unlink(reds_client *c, const reds_str *keys, size_t nkeys, int64_t
  *
  * `WAIT numreplicas timeout`
  *
- * Since 3.0.0. Complexity: O(1)
+ * Since Redis 3.0.0. Complexity: O(1)
  * Flags: noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -2757,6 +2940,23 @@ reds_err reds_unlink(reds_client *c, const reds_str *keys, size_t nkeys, int64_t
  * @param out  the integer reply.
  */
 reds_err reds_wait(reds_client *c, int64_t numreplicas, int64_t timeout, int64_t *out);
+
+/**
+ * WAITAOF: Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the primary and/or replicas.
+ *
+ * `WAITAOF numlocal numreplicas timeout`
+ *
+ * Since Valkey 7.2.0. Complexity: O(1)
+ * Servers: only Valkey 8.0.1.
+ * Flags: blocking.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param numlocal integer
+ * @param numreplicas integer
+ * @param timeout integer
+ * @param out  how many of the local server and of the replicas confirmed. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_waitaof(reds_client *c, int64_t numlocal, int64_t numreplicas, int64_t timeout, reds_waitaof_reply **out);
 
 /* ------------------------------------------------ group: geo */
 
@@ -2784,7 +2984,7 @@ typedef struct reds_geoadd_opts {
  *
  * `GEOADD key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]`
  *
- * Since 3.2.0. Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
+ * Since Redis 3.2.0. Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
  * Flags: denyoom, write.
  *
  * The number of members added (or changed, with CH).
@@ -2816,7 +3016,7 @@ typedef struct reds_geodist_opts {
  *
  * `GEODIST key member1 member2 [M | KM | FT | MI]`
  *
- * Since 3.2.0. Complexity: O(log(N))
+ * Since Redis 3.2.0. Complexity: O(log(N))
  * Flags: readonly.
  *
  * The distance in the unit asked for (meters by default), unset when a
@@ -2836,7 +3036,7 @@ reds_err reds_geodist(reds_client *c, reds_str key, reds_str member1, reds_str m
  *
  * `GEOHASH key member [member ...]`
  *
- * Since 3.2.0. Complexity: O(log(N)) for each member requested, where N is the number of elements in the sorted set.
+ * Since Redis 3.2.0. Complexity: O(log(N)) for each member requested, where N is the number of elements in the sorted set.
  * Flags: readonly.
  *
  * One 11-character geohash per member, in order; a missing member has `ptr
@@ -2855,7 +3055,7 @@ reds_err reds_geohash(reds_client *c, reds_str key, const reds_str *members, siz
  *
  * `GEOPOS key member [member ...]`
  *
- * Since 3.2.0. Complexity: O(N) where N is the number of members requested.
+ * Since Redis 3.2.0. Complexity: O(N) where N is the number of members requested.
  * Flags: readonly.
  *
  * One position per member, in order; a missing member's position has `set
@@ -2893,7 +3093,7 @@ typedef struct reds_georadius_opts {
  *
  * `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC]`
  *
- * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
  *
@@ -2925,7 +3125,7 @@ typedef struct reds_georadius_with_opts {
  *
  * `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]`
  *
- * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
  *
@@ -2949,7 +3149,7 @@ reds_err reds_georadius_with(reds_client *c, reds_str key, double longitude, dou
  *
  * `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC] STORE key`
  *
- * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
  *
@@ -2974,7 +3174,7 @@ reds_err reds_georadius_store(reds_client *c, reds_str key, double longitude, do
  *
  * `GEORADIUS key longitude latitude radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC] STOREDIST key`
  *
- * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS argument.
  *
@@ -3005,7 +3205,7 @@ typedef struct reds_georadiusbymember_opts {
  *
  * `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC]`
  *
- * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER arguments.
  *
@@ -3036,7 +3236,7 @@ typedef struct reds_georadiusbymember_with_opts {
  *
  * `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]`
  *
- * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER arguments.
  *
@@ -3059,7 +3259,7 @@ reds_err reds_georadiusbymember_with(reds_client *c, reds_str key, reds_str memb
  *
  * `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC] STORE key`
  *
- * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER arguments.
  *
@@ -3083,7 +3283,7 @@ reds_err reds_georadiusbymember_store(reds_client *c, reds_str key, reds_str mem
  *
  * `GEORADIUSBYMEMBER key member radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC] STOREDIST key`
  *
- * Since 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.0. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: denyoom, movablekeys, write.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH and GEOSEARCHSTORE with the BYRADIUS and FROMMEMBER arguments.
  *
@@ -3113,7 +3313,7 @@ typedef struct reds_georadiusbymember_ro_opts {
  *
  * `GEORADIUSBYMEMBER_RO key member radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC]`
  *
- * Since 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
  *
@@ -3144,7 +3344,7 @@ typedef struct reds_georadiusbymember_ro_with_opts {
  *
  * `GEORADIUSBYMEMBER_RO key member radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]`
  *
- * Since 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH with the BYRADIUS and FROMMEMBER arguments.
  *
@@ -3173,7 +3373,7 @@ typedef struct reds_georadius_ro_opts {
  *
  * `GEORADIUS_RO key longitude latitude radius <M | KM | FT | MI> [COUNT count [ANY]] [ASC | DESC]`
  *
- * Since 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH with the BYRADIUS argument.
  *
@@ -3205,7 +3405,7 @@ typedef struct reds_georadius_ro_with_opts {
  *
  * `GEORADIUS_RO key longitude latitude radius <M | KM | FT | MI> [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]`
  *
- * Since 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
+ * Since Redis 3.2.10. Complexity: O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use GEOSEARCH with the BYRADIUS argument.
  *
@@ -3231,7 +3431,7 @@ typedef struct reds_geo_lonlat {
     double latitude; /**< double */
 } reds_geo_lonlat;
 
-/** from: exactly one of FROMMEMBER member FROMLONLAT longitude latitude */
+/** from: exactly one of FROMMEMBER member | FROMLONLAT longitude latitude */
 typedef struct reds_geo_from {
     reds_str member; /**< FROMMEMBER member */
     reds_geo_lonlat lonlat; /**< FROMLONLAT */
@@ -3252,7 +3452,7 @@ typedef struct reds_geo_box {
     reds_geo_unit unit; /**< M | KM | FT | MI */
 } reds_geo_box;
 
-/** by: exactly one of BYRADIUS radius <M | KM | FT | MI> BYBOX width height <M | KM | FT | MI> */
+/** by: exactly one of BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI> */
 typedef struct reds_geo_by {
     reds_geo_circle circle; /**< circle */
     reds_geo_box box; /**< box */
@@ -3269,7 +3469,7 @@ typedef struct reds_geosearch_opts {
  *
  * `GEOSEARCH key <FROMMEMBER member | FROMLONLAT longitude latitude> <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>> [ASC | DESC] [COUNT count [ANY]]`
  *
- * Since 6.2.0. Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
+ * Since Redis 6.2.0. Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
  * Flags: readonly.
  *
  * Without WITHCOORD, WITHDIST and WITHHASH: the members found.
@@ -3297,7 +3497,7 @@ typedef struct reds_geosearch_with_opts {
  *
  * `GEOSEARCH key <FROMMEMBER member | FROMLONLAT longitude latitude> <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>> [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]`
  *
- * Since 6.2.0. Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
+ * Since Redis 6.2.0. Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
  * Flags: readonly.
  *
  * With WITHCOORD, WITHDIST and/or WITHHASH: each member found with exactly
@@ -3324,7 +3524,7 @@ typedef struct reds_geosearchstore_opts {
  *
  * `GEOSEARCHSTORE destination source <FROMMEMBER member | FROMLONLAT longitude latitude> <BYRADIUS radius <M | KM | FT | MI> | BYBOX width height <M | KM | FT | MI>> [ASC | DESC] [COUNT count [ANY]] [STOREDIST]`
  *
- * Since 6.2.0. Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
+ * Since Redis 6.2.0. Complexity: O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape
  * Flags: denyoom, write.
  *
  * The number of members stored in destination.
@@ -3346,7 +3546,7 @@ reds_err reds_geosearchstore(reds_client *c, reds_str destination, reds_str sour
  *
  * `HDEL key field [field ...]`
  *
- * Since 2.0.0. Complexity: O(N) where N is the number of fields to be removed.
+ * Since Redis 2.0.0. Complexity: O(N) where N is the number of fields to be removed.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3362,7 +3562,7 @@ reds_err reds_hdel(reds_client *c, reds_str key, const reds_str *fields, size_t 
  *
  * `HEXISTS key field`
  *
- * Since 2.0.0. Complexity: O(1)
+ * Since Redis 2.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3377,7 +3577,7 @@ reds_err reds_hexists(reds_client *c, reds_str key, reds_str field, bool *out);
  *
  * `HGET key field`
  *
- * Since 2.0.0. Complexity: O(1)
+ * Since Redis 2.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3392,7 +3592,7 @@ reds_err reds_hget(reds_client *c, reds_str key, reds_str field, reds_str **out)
  *
  * `HGETALL key`
  *
- * Since 2.0.0. Complexity: O(N) where N is the size of the hash.
+ * Since Redis 2.0.0. Complexity: O(N) where N is the size of the hash.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3406,7 +3606,7 @@ reds_err reds_hgetall(reds_client *c, reds_str key, reds_map **out);
  *
  * `HINCRBY key field increment`
  *
- * Since 2.0.0. Complexity: O(1)
+ * Since Redis 2.0.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3422,7 +3622,7 @@ reds_err reds_hincrby(reds_client *c, reds_str key, reds_str field, int64_t incr
  *
  * `HINCRBYFLOAT key field increment`
  *
- * Since 2.6.0. Complexity: O(1)
+ * Since Redis 2.6.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3438,7 +3638,7 @@ reds_err reds_hincrbyfloat(reds_client *c, reds_str key, reds_str field, double 
  *
  * `HKEYS key`
  *
- * Since 2.0.0. Complexity: O(N) where N is the size of the hash.
+ * Since Redis 2.0.0. Complexity: O(N) where N is the size of the hash.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3452,7 +3652,7 @@ reds_err reds_hkeys(reds_client *c, reds_str key, reds_strlist **out);
  *
  * `HLEN key`
  *
- * Since 2.0.0. Complexity: O(1)
+ * Since Redis 2.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3466,7 +3666,7 @@ reds_err reds_hlen(reds_client *c, reds_str key, int64_t *out);
  *
  * `HMGET key field [field ...]`
  *
- * Since 2.0.0. Complexity: O(N) where N is the number of fields being requested.
+ * Since Redis 2.0.0. Complexity: O(N) where N is the number of fields being requested.
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3488,7 +3688,7 @@ typedef struct reds_field_value {
  *
  * `HMSET key field value [field value ...]`
  *
- * Since 2.0.0. Complexity: O(N) where N is the number of fields being set.
+ * Since Redis 2.0.0. Complexity: O(N) where N is the number of fields being set.
  * Flags: denyoom, fast, write.
  * @deprecated Since Redis 4.0.0; use HSET with multiple field-value pairs.
  *
@@ -3505,7 +3705,7 @@ reds_err reds_hmset(reds_client *c, reds_str key, const reds_field_value *pairs,
  *
  * `HRANDFIELD key`
  *
- * Since 6.2.0. Complexity: O(N) where N is the number of fields returned
+ * Since Redis 6.2.0. Complexity: O(N) where N is the number of fields returned
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3519,7 +3719,7 @@ reds_err reds_hrandfield(reds_client *c, reds_str key, reds_str **out);
  *
  * `HRANDFIELD key count`
  *
- * Since 6.2.0. Complexity: O(N) where N is the number of fields returned
+ * Since Redis 6.2.0. Complexity: O(N) where N is the number of fields returned
  * Flags: readonly.
  *
  * HRANDFIELD key count: distinct fields when count is positive, possibly
@@ -3537,7 +3737,7 @@ reds_err reds_hrandfield_count(reds_client *c, reds_str key, int64_t count, reds
  *
  * `HRANDFIELD key count WITHVALUES`
  *
- * Since 6.2.0. Complexity: O(N) where N is the number of fields returned
+ * Since Redis 6.2.0. Complexity: O(N) where N is the number of fields returned
  * Flags: readonly.
  *
  * HRANDFIELD key count WITHVALUES: fields with their values.
@@ -3560,7 +3760,7 @@ typedef struct reds_hscan_opts {
  *
  * `HSCAN key cursor [MATCH pattern] [COUNT count]`
  *
- * Since 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..
+ * Since Redis 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3572,11 +3772,30 @@ typedef struct reds_hscan_opts {
 reds_err reds_hscan(reds_client *c, reds_str key, uint64_t cursor, const reds_hscan_opts *opts, reds_hscan_page **out);
 
 /**
+ * HSCAN: Incrementally iterate hash fields and associated values
+ *
+ * `HSCAN key cursor [MATCH pattern] [COUNT count] NOVALUES`
+ *
+ * Since Redis 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..
+ * Servers: only Valkey 8.0.1.
+ * Flags: readonly.
+ *
+ * With NOVALUES (Valkey 8.0+): the page's field names only.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param cursor uint64
+ * @param opts optional arguments, NULL for none
+ * @param out  one page of the iteration; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_hscan_novalues(reds_client *c, reds_str key, uint64_t cursor, const reds_hscan_opts *opts, reds_scan_page **out);
+
+/**
  * HSET: Set the string value of a hash field
  *
  * `HSET key field value [field value ...]`
  *
- * Since 2.0.0. Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.
+ * Since Redis 2.0.0. Complexity: O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3592,7 +3811,7 @@ reds_err reds_hset(reds_client *c, reds_str key, const reds_field_value *pairs, 
  *
  * `HSETNX key field value`
  *
- * Since 2.0.0. Complexity: O(1)
+ * Since Redis 2.0.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3608,7 +3827,7 @@ reds_err reds_hsetnx(reds_client *c, reds_str key, reds_str field, reds_str valu
  *
  * `HSTRLEN key field`
  *
- * Since 3.2.0. Complexity: O(1)
+ * Since Redis 3.2.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3623,7 +3842,7 @@ reds_err reds_hstrlen(reds_client *c, reds_str key, reds_str field, int64_t *out
  *
  * `HVALS key`
  *
- * Since 2.0.0. Complexity: O(N) where N is the size of the hash.
+ * Since Redis 2.0.0. Complexity: O(N) where N is the size of the hash.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3645,7 +3864,7 @@ typedef struct reds_pfadd_opts {
  *
  * `PFADD key [element [element ...]]`
  *
- * Since 2.8.9. Complexity: O(1) to add every element.
+ * Since Redis 2.8.9. Complexity: O(1) to add every element.
  * Flags: denyoom, fast, write.
  *
  * true when the estimate changed (or the key was created).
@@ -3662,7 +3881,7 @@ reds_err reds_pfadd(reds_client *c, reds_str key, const reds_pfadd_opts *opts, b
  *
  * `PFCOUNT key [key ...]`
  *
- * Since 2.8.9. Complexity: O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.
+ * Since Redis 2.8.9. Complexity: O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3677,7 +3896,7 @@ reds_err reds_pfcount(reds_client *c, const reds_str *keys, size_t nkeys, int64_
  *
  * `PFMERGE destkey sourcekey [sourcekey ...]`
  *
- * Since 2.8.9. Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
+ * Since Redis 2.8.9. Complexity: O(N) to merge N HyperLogLogs, but with high constant times.
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3700,7 +3919,7 @@ typedef enum reds_list_side {
  *
  * `BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: blocking, denyoom, noscript, write.
  *
  * The element moved, or NULL when the timeout expired first.
@@ -3725,7 +3944,7 @@ typedef struct reds_blmpop_opts {
  *
  * `BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]`
  *
- * Since 7.0.0. Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
+ * Since Redis 7.0.0. Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
  * Flags: blocking, movablekeys, write.
  *
  * The first non-empty list and the elements popped from it, or NULL when
@@ -3746,7 +3965,7 @@ reds_err reds_blmpop(reds_client *c, double timeout, const reds_str *keys, size_
  *
  * `BLPOP key [key ...] timeout`
  *
- * Since 2.0.0. Complexity: O(N) where N is the number of provided keys.
+ * Since Redis 2.0.0. Complexity: O(N) where N is the number of provided keys.
  * Flags: blocking, noscript, write.
  *
  * The list popped from and its element, or NULL when the timeout expired
@@ -3765,7 +3984,7 @@ reds_err reds_blpop(reds_client *c, const reds_str *keys, size_t nkeys, double t
  *
  * `BRPOP key [key ...] timeout`
  *
- * Since 2.0.0. Complexity: O(N) where N is the number of provided keys.
+ * Since Redis 2.0.0. Complexity: O(N) where N is the number of provided keys.
  * Flags: blocking, noscript, write.
  *
  * The list popped from and its element, or NULL when the timeout expired
@@ -3784,7 +4003,7 @@ reds_err reds_brpop(reds_client *c, const reds_str *keys, size_t nkeys, double t
  *
  * `BRPOPLPUSH source destination timeout`
  *
- * Since 2.2.0. Complexity: O(1)
+ * Since Redis 2.2.0. Complexity: O(1)
  * Flags: blocking, denyoom, noscript, write.
  * @deprecated Since Redis 6.2.0; use BLMOVE with the RIGHT and LEFT arguments.
  *
@@ -3804,7 +4023,7 @@ reds_err reds_brpoplpush(reds_client *c, reds_str source, reds_str destination, 
  *
  * `LINDEX key index`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).
  * Flags: readonly.
  *
  * NULL when the index is out of range or the key is missing.
@@ -3827,7 +4046,7 @@ typedef enum reds_linsert_where {
  *
  * `LINSERT key <BEFORE | AFTER> pivot element`
  *
- * Since 2.2.0. Complexity: O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).
+ * Since Redis 2.2.0. Complexity: O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).
  * Flags: denyoom, write.
  *
  * The new length, -1 when the pivot was not found, 0 when the key is
@@ -3847,7 +4066,7 @@ reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, re
  *
  * `LLEN key`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3861,7 +4080,7 @@ reds_err reds_llen(reds_client *c, reds_str key, int64_t *out);
  *
  * `LMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT>`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
  * The element moved, or NULL when the source list is empty.
@@ -3885,7 +4104,7 @@ typedef struct reds_lmpop_opts {
  *
  * `LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]`
  *
- * Since 7.0.0. Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
+ * Since Redis 7.0.0. Complexity: O(N+M) where N is the number of provided keys and M is the number of elements returned.
  * Flags: movablekeys, write.
  *
  * The first non-empty list and the elements popped from it, or NULL when
@@ -3905,7 +4124,7 @@ reds_err reds_lmpop(reds_client *c, const reds_str *keys, size_t nkeys, reds_lis
  *
  * `LPOP key`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of elements returned
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of elements returned
  * Flags: fast, write.
  *
  * LPOP key: the first element, or NULL when the list is missing.
@@ -3921,7 +4140,7 @@ reds_err reds_lpop(reds_client *c, reds_str key, reds_str **out);
  *
  * `LPOP key count`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of elements returned
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of elements returned
  * Flags: fast, write.
  *
  * LPOP key count: up to count elements from the head end, or NULL when the
@@ -3945,7 +4164,7 @@ typedef struct reds_lpos_opts {
  *
  * `LPOS key element [RANK rank] [MAXLEN len]`
  *
- * Since 6.0.6. Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
+ * Since Redis 6.0.6. Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
  * Flags: readonly.
  *
  * LPOS without COUNT: the index of the match, unset when there is none.
@@ -3963,7 +4182,7 @@ reds_err reds_lpos(reds_client *c, reds_str key, reds_str element, const reds_lp
  *
  * `LPOS key element [RANK rank] COUNT num-matches [MAXLEN len]`
  *
- * Since 6.0.6. Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
+ * Since Redis 6.0.6. Complexity: O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.
  * Flags: readonly.
  *
  * LPOS with COUNT: the indexes of up to count matches (0: all of them).
@@ -3982,7 +4201,7 @@ reds_err reds_lpos_count(reds_client *c, reds_str key, reds_str element, int64_t
  *
  * `LPUSH key element [element ...]`
  *
- * Since 1.0.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
+ * Since Redis 1.0.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -3998,7 +4217,7 @@ reds_err reds_lpush(reds_client *c, reds_str key, const reds_str *elements, size
  *
  * `LPUSHX key element [element ...]`
  *
- * Since 2.2.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
+ * Since Redis 2.2.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
  * Flags: denyoom, fast, write.
  *
  * The new length; 0 (nothing pushed) when the list is missing.
@@ -4016,7 +4235,7 @@ reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *elements, siz
  *
  * `LRANGE key start stop`
  *
- * Since 1.0.0. Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.
+ * Since Redis 1.0.0. Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4032,7 +4251,7 @@ reds_err reds_lrange(reds_client *c, reds_str key, int64_t start, int64_t stop, 
  *
  * `LREM key count element`
  *
- * Since 1.0.0. Complexity: O(N+M) where N is the length of the list and M is the number of elements removed.
+ * Since Redis 1.0.0. Complexity: O(N+M) where N is the length of the list and M is the number of elements removed.
  * Flags: write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4048,7 +4267,7 @@ reds_err reds_lrem(reds_client *c, reds_str key, int64_t count, reds_str element
  *
  * `LSET key index element`
  *
- * Since 1.0.0. Complexity: O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).
+ * Since Redis 1.0.0. Complexity: O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4063,7 +4282,7 @@ reds_err reds_lset(reds_client *c, reds_str key, int64_t index, reds_str element
  *
  * `LTRIM key start stop`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of elements to be removed by the operation.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of elements to be removed by the operation.
  * Flags: write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4078,7 +4297,7 @@ reds_err reds_ltrim(reds_client *c, reds_str key, int64_t start, int64_t stop);
  *
  * `RPOP key`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of elements returned
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of elements returned
  * Flags: fast, write.
  *
  * RPOP key: the last element, or NULL when the list is missing.
@@ -4094,7 +4313,7 @@ reds_err reds_rpop(reds_client *c, reds_str key, reds_str **out);
  *
  * `RPOP key count`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of elements returned
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of elements returned
  * Flags: fast, write.
  *
  * RPOP key count: up to count elements from the tail end, or NULL when the
@@ -4112,7 +4331,7 @@ reds_err reds_rpop_count(reds_client *c, reds_str key, int64_t count, reds_strli
  *
  * `RPOPLPUSH source destination`
  *
- * Since 1.2.0. Complexity: O(1)
+ * Since Redis 1.2.0. Complexity: O(1)
  * Flags: denyoom, write.
  * @deprecated Since Redis 6.2.0; use LMOVE with the RIGHT and LEFT arguments.
  *
@@ -4131,7 +4350,7 @@ reds_err reds_rpoplpush(reds_client *c, reds_str source, reds_str destination, r
  *
  * `RPUSH key element [element ...]`
  *
- * Since 1.0.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
+ * Since Redis 1.0.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4147,7 +4366,7 @@ reds_err reds_rpush(reds_client *c, reds_str key, const reds_str *elements, size
  *
  * `RPUSHX key element [element ...]`
  *
- * Since 2.2.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
+ * Since Redis 2.2.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
  * Flags: denyoom, fast, write.
  *
  * The new length; 0 (nothing pushed) when the list is missing.
@@ -4167,7 +4386,7 @@ reds_err reds_rpushx(reds_client *c, reds_str key, const reds_str *elements, siz
  *
  * `PUBLISH channel message`
  *
- * Since 2.0.0. Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).
+ * Since Redis 2.0.0. Complexity: O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).
  * Flags: fast, loading, pubsub, stale.
  *
  * `out` is the number of clients that received the message (in a cluster:
@@ -4190,7 +4409,7 @@ typedef struct reds_pubsub_channels_opts {
  *
  * `PUBSUB CHANNELS [pattern]`
  *
- * Since 2.8.0. Complexity: O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)
+ * Since Redis 2.8.0. Complexity: O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)
  * Flags: loading, pubsub, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4204,7 +4423,7 @@ reds_err reds_pubsub_channels(reds_client *c, const reds_pubsub_channels_opts *o
  *
  * `PUBSUB HELP`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4217,7 +4436,7 @@ reds_err reds_pubsub_help(reds_client *c, reds_strlist **out);
  *
  * `PUBSUB NUMPAT`
  *
- * Since 2.8.0. Complexity: O(1)
+ * Since Redis 2.8.0. Complexity: O(1)
  * Flags: loading, pubsub, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4236,7 +4455,7 @@ typedef struct reds_pubsub_numsub_opts {
  *
  * `PUBSUB NUMSUB [channel [channel ...]]`
  *
- * Since 2.8.0. Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
+ * Since Redis 2.8.0. Complexity: O(N) for the NUMSUB subcommand, where N is the number of requested channels
  * Flags: loading, pubsub, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4255,7 +4474,7 @@ typedef struct reds_pubsub_shardchannels_opts {
  *
  * `PUBSUB SHARDCHANNELS [pattern]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).
  * Flags: loading, pubsub, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4275,7 +4494,7 @@ typedef struct reds_pubsub_shardnumsub_opts {
  *
  * `PUBSUB SHARDNUMSUB [shardchannel [shardchannel ...]]`
  *
- * Since 7.0.0. Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels
+ * Since Redis 7.0.0. Complexity: O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels
  * Flags: loading, pubsub, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4289,7 +4508,7 @@ reds_err reds_pubsub_shardnumsub(reds_client *c, const reds_pubsub_shardnumsub_o
  *
  * `SPUBLISH shardchannel message`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of clients subscribed to the receiving shard channel.
  * Flags: fast, loading, pubsub, stale.
  *
  * `out` is the number of clients that received the message.
@@ -4316,7 +4535,7 @@ typedef struct reds_eval_opts {
  *
  * `EVAL script numkeys [key [key ...]] [arg [arg ...]]`
  *
- * Since 2.6.0. Complexity: Depends on the script that is executed.
+ * Since Redis 2.6.0. Complexity: Depends on the script that is executed.
  * Flags: movablekeys, no_mandatory_keys, noscript, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4339,7 +4558,7 @@ typedef struct reds_evalsha_opts {
  *
  * `EVALSHA sha1 numkeys [key [key ...]] [arg [arg ...]]`
  *
- * Since 2.6.0. Complexity: Depends on the script that is executed.
+ * Since Redis 2.6.0. Complexity: Depends on the script that is executed.
  * Flags: movablekeys, no_mandatory_keys, noscript, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4362,7 +4581,7 @@ typedef struct reds_evalsha_ro_opts {
  *
  * `EVALSHA_RO sha1 numkeys [key [key ...]] [arg [arg ...]]`
  *
- * Since 7.0.0. Complexity: Depends on the script that is executed.
+ * Since Redis 7.0.0. Complexity: Depends on the script that is executed.
  * Flags: movablekeys, no_mandatory_keys, noscript, readonly, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4385,7 +4604,7 @@ typedef struct reds_eval_ro_opts {
  *
  * `EVAL_RO script numkeys [key [key ...]] [arg [arg ...]]`
  *
- * Since 7.0.0. Complexity: Depends on the script that is executed.
+ * Since Redis 7.0.0. Complexity: Depends on the script that is executed.
  * Flags: movablekeys, no_mandatory_keys, noscript, readonly, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4408,7 +4627,7 @@ typedef struct reds_fcall_opts {
  *
  * `FCALL function numkeys [key [key ...]] [arg [arg ...]]`
  *
- * Since 7.0.0. Complexity: Depends on the function that is executed.
+ * Since Redis 7.0.0. Complexity: Depends on the function that is executed.
  * Flags: movablekeys, no_mandatory_keys, noscript, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4431,7 +4650,7 @@ typedef struct reds_fcall_ro_opts {
  *
  * `FCALL_RO function numkeys [key [key ...]] [arg [arg ...]]`
  *
- * Since 7.0.0. Complexity: Depends on the function that is executed.
+ * Since Redis 7.0.0. Complexity: Depends on the function that is executed.
  * Flags: movablekeys, no_mandatory_keys, noscript, readonly, skip_monitor, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4446,7 +4665,7 @@ reds_err reds_fcall_ro(reds_client *c, reds_str function, const reds_fcall_ro_op
  *
  * `FUNCTION DELETE library-name`
  *
- * Since 7.0.0. Complexity: O(1)
+ * Since Redis 7.0.0. Complexity: O(1)
  * Flags: noscript, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4459,7 +4678,7 @@ reds_err reds_function_delete(reds_client *c, reds_str library_name);
  *
  * `FUNCTION DUMP`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of functions
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of functions
  * Flags: noscript.
  *
  * `out` is the binary payload FUNCTION RESTORE takes.
@@ -4485,7 +4704,7 @@ typedef struct reds_function_flush_opts {
  *
  * `FUNCTION FLUSH [ASYNC | SYNC]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of functions deleted
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of functions deleted
  * Flags: noscript, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4498,7 +4717,7 @@ reds_err reds_function_flush(reds_client *c, const reds_function_flush_opts *opt
  *
  * `FUNCTION HELP`
  *
- * Since 7.0.0. Complexity: O(1)
+ * Since Redis 7.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4511,7 +4730,7 @@ reds_err reds_function_help(reds_client *c, reds_strlist **out);
  *
  * `FUNCTION KILL`
  *
- * Since 7.0.0. Complexity: O(1)
+ * Since Redis 7.0.0. Complexity: O(1)
  * Flags: allow_busy, noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4529,7 +4748,7 @@ typedef struct reds_function_list_opts {
  *
  * `FUNCTION LIST [LIBRARYNAME library-name-pattern] [WITHCODE]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of functions
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of functions
  * Flags: noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4548,7 +4767,7 @@ typedef struct reds_function_load_opts {
  *
  * `FUNCTION LOAD [REPLACE] function-code`
  *
- * Since 7.0.0. Complexity: O(1) (considering compilation time is redundant)
+ * Since Redis 7.0.0. Complexity: O(1) (considering compilation time is redundant)
  * Flags: denyoom, noscript, write.
  *
  * `out` is the name of the library loaded.
@@ -4577,7 +4796,7 @@ typedef struct reds_function_restore_opts {
  *
  * `FUNCTION RESTORE serialized-value [FLUSH | APPEND | REPLACE]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of functions on the payload
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of functions on the payload
  * Flags: denyoom, noscript, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4591,7 +4810,7 @@ reds_err reds_function_restore(reds_client *c, reds_str serialized_value, const 
  *
  * `FUNCTION STATS`
  *
- * Since 7.0.0. Complexity: O(1)
+ * Since Redis 7.0.0. Complexity: O(1)
  * Flags: allow_busy, noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4604,7 +4823,7 @@ reds_err reds_function_stats(reds_client *c, reds_function_stats_reply **out);
  *
  * `SCRIPT EXISTS sha1 [sha1 ...]`
  *
- * Since 2.6.0. Complexity: O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).
+ * Since Redis 2.6.0. Complexity: O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).
  * Flags: noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4624,7 +4843,7 @@ typedef struct reds_script_flush_opts {
  *
  * `SCRIPT FLUSH [ASYNC | SYNC]`
  *
- * Since 2.6.0. Complexity: O(N) with N being the number of scripts in cache
+ * Since Redis 2.6.0. Complexity: O(N) with N being the number of scripts in cache
  * Flags: noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4637,7 +4856,7 @@ reds_err reds_script_flush(reds_client *c, const reds_script_flush_opts *opts);
  *
  * `SCRIPT HELP`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4650,7 +4869,7 @@ reds_err reds_script_help(reds_client *c, reds_strlist **out);
  *
  * `SCRIPT KILL`
  *
- * Since 2.6.0. Complexity: O(1)
+ * Since Redis 2.6.0. Complexity: O(1)
  * Flags: allow_busy, noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4662,7 +4881,7 @@ reds_err reds_script_kill(reds_client *c);
  *
  * `SCRIPT LOAD script`
  *
- * Since 2.6.0. Complexity: O(N) with N being the length in bytes of the script body.
+ * Since Redis 2.6.0. Complexity: O(N) with N being the length in bytes of the script body.
  * Flags: noscript, stale.
  *
  * `out` is the script's SHA1 digest, for EVALSHA.
@@ -4673,6 +4892,24 @@ reds_err reds_script_kill(reds_client *c);
  */
 reds_err reds_script_load(reds_client *c, reds_str script, reds_str **out);
 
+/**
+ * SCRIPT SHOW: Show server-side Lua script in the script cache.
+ *
+ * `SCRIPT SHOW sha1`
+ *
+ * Since Valkey 8.0.0. Complexity: O(1).
+ * Servers: only Valkey 8.0.1.
+ * Flags: noscript.
+ *
+ * The script's source; a ResponseError when the cache has no script with
+ * that SHA1 digest.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param sha1 string
+ * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_script_show(reds_client *c, reds_str sha1, reds_str **out);
+
 /* ------------------------------------------------ group: sentinel */
 
 /**
@@ -4680,7 +4917,7 @@ reds_err reds_script_load(reds_client *c, reds_str script, reds_str **out);
  *
  * `SENTINEL CKQUORUM master-name`
  *
- * Since 2.8.4. Complexity: not documented
+ * Since Redis 2.8.4. Complexity: not documented
  * Flags: admin.
  *
  * `out` is the Sentinel's verdict, "OK <n> usable Sentinels. Quorum and
@@ -4704,7 +4941,7 @@ typedef struct reds_sentinel_config_set_set_param_value {
  *
  * `SENTINEL CONFIG SET parameter value [parameter value ...]`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: admin.
  *
  * SENTINEL CONFIG SET: one or more parameter/value pairs (Redis 7.0
@@ -4721,7 +4958,7 @@ reds_err reds_sentinel_config_set(reds_client *c, const reds_sentinel_config_set
  *
  * `SENTINEL CONFIG GET parameter [parameter ...]`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: admin.
  *
  * SENTINEL CONFIG GET: the parameters matching each glob-style pattern,
@@ -4746,7 +4983,7 @@ typedef struct reds_sentinel_debug_parameter_value {
  *
  * `SENTINEL DEBUG parameter value [parameter value ...]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of configurable parameters
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of configurable parameters
  * Flags: admin.
  *
  * Sets each parameter (INFO-PERIOD, PING-PERIOD, ... as SENTINEL DEBUG
@@ -4763,7 +5000,7 @@ reds_err reds_sentinel_debug(reds_client *c, const reds_sentinel_debug_parameter
  *
  * `SENTINEL DEBUG`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of configurable parameters
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of configurable parameters
  * Flags: admin.
  *
  * SENTINEL DEBUG without arguments: every tunable parameter (upper case)
@@ -4779,7 +5016,7 @@ reds_err reds_sentinel_debug_list(reds_client *c, reds_map **out);
  *
  * `SENTINEL FAILOVER master-name`
  *
- * Since 2.8.4. Complexity: not documented
+ * Since Redis 2.8.4. Complexity: not documented
  * Flags: admin.
  *
  * The failover starts at once, without asking the other Sentinels for
@@ -4796,7 +5033,7 @@ reds_err reds_sentinel_failover(reds_client *c, reds_str master_name);
  *
  * `SENTINEL FLUSHCONFIG`
  *
- * Since 2.8.4. Complexity: O(1)
+ * Since Redis 2.8.4. Complexity: O(1)
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4808,7 +5045,7 @@ reds_err reds_sentinel_flushconfig(reds_client *c);
  *
  * `SENTINEL GET-MASTER-ADDR-BY-NAME master-name`
  *
- * Since 2.8.4. Complexity: O(1)
+ * Since Redis 2.8.4. Complexity: O(1)
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4818,11 +5055,28 @@ reds_err reds_sentinel_flushconfig(reds_client *c);
 reds_err reds_sentinel_get_master_addr_by_name(reds_client *c, reds_str master_name, reds_sentinel_master_addr **out);
 
 /**
+ * SENTINEL GET-PRIMARY-ADDR-BY-NAME: Returns the port and address of a primary instance.
+ *
+ * `SENTINEL GET-PRIMARY-ADDR-BY-NAME primary-name`
+ *
+ * Since Valkey 8.0.0. Complexity: O(1)
+ * Servers: only Valkey 8.0.1.
+ * Flags: admin.
+ *
+ * SENTINEL GET-MASTER-ADDR-BY-NAME under the name Valkey 8.0 prefers.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param primary_name string
+ * @param out  the master's address, or NULL when the Sentinel monitors no master of that name. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_get_primary_addr_by_name(reds_client *c, reds_str primary_name, reds_sentinel_master_addr **out);
+
+/**
  * SENTINEL HELP: Show helpful text about the different subcommands
  *
  * `SENTINEL HELP`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4835,7 +5089,7 @@ reds_err reds_sentinel_help(reds_client *c, reds_strlist **out);
  *
  * `SENTINEL INFO-CACHE nodename [nodename ...]`
  *
- * Since 3.2.0. Complexity: O(N) where N is the number of instances
+ * Since Redis 3.2.0. Complexity: O(N) where N is the number of instances
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4850,7 +5104,7 @@ reds_err reds_sentinel_info_cache(reds_client *c, const reds_str *nodename, size
  *
  * `SENTINEL IS-MASTER-DOWN-BY-ADDR ip port current-epoch runid`
  *
- * Since 2.8.4. Complexity: O(1)
+ * Since Redis 2.8.4. Complexity: O(1)
  * Flags: admin.
  *
  * Sentinels ask each other this during a failover: with runid "*" only the
@@ -4867,11 +5121,31 @@ reds_err reds_sentinel_info_cache(reds_client *c, const reds_str *nodename, size
 reds_err reds_sentinel_is_master_down_by_addr(reds_client *c, reds_str ip, int64_t port, int64_t current_epoch, reds_str runid, reds_sentinel_vote **out);
 
 /**
+ * SENTINEL IS-PRIMARY-DOWN-BY-ADDR: Determines whether a primary instance is down.
+ *
+ * `SENTINEL IS-PRIMARY-DOWN-BY-ADDR ip port current-epoch runid`
+ *
+ * Since Valkey 8.0.0. Complexity: O(1)
+ * Servers: only Valkey 8.0.1.
+ * Flags: admin.
+ *
+ * SENTINEL IS-MASTER-DOWN-BY-ADDR under the name Valkey 8.0 prefers.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param ip string
+ * @param port integer
+ * @param current_epoch integer
+ * @param runid string
+ * @param out  whether this Sentinel sees the master down, and whom it voted for. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_is_primary_down_by_addr(reds_client *c, reds_str ip, int64_t port, int64_t current_epoch, reds_str runid, reds_sentinel_vote **out);
+
+/**
  * SENTINEL MASTER: Shows the state of a master
  *
  * `SENTINEL MASTER master-name`
  *
- * Since 2.8.4. Complexity: O(1)
+ * Since Redis 2.8.4. Complexity: O(1)
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4885,7 +5159,7 @@ reds_err reds_sentinel_master(reds_client *c, reds_str master_name, reds_sentine
  *
  * `SENTINEL MASTERS`
  *
- * Since 2.8.4. Complexity: O(N) where N is the number of masters
+ * Since Redis 2.8.4. Complexity: O(N) where N is the number of masters
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4898,7 +5172,7 @@ reds_err reds_sentinel_masters(reds_client *c, reds_sentinel_master_state_list *
  *
  * `SENTINEL MONITOR name ip port quorum`
  *
- * Since 2.8.4. Complexity: O(1)
+ * Since Redis 2.8.4. Complexity: O(1)
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4914,7 +5188,7 @@ reds_err reds_sentinel_monitor(reds_client *c, reds_str name, reds_str ip, int64
  *
  * `SENTINEL MYID`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4927,7 +5201,7 @@ reds_err reds_sentinel_myid(reds_client *c, reds_str **out);
  *
  * `SENTINEL PENDING-SCRIPTS`
  *
- * Since 2.8.4. Complexity: not documented
+ * Since Redis 2.8.4. Complexity: not documented
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4936,11 +5210,44 @@ reds_err reds_sentinel_myid(reds_client *c, reds_str **out);
 reds_err reds_sentinel_pending_scripts(reds_client *c, reds_sentinel_pending_script_list **out);
 
 /**
+ * SENTINEL PRIMARIES: Returns a list of monitored primaries.
+ *
+ * `SENTINEL PRIMARIES`
+ *
+ * Since Valkey 8.0.0. Complexity: O(N) where N is the number of primaries
+ * Servers: only Valkey 8.0.1.
+ * Flags: admin.
+ *
+ * SENTINEL MASTERS under the name Valkey 8.0 prefers.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param out  one item per monitored master. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_primaries(reds_client *c, reds_sentinel_master_state_list **out);
+
+/**
+ * SENTINEL PRIMARY: Returns the state of a primary instance.
+ *
+ * `SENTINEL PRIMARY primary-name`
+ *
+ * Since Valkey 8.0.0. Complexity: O(1)
+ * Servers: only Valkey 8.0.1.
+ * Flags: admin.
+ *
+ * SENTINEL MASTER under the name Valkey 8.0 prefers.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param primary_name string
+ * @param out  the Sentinel's view of the master. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_sentinel_primary(reds_client *c, reds_str primary_name, reds_sentinel_master_state **out);
+
+/**
  * SENTINEL REMOVE: Stop monitoring
  *
  * `SENTINEL REMOVE master-name`
  *
- * Since 2.8.4. Complexity: O(1)
+ * Since Redis 2.8.4. Complexity: O(1)
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4953,7 +5260,7 @@ reds_err reds_sentinel_remove(reds_client *c, reds_str master_name);
  *
  * `SENTINEL REPLICAS master-name`
  *
- * Since 5.0.0. Complexity: O(N) where N is the number of replicas
+ * Since Redis 5.0.0. Complexity: O(N) where N is the number of replicas
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -4967,7 +5274,7 @@ reds_err reds_sentinel_replicas(reds_client *c, reds_str master_name, reds_senti
  *
  * `SENTINEL RESET pattern`
  *
- * Since 2.8.4. Complexity: O(N) where N is the number of monitored masters
+ * Since Redis 2.8.4. Complexity: O(N) where N is the number of monitored masters
  * Flags: admin.
  *
  * `out` is the number of masters whose name matched the pattern (and whose
@@ -4984,7 +5291,7 @@ reds_err reds_sentinel_reset(reds_client *c, reds_str pattern, int64_t *out);
  *
  * `SENTINEL SENTINELS master-name`
  *
- * Since 2.8.4. Complexity: O(N) where N is the number of Sentinels
+ * Since Redis 2.8.4. Complexity: O(N) where N is the number of Sentinels
  * Flags: admin.
  *
  * The other Sentinels this one knows for the master (not itself).
@@ -5006,7 +5313,7 @@ typedef struct reds_sentinel_set_option_value {
  *
  * `SENTINEL SET master-name option value [option value ...]`
  *
- * Since 2.8.4. Complexity: O(1)
+ * Since Redis 2.8.4. Complexity: O(1)
  * Flags: admin.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5027,7 +5334,7 @@ typedef enum reds_sentinel_simulate_failure_mode {
  *
  * `SENTINEL SIMULATE-FAILURE <crash-after-election | crash-after-promotion> [<crash-after-election | crash-after-promotion> ...]`
  *
- * Since 3.2.0. Complexity: not documented
+ * Since Redis 3.2.0. Complexity: not documented
  * Flags: admin.
  *
  * Arms the given crashes for Sentinel's own failover tests: the process
@@ -5046,7 +5353,7 @@ reds_err reds_sentinel_simulate_failure(reds_client *c, const reds_sentinel_simu
  *
  * `SENTINEL SLAVES master-name`
  *
- * Since 2.8.0. Complexity: O(N) where N is the number of slaves
+ * Since Redis 2.8.0. Complexity: O(N) where N is the number of slaves
  * Flags: admin.
  * @deprecated Since Redis 5.0.0; use SENTINEL REPLICAS.
  *
@@ -5069,7 +5376,7 @@ typedef struct reds_acl_cat_opts {
  *
  * `ACL CAT [categoryname]`
  *
- * Since 6.0.0. Complexity: O(1) since the categories and commands are a fixed set.
+ * Since Redis 6.0.0. Complexity: O(1) since the categories and commands are a fixed set.
  * Flags: loading, noscript, stale.
  *
  * Without a category: the categories; with one: the commands in it.
@@ -5085,7 +5392,7 @@ reds_err reds_acl_cat(reds_client *c, const reds_acl_cat_opts *opts, reds_strlis
  *
  * `ACL DELUSER username [username ...]`
  *
- * Since 6.0.0. Complexity: O(1) amortized time considering the typical user.
+ * Since Redis 6.0.0. Complexity: O(1) amortized time considering the typical user.
  * Flags: admin, loading, noscript, stale.
  *
  * `out` is the number of users deleted.
@@ -5108,7 +5415,7 @@ typedef struct reds_acl_dryrun_opts {
  *
  * `ACL DRYRUN username command [arg [arg ...]]`
  *
- * Since 7.0.0. Complexity: O(1).
+ * Since Redis 7.0.0. Complexity: O(1).
  * Flags: admin, loading, noscript, stale.
  *
  * `out` is "OK" when the user may run the command, otherwise the reason it
@@ -5132,7 +5439,7 @@ typedef struct reds_acl_genpass_opts {
  *
  * `ACL GENPASS [bits]`
  *
- * Since 6.0.0. Complexity: O(1)
+ * Since Redis 6.0.0. Complexity: O(1)
  * Flags: loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5146,7 +5453,7 @@ reds_err reds_acl_genpass(reds_client *c, const reds_acl_genpass_opts *opts, red
  *
  * `ACL GETUSER username`
  *
- * Since 6.0.0. Complexity: O(N). Where N is the number of password, command and pattern rules that the user has.
+ * Since Redis 6.0.0. Complexity: O(N). Where N is the number of password, command and pattern rules that the user has.
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5160,7 +5467,7 @@ reds_err reds_acl_getuser(reds_client *c, reds_str username, reds_acl_user **out
  *
  * `ACL HELP`
  *
- * Since 6.0.0. Complexity: O(1)
+ * Since Redis 6.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5173,7 +5480,7 @@ reds_err reds_acl_help(reds_client *c, reds_strlist **out);
  *
  * `ACL LIST`
  *
- * Since 6.0.0. Complexity: O(N). Where N is the number of configured users.
+ * Since Redis 6.0.0. Complexity: O(N). Where N is the number of configured users.
  * Flags: admin, loading, noscript, stale.
  *
  * One ACL SETUSER-style rule line per user.
@@ -5188,7 +5495,7 @@ reds_err reds_acl_list(reds_client *c, reds_strlist **out);
  *
  * `ACL LOAD`
  *
- * Since 6.0.0. Complexity: O(N). Where N is the number of configured users.
+ * Since Redis 6.0.0. Complexity: O(N). Where N is the number of configured users.
  * Flags: admin, loading, noscript, stale.
  *
  * Needs a server started with an aclfile.
@@ -5207,7 +5514,7 @@ typedef struct reds_acl_log_opts {
  *
  * `ACL LOG [count]`
  *
- * Since 6.0.0. Complexity: O(N) with N being the number of entries shown.
+ * Since Redis 6.0.0. Complexity: O(N) with N being the number of entries shown.
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5221,7 +5528,7 @@ reds_err reds_acl_log(reds_client *c, const reds_acl_log_opts *opts, reds_acl_lo
  *
  * `ACL LOG RESET`
  *
- * Since 6.0.0. Complexity: O(N) with N being the number of entries shown.
+ * Since Redis 6.0.0. Complexity: O(N) with N being the number of entries shown.
  * Flags: admin, loading, noscript, stale.
  *
  * ACL LOG RESET: clears the log.
@@ -5235,7 +5542,7 @@ reds_err reds_acl_log_reset(reds_client *c);
  *
  * `ACL SAVE`
  *
- * Since 6.0.0. Complexity: O(N). Where N is the number of configured users.
+ * Since Redis 6.0.0. Complexity: O(N). Where N is the number of configured users.
  * Flags: admin, loading, noscript, stale.
  *
  * Needs a server started with an aclfile.
@@ -5255,7 +5562,7 @@ typedef struct reds_acl_setuser_opts {
  *
  * `ACL SETUSER username [rule [rule ...]]`
  *
- * Since 6.0.0. Complexity: O(N). Where N is the number of rules provided.
+ * Since Redis 6.0.0. Complexity: O(N). Where N is the number of rules provided.
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5269,7 +5576,7 @@ reds_err reds_acl_setuser(reds_client *c, reds_str username, const reds_acl_setu
  *
  * `ACL USERS`
  *
- * Since 6.0.0. Complexity: O(N). Where N is the number of configured users.
+ * Since Redis 6.0.0. Complexity: O(N). Where N is the number of configured users.
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5282,7 +5589,7 @@ reds_err reds_acl_users(reds_client *c, reds_strlist **out);
  *
  * `ACL WHOAMI`
  *
- * Since 6.0.0. Complexity: O(1)
+ * Since Redis 6.0.0. Complexity: O(1)
  * Flags: loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5295,7 +5602,7 @@ reds_err reds_acl_whoami(reds_client *c, reds_str **out);
  *
  * `BGREWRITEAOF`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript.
  *
  * `out` is the server's status text ("Background append only file
@@ -5316,7 +5623,7 @@ typedef struct reds_bgsave_opts {
  *
  * `BGSAVE [SCHEDULE]`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript.
  *
  * `out` is the server's status text ("Background saving started" or
@@ -5333,7 +5640,7 @@ reds_err reds_bgsave(reds_client *c, const reds_bgsave_opts *opts, reds_str **ou
  *
  * `COMMAND COUNT`
  *
- * Since 2.8.13. Complexity: O(1)
+ * Since Redis 2.8.13. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5352,7 +5659,7 @@ typedef struct reds_command_docs_opts {
  *
  * `COMMAND DOCS [command-name [command-name ...]]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of commands to look up
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of commands to look up
  * Flags: loading, stale.
  *
  * hiredis 0.14.1 refuses replies nested deeper than 7 levels, which the
@@ -5376,7 +5683,7 @@ typedef struct reds_command_getkeys_opts {
  *
  * `COMMAND GETKEYS command [arg [arg ...]]`
  *
- * Since 2.8.13. Complexity: O(N) where N is the number of arguments to the command
+ * Since Redis 2.8.13. Complexity: O(N) where N is the number of arguments to the command
  * Flags: loading, stale.
  *
  * `out` is the keys of the command line `command args...`.
@@ -5399,7 +5706,7 @@ typedef struct reds_command_getkeysandflags_opts {
  *
  * `COMMAND GETKEYSANDFLAGS command [arg [arg ...]]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of arguments to the command
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of arguments to the command
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5414,7 +5721,7 @@ reds_err reds_command_getkeysandflags(reds_client *c, reds_str command, const re
  *
  * `COMMAND HELP`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5433,7 +5740,7 @@ typedef struct reds_command_info_opts {
  *
  * `COMMAND INFO [command-name [command-name ...]]`
  *
- * Since 2.8.13. Complexity: O(N) where N is the number of commands to look up
+ * Since Redis 2.8.13. Complexity: O(N) where N is the number of commands to look up
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5452,9 +5759,9 @@ typedef struct reds_command_list_opts {
 /**
  * COMMAND LIST: Get an array of Redis command names
  *
- * `COMMAND LIST [FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]`
+ * `COMMAND LIST [FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the total number of Redis commands
+ * Since Redis 7.0.0. Complexity: O(N) where N is the total number of Redis commands
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5468,7 +5775,7 @@ reds_err reds_command_list(reds_client *c, const reds_command_list_opts *opts, r
  *
  * `CONFIG GET parameter [parameter ...]`
  *
- * Since 2.0.0. Complexity: O(N) when N is the number of configuration parameters provided
+ * Since Redis 2.0.0. Complexity: O(N) when N is the number of configuration parameters provided
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5483,7 +5790,7 @@ reds_err reds_config_get(reds_client *c, const reds_str *parameters, size_t npar
  *
  * `CONFIG HELP`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5496,7 +5803,7 @@ reds_err reds_config_help(reds_client *c, reds_strlist **out);
  *
  * `CONFIG RESETSTAT`
  *
- * Since 2.0.0. Complexity: O(1)
+ * Since Redis 2.0.0. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5508,7 +5815,7 @@ reds_err reds_config_resetstat(reds_client *c);
  *
  * `CONFIG REWRITE`
  *
- * Since 2.8.0. Complexity: O(1)
+ * Since Redis 2.8.0. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
  * Needs a server started with a config file.
@@ -5528,7 +5835,7 @@ typedef struct reds_config_parameter {
  *
  * `CONFIG SET parameter value [parameter value ...]`
  *
- * Since 2.0.0. Complexity: O(N) when N is the number of configuration parameters provided
+ * Since Redis 2.0.0. Complexity: O(N) when N is the number of configuration parameters provided
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5542,7 +5849,7 @@ reds_err reds_config_set(reds_client *c, const reds_config_parameter *parameters
  *
  * `DBSIZE`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5570,7 +5877,7 @@ typedef struct reds_failover_opts {
  *
  * `FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: admin, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5588,7 +5895,7 @@ typedef struct reds_flushall_opts {
  *
  * `FLUSHALL [ASYNC | SYNC]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the total number of keys in all databases
+ * Since Redis 1.0.0. Complexity: O(N) where N is the total number of keys in all databases
  * Flags: write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5606,7 +5913,7 @@ typedef struct reds_flushdb_opts {
  *
  * `FLUSHDB [ASYNC | SYNC]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of keys in the selected database
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of keys in the selected database
  * Flags: write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5625,7 +5932,7 @@ typedef struct reds_info_opts {
  *
  * `INFO [section [section ...]]`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5639,7 +5946,7 @@ reds_err reds_info(reds_client *c, const reds_info_opts *opts, reds_info_reply *
  *
  * `LASTSAVE`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, loading, stale.
  *
  * `out` is the Unix time of the last successful save.
@@ -5654,7 +5961,7 @@ reds_err reds_lastsave(reds_client *c, int64_t *out);
  *
  * `LATENCY DOCTOR`
  *
- * Since 2.8.13. Complexity: O(1)
+ * Since Redis 2.8.13. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5667,7 +5974,7 @@ reds_err reds_latency_doctor(reds_client *c, reds_str **out);
  *
  * `LATENCY GRAPH event`
  *
- * Since 2.8.13. Complexity: O(1)
+ * Since Redis 2.8.13. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5681,7 +5988,7 @@ reds_err reds_latency_graph(reds_client *c, reds_str event, reds_str **out);
  *
  * `LATENCY HELP`
  *
- * Since 2.8.13. Complexity: O(1)
+ * Since Redis 2.8.13. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5700,7 +6007,7 @@ typedef struct reds_latency_histogram_opts {
  *
  * `LATENCY HISTOGRAM [command [command ...]]`
  *
- * Since 7.0.0. Complexity: O(N) where N is the number of commands with latency information being retrieved.
+ * Since Redis 7.0.0. Complexity: O(N) where N is the number of commands with latency information being retrieved.
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5714,7 +6021,7 @@ reds_err reds_latency_histogram(reds_client *c, const reds_latency_histogram_opt
  *
  * `LATENCY HISTORY event`
  *
- * Since 2.8.13. Complexity: O(1)
+ * Since Redis 2.8.13. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5728,7 +6035,7 @@ reds_err reds_latency_history(reds_client *c, reds_str event, reds_latency_sampl
  *
  * `LATENCY LATEST`
  *
- * Since 2.8.13. Complexity: O(1)
+ * Since Redis 2.8.13. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5747,7 +6054,7 @@ typedef struct reds_latency_reset_opts {
  *
  * `LATENCY RESET [event [event ...]]`
  *
- * Since 2.8.13. Complexity: O(1)
+ * Since Redis 2.8.13. Complexity: O(1)
  * Flags: admin, loading, noscript, stale.
  *
  * `out` is the number of event series reset.
@@ -5768,7 +6075,7 @@ typedef struct reds_lolwut_opts {
  *
  * `LOLWUT [VERSION version]`
  *
- * Since 5.0.0. Complexity: not documented
+ * Since Redis 5.0.0. Complexity: not documented
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5782,7 +6089,7 @@ reds_err reds_lolwut(reds_client *c, const reds_lolwut_opts *opts, reds_str **ou
  *
  * `MEMORY DOCTOR`
  *
- * Since 4.0.0. Complexity: O(1)
+ * Since Redis 4.0.0. Complexity: O(1)
  *
  * @param c    client, dedicated connection or pipeline
  * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
@@ -5794,7 +6101,7 @@ reds_err reds_memory_doctor(reds_client *c, reds_str **out);
  *
  * `MEMORY HELP`
  *
- * Since 4.0.0. Complexity: O(1)
+ * Since Redis 4.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5807,7 +6114,7 @@ reds_err reds_memory_help(reds_client *c, reds_strlist **out);
  *
  * `MEMORY MALLOC-STATS`
  *
- * Since 4.0.0. Complexity: Depends on how much memory is allocated, could be slow
+ * Since Redis 4.0.0. Complexity: Depends on how much memory is allocated, could be slow
  *
  * @param c    client, dedicated connection or pipeline
  * @param out  the reply string (binary-safe, NUL-terminated). The caller owns `*out` and releases it with reds_free().
@@ -5819,7 +6126,7 @@ reds_err reds_memory_malloc_stats(reds_client *c, reds_str **out);
  *
  * `MEMORY PURGE`
  *
- * Since 4.0.0. Complexity: Depends on how much memory is allocated, could be slow
+ * Since Redis 4.0.0. Complexity: Depends on how much memory is allocated, could be slow
  *
  * @param c    client, dedicated connection or pipeline
  */
@@ -5830,7 +6137,7 @@ reds_err reds_memory_purge(reds_client *c);
  *
  * `MEMORY STATS`
  *
- * Since 4.0.0. Complexity: O(1)
+ * Since Redis 4.0.0. Complexity: O(1)
  *
  * @param c    client, dedicated connection or pipeline
  * @param out  the memory figures of MEMORY STATS, with the overhead of each database. The caller owns `*out` and releases it with reds_free().
@@ -5847,7 +6154,7 @@ typedef struct reds_memory_usage_opts {
  *
  * `MEMORY USAGE key [SAMPLES count]`
  *
- * Since 4.0.0. Complexity: O(N) where N is the number of samples.
+ * Since Redis 4.0.0. Complexity: O(N) where N is the number of samples.
  * Flags: readonly.
  *
  * `out` is the bytes the key and its value use; unset when the key does
@@ -5865,7 +6172,7 @@ reds_err reds_memory_usage(reds_client *c, reds_str key, const reds_memory_usage
  *
  * `MODULE HELP`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5878,7 +6185,7 @@ reds_err reds_module_help(reds_client *c, reds_strlist **out);
  *
  * `MODULE LIST`
  *
- * Since 4.0.0. Complexity: O(N) where N is the number of loaded modules.
+ * Since Redis 4.0.0. Complexity: O(N) where N is the number of loaded modules.
  * Flags: admin, noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5897,7 +6204,7 @@ typedef struct reds_module_load_opts {
  *
  * `MODULE LOAD path [arg [arg ...]]`
  *
- * Since 4.0.0. Complexity: O(1)
+ * Since Redis 4.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5925,7 +6232,7 @@ typedef struct reds_module_loadex_opts {
  *
  * `MODULE LOADEX path [CONFIG name value [CONFIG name value ...]] [ARGS arg [arg ...]]`
  *
- * Since 7.0.0. Complexity: O(1)
+ * Since Redis 7.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5939,7 +6246,7 @@ reds_err reds_module_loadex(reds_client *c, reds_str path, const reds_module_loa
  *
  * `MODULE UNLOAD name`
  *
- * Since 4.0.0. Complexity: O(1)
+ * Since Redis 4.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -5952,7 +6259,7 @@ reds_err reds_module_unload(reds_client *c, reds_str name);
  *
  * `REPLICAOF host port`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript, stale.
  *
  * Start replicating `host`:`port` (asynchronously: ROLE shows the link's
@@ -5969,7 +6276,7 @@ reds_err reds_replicaof(reds_client *c, reds_str host, int64_t port);
  *
  * `REPLICAOF NO ONE`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript, stale.
  *
  * REPLICAOF NO ONE: stop replicating and become a primary.
@@ -5991,8 +6298,9 @@ typedef struct reds_restore_asking_opts {
  *
  * `RESTORE-ASKING key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]`
  *
- * Since 3.0.0. Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
+ * Since Redis 3.0.0. Complexity: O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).
  * Flags: asking, denyoom, write.
+ * Refused together (REDS_ERR_DATA, nothing sent): IDLETIME seconds, FREQ frequency.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -6007,7 +6315,7 @@ reds_err reds_restore_asking(reds_client *c, reds_str key, int64_t ttl, reds_str
  *
  * `ROLE`
  *
- * Since 2.8.12. Complexity: O(1)
+ * Since Redis 2.8.12. Complexity: O(1)
  * Flags: fast, loading, noscript, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6020,7 +6328,7 @@ reds_err reds_role(reds_client *c, reds_role_reply **out);
  *
  * `SAVE`
  *
- * Since 1.0.0. Complexity: O(N) where N is the total number of keys in all databases
+ * Since Redis 1.0.0. Complexity: O(N) where N is the total number of keys in all databases
  * Flags: admin, no_async_loading, no_multi, noscript.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6046,7 +6354,7 @@ typedef struct reds_shutdown_opts {
  *
  * `SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]`
  *
- * Since 1.0.0. Complexity: O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)
+ * Since Redis 1.0.0. Complexity: O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)
  * Flags: admin, allow_busy, loading, no_multi, noscript, stale.
  *
  * A server that shuts down closes the connection without answering, so
@@ -6064,7 +6372,7 @@ reds_err reds_shutdown(reds_client *c, const reds_shutdown_opts *opts);
  *
  * `SLAVEOF host port`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript, stale.
  * @deprecated Since Redis 5.0.0; use REPLICAOF.
  *
@@ -6083,7 +6391,7 @@ reds_err reds_slaveof(reds_client *c, reds_str host, int64_t port);
  *
  * `SLAVEOF NO ONE`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: admin, no_async_loading, noscript, stale.
  * @deprecated Since Redis 5.0.0; use REPLICAOF.
  *
@@ -6104,7 +6412,7 @@ typedef struct reds_slowlog_get_opts {
  *
  * `SLOWLOG GET [count]`
  *
- * Since 2.2.12. Complexity: O(N) where N is the number of entries returned
+ * Since Redis 2.2.12. Complexity: O(N) where N is the number of entries returned
  * Flags: admin, loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6118,7 +6426,7 @@ reds_err reds_slowlog_get(reds_client *c, const reds_slowlog_get_opts *opts, red
  *
  * `SLOWLOG HELP`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6131,7 +6439,7 @@ reds_err reds_slowlog_help(reds_client *c, reds_strlist **out);
  *
  * `SLOWLOG LEN`
  *
- * Since 2.2.12. Complexity: O(1)
+ * Since Redis 2.2.12. Complexity: O(1)
  * Flags: admin, loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6144,7 +6452,7 @@ reds_err reds_slowlog_len(reds_client *c, int64_t *out);
  *
  * `SLOWLOG RESET`
  *
- * Since 2.2.12. Complexity: O(N) where N is the number of entries in the slowlog
+ * Since Redis 2.2.12. Complexity: O(N) where N is the number of entries in the slowlog
  * Flags: admin, loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6156,7 +6464,7 @@ reds_err reds_slowlog_reset(reds_client *c);
  *
  * `SWAPDB index1 index2`
  *
- * Since 4.0.0. Complexity: O(N) where N is the count of clients watching or blocking on keys from both databases.
+ * Since Redis 4.0.0. Complexity: O(N) where N is the count of clients watching or blocking on keys from both databases.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6170,7 +6478,7 @@ reds_err reds_swapdb(reds_client *c, int64_t index1, int64_t index2);
  *
  * `TIME`
  *
- * Since 2.6.0. Complexity: O(1)
+ * Since Redis 2.6.0. Complexity: O(1)
  * Flags: fast, loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6185,7 +6493,7 @@ reds_err reds_time(reds_client *c, reds_server_time **out);
  *
  * `SADD key member [member ...]`
  *
- * Since 1.0.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
+ * Since Redis 1.0.0. Complexity: O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6201,7 +6509,7 @@ reds_err reds_sadd(reds_client *c, reds_str key, const reds_str *members, size_t
  *
  * `SCARD key`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6215,7 +6523,7 @@ reds_err reds_scard(reds_client *c, reds_str key, int64_t *out);
  *
  * `SDIFF key [key ...]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the total number of elements in all given sets.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the total number of elements in all given sets.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6230,7 +6538,7 @@ reds_err reds_sdiff(reds_client *c, const reds_str *keys, size_t nkeys, reds_str
  *
  * `SDIFFSTORE destination key [key ...]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the total number of elements in all given sets.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the total number of elements in all given sets.
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6246,7 +6554,7 @@ reds_err reds_sdiffstore(reds_client *c, reds_str destination, const reds_str *k
  *
  * `SINTER key [key ...]`
  *
- * Since 1.0.0. Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
+ * Since Redis 1.0.0. Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6266,7 +6574,7 @@ typedef struct reds_sintercard_opts {
  *
  * `SINTERCARD numkeys key [key ...] [LIMIT limit]`
  *
- * Since 7.0.0. Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
+ * Since Redis 7.0.0. Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6282,7 +6590,7 @@ reds_err reds_sintercard(reds_client *c, const reds_str *keys, size_t nkeys, con
  *
  * `SINTERSTORE destination key [key ...]`
  *
- * Since 1.0.0. Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
+ * Since Redis 1.0.0. Complexity: O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6298,7 +6606,7 @@ reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *
  *
  * `SISMEMBER key member`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6313,7 +6621,7 @@ reds_err reds_sismember(reds_client *c, reds_str key, reds_str member, bool *out
  *
  * `SMEMBERS key`
  *
- * Since 1.0.0. Complexity: O(N) where N is the set cardinality.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the set cardinality.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6327,7 +6635,7 @@ reds_err reds_smembers(reds_client *c, reds_str key, reds_strlist **out);
  *
  * `SMISMEMBER key member [member ...]`
  *
- * Since 6.2.0. Complexity: O(N) where N is the number of elements being checked for membership
+ * Since Redis 6.2.0. Complexity: O(N) where N is the number of elements being checked for membership
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6343,7 +6651,7 @@ reds_err reds_smismember(reds_client *c, reds_str key, const reds_str *members, 
  *
  * `SMOVE source destination member`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * true when the member was moved, false when it was not in the source set.
@@ -6361,7 +6669,7 @@ reds_err reds_smove(reds_client *c, reds_str source, reds_str destination, reds_
  *
  * `SPOP key`
  *
- * Since 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the passed count.
+ * Since Redis 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the passed count.
  * Flags: fast, write.
  *
  * SPOP key: a removed member, or NULL when the set is missing.
@@ -6377,7 +6685,7 @@ reds_err reds_spop(reds_client *c, reds_str key, reds_str **out);
  *
  * `SPOP key count`
  *
- * Since 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the passed count.
+ * Since Redis 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the value of the passed count.
  * Flags: fast, write.
  *
  * SPOP key count: up to count removed members (none when the set is
@@ -6395,7 +6703,7 @@ reds_err reds_spop_count(reds_client *c, reds_str key, int64_t count, reds_strli
  *
  * `SRANDMEMBER key`
  *
- * Since 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.
+ * Since Redis 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.
  * Flags: readonly.
  *
  * SRANDMEMBER key: a random member, or NULL when the set is missing.
@@ -6411,7 +6719,7 @@ reds_err reds_srandmember(reds_client *c, reds_str key, reds_str **out);
  *
  * `SRANDMEMBER key count`
  *
- * Since 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.
+ * Since Redis 1.0.0. Complexity: Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.
  * Flags: readonly.
  *
  * SRANDMEMBER key count: distinct members when count is positive, possibly
@@ -6429,7 +6737,7 @@ reds_err reds_srandmember_count(reds_client *c, reds_str key, int64_t count, red
  *
  * `SREM key member [member ...]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of members to be removed.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of members to be removed.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6451,7 +6759,7 @@ typedef struct reds_sscan_opts {
  *
  * `SSCAN key cursor [MATCH pattern] [COUNT count]`
  *
- * Since 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..
+ * Since Redis 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6467,7 +6775,7 @@ reds_err reds_sscan(reds_client *c, reds_str key, uint64_t cursor, const reds_ss
  *
  * `SUNION key [key ...]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the total number of elements in all given sets.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the total number of elements in all given sets.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6482,7 +6790,7 @@ reds_err reds_sunion(reds_client *c, const reds_str *keys, size_t nkeys, reds_st
  *
  * `SUNIONSTORE destination key [key ...]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the total number of elements in all given sets.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the total number of elements in all given sets.
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6511,7 +6819,7 @@ typedef struct reds_bzmpop_opts {
  *
  * `BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]`
  *
- * Since 7.0.0. Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
+ * Since Redis 7.0.0. Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
  * Flags: blocking, movablekeys, write.
  *
  * The first non-empty sorted set and the members popped from it with their
@@ -6532,7 +6840,7 @@ reds_err reds_bzmpop(reds_client *c, double timeout, const reds_str *keys, size_
  *
  * `BZPOPMAX key [key ...] timeout`
  *
- * Since 5.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
+ * Since Redis 5.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
  * Flags: blocking, fast, noscript, write.
  *
  * The sorted set popped from, the member and its score, or NULL when the
@@ -6551,7 +6859,7 @@ reds_err reds_bzpopmax(reds_client *c, const reds_str *keys, size_t nkeys, doubl
  *
  * `BZPOPMIN key [key ...] timeout`
  *
- * Since 5.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
+ * Since Redis 5.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
  * Flags: blocking, fast, noscript, write.
  *
  * The sorted set popped from, the member and its score, or NULL when the
@@ -6595,8 +6903,9 @@ typedef struct reds_zadd_opts {
  *
  * `ZADD key [NX | XX] [GT | LT] [CH] score member [score member ...]`
  *
- * Since 1.2.0. Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
+ * Since Redis 1.2.0. Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
  * Flags: denyoom, fast, write.
+ * Refused together (REDS_ERR_DATA, nothing sent): NX, GT | LT.
  *
  * ZADD without INCR: the number of members added (or changed, with CH). NX
  * with GT or LT is refused before sending.
@@ -6615,8 +6924,9 @@ reds_err reds_zadd(reds_client *c, reds_str key, const reds_score_member *member
  *
  * `ZADD key [NX | XX] [GT | LT] [CH] INCR score member`
  *
- * Since 1.2.0. Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
+ * Since Redis 1.2.0. Complexity: O(log(N)) for each item added, where N is the number of elements in the sorted set.
  * Flags: denyoom, fast, write.
+ * Refused together (REDS_ERR_DATA, nothing sent): NX, GT | LT.
  *
  * ZADD with INCR: the member's new score, unset when a condition (NX, XX,
  * GT, LT) prevented the update.
@@ -6635,7 +6945,7 @@ reds_err reds_zadd_incr(reds_client *c, reds_str key, double score, reds_str mem
  *
  * `ZCARD key`
  *
- * Since 1.2.0. Complexity: O(1)
+ * Since Redis 1.2.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6649,7 +6959,7 @@ reds_err reds_zcard(reds_client *c, reds_str key, int64_t *out);
  *
  * `ZCOUNT key min max`
  *
- * Since 2.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
+ * Since Redis 2.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
  * Flags: fast, readonly.
  *
  * The bounds are numbers and both inclusive (INFINITY and -INFINITY for
@@ -6669,7 +6979,7 @@ reds_err reds_zcount(reds_client *c, reds_str key, reds_str min, reds_str max, i
  *
  * `ZDIFF numkeys key [key ...]`
  *
- * Since 6.2.0. Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
+ * Since Redis 6.2.0. Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6684,7 +6994,7 @@ reds_err reds_zdiff(reds_client *c, const reds_str *keys, size_t nkeys, reds_str
  *
  * `ZDIFF numkeys key [key ...] WITHSCORES`
  *
- * Since 6.2.0. Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
+ * Since Redis 6.2.0. Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
  * Flags: movablekeys, readonly.
  *
  * ZDIFF ... WITHSCORES: members with their scores.
@@ -6701,7 +7011,7 @@ reds_err reds_zdiff_withscores(reds_client *c, const reds_str *keys, size_t nkey
  *
  * `ZDIFFSTORE destination numkeys key [key ...]`
  *
- * Since 6.2.0. Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
+ * Since Redis 6.2.0. Complexity: O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.
  * Flags: denyoom, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6717,7 +7027,7 @@ reds_err reds_zdiffstore(reds_client *c, reds_str destination, const reds_str *k
  *
  * `ZINCRBY key increment member`
  *
- * Since 1.2.0. Complexity: O(log(N)) where N is the number of elements in the sorted set.
+ * Since Redis 1.2.0. Complexity: O(log(N)) where N is the number of elements in the sorted set.
  * Flags: denyoom, fast, write.
  *
  * The member's new score. COMMAND DOCS types the increment as an integer;
@@ -6748,9 +7058,9 @@ typedef struct reds_zinter_opts {
 /**
  * ZINTER: Intersect multiple sorted sets
  *
- * `ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]`
+ * `ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>]`
  *
- * Since 6.2.0. Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
+ * Since Redis 6.2.0. Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6764,9 +7074,9 @@ reds_err reds_zinter(reds_client *c, const reds_str *keys, size_t nkeys, const r
 /**
  * ZINTER: Intersect multiple sorted sets
  *
- * `ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] WITHSCORES`
+ * `ZINTER numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>] WITHSCORES`
  *
- * Since 6.2.0. Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
+ * Since Redis 6.2.0. Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
  * Flags: movablekeys, readonly.
  *
  * ZINTER ... WITHSCORES: members with their scores.
@@ -6789,7 +7099,7 @@ typedef struct reds_zintercard_opts {
  *
  * `ZINTERCARD numkeys key [key ...] [LIMIT limit]`
  *
- * Since 7.0.0. Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.
+ * Since Redis 7.0.0. Complexity: O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6810,9 +7120,9 @@ typedef struct reds_zinterstore_opts {
 /**
  * ZINTERSTORE: Intersect multiple sorted sets and store the resulting sorted set in a new key
  *
- * `ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]`
+ * `ZINTERSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>]`
  *
- * Since 2.0.0. Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
+ * Since Redis 2.0.0. Complexity: O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.
  * Flags: denyoom, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6829,7 +7139,7 @@ reds_err reds_zinterstore(reds_client *c, reds_str destination, const reds_str *
  *
  * `ZLEXCOUNT key min max`
  *
- * Since 2.8.9. Complexity: O(log(N)) with N being the number of elements in the sorted set.
+ * Since Redis 2.8.9. Complexity: O(log(N)) with N being the number of elements in the sorted set.
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6850,7 +7160,7 @@ typedef struct reds_zmpop_opts {
  *
  * `ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count]`
  *
- * Since 7.0.0. Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
+ * Since Redis 7.0.0. Complexity: O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.
  * Flags: movablekeys, write.
  *
  * The first non-empty sorted set and the members popped from it with their
@@ -6870,7 +7180,7 @@ reds_err reds_zmpop(reds_client *c, const reds_str *keys, size_t nkeys, reds_zmp
  *
  * `ZMSCORE key member [member ...]`
  *
- * Since 6.2.0. Complexity: O(N) where N is the number of members being requested.
+ * Since Redis 6.2.0. Complexity: O(N) where N is the number of members being requested.
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6891,7 +7201,7 @@ typedef struct reds_zpopmax_opts {
  *
  * `ZPOPMAX key [count]`
  *
- * Since 5.0.0. Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
+ * Since Redis 5.0.0. Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6911,7 +7221,7 @@ typedef struct reds_zpopmin_opts {
  *
  * `ZPOPMIN key [count]`
  *
- * Since 5.0.0. Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
+ * Since Redis 5.0.0. Complexity: O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -6926,7 +7236,7 @@ reds_err reds_zpopmin(reds_client *c, reds_str key, const reds_zpopmin_opts *opt
  *
  * `ZRANDMEMBER key`
  *
- * Since 6.2.0. Complexity: O(N) where N is the number of elements returned
+ * Since Redis 6.2.0. Complexity: O(N) where N is the number of elements returned
  * Flags: readonly.
  *
  * ZRANDMEMBER key: a random member, or NULL when the key is missing.
@@ -6942,7 +7252,7 @@ reds_err reds_zrandmember(reds_client *c, reds_str key, reds_str **out);
  *
  * `ZRANDMEMBER key count`
  *
- * Since 6.2.0. Complexity: O(N) where N is the number of elements returned
+ * Since Redis 6.2.0. Complexity: O(N) where N is the number of elements returned
  * Flags: readonly.
  *
  * ZRANDMEMBER key count: distinct members when count is positive, possibly
@@ -6960,7 +7270,7 @@ reds_err reds_zrandmember_count(reds_client *c, reds_str key, int64_t count, red
  *
  * `ZRANDMEMBER key count WITHSCORES`
  *
- * Since 6.2.0. Complexity: O(N) where N is the number of elements returned
+ * Since Redis 6.2.0. Complexity: O(N) where N is the number of elements returned
  * Flags: readonly.
  *
  * ZRANDMEMBER key count WITHSCORES: members with their scores.
@@ -6997,7 +7307,7 @@ typedef struct reds_zrange_opts {
  *
  * `ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count]`
  *
- * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
+ * Since Redis 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7014,8 +7324,9 @@ reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop
  *
  * `ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] WITHSCORES`
  *
- * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
+ * Since Redis 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
  * Flags: readonly.
+ * Refused together (REDS_ERR_DATA, nothing sent): BYLEX, WITHSCORES.
  *
  * ZRANGE ... WITHSCORES: members with their scores. BYLEX is refused
  * before sending (the server gives no scores with it).
@@ -7039,7 +7350,7 @@ typedef struct reds_zrangebylex_opts {
  *
  * `ZRANGEBYLEX key min max [LIMIT offset count]`
  *
- * Since 2.8.9. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+ * Since Redis 2.8.9. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the BYLEX argument.
  *
@@ -7063,7 +7374,7 @@ typedef struct reds_zrangebyscore_opts {
  *
  * `ZRANGEBYSCORE key min max [LIMIT offset count]`
  *
- * Since 1.0.5. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+ * Since Redis 1.0.5. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the BYSCORE argument.
  *
@@ -7086,7 +7397,7 @@ reds_err reds_zrangebyscore(reds_client *c, reds_str key, reds_str min, reds_str
  *
  * `ZRANGEBYSCORE key min max WITHSCORES [LIMIT offset count]`
  *
- * Since 1.0.5. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+ * Since Redis 1.0.5. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the BYSCORE argument.
  *
@@ -7117,7 +7428,7 @@ typedef struct reds_zrangestore_opts {
  *
  * `ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]`
  *
- * Since 6.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.
+ * Since Redis 6.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.
  * Flags: denyoom, write.
  *
  * The number of members stored in dst.
@@ -7137,7 +7448,7 @@ reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str m
  *
  * `ZRANK key member`
  *
- * Since 2.0.0. Complexity: O(log(N))
+ * Since Redis 2.0.0. Complexity: O(log(N))
  * Flags: fast, readonly.
  *
  * The member's rank, unset when the member or the key is missing.
@@ -7150,11 +7461,29 @@ reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str m
 reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_opt_i64 *out);
 
 /**
+ * ZRANK: Determine the index of a member in a sorted set
+ *
+ * `ZRANK key member WITHSCORE`
+ *
+ * Since Redis 2.0.0. Complexity: O(log(N))
+ * Servers: only Valkey 8.0.1.
+ * Flags: fast, readonly.
+ *
+ * With WITHSCORE (Valkey 8.0+, Redis 7.2+): the rank and the score.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param member string
+ * @param out  the member's rank and score; `.set` is false when the member or the key is missing. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_zrank_withscore(reds_client *c, reds_str key, reds_str member, reds_rank_score **out);
+
+/**
  * ZREM: Remove one or more members from a sorted set
  *
  * `ZREM key member [member ...]`
  *
- * Since 1.2.0. Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.
+ * Since Redis 1.2.0. Complexity: O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7170,7 +7499,7 @@ reds_err reds_zrem(reds_client *c, reds_str key, const reds_str *members, size_t
  *
  * `ZREMRANGEBYLEX key min max`
  *
- * Since 2.8.9. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
+ * Since Redis 2.8.9. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
  * Flags: write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7186,7 +7515,7 @@ reds_err reds_zremrangebylex(reds_client *c, reds_str key, reds_str min, reds_st
  *
  * `ZREMRANGEBYRANK key start stop`
  *
- * Since 2.0.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
+ * Since Redis 2.0.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
  * Flags: write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7202,7 +7531,7 @@ reds_err reds_zremrangebyrank(reds_client *c, reds_str key, int64_t start, int64
  *
  * `ZREMRANGEBYSCORE key min max`
  *
- * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
+ * Since Redis 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.
  * Flags: write.
  *
  * The bounds are numbers and both inclusive (INFINITY and -INFINITY for
@@ -7222,7 +7551,7 @@ reds_err reds_zremrangebyscore(reds_client *c, reds_str key, reds_str min, reds_
  *
  * `ZREVRANGE key start stop`
  *
- * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
+ * Since Redis 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the REV argument.
  *
@@ -7240,7 +7569,7 @@ reds_err reds_zrevrange(reds_client *c, reds_str key, int64_t start, int64_t sto
  *
  * `ZREVRANGE key start stop WITHSCORES`
  *
- * Since 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
+ * Since Redis 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the REV argument.
  *
@@ -7265,7 +7594,7 @@ typedef struct reds_zrevrangebylex_opts {
  *
  * `ZREVRANGEBYLEX key max min [LIMIT offset count]`
  *
- * Since 2.8.9. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+ * Since Redis 2.8.9. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the REV and BYLEX arguments.
  *
@@ -7289,7 +7618,7 @@ typedef struct reds_zrevrangebyscore_opts {
  *
  * `ZREVRANGEBYSCORE key max min [LIMIT offset count]`
  *
- * Since 2.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+ * Since Redis 2.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
  *
@@ -7312,7 +7641,7 @@ reds_err reds_zrevrangebyscore(reds_client *c, reds_str key, reds_str max, reds_
  *
  * `ZREVRANGEBYSCORE key max min WITHSCORES [LIMIT offset count]`
  *
- * Since 2.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
+ * Since Redis 2.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).
  * Flags: readonly.
  * @deprecated Since Redis 6.2.0; use ZRANGE with the REV and BYSCORE arguments.
  *
@@ -7336,7 +7665,7 @@ reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, reds_str
  *
  * `ZREVRANK key member`
  *
- * Since 2.0.0. Complexity: O(log(N))
+ * Since Redis 2.0.0. Complexity: O(log(N))
  * Flags: fast, readonly.
  *
  * The member's rank, unset when the member or the key is missing.
@@ -7347,6 +7676,24 @@ reds_err reds_zrevrangebyscore_withscores(reds_client *c, reds_str key, reds_str
  * @param out  the integer reply; `.set` is false when the server answered nil.
  */
 reds_err reds_zrevrank(reds_client *c, reds_str key, reds_str member, reds_opt_i64 *out);
+
+/**
+ * ZREVRANK: Determine the index of a member in a sorted set, with scores ordered from high to low
+ *
+ * `ZREVRANK key member WITHSCORE`
+ *
+ * Since Redis 2.0.0. Complexity: O(log(N))
+ * Servers: only Valkey 8.0.1.
+ * Flags: fast, readonly.
+ *
+ * With WITHSCORE (Valkey 8.0+, Redis 7.2+): the rank and the score.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param member string
+ * @param out  the member's rank and score; `.set` is false when the member or the key is missing. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_zrevrank_withscore(reds_client *c, reds_str key, reds_str member, reds_rank_score **out);
 
 /** Optional arguments of ZSCAN (zero-initialise; NULL for none). */
 typedef struct reds_zscan_opts {
@@ -7359,7 +7706,7 @@ typedef struct reds_zscan_opts {
  *
  * `ZSCAN key cursor [MATCH pattern] [COUNT count]`
  *
- * Since 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..
+ * Since Redis 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7371,11 +7718,30 @@ typedef struct reds_zscan_opts {
 reds_err reds_zscan(reds_client *c, reds_str key, uint64_t cursor, const reds_zscan_opts *opts, reds_zscan_page **out);
 
 /**
+ * ZSCAN: Incrementally iterate sorted sets elements and associated scores
+ *
+ * `ZSCAN key cursor [MATCH pattern] [COUNT count] NOSCORES`
+ *
+ * Since Redis 2.8.0. Complexity: O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..
+ * Servers: only Valkey 8.0.1.
+ * Flags: readonly.
+ *
+ * With NOSCORES (Valkey 8.0+): the page's members only.
+ *
+ * @param c    client, dedicated connection or pipeline
+ * @param key key
+ * @param cursor uint64
+ * @param opts optional arguments, NULL for none
+ * @param out  one page of the iteration; call again with its cursor until it is 0. The caller owns `*out` and releases it with reds_free().
+ */
+reds_err reds_zscan_noscores(reds_client *c, reds_str key, uint64_t cursor, const reds_zscan_opts *opts, reds_scan_page **out);
+
+/**
  * ZSCORE: Get the score associated with the given member in a sorted set
  *
  * `ZSCORE key member`
  *
- * Since 1.2.0. Complexity: O(1)
+ * Since Redis 1.2.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * The member's score, unset when the member or the key is missing.
@@ -7397,9 +7763,9 @@ typedef struct reds_zunion_opts {
 /**
  * ZUNION: Add multiple sorted sets
  *
- * `ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]`
+ * `ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>]`
  *
- * Since 6.2.0. Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
+ * Since Redis 6.2.0. Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
  * Flags: movablekeys, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7413,9 +7779,9 @@ reds_err reds_zunion(reds_client *c, const reds_str *keys, size_t nkeys, const r
 /**
  * ZUNION: Add multiple sorted sets
  *
- * `ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX] WITHSCORES`
+ * `ZUNION numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>] WITHSCORES`
  *
- * Since 6.2.0. Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
+ * Since Redis 6.2.0. Complexity: O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
  * Flags: movablekeys, readonly.
  *
  * ZUNION ... WITHSCORES: members with their scores.
@@ -7438,9 +7804,9 @@ typedef struct reds_zunionstore_opts {
 /**
  * ZUNIONSTORE: Add multiple sorted sets and store the resulting sorted set in a new key
  *
- * `ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM | MIN | MAX]`
+ * `ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE <SUM | MIN | MAX>]`
  *
- * Since 2.0.0. Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
+ * Since Redis 2.0.0. Complexity: O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.
  * Flags: denyoom, movablekeys, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7459,7 +7825,7 @@ reds_err reds_zunionstore(reds_client *c, reds_str destination, const reds_str *
  *
  * `XACK key group id [id ...]`
  *
- * Since 5.0.0. Complexity: O(1) for each message ID processed.
+ * Since Redis 5.0.0. Complexity: O(1) for each message ID processed.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7492,7 +7858,7 @@ typedef struct reds_stream_trim {
     reds_opt_i64 limit; /**< LIMIT count */
 } reds_stream_trim;
 
-/** id_or_auto: exactly one of * id */
+/** id_or_auto: exactly one of * | id */
 typedef struct reds_xadd_id {
     bool auto_id; /**< send * */
     reds_str id; /**< id */
@@ -7509,7 +7875,7 @@ typedef struct reds_xadd_opts {
  *
  * `XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id> field value [field value ...]`
  *
- * Since 5.0.0. Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.
+ * Since Redis 5.0.0. Complexity: O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.
  * Flags: denyoom, fast, write.
  *
  * `out` is the new entry's ID; NULL only with NOMKSTREAM when the key does
@@ -7535,7 +7901,7 @@ typedef struct reds_xautoclaim_opts {
  *
  * `XAUTOCLAIM key group consumer min-idle-time start [COUNT count]`
  *
- * Since 6.2.0. Complexity: O(1) if COUNT is small.
+ * Since Redis 6.2.0. Complexity: O(1) if COUNT is small.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7554,7 +7920,7 @@ reds_err reds_xautoclaim(reds_client *c, reds_str key, reds_str group, reds_str 
  *
  * `XAUTOCLAIM key group consumer min-idle-time start [COUNT count] JUSTID`
  *
- * Since 6.2.0. Complexity: O(1) if COUNT is small.
+ * Since Redis 6.2.0. Complexity: O(1) if COUNT is small.
  * Flags: fast, write.
  *
  * XAUTOCLAIM ... JUSTID: the IDs only; their delivery counts are not
@@ -7585,7 +7951,7 @@ typedef struct reds_xclaim_opts {
  *
  * `XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [LASTID id]`
  *
- * Since 5.0.0. Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
+ * Since Redis 5.0.0. Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7605,7 +7971,7 @@ reds_err reds_xclaim(reds_client *c, reds_str key, reds_str group, reds_str cons
  *
  * `XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] JUSTID [LASTID id]`
  *
- * Since 5.0.0. Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
+ * Since Redis 5.0.0. Complexity: O(log N) with N being the number of messages in the PEL of the consumer group.
  * Flags: fast, write.
  *
  * XCLAIM ... JUSTID: the claimed IDs only; their delivery counts are not
@@ -7628,7 +7994,7 @@ reds_err reds_xclaim_justid(reds_client *c, reds_str key, reds_str group, reds_s
  *
  * `XDEL key id [id ...]`
  *
- * Since 5.0.0. Complexity: O(1) for each single item to delete in the stream, regardless of the stream size.
+ * Since Redis 5.0.0. Complexity: O(1) for each single item to delete in the stream, regardless of the stream size.
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7639,7 +8005,7 @@ reds_err reds_xclaim_justid(reds_client *c, reds_str key, reds_str group, reds_s
  */
 reds_err reds_xdel(reds_client *c, reds_str key, const reds_str *ids, size_t nids, int64_t *out);
 
-/** id: exactly one of id $ */
+/** id: exactly one of id | $ */
 typedef struct reds_xgroup_create_id {
     reds_str id; /**< id */
     bool new_id; /**< send $ */
@@ -7656,7 +8022,7 @@ typedef struct reds_xgroup_create_opts {
  *
  * `XGROUP CREATE key groupname <id | $> [MKSTREAM] [ENTRIESREAD entries_read]`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7672,7 +8038,7 @@ reds_err reds_xgroup_create(reds_client *c, reds_str key, reds_str groupname, re
  *
  * `XGROUP CREATECONSUMER key groupname consumername`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
  * `out` is false when the consumer already existed.
@@ -7690,7 +8056,7 @@ reds_err reds_xgroup_createconsumer(reds_client *c, reds_str key, reds_str group
  *
  * `XGROUP DELCONSUMER key groupname consumername`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: write.
  *
  * `out` is the number of pending entries the consumer had.
@@ -7708,7 +8074,7 @@ reds_err reds_xgroup_delconsumer(reds_client *c, reds_str key, reds_str groupnam
  *
  * `XGROUP DESTROY key groupname`
  *
- * Since 5.0.0. Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
+ * Since Redis 5.0.0. Complexity: O(N) where N is the number of entries in the group's pending entries list (PEL).
  * Flags: write.
  *
  * `out` is false when there was no such group.
@@ -7725,7 +8091,7 @@ reds_err reds_xgroup_destroy(reds_client *c, reds_str key, reds_str groupname, b
  *
  * `XGROUP HELP`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7733,7 +8099,7 @@ reds_err reds_xgroup_destroy(reds_client *c, reds_str key, reds_str groupname, b
  */
 reds_err reds_xgroup_help(reds_client *c, reds_strlist **out);
 
-/** id: exactly one of id $ */
+/** id: exactly one of id | $ */
 typedef struct reds_xgroup_setid_id {
     reds_str id; /**< id */
     bool new_id; /**< send $ */
@@ -7749,7 +8115,7 @@ typedef struct reds_xgroup_setid_opts {
  *
  * `XGROUP SETID key groupname <id | $> [ENTRIESREAD entries_read]`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7765,7 +8131,7 @@ reds_err reds_xgroup_setid(reds_client *c, reds_str key, reds_str groupname, red
  *
  * `XINFO CONSUMERS key groupname`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7780,7 +8146,7 @@ reds_err reds_xinfo_consumers(reds_client *c, reds_str key, reds_str groupname, 
  *
  * `XINFO GROUPS key`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7794,7 +8160,7 @@ reds_err reds_xinfo_groups(reds_client *c, reds_str key, reds_xinfo_group_list *
  *
  * `XINFO HELP`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: loading, stale.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7807,7 +8173,7 @@ reds_err reds_xinfo_help(reds_client *c, reds_strlist **out);
  *
  * `XINFO STREAM key`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7826,7 +8192,7 @@ typedef struct reds_xinfo_stream_opts {
  *
  * `XINFO STREAM key FULL [COUNT count]`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: readonly.
  *
  * XINFO STREAM key FULL [COUNT count]: entries, groups, their pending
@@ -7844,7 +8210,7 @@ reds_err reds_xinfo_stream_full(reds_client *c, reds_str key, const reds_xinfo_s
  *
  * `XLEN key`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7858,7 +8224,7 @@ reds_err reds_xlen(reds_client *c, reds_str key, int64_t *out);
  *
  * `XPENDING key group`
  *
- * Since 5.0.0. Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
+ * Since Redis 5.0.0. Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7879,7 +8245,7 @@ typedef struct reds_xpending_opts {
  *
  * `XPENDING key group [IDLE min-idle-time] start end count [consumer]`
  *
- * Since 5.0.0. Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
+ * Since Redis 5.0.0. Complexity: O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.
  * Flags: readonly.
  *
  * The extended form, XPENDING key group [IDLE min-idle-time] start end
@@ -7906,7 +8272,7 @@ typedef struct reds_xrange_opts {
  *
  * `XRANGE key start end [COUNT count]`
  *
- * Since 5.0.0. Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
+ * Since Redis 5.0.0. Complexity: O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -7929,7 +8295,7 @@ typedef struct reds_xread_opts {
  *
  * `XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]`
  *
- * Since 5.0.0. Complexity: For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.
+ * Since Redis 5.0.0. Complexity: For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.
  * Flags: blocking, movablekeys, readonly.
  *
  * Give as many IDs as keys. With BLOCK the call waits up to that many
@@ -7958,7 +8324,7 @@ typedef struct reds_xreadgroup_opts {
  *
  * `XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]`
  *
- * Since 5.0.0. Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.
+ * Since Redis 5.0.0. Complexity: For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.
  * Flags: blocking, movablekeys, write.
  *
  * Give as many IDs as keys. With BLOCK the call waits up to that many
@@ -7987,7 +8353,7 @@ typedef struct reds_xrevrange_opts {
  *
  * `XREVRANGE key end start [COUNT count]`
  *
- * Since 5.0.0. Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
+ * Since Redis 5.0.0. Complexity: O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8010,7 +8376,7 @@ typedef struct reds_xsetid_opts {
  *
  * `XSETID key last-id [ENTRIESADDED entries_added] [MAXDELETEDID max_deleted_entry_id]`
  *
- * Since 5.0.0. Complexity: O(1)
+ * Since Redis 5.0.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8031,7 +8397,7 @@ typedef struct reds_xtrim_opts {
  *
  * `XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]`
  *
- * Since 5.0.0. Complexity: O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.
+ * Since Redis 5.0.0. Complexity: O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.
  * Flags: write.
  *
  * `out` is the number of entries removed.
@@ -8052,7 +8418,7 @@ reds_err reds_xtrim(reds_client *c, reds_str key, reds_stream_trim_strategy stra
  *
  * `APPEND key value`
  *
- * Since 2.0.0. Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.
+ * Since Redis 2.0.0. Complexity: O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8067,7 +8433,7 @@ reds_err reds_append(reds_client *c, reds_str key, reds_str value, int64_t *out)
  *
  * `DECR key`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8081,7 +8447,7 @@ reds_err reds_decr(reds_client *c, reds_str key, int64_t *out);
  *
  * `DECRBY key decrement`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8096,7 +8462,7 @@ reds_err reds_decrby(reds_client *c, reds_str key, int64_t decrement, int64_t *o
  *
  * `GET key`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8110,7 +8476,7 @@ reds_err reds_get(reds_client *c, reds_str key, reds_str **out);
  *
  * `GETDEL key`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8133,7 +8499,7 @@ typedef struct reds_getex_opts {
  *
  * `GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]`
  *
- * Since 6.2.0. Complexity: O(1)
+ * Since Redis 6.2.0. Complexity: O(1)
  * Flags: fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8148,7 +8514,7 @@ reds_err reds_getex(reds_client *c, reds_str key, const reds_getex_opts *opts, r
  *
  * `GETRANGE key start end`
  *
- * Since 2.4.0. Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
+ * Since Redis 2.4.0. Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8164,7 +8530,7 @@ reds_err reds_getrange(reds_client *c, reds_str key, int64_t start, int64_t end,
  *
  * `GETSET key value`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  * @deprecated Since Redis 6.2.0; use SET with the GET argument.
  *
@@ -8181,7 +8547,7 @@ reds_err reds_getset(reds_client *c, reds_str key, reds_str value, reds_str **ou
  *
  * `INCR key`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8195,7 +8561,7 @@ reds_err reds_incr(reds_client *c, reds_str key, int64_t *out);
  *
  * `INCRBY key increment`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8210,7 +8576,7 @@ reds_err reds_incrby(reds_client *c, reds_str key, int64_t increment, int64_t *o
  *
  * `INCRBYFLOAT key increment`
  *
- * Since 2.6.0. Complexity: O(1)
+ * Since Redis 2.6.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8225,7 +8591,7 @@ reds_err reds_incrbyfloat(reds_client *c, reds_str key, double increment, double
  *
  * `LCS key1 key2`
  *
- * Since 7.0.0. Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
+ * Since Redis 7.0.0. Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8240,7 +8606,7 @@ reds_err reds_lcs(reds_client *c, reds_str key1, reds_str key2, reds_str **out);
  *
  * `LCS key1 key2 LEN`
  *
- * Since 7.0.0. Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
+ * Since Redis 7.0.0. Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8261,7 +8627,7 @@ typedef struct reds_lcs_opts {
  *
  * `LCS key1 key2 IDX [MINMATCHLEN len] [WITHMATCHLEN]`
  *
- * Since 7.0.0. Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
+ * Since Redis 7.0.0. Complexity: O(N*M) where N and M are the lengths of s1 and s2, respectively
  * Flags: readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8277,7 +8643,7 @@ reds_err reds_lcs_idx(reds_client *c, reds_str key1, reds_str key2, const reds_l
  *
  * `MGET key [key ...]`
  *
- * Since 1.0.0. Complexity: O(N) where N is the number of keys to retrieve.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the number of keys to retrieve.
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8298,7 +8664,7 @@ typedef struct reds_key_value {
  *
  * `MSET key value [key value ...]`
  *
- * Since 1.0.1. Complexity: O(N) where N is the number of keys to set.
+ * Since Redis 1.0.1. Complexity: O(N) where N is the number of keys to set.
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8312,7 +8678,7 @@ reds_err reds_mset(reds_client *c, const reds_key_value *pairs, size_t npairs);
  *
  * `MSETNX key value [key value ...]`
  *
- * Since 1.0.1. Complexity: O(N) where N is the number of keys to set.
+ * Since Redis 1.0.1. Complexity: O(N) where N is the number of keys to set.
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8327,7 +8693,7 @@ reds_err reds_msetnx(reds_client *c, const reds_key_value *pairs, size_t npairs,
  *
  * `PSETEX key milliseconds value`
  *
- * Since 2.6.0. Complexity: O(1)
+ * Since Redis 2.6.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8358,7 +8724,7 @@ typedef struct reds_set_opts {
  *
  * `SET key value [NX | XX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8374,7 +8740,7 @@ reds_err reds_set(reds_client *c, reds_str key, reds_str value, const reds_set_o
  *
  * `SET key value [NX | XX] GET [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
  * SET with GET: the old value (NULL when the key did not exist; with NX,
@@ -8393,7 +8759,7 @@ reds_err reds_set_get(reds_client *c, reds_str key, reds_str value, const reds_s
  *
  * `SETEX key seconds value`
  *
- * Since 2.0.0. Complexity: O(1)
+ * Since Redis 2.0.0. Complexity: O(1)
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8408,7 +8774,7 @@ reds_err reds_setex(reds_client *c, reds_str key, int64_t seconds, reds_str valu
  *
  * `SETNX key value`
  *
- * Since 1.0.0. Complexity: O(1)
+ * Since Redis 1.0.0. Complexity: O(1)
  * Flags: denyoom, fast, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8423,7 +8789,7 @@ reds_err reds_setnx(reds_client *c, reds_str key, reds_str value, bool *out);
  *
  * `SETRANGE key offset value`
  *
- * Since 2.2.0. Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.
+ * Since Redis 2.2.0. Complexity: O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.
  * Flags: denyoom, write.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8439,7 +8805,7 @@ reds_err reds_setrange(reds_client *c, reds_str key, int64_t offset, reds_str va
  *
  * `STRLEN key`
  *
- * Since 2.2.0. Complexity: O(1)
+ * Since Redis 2.2.0. Complexity: O(1)
  * Flags: fast, readonly.
  *
  * @param c    client, dedicated connection or pipeline
@@ -8453,7 +8819,7 @@ reds_err reds_strlen(reds_client *c, reds_str key, int64_t *out);
  *
  * `SUBSTR key start end`
  *
- * Since 1.0.0. Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
+ * Since Redis 1.0.0. Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
  * Flags: readonly.
  * @deprecated Since Redis 2.0.0; use GETRANGE.
  *
