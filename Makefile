@@ -3,14 +3,22 @@
 #   make demo             install what is missing, build, run the quickstart
 #                         against a throwaway redis-server
 #   make test             the whole suite: generated/ fresh, -Werror build,
-#                         tests, the server suites again against Valkey
-#                         (make run-tests-valkey), then again under ASan +
-#                         UBSan, then the thread suite under ThreadSanitizer
+#                         the exports and an install tried from outside
+#                         (check-exports, test-install), tests, the server
+#                         suites again against Valkey (make
+#                         run-tests-valkey), then again under ASan + UBSan,
+#                         then the thread suite under ThreadSanitizer
 #                         (make tsan)
 #   make bench            reds against hiredis and redis-benchmark
-#   make generate         regenerate generated/ from spec/
-#   make check-generated  fail when generated/ is stale
+#   make generate         regenerate generated/ and docs/reference/ from spec/
+#   make check-generated  fail when generated/ or docs/reference/ is stale
 #   make check-api        fail when a generated declaration changed or went
+#   make check-snippets   compile README.md's and docs/reference/'s C blocks
+#                         as C and C++
+#   make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=$(PREFIX)/lib]
+#                [INCLUDEDIR=$(PREFIX)/include]
+#                         headers, libreds.a, libreds.so.X.Y.Z, reds.pc and
+#                         the CMake package (make uninstall removes them)
 #   make import-spec [URL=redis://host:port | SERVER=valkey-server] [SENTINEL_URL=...]
 #                         update spec/ from a server (and a Sentinel)
 #   make audit [URL=...] [SENTINEL_URL=...]  compare spec/ with each
@@ -40,13 +48,25 @@ comma := ,
 SANFLAGS := $(if $(SAN),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)$(if $(TSAN), -fsanitize=thread -fno-omit-frame-pointer)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) \
 	-Iruntime/include -Igenerated/include -Iruntime -Igenerated
+# A section per function and object: an app linked statically with
+# -Wl,--gc-sections keeps only the commands it calls (README, "Static linking").
+ALL_CFLAGS += -ffunction-sections -fdata-sections
 LDLIBS := -lhiredis -lssl -lcrypto -lpthread -lm
 TEST_LDLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 LIB_SRC := $(sort $(wildcard runtime/*.c)) $(sort $(wildcard generated/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libreds.a
+# The version is written once, in <reds/version.h>. The shared library is
+# libreds.so.MAJOR.MINOR.PATCH with SONAME libreds.so.MAJOR (README, "ABI"),
+# beside the links ld.so (the SONAME) and `-lreds` (libreds.so) look for.
+version_part = $(shell sed -n 's/^.define REDS_VERSION_$(1)  *\([0-9][0-9]*\)$$/\1/p' \
+	runtime/include/reds/version.h)
+VERSION := $(call version_part,MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME := libreds.so.$(call version_part,MAJOR)
 SHLIB := $(BUILD)/libreds.so
+SHLIB_REAL := $(BUILD)/libreds.so.$(VERSION)
+SHLIB_LINKS := $(BUILD)/$(SONAME) $(SHLIB)
 HEADERS := $(wildcard runtime/*.h runtime/include/reds/*.h generated/*.h generated/include/reds/*.h)
 
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/check_*.c)))
@@ -64,11 +84,12 @@ SPEC := $(wildcard spec/*.yaml)
 CODEGEN := $(wildcard codegen/*.py codegen/templates/*.j2)
 
 .PHONY: all lib deps generate check-generated check-api update-api check-headers test run-tests \
+	install uninstall check-exports test-install \
 	run-tests-valkey tests demo tsan bench examples import-spec audit clean format
 
 all: lib examples
 
-lib: $(LIB) $(SHLIB)
+lib: $(LIB) $(SHLIB_LINKS)
 
 deps:
 	@tools/deps.sh
@@ -97,6 +118,14 @@ check-headers:
 	    -Igenerated/include -fsyntax-only tests/headers.c || exit 1; done
 	@echo "headers: C99, C11, C++11, C++17 clean"
 
+# The C blocks of README.md and of the API reference (docs/reference/)
+# compile as C11 and C++17, and the examples as C++17 too, so that none of
+# them rots (tools/check_snippets.py says how blocks are wrapped).
+.PHONY: check-snippets
+check-snippets:
+	@$(PYTHON) tools/check_snippets.py --cc $(CC) README.md $(sort $(wildcard docs/reference/*.md)) \
+	  --cxx-files $(sort $(wildcard examples/*.c))
+
 $(BUILD)/obj/%.o: %.c $(HEADERS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
@@ -107,9 +136,17 @@ $(LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)ar rcs $@ $^
 
-$(SHLIB): $(LIB_OBJ)
+# Only the public API is exported: the library's objects are compiled with
+# hidden visibility, and the public headers' declarations made visible by
+# REDS_API_BEGIN/REDS_API_END (<reds/types.h>). make check-exports checks.
+$(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden
+
+$(SHLIB_REAL): $(LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared $(SANFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(SHLIB_LINKS): $(SHLIB_REAL)
+	$(Q)ln -sf $(notdir $<) $@
 
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIB) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
@@ -206,7 +243,9 @@ test: deps
 	@$(MAKE) --no-print-directory check-generated
 	@$(MAKE) --no-print-directory check-api
 	@$(MAKE) --no-print-directory check-headers
+	@$(MAKE) --no-print-directory check-snippets
 	@$(MAKE) --no-print-directory -j2 all tests
+	@$(MAKE) --no-print-directory check-exports test-install
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory run-tests-valkey
 	@$(MAKE) --no-print-directory -j2 SAN=1 tests
@@ -224,6 +263,53 @@ tsan:
 	  TSAN_OPTIONS="halt_on_error=1 exitcode=66 $$TSAN_OPTIONS" \
 	  $(BUILDDIR)/tsan/tests/$$t || failed=1; done; \
 	[ $$failed = 0 ] && echo "== ThreadSanitizer: clean"; exit $$failed
+
+# Installation. PREFIX, LIBDIR and INCLUDEDIR are where the files will be
+# used (written into reds.pc); DESTDIR, a staging directory before them.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+INSTALL ?= install
+PUBLIC_HEADERS := $(sort $(wildcard runtime/include/reds/*.h generated/include/reds/*.h))
+CMAKEDIR := $(LIBDIR)/cmake/reds
+# Fills in packaging/*.in: reds.pc names the directories (below ${prefix}
+# when they are), the CMake package finds them relative to itself.
+PKG_SUBST := sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@VERSION_MAJOR@|$(call version_part,MAJOR)|g' \
+	-e 's|@SONAME@|$(SONAME)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
+	-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|g' \
+	-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|g' \
+	-e "s|@INCLUDEDIR_FROM_CMAKEDIR@|$$(realpath -m -s --relative-to=$(CMAKEDIR) $(INCLUDEDIR))|g"
+
+install: lib
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/reds $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(CMAKEDIR)
+	$(INSTALL) -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/reds/
+	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libreds.a
+	$(INSTALL) -m 755 $(SHLIB_REAL) $(DESTDIR)$(LIBDIR)/libreds.so.$(VERSION)
+	ln -sf libreds.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libreds.so
+	$(PKG_SUBST) packaging/reds.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/reds.pc
+	$(PKG_SUBST) packaging/reds-config.cmake.in >$(DESTDIR)$(CMAKEDIR)/reds-config.cmake
+	$(PKG_SUBST) packaging/reds-config-version.cmake.in \
+	  >$(DESTDIR)$(CMAKEDIR)/reds-config-version.cmake
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/reds/,$(notdir $(PUBLIC_HEADERS))) \
+	  $(addprefix $(DESTDIR)$(LIBDIR)/,libreds.a libreds.so.$(VERSION) $(SONAME) libreds.so \
+	    pkgconfig/reds.pc) \
+	  $(DESTDIR)$(CMAKEDIR)/reds-config.cmake $(DESTDIR)$(CMAKEDIR)/reds-config-version.cmake
+	rmdir $(DESTDIR)$(INCLUDEDIR)/reds $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
+
+# The shared library exports the public API and nothing else (no reds__*),
+# under its SONAME.
+check-exports: lib
+	@tests/exports.sh $(SHLIB_REAL) $(LIB) $(SONAME)
+
+# Install into a temporary prefix (and a DESTDIR), then build
+# tests/outside/, an application outside the tree, with pkg-config, CMake
+# and plain cc -lreds, each as C11 and C++17, and run each against a
+# throwaway server.
+test-install: lib $(WITH_REDIS)
+	@$(WITH_REDIS) tests/outside/run.sh "$(MAKE)" "$(BUILDDIR)" $(VERSION)
 
 demo: deps
 	@$(MAKE) --no-print-directory generate

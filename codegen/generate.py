@@ -2,13 +2,17 @@
 """Render spec/*.yaml into generated/: typed C wrappers, reply converters
 and the command table.
 
-    generate.py [--spec DIR] [--out DIR] [--check]
+    generate.py [--spec DIR] [--out DIR] [--docs DIR] [--check]
     generate.py --addon --prefix NAME --spec DIR --out DIR [--library-spec DIR]
                 [--check]
 
 The spec is validated first; any problem is printed as `file:line: message`
 and nothing is written. --check writes nothing and exits 1 when generated/
 differs from what the spec and templates give (make check-generated).
+
+Without --out, the API reference is written too: docs/reference/, a
+Markdown page per command group and an index (README.md), or --docs DIR;
+--check covers it. Runs on other specs (--out, --addon) write none.
 
 --addon renders an application's own YAML (same schema; module commands
 such as JSON.GET and FT.SEARCH may have dotted names, sent as written) into
@@ -1269,7 +1273,6 @@ class Generator:
                 "resp": resp,
                 "tips": " | ".join(tips) or "0",
                 "specs": specs,
-                "conv": self.converter(cmd["reply"]) if bound else "NULL",
             })
         return rows
 
@@ -1411,7 +1414,14 @@ class Generator:
                 ("replies.c.j2", "replies.c"),
                 ("replies.h.j2", "replies.h")):
             files[path] = env.get_template(template).render(**ctx)
+        # What reference() documents.
+        self.rendered = (functions, files["include/reds/commands.h"], env)
         return files
+
+    def reference(self):
+        """docs/reference/'s pages (after render())."""
+        functions, header, env = self.rendered
+        return Reference(self, functions, header).render(env)
 
 
 def stray_files(out_dir, files):
@@ -1425,6 +1435,436 @@ def stray_files(out_dir, files):
             if path.replace(os.sep, "/") not in files:
                 stray.append(path)
     return sorted(stray)
+
+
+# ------------------------------------------------------------ API reference
+
+# The hand-written APIs that serve `dedicated:` commands: their header, the
+# prefix of the function for each command (reds_pubsub_subscribe for
+# SUBSCRIBE) and the names that do not follow it.
+DEDICATED_APIS = {
+    "pubsub": ("pubsub.h", "reds_pubsub_", {}),
+    "transaction": ("pipeline.h", "reds_pipeline_",
+                    {"EXEC": "reds_pipeline_execute"}),
+    "monitor": ("monitor.h", "reds_monitor_", {"MONITOR": "reds_monitor_new"}),
+}
+# One typedef of a header, with the doc comment right above it.
+TYPEDEF = re.compile(r"^(/\*\*(?:(?!\*/).)*\*/\n)?typedef (?:struct|enum) "
+                     r"(reds_\w+) \{\n.*?^\} \2;$", re.M | re.S)
+REFERENCE_WIDTH = 96
+
+
+def typedefs(text):
+    """name -> (declaration text, names of the other types it uses) for
+    every `typedef struct|enum reds_x {...} reds_x;` of a header."""
+    found = {}
+    for m in TYPEDEF.finditer(text):
+        body = m.group(0)
+        uses = []
+        for ident in re.findall(r"\breds_\w+\b", body[len(m.group(1) or ""):]):
+            if ident != m.group(2) and ident not in uses:
+                uses.append(ident)
+        found[m.group(2)] = (body, uses)
+    return found
+
+
+def md_text(text):
+    """Prose for Markdown: `<` outside code spans would start an HTML tag
+    (the server's "BUMPED <epoch>")."""
+    parts = str(text).split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("&", "&amp;").replace("<", "&lt;")
+    return "`".join(parts)
+
+
+def md_anchor(heading):
+    """The anchor GitHub (and most renderers) give a Markdown heading."""
+    return re.sub(r"[^a-z0-9 _-]", "", heading.lower()).replace(" ", "-")
+
+
+def wrap_call(head, args, tail, width=REFERENCE_WIDTH):
+    """`head(arg, arg, ...)tail`, broken after commas and aligned after
+    the parenthesis when longer than `width`."""
+    lines, line = [], head + "("
+    pad = " " * len(line)
+    for i, a in enumerate(args):
+        piece = a + (", " if i < len(args) - 1 else ")" + tail)
+        if len(line) + len(piece.rstrip()) > width and line.strip() != \
+                (head + "(").strip():
+            lines.append(line.rstrip())
+            line = pad
+        line += piece
+    lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def base_type(ctype):
+    """reds_geo_from from `const reds_geo_from *`."""
+    return ctype.replace("const ", "").replace("*", "").strip()
+
+
+def arg_nodes(args, out=None):
+    """where -> spec node, for every argument of a command's tree."""
+    out = {} if out is None else out
+    for a in args or []:
+        if isinstance(a, speclib.Node):
+            out.setdefault(a.where(), a)
+        arg_nodes(a.get("arguments"), out)
+    return out
+
+
+class Reference:
+    """docs/reference/: a Markdown page per command group and an index,
+    from the functions the generator built. Types are shown as the
+    rendered header declares them (the runtime's from <reds/types.h>), so
+    the page and the header cannot disagree."""
+
+    TYPES_H = os.path.join(ROOT, "runtime", "include", "reds", "types.h")
+
+    def __init__(self, gen, functions, header):
+        self.gen = gen
+        self.spec = gen.spec
+        self.functions = functions
+        self.header = typedefs(header)
+        with open(self.TYPES_H) as f:
+            self.runtime = typedefs(f.read())
+        self.used_runtime = []
+
+    # -- types
+
+    def closure(self, roots, skip):
+        """The generated types `roots` need, each once, in the order a
+        reader meets them (a type, then what its fields use), but those
+        in `skip`."""
+        order = []
+
+        def visit(name):
+            if name in order or name in skip or name not in self.header:
+                return
+            order.append(name)
+            for dep in self.header[name][1]:
+                visit(dep)
+        for r in roots:
+            visit(r)
+        return order
+
+    def runtime_closure(self, name):
+        if name not in self.runtime or name in self.used_runtime:
+            return
+        self.used_runtime.append(name)
+        for dep in self.runtime[name][1]:
+            self.runtime_closure(dep)
+
+    # -- what a function refuses
+
+    @staticmethod
+    def refusals(fn):
+        """The DataErrors a function's checks raise before sending, from
+        the generated checks themselves, summarised."""
+        plain, unset, enums = [], [], []
+        prefix = fn["command"] + ": "
+        for line in fn["check"]:
+            m = re.search(r'reds__error\(REDS_ERR_DATA, "((?:[^"\\]|\\.)*)"',
+                          line)
+            if not m:
+                continue
+            msg = m.group(1).replace('\\"', '"').replace("\\\\", "\\")
+            msg = msg[len(prefix):] if msg.startswith(prefix) else msg
+            msg = msg.replace(" (%zu and %zu)", "")
+            g = re.match(r"^\S+ is given but (\S+)\.set is false$", msg)
+            e = re.match(r"^(\S+) (?:is not a \S+ value|holds a bad value)$",
+                         msg)
+            if g:
+                if "`%s`" % g.group(1) not in unset:
+                    unset.append("`%s`" % g.group(1))
+            elif e:
+                if "`%s`" % e.group(1) not in enums:
+                    enums.append("`%s`" % e.group(1))
+            elif msg not in plain:
+                plain.append(msg)
+        out = list(plain)
+        if unset:
+            out.append("a member of %s filled while its `.set` is false" %
+                       " or ".join(unset))
+        if enums:
+            out.append("an enum value out of range (%s)" % ", ".join(enums))
+        return out
+
+    # -- the example call
+
+    def sample(self, ctype, name, node, pre, taken):
+        """A C expression of type `ctype` for an argument a function
+        needs (`node`: its spec), declaring what it needs in `pre`."""
+        label = node["name"] if node is not None else name
+        if ctype == "reds_str":
+            return "REDS_STR(%s)" % c_string(label)
+        if ctype == "int64_t":
+            return "1"
+        if ctype == "uint64_t":
+            return "0"
+        if ctype == "double":
+            return "1.0"
+        if ctype == "bool":
+            return "true"
+        if ctype == "reds_opt_i64":
+            return "REDS_I64(1)"
+        if ctype == "reds_opt_f64":
+            return "REDS_F64(1.0)"
+        known = self.gen.types.get(ctype)
+        if not known:
+            return "0"
+        sig = known[0]
+        if sig[0] == "enum":
+            for line in known[1]:
+                m = re.match(r"\s+(REDS_\w+) = 1\b", line)
+                if m:
+                    return m.group(1)
+        fields = list(sig[1])
+        inits = []
+        if node is not None and node.get("type") == "oneof" and fields:
+            # Exactly one choice: the first.
+            first = (node.get("arguments") or [None])[0]
+            take = 2 if fields[0][0].endswith("*") else 1
+            inits = self.fill(fields[:take], lambda n: first, pre, taken)
+        elif node is not None:
+            if fields and fields[0] == ("bool", "set"):
+                inits.append(".set = true")
+            # The required members (a oneof among them: its first choice;
+            # members sent without C, such as pure tokens, match no field).
+            by_name = {}
+            for child in named_apart([Arg(a, node.where()) for a in
+                                      node.get("arguments") or []]):
+                if child.optional or child.fixed:
+                    continue
+                if child.type == "oneof" and not child.token_only:
+                    if not child.children:
+                        continue
+                    child = child.children[0]
+                by_name[child.cname] = child.spec
+                if child.multiple:
+                    by_name["n" + child.cname.rstrip("_")] = child.spec
+            chosen = [f for f in fields if f[1] in by_name and f[1] != "set"]
+            inits += self.fill(chosen, lambda n: by_name.get(n), pre, taken)
+        if not inits:
+            return "{0}" if fields else "0"
+        return "{%s}" % ", ".join(inits)
+
+    def fill(self, fields, node_of, pre, taken):
+        """Designated initialisers for `fields` ((ctype, name) pairs, an
+        array's pointer followed by its count)."""
+        inits = []
+        i = 0
+        while i < len(fields):
+            ctype, name = fields[i]
+            node = node_of(name)
+            if ctype.endswith("*") and i + 1 < len(fields) and \
+                    fields[i + 1][0] == "size_t":
+                var = self.array(ctype, name, node, pre, taken)
+                inits += [".%s = %s" % (name, var),
+                          ".%s = 1" % fields[i + 1][1]]
+                i += 2
+                continue
+            inits.append(".%s = %s" % (name, self.sample(ctype, name, node,
+                                                          pre, taken)))
+            i += 1
+        return inits
+
+    def array(self, ctype, name, node, pre, taken):
+        """A one-element array variable for a pointer + count argument."""
+        elem = base_type(ctype)
+        var = name.rstrip("_")
+        while var in taken or var in C_KEYWORDS:
+            var += "_"
+        taken.add(var)
+        single = None
+        if node is not None:
+            single = speclib.Node(node)
+            single.pop("multiple", None)
+            single.file, single.line = node.file, node.line
+        value = self.sample(elem, name, single, pre, taken)
+        pre.append("%s %s[] = {%s};" % (elem, var, value))
+        return var
+
+    def example(self, fn, nodes, base_opts):
+        pre, args, taken = [], ["c"], {"c", "out", "err", "opts"}
+        params = fn["params"]
+        i = 0
+        while i < len(params):
+            p = params[i]
+            node = nodes.get(p.where)
+            if p.ctype.endswith("*") and i + 1 < len(params) and \
+                    params[i + 1].ctype == "size_t":
+                args += [self.array(p.ctype, p.name, node, pre, taken), "1"]
+                i += 2
+                continue
+            value = self.sample(p.ctype, p.name, node, pre, taken)
+            if value.startswith("{"):
+                var = p.name.rstrip("_")
+                while var in taken:
+                    var += "_"
+                taken.add(var)
+                pre.append("%s %s = %s;" % (p.ctype, var, value))
+                value = var
+            args.append(value)
+            i += 1
+        if fn["opts_type"]:
+            # A variant's reason to be: an option its base function lacks.
+            extra = [d.name for d in fn["opt_fields"]
+                     if d.ctype == "bool" and d.name not in base_opts]
+            if extra:
+                pre.append("%s opts = {.%s = true};" % (fn["opts_type"],
+                                                        extra[0]))
+                args.append("&opts")
+            else:
+                args.append("NULL")
+        ctype = self.gen.kinds[fn["kind"]].get("c_type")
+        if ctype:
+            pre.append(decl(ctype, "out") + ";")
+            args.append("&out")
+        lines = pre + [wrap_call("reds_err err = " + fn["name"], args, ";")]
+        lines += ["if (err != REDS_OK)",
+                  '    fprintf(stderr, "%s: %%s\\n", reds_errmsg());' %
+                  fn["command"]]
+        if fn["owned"]:
+            lines.append("reds_free(out); /* the caller owns it (NULL after "
+                         "an error) */")
+        return "\n".join(lines)
+
+    # -- pages
+
+    def function_view(self, fn, cmd):
+        """One function's entry; `cmd`: its command's view so far (its
+        spec nodes, syntax, servers, and the types already shown)."""
+        nodes, shown = cmd["nodes"], cmd["shown"]
+        args = ["reds_client *c"] + [decl(p.ctype, p.name)
+                                     for p in fn["params"]]
+        if fn["opts_type"]:
+            args.append("const %s *opts" % fn["opts_type"])
+        if fn["out"]:
+            args.append(fn["out"])
+        roots = [base_type(p.ctype) for p in fn["params"]]
+        if fn["opts_type"]:
+            roots.append(fn["opts_type"])
+        ctype = self.gen.kinds[fn["kind"]].get("c_type")
+        out_name = base_type(ctype) if ctype else None
+        # Types an earlier function of the command showed: named, linked.
+        earlier = []
+        for t in roots + [out_name]:
+            if t in shown and (t, shown[t]) not in earlier:
+                earlier.append((t, shown[t]))
+        in_types = self.closure(roots, shown)
+        shown.update((t, fn["name"]) for t in in_types)
+        out_types = self.closure([out_name], shown) if out_name else []
+        shown.update((t, fn["name"]) for t in out_types)
+        # The runtime's types it uses, but the everyday ones.
+        runtime = []
+        for t in ([out_name] + self.closure(roots + [out_name], ())):
+            for name in [t] + (self.header[t][1] if t in self.header else []):
+                if name in self.runtime and name not in runtime and \
+                        name not in ("reds_str", "reds_opt_i64",
+                                     "reds_opt_f64"):
+                    runtime.append(name)
+        for name in runtime + [out_name]:
+            self.runtime_closure(name)
+        # Options only some servers have.
+        limited = []
+        for d in fn["opt_fields"]:
+            node = nodes.get(d.where)
+            if d.ctype == "size_t" or node is None or "servers" not in node:
+                continue
+            names = [n for n in self.gen.all_servers
+                     if speclib.on_server(node, n)]
+            limited.append("`%s`: only %s" % (d.name, ", ".join(
+                "%s %s" % (n.capitalize(), self.gen.server_versions[n])
+                for n in names) or "no server"))
+        note = []
+        if fn["syntax"] != cmd["syntax"]:
+            note.append("Sends `%s`." % fn["syntax"])
+        if fn["servers"] and fn["servers"] != cmd["servers"]:
+            note.append("**Servers:** only %s." % fn["servers"])
+        return {
+            "name": fn["name"],
+            "doc": fn["doc"],
+            "note": " ".join(note),
+            "prototype": wrap_call("reds_err " + fn["name"], args, ";"),
+            "out_ctype": ctype,
+            "out_doc": fn["out_doc"],
+            "owned": fn["owned"],
+            "runtime": runtime,
+            "refusals": self.refusals(fn),
+            "scope": fn["scope"],
+            "limited": limited,
+            "earlier": earlier,
+            "in_types": "\n\n".join(self.header[t][0] for t in in_types),
+            "out_types": "\n\n".join(self.header[t][0] for t in out_types),
+            "example": self.example(fn, nodes, cmd["base_opts"]),
+        }
+
+    def command_view(self, cmd, fns):
+        name = cmd.name
+        tree = cmd.get("arguments") or cmd.get("c_arguments") or []
+        args = named_apart([Arg(a, cmd.where()) for a in tree])
+        have = [n for n in self.gen.all_servers if speclib.on_server(cmd, n)]
+        view = {
+            "name": name,
+            "anchor": md_anchor(name),
+            "group": cmd.group,
+            "summary": cmd.get("summary", ""),
+            "syntax": name + (" " + syntax(args) if args else ""),
+            "servers": ", ".join("%s %s" % (n.capitalize(),
+                                            self.gen.server_versions[n])
+                                 for n in have),
+            "only": have != self.gen.all_servers,
+            "since": cmd.get("since"),
+            "since_server": have[0].capitalize() if have else "",
+            "complexity": cmd.get("complexity"),
+            "flags": list(cmd.get("flags", [])),
+            "deprecated": cmd.get("deprecated_since"),
+            "replaced_by": cmd.get("replaced_by"),
+            "excluded": (cmd.get("excluded") or "").rstrip("."),
+            "dedicated": None,
+            # For the functions' entries.
+            "nodes": arg_nodes(tree),
+            "shown": {},  # type -> the function whose entry shows it
+            "base_opts": {d.name for d in fns[0]["opt_fields"]} if fns
+            else set(),
+        }
+        view["functions"] = [self.function_view(fn, view) for fn in fns]
+        if "dedicated" in cmd:
+            header, prefix, names = DEDICATED_APIS[cmd["dedicated"]]
+            func = names.get(name, prefix + cident(name))
+            view["dedicated"] = {
+                "header": header,
+                "function": func if func in hand_written_functions() else None}
+        return view
+
+    def render(self, env):
+        by_cmd = collections.defaultdict(list)
+        for fn in self.functions:
+            by_cmd[fn["command"]].append(fn)
+        pages, groups, index = {}, [], []
+        # Text in a table cell: GitHub splits cells at any `|`.
+        env.filters["cell"] = lambda s: md_text(s).replace(
+            "|", "\\|").replace("\n", " ")
+        env.filters["md"] = md_text
+        page = env.get_template("reference_group.md.j2")
+        for group in sorted(self.spec.groups):
+            commands = [self.command_view(self.spec.commands[n],
+                                          by_cmd.get(n, []))
+                        for n in sorted(self.spec.groups[group])]
+            pages["%s.md" % group] = page.render(group=group,
+                                                 commands=commands)
+            groups.append({"name": group, "commands": len(commands),
+                           "functions": sum(len(c["functions"])
+                                            for c in commands)})
+            index += commands
+        index.sort(key=lambda c: c["name"])
+        runtime = [{"name": n, "text": self.runtime[n][0]}
+                   for n in sorted(self.used_runtime)]
+        pages["README.md"] = env.get_template("reference_index.md.j2").render(
+            groups=groups, commands=index, runtime=runtime,
+            nfunctions=len(self.functions))
+        return pages
 
 
 # ------------------------------------------------------------------ add-ons
@@ -1603,13 +2043,15 @@ def generate_addon(spec_dir, prefix, library_spec, spec_label):
     return gen.render()
 
 
-def generate(spec_dir):
+def generate(spec_dir, reference=False):
+    """generated/'s files; with `reference`, (those, docs/reference/'s)."""
     spec = speclib.Spec(spec_dir)
     gen = Generator(spec)
     problems = speclib.validate(spec, gen.kinds)
     if problems:
         raise SpecError(problems)
-    return gen.render()
+    files = gen.render()
+    return (files, gen.reference()) if reference else files
 
 
 def main():
@@ -1625,7 +2067,15 @@ def main():
     ap.add_argument("--prefix", help="--addon: the C prefix of its names")
     ap.add_argument("--library-spec", default=os.path.join(ROOT, "spec"),
                     help="--addon: the library's spec/, for its reply kinds")
+    ap.add_argument("--docs", help="where the API reference goes (default: "
+                    "docs/reference/, unless --out is given)")
     args = ap.parse_args()
+    if args.docs and args.addon:
+        ap.error("--docs is not for --addon")
+    # The reference documents the library's own catalogue: a run on
+    # another spec (--out given: the tests' specs) writes none unless asked.
+    docs_dir = args.docs or (None if args.out or args.addon else
+                             os.path.join(ROOT, "docs", "reference"))
     if args.addon and not (args.prefix and args.spec and args.out):
         ap.error("--addon needs --prefix, --spec and --out")
     if args.prefix and not args.addon:
@@ -1636,6 +2086,8 @@ def main():
         if args.addon:
             files = generate_addon(args.spec, args.prefix, args.library_spec,
                                    args.spec)
+        elif docs_dir:
+            files, docs = generate(args.spec, reference=True)
         else:
             files = generate(args.spec)
     except SpecError as e:
@@ -1644,37 +2096,47 @@ def main():
         print("generate: %d problem(s); nothing written" % len(e.problems),
               file=sys.stderr)
         return 1
+    # (directory, its files, how messages name it)
+    outputs = [(args.out, files, args.out if args.addon else "generated/")]
+    if docs_dir:
+        outputs.append((docs_dir, docs, "docs/reference/"
+                        if args.docs is None else docs_dir))
     if args.check:
-        stale = []
-        for path, text in sorted(files.items()):
-            full = os.path.join(args.out, path)
-            if not os.path.exists(full) or open(full).read() != text:
-                stale.append(path)
-        # An add-on's --out may hold the application's other files.
-        stray = [] if args.addon else stray_files(args.out, files)
-        if stray:
-            print("generated/ holds files the generator does not write (%s): "
-                  "remove them" % ", ".join(stray), file=sys.stderr)
-        if stale:
-            print("%s is stale (%s): %s" % (
-                args.out if args.addon else "generated/", ", ".join(stale),
-                "generate it again" if args.addon else
-                "run `make generate` and commit the result"),
-                file=sys.stderr)
-        return 1 if stale or stray else 0
+        failed = False
+        for out_dir, out_files, label in outputs:
+            stale = []
+            for path, text in sorted(out_files.items()):
+                full = os.path.join(out_dir, path)
+                if not os.path.exists(full) or open(full).read() != text:
+                    stale.append(path)
+            # An add-on's --out may hold the application's other files.
+            stray = [] if args.addon else stray_files(out_dir, out_files)
+            if stray:
+                print("%s holds files the generator does not write (%s): "
+                      "remove them" % (label, ", ".join(stray)),
+                      file=sys.stderr)
+            if stale:
+                print("%s is stale (%s): %s" % (
+                    label, ", ".join(stale),
+                    "generate it again" if args.addon else
+                    "run `make generate` and commit the result"),
+                    file=sys.stderr)
+            failed = failed or bool(stale or stray)
+        return 1 if failed else 0
     # Write every file to a temporary name first, then rename: a failure
-    # leaves generated/ as it was.
+    # leaves generated/ (and docs/reference/) as they were.
     pending = []
-    for path, text in sorted(files.items()):
-        full = os.path.join(args.out, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        if os.path.exists(full) and open(full).read() == text:
-            continue
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(full))
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        pending.append((tmp, full))
+    for out_dir, out_files, _ in outputs:
+        for path, text in sorted(out_files.items()):
+            full = os.path.join(out_dir, path)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            if os.path.exists(full) and open(full).read() == text:
+                continue
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(full))
+            os.chmod(tmp, 0o644)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            pending.append((tmp, full))
     for tmp, full in pending:
         os.replace(tmp, full)
     print("generate: %d file(s) updated" % len(pending))

@@ -36,7 +36,7 @@ static void on_chat(reds_pubsub *ps, const reds_pubsub_message *m, void *udata)
 {
     (void)ps;
     (void)udata;
-    const char *nul = memchr(m->data.ptr, '\0', m->data.len);
+    const char *nul = (const char *)memchr(m->data.ptr, '\0', m->data.len);
     if (!nul) {
         say("?> %.*s\n", (int)m->data.len, m->data.ptr);
         return;
@@ -65,7 +65,7 @@ static void on_error(reds_pubsub *ps, reds_err err, const char *message, void *u
 static reds_err post(reds_client *c, reds_str channel, const char *text, size_t len)
 {
     size_t n = strlen(me);
-    char *msg = malloc(n + 1 + len);
+    char *msg = (char *)malloc(n + 1 + len);
     if (!msg)
         return REDS_ERR_NOMEM;
     memcpy(msg, me, n + 1); /* the name and its NUL */

@@ -119,7 +119,8 @@ int main(int argc, char **argv)
     if (reds_pipeline_new(c, true, &tx))
         return fail("transaction");
     reds_incrby(tx, REDS_STR("{account:7}:balance"), 100, &balance);
-    reds_lpush(tx, REDS_STR("{account:7}:log"), (reds_str[]){REDS_STR("+100")}, 1, NULL);
+    reds_str entry = REDS_STR("+100");
+    reds_lpush(tx, REDS_STR("{account:7}:log"), &entry, 1, NULL);
     if (reds_pipeline_execute(tx))
         return fail("transaction execute");
     printf("transaction: balance %lld\n", (long long)balance);

@@ -3,10 +3,31 @@
  *
  *     build/examples/sentinel [service] [host:port ...]
  *
- * Defaults: service "mymaster", one Sentinel at 127.0.0.1:26379. Run it,
- * then `redis-cli -p 26379 SENTINEL FAILOVER mymaster` (or kill the
- * master): a few writes fail while the Sentinels elect a new master, then
- * the program continues on it. It stops after 60 seconds. */
+ * Defaults: service "mymaster", one Sentinel at 127.0.0.1:26379. It stops
+ * at once, with status 1, when no Sentinel answers or none knows the
+ * service. A throwaway set to try it: a master on 6380, a replica on 6381
+ * and three Sentinels, everything in a temporary directory:
+ *
+ *     d=$(mktemp -d)
+ *     redis-server --port 6380 --save "" --appendonly no --daemonize yes --logfile $d/6380.log
+ *     redis-server --port 6381 --save "" --appendonly no --daemonize yes --logfile $d/6381.log \
+ *         --replicaof 127.0.0.1 6380
+ *     for p in 26379 26380 26381; do
+ *         printf 'port %s\nsentinel monitor mymaster 127.0.0.1 6380 2\n' $p >$d/$p.conf
+ *         printf 'sentinel down-after-milliseconds mymaster 2000\n' >>$d/$p.conf
+ *         redis-server $d/$p.conf --sentinel --daemonize yes --logfile $d/$p.log
+ *     done
+ *     build/examples/sentinel mymaster 127.0.0.1:26379 127.0.0.1:26380 127.0.0.1:26381
+ *
+ * Then, from another shell, `redis-cli -p 26379 SENTINEL FAILOVER mymaster`
+ * (or kill the master: `redis-cli -p 6380 SHUTDOWN NOSAVE`): a few writes
+ * fail while the Sentinels elect a new master, then the program continues
+ * on it. It stops after 60 seconds, or with status 1 after 30 seconds
+ * without a successful write. Clean up with
+ *
+ *     for p in 6380 6381 26379 26380 26381; do redis-cli -p $p SHUTDOWN NOSAVE; done
+ *     rm -r "$d"
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,20 +64,45 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* Fail fast: without a Sentinel that knows the service, every write
+     * below would fail for a minute. */
     reds_host_port *where = NULL;
-    if (reds_sentinel_discover_master(sentinel, service, &where) == REDS_OK)
-        printf("%s: master at %s:%d\n", service, where->host, where->port);
+    reds_err err = reds_sentinel_discover_master(sentinel, service, &where);
+    if (err) {
+        char why[512]; /* reds_errmsg() is the last error: keep this one */
+        snprintf(why, sizeof why, "%s", reds_errmsg());
+        size_t answering = 0;
+        for (size_t i = 0; i < n; i++)
+            if (reds_ping(reds_sentinel_node(sentinel, i), NULL, NULL) == REDS_OK)
+                answering++;
+            else
+                fprintf(stderr, "sentinel: %s:%d does not answer: %s\n", at[i].host, at[i].port,
+                        reds_errmsg());
+        if (answering)
+            fprintf(stderr, "sentinel: no Sentinel names a master for '%s': %s\n", service, why);
+        else
+            fprintf(stderr, "sentinel: no Sentinel answers; the top of examples/sentinel.c "
+                            "says how to start a throwaway set\n");
+        reds_client_free(replica);
+        reds_client_free(master);
+        reds_sentinel_free(sentinel);
+        return 1;
+    }
+    printf("%s: master at %s:%d\n", service, where->host, where->port);
     reds_free(where);
 
-    for (int i = 0; i < 600; i++) {
+    int failing = 0; /* consecutive failed writes */
+    for (int i = 0; i < 600 && failing < 300; i++) {
         char value[32];
         snprintf(value, sizeof value, "%d", i);
-        reds_err err = reds_set(master, REDS_STR("example:counter"), reds_cstr(value), NULL, NULL);
+        err = reds_set(master, REDS_STR("example:counter"), reds_cstr(value), NULL, NULL);
         if (err) {
             /* MasterNotFound and connection errors while the Sentinels
              * fail over; both are kinds of ConnectionError. */
             printf("write %d failed (%s): %s\n", i, reds_err_name(err), reds_errmsg());
+            failing++;
         } else {
+            failing = 0;
             reds_str *seen = NULL;
             /* A replica may lag behind: it shows the last value it has. */
             if (reds_get(replica, REDS_STR("example:counter"), &seen) == REDS_OK && i % 50 == 0)
@@ -66,8 +112,10 @@ int main(int argc, char **argv)
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
+    if (failing)
+        fprintf(stderr, "sentinel: the last %d writes failed; giving up\n", failing);
     reds_client_free(replica);
     reds_client_free(master);
     reds_sentinel_free(sentinel);
-    return 0;
+    return failing ? 1 : 0;
 }

@@ -2,6 +2,8 @@
  * (pack -> run -> roundtrip -> deliver). Options are resolved in config.c,
  * the pooled client is pool.c. */
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,17 +19,89 @@ const char *reds__command_name(uintptr_t id)
     return e ? e->name : "command";
 }
 
-char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, uintptr_t id, const reds__size *size)
+/* One word of a label: printable ASCII as is, other bytes (and the
+ * backslash) as \xNN, at most 32 bytes of it. */
+static char *put_word(char *p, reds_str w)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = w.len > 32 ? 32 : w.len;
+    if (!n) {
+        memcpy(p, "''", 2);
+        return p + 2;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)w.ptr[i];
+        if (ch > ' ' && ch < 0x7f && ch != '\\') {
+            *p++ = (char)ch;
+        } else {
+            memcpy(p, "\\x", 2);
+            p[2] = hex[ch >> 4];
+            p[3] = hex[ch & 15];
+            p += 4;
+        }
+    }
+    if (n < w.len) {
+        memcpy(p, "...", 3);
+        p += 3;
+    }
+    return p;
+}
+
+const char *reds__cmd_label(size_t argc, const reds_str *argv, char label[REDS__LABEL_MAX])
+{
+    if (!argc)
+        return "command";
+    char *p = put_word(label, argv[0]);
+    if (argc > 1 && reds__catalog_container(argv[0])) {
+        *p++ = ' ';
+        p = put_word(p, argv[1]);
+    }
+    *p = '\0';
+    return label;
+}
+
+const char *reds__cmd_name(const reds__cmd *cmd)
+{
+    if (REDS__LIKELY(cmd->id != REDS__CMD_NONE))
+        return reds__command_name(cmd->id);
+    static _Thread_local char label[REDS__LABEL_MAX];
+    reds_str argv[2];
+    size_t argc = cmd->buf ? reds__cmd_argv(cmd->buf, cmd->len, argv, 2) : 0;
+    return reds__cmd_label(argc, argv, label);
+}
+
+/* A failure of begin(), out of its way: "NAME: text", NAME the table's
+ * or, for a command it does not know, the label of the words the user
+ * sent (none: "command"). */
+static void begin_failed(reds_err err, uintptr_t id, size_t argc, const reds_str *argv,
+                         const char *fmt, ...)
+{
+    char label[REDS__LABEL_MAX], text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    reds__error(err, "%s: %s",
+                id == REDS__CMD_NONE ? reds__cmd_label(argc, argv, label) : reds__command_name(id),
+                text);
+}
+
+/* reds__cmd_begin; reds_execute_command passes its words for messages.
+ * Inlined into both: a call here would cost every command. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline char *
+begin(reds_client *c, reds__cmd *cmd, uintptr_t id, const reds__size *size, size_t argc,
+      const reds_str *argv)
 {
     if (REDS__UNLIKELY(!c)) {
-        reds__error(REDS_ERR_DATA, "%s: the client is NULL", reds__command_name(id));
+        begin_failed(REDS_ERR_DATA, id, argc, argv, "the client is NULL");
         return NULL;
     }
     if (REDS__UNLIKELY(size->bad != NULL)) {
-        reds__error(REDS_ERR_DATA,
-                    "%s: argument '%s' is invalid (NULL with a length, "
-                    "NaN, or too large)",
-                    reds__command_name(id), size->bad);
+        begin_failed(REDS_ERR_DATA, id, argc, argv,
+                     "argument '%s' is invalid (NULL with a length, NaN, or too large)", size->bad);
         return NULL;
     }
     size_t bound = size->bytes + REDS__BULK_OVERHEAD;
@@ -38,11 +112,15 @@ char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, uintptr_t id, const reds__
                                                          : NULL;
     cmd->buf = bound <= sizeof cmd->inline_buf ? cmd->inline_buf : malloc(bound);
     if (REDS__UNLIKELY(!cmd->buf)) {
-        reds__error(REDS_ERR_NOMEM, "%s: out of memory for %zu bytes", reds__command_name(id),
-                    bound);
+        begin_failed(REDS_ERR_NOMEM, id, argc, argv, "out of memory for %zu bytes", bound);
         return NULL;
     }
     return reds__put_len(cmd->buf, '*', size->argc);
+}
+
+char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, uintptr_t id, const reds__size *size)
+{
+    return begin(c, cmd, id, size, 0, NULL);
 }
 
 char *reds_ext_begin(reds_client *c, reds_ext_cmd *cmd, const reds_catalog_entry *entry,
@@ -77,7 +155,7 @@ reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a, const red
     reds_err err = REDS_OK;
     if (reply->type == REDS_REPLY_ERROR) {
         err = reds__error_from_reply(reply->str, reply->len);
-        reds__error(err, "%s: %s", reds__command_name(cmd->id), reply->str);
+        reds__error(err, "%s: %s", reds__cmd_name(cmd), reply->str);
     } else if (cmd->out) {
         reds__callback *cbs = atomic_load_explicit(&c->callbacks, memory_order_acquire);
         if (cbs && cmd->id < reds__ncommands && cbs[cmd->id].fn)
@@ -293,7 +371,7 @@ reds_err reds_execute_command(reds_client *client, size_t argc, const reds_str *
     for (size_t i = 0; i < argc; i++)
         reds__size_str(&size, argv[i], "argv");
     reds__cmd cmd;
-    char *p = reds__cmd_begin(client, &cmd, id, &size);
+    char *p = begin(client, &cmd, id, &size, argc, argv);
     if (!p)
         return reds__last_err();
     for (size_t i = 0; i < argc; i++)

@@ -801,7 +801,7 @@ static reds_err run_on(reds__cluster *cl, reds__cnode *node, reds__cmd *cmd, boo
     if (reply->type == REDS_REPLY_ERROR &&
         reds__cluster_redirect(reply->str, reply->len, node, rd)) {
         *redirected = true;
-        err = reds__error(rd->kind, "%s: %s", reds__command_name(cmd->id), reply->str);
+        err = reds__error(rd->kind, "%s: %s", reds__cmd_name(cmd), reply->str);
         reds__arena_finish(&conn->arena);
         reds__client_release(node->pool, conn);
         return err;
@@ -1014,7 +1014,7 @@ static reds_err combine(reds__cluster *cl, reds__cmd *cmd, node_run *runs, size_
 {
     const reds_catalog_entry *e = entry_of(cmd);
     uint8_t policy = e ? e->response_policy : REDS_RESPONSE_DEFAULT;
-    const char *name = reds__command_name(cmd->id);
+    const char *name = reds__cmd_name(cmd);
     size_t ok = 0, failed = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         if (!runs[i].err && runs[i].reply->type == REDS_REPLY_ERROR) {
@@ -1152,8 +1152,7 @@ static reds_err run_everywhere(reds__cluster *cl, reds__cmd *cmd, reds_cluster_t
         if (err)
             return err;
         err = n ? run_multi(cl, cmd, nodes, n, &trouble, &sent)
-                : reds__error(REDS_ERR_CLUSTER, "%s: no node to run it on",
-                              reds__command_name(cmd->id));
+                : reds__error(REDS_ERR_CLUSTER, "%s: no node to run it on", reds__cmd_name(cmd));
         free(nodes);
         if (!n || !trouble)
             return err;
@@ -1179,8 +1178,7 @@ static reds_err run_targeted(reds__cluster *cl, reds__cmd *cmd)
     const reds_catalog_entry *e = entry_of(cmd);
     bool trouble = false, sent;
     if (!n) {
-        err = reds__error(REDS_ERR_CLUSTER, "%s: no node to run it on (no %s)",
-                          reds__command_name(cmd->id),
+        err = reds__error(REDS_ERR_CLUSTER, "%s: no node to run it on (no %s)", reds__cmd_name(cmd),
                           cl->target == REDS_CLUSTER_REPLICAS ? "replicas" : "node");
     } else if (n == 1) {
         bool redirected;

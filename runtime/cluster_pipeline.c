@@ -62,8 +62,7 @@ static void give_back(reds_client *c, reds__conn *conn)
 static reds_err lender_run(reds_client *c, reds__cmd *cmd)
 {
     (void)c;
-    return reds__error(REDS_ERR_DATA, "%s: not on a connection lender",
-                       reds__command_name(cmd->id));
+    return reds__error(REDS_ERR_DATA, "%s: not on a connection lender", reds__cmd_name(cmd));
 }
 
 static void lender_destroy(reds_client *c)
@@ -161,8 +160,9 @@ typedef struct cpipe {
     char *buf;
     size_t len, cap;
     pentry *q;
-    size_t n, qcap, nerr;
-    int slot; /* transactions: the slot of every key so far; -1: none yet */
+    size_t n, qcap;
+    size_t nheld; /* entries of q holding memory: a message, a name */
+    int slot;     /* transactions: the slot of every key so far; -1: none yet */
     /* WATCH pins a node pipeline; commands go to it until it executes.
      * It then holds the results (inner_results). */
     reds_client *lent, *inner;
@@ -179,9 +179,9 @@ static char *cp_reserve(reds_client *c, size_t bound)
 
 static void forget_results(cpipe *p)
 {
-    for (size_t i = 0; p->nerr && i < p->n; i++)
-        free(p->q[i].cmd.msg);
-    p->nerr = 0;
+    for (size_t i = 0; p->nheld && i < p->n; i++)
+        reds__queued_free(&p->q[i].cmd);
+    p->nheld = 0;
     p->n = 0;
     p->executed = false;
     if (p->inner_results)
@@ -191,7 +191,7 @@ static void forget_results(cpipe *p)
 
 static void set_err(cpipe *p, pentry *e, reds_err err, const char *text)
 {
-    p->nerr += reds__queued_fail(&e->cmd, err, text);
+    p->nheld += reds__queued_fail(&e->cmd, err, text);
 }
 
 static reds_err cp_run(reds_client *c, reds__cmd *cmd)
@@ -224,7 +224,7 @@ static reds_err cp_run(reds_client *c, reds__cmd *cmd)
         return reds__error(REDS_ERR_CROSSSLOT,
                            "%s: a transaction on a cluster keeps its keys in "
                            "one slot (slot %d so far, this key is in %d)",
-                           reds__command_name(cmd->id), p->slot, slot);
+                           reds__cmd_name(cmd), p->slot, slot);
     if (p->watching) {
         /* The pinned node pipeline runs it now, or queues it after MULTI. */
         err = forward(p->inner, cmd->id, cmd->buf, cmd->len, cmd->conv, cmd->out);
@@ -244,7 +244,7 @@ static reds_err cp_run(reds_client *c, reds__cmd *cmd)
         p->slot = slot;
     pentry *q = &p->q[p->n++];
     memset(q, 0, sizeof *q);
-    reds__queued_init(&q->cmd, cmd);
+    p->nheld += reds__queued_init(&q->cmd, cmd);
     q->off = p->len;
     q->len = cmd->len;
     q->slot = slot;
@@ -272,7 +272,7 @@ static void finish(cpipe *p)
 
 static reds_err report(cpipe *p)
 {
-    for (size_t i = 0; p->nerr && i < p->n; i++)
+    for (size_t i = 0; p->nheld && i < p->n; i++)
         if (p->q[i].cmd.err)
             return reds__queued_report(&p->q[i].cmd, i, p->n);
     return REDS_OK;
@@ -280,7 +280,7 @@ static reds_err report(cpipe *p)
 
 static void deliver(cpipe *p, pentry *e, reds__arena *a, const reds_reply *reply)
 {
-    p->nerr += reds__queued_deliver(&e->cmd, &p->cl->base, a, reply);
+    p->nheld += reds__queued_deliver(&e->cmd, &p->cl->base, a, reply);
 }
 
 /* The commands of one node. */
@@ -489,7 +489,7 @@ static void take_results(cpipe *p, reds_client *inner)
         const char *msg;
         reds_err err = reds_pipeline_result(inner, i, &msg);
         if (err) {
-            size_t skip = strlen(reds__command_name(p->q[i].cmd.id)) + 2;
+            size_t skip = strlen(reds__queued_name(&p->q[i].cmd)) + 2;
             set_err(p, &p->q[i], err, strlen(msg) >= skip ? msg + skip : msg);
         }
     }

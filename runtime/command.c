@@ -45,6 +45,24 @@ static const reds_catalog_entry *search(const char *name, size_t len)
     return NULL;
 }
 
+bool reds__catalog_container(reds_str word)
+{
+    char prefix[64]; /* "WORD ": the first name not below it starts with it */
+    if (!word.ptr || !word.len || word.len >= sizeof prefix - 1)
+        return false;
+    memcpy(prefix, word.ptr, word.len);
+    prefix[word.len] = ' ';
+    size_t n = word.len + 1, lo = 0, hi = reds__ncommands;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (compare(prefix, n, reds__commands[mid].info.name) > 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < reds__ncommands && strncasecmp(reds__commands[lo].info.name, prefix, n) == 0;
+}
+
 const reds_catalog_entry *reds_catalog_lookup(const char *name)
 {
     return name ? search(name, strlen(name)) : NULL;

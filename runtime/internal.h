@@ -91,9 +91,12 @@ reds_err reds__bad_reply(const reds_reply *r, const char *expected);
 
 /* ------------------------------------------------------- the command table */
 
+/* The table holds data only, never a converter: a wrapper names its own,
+ * so that a static app linked with --gc-sections keeps the converters of
+ * the commands it calls and no others (README, "Static linking"). An
+ * entry is 64 bytes, a cache line: indexing is a shift on the hot path. */
 typedef struct reds__command {
-    reds_catalog_entry info;
-    reds__conv_fn conv; /* the base function's converter */
+    _Alignas(64) reds_catalog_entry info;
 } reds__command;
 
 extern const reds__command reds__commands[];
@@ -385,12 +388,30 @@ typedef struct reds__queued {
     reds__conv_fn conv;
     void *out;
     reds_err err;
-    char *msg; /* "NAME: text" (malloc) when err */
+    char *msg;  /* "NAME: text" (malloc) when err */
+    char *name; /* id REDS__CMD_NONE: the command's label (malloc), or NULL */
 } reds__queued;
-void reds__queued_init(reds__queued *q, const reds__cmd *cmd);
+/* Keep the label of a command the table does not know: its bytes are gone
+ * when its reply comes. 1 when q then holds memory. */
+size_t reds__queued_label(reds__queued *q, const reds__cmd *cmd);
+/* Returns 1 when q holds memory (an unknown command's name), for the
+ * caller's count of entries to free (reds__queued_free). */
+static inline size_t reds__queued_init(reds__queued *q, const reds__cmd *cmd)
+{
+    q->id = cmd->id;
+    q->conv = cmd->conv;
+    q->out = cmd->out;
+    q->err = REDS_OK;
+    q->msg = NULL;
+    return REDS__UNLIKELY(cmd->id == REDS__CMD_NONE) ? reds__queued_label(q, cmd) : 0;
+}
 /* Record a failure (`text` may be reds_errmsg(): it is copied); 1 when q
- * had none before, for the caller's count of failures to free. */
+ * held no memory before, for the caller's count of entries to free. */
 size_t reds__queued_fail(reds__queued *q, reds_err err, const char *text);
+/* Free what q holds. */
+void reds__queued_free(reds__queued *q);
+/* The command's name, as its messages start ("NAME: "). */
+const char *reds__queued_name(const reds__queued *q);
 /* The failure's text without the command name. */
 const char *reds__queued_text(const reds__queued *q);
 /* Convert `reply` into q's output with `c`'s callbacks; an error reply or
@@ -457,6 +478,19 @@ reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a, const red
 char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, uintptr_t id, const reds__size *size);
 /* The name of a command reference, for messages ("command" for none). */
 const char *reds__command_name(uintptr_t id);
+/* The name of a command for messages: the table's, or for a command it
+ * does not know (REDS__CMD_NONE: reds_execute_command), what the user
+ * sent, from the packed bytes (reds__cmd_label). A thread-local buffer:
+ * valid until the next call on this thread. */
+const char *reds__cmd_name(const reds__cmd *cmd);
+/* The label of a command line the table does not know: its first word,
+ * and the second after a container (CONFIG, CLIENT...), never more, so
+ * never an argument. Bytes other than printable ASCII are escaped as
+ * \xNN and a word is cut at 32 bytes ("..."): it never holds ": ". */
+#define REDS__LABEL_MAX (2 * (32 * 4 + 3) + 2)
+const char *reds__cmd_label(size_t argc, const reds_str *argv, char label[REDS__LABEL_MAX]);
+/* Whether `word` is a container: the first word of two-word commands. */
+bool reds__catalog_container(reds_str word);
 /* The arguments of a packed command as views into `buf` (at most `max`);
  * returns how many. Routers pass them to reds_catalog_keys(). */
 size_t reds__cmd_argv(const char *buf, size_t len, reds_str *argv, size_t max);

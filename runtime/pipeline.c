@@ -45,7 +45,7 @@ typedef struct pipeline {
     size_t len, cap;
     entry *q;
     size_t n, qcap;
-    size_t nerr;        /* entries of q with an error (and a message to free) */
+    size_t nheld;       /* entries of q holding memory: a message, a name */
     unsigned pending;   /* hidden preloads not yet followed by a command */
     char (*loaded)[41]; /* shas preloaded in this batch */
     size_t nloaded, loaded_cap;
@@ -94,9 +94,9 @@ static char *pipe_reserve(reds_client *c, size_t bound)
 
 static void forget_results(pipeline *p)
 {
-    for (size_t i = 0; p->nerr && i < p->n; i++)
-        free(p->q[i].cmd.msg);
-    p->nerr = 0;
+    for (size_t i = 0; p->nheld && i < p->n; i++)
+        reds__queued_free(&p->q[i].cmd);
+    p->nheld = 0;
     p->n = 0;
     p->executed = false;
 }
@@ -119,7 +119,7 @@ static reds_err queue(pipeline *p, const reds__cmd *cmd, uint32_t flags)
         p->qcap = cap;
     }
     entry *e = &p->q[p->n++];
-    reds__queued_init(&e->cmd, cmd);
+    p->nheld += reds__queued_init(&e->cmd, cmd);
     e->preload = p->pending;
     e->closes = (flags & REDS_CMD_CLOSES_CONNECTION) != 0;
     p->pending = 0;
@@ -129,20 +129,38 @@ static reds_err queue(pipeline *p, const reds__cmd *cmd, uint32_t flags)
 
 /* ---------------------------------------------- queued commands' fate */
 
-void reds__queued_init(reds__queued *q, const reds__cmd *cmd)
+size_t reds__queued_label(reds__queued *q, const reds__cmd *cmd)
 {
-    q->id = cmd->id;
-    q->conv = cmd->conv;
-    q->out = cmd->out;
-    q->err = REDS_OK;
+    q->name = strdup(reds__cmd_name(cmd));
+    return q->name != NULL;
+}
+
+/* Whether q holds a label (only a command the table does not know has
+ * one: `name` is not even set for the others). */
+static bool has_label(const reds__queued *q)
+{
+    return q->id == REDS__CMD_NONE && q->name;
+}
+
+void reds__queued_free(reds__queued *q)
+{
+    free(q->msg);
     q->msg = NULL;
+    if (has_label(q))
+        free(q->name);
+    q->name = NULL;
+}
+
+const char *reds__queued_name(const reds__queued *q)
+{
+    return has_label(q) ? q->name : reds__command_name(q->id);
 }
 
 size_t reds__queued_fail(reds__queued *q, reds_err err, const char *text)
 {
-    const char *name = reds__command_name(q->id);
+    const char *name = reds__queued_name(q);
     size_t size = strlen(name) + strlen(text) + 3;
-    size_t first = q->err ? 0 : 1;
+    size_t first = q->err || has_label(q) ? 0 : 1;
     char *msg = malloc(size);
     if (msg)
         snprintf(msg, size, "%s: %s", name, text);
@@ -154,7 +172,7 @@ size_t reds__queued_fail(reds__queued *q, reds_err err, const char *text)
 
 const char *reds__queued_text(const reds__queued *q)
 {
-    return q->msg ? q->msg + strlen(reds__command_name(q->id)) + 2 : "out of memory";
+    return q->msg ? q->msg + strlen(reds__queued_name(q)) + 2 : "out of memory";
 }
 
 size_t reds__queued_deliver(reds__queued *q, reds_client *c, reds__arena *a,
@@ -171,6 +189,7 @@ size_t reds__queued_deliver(reds__queued *q, reds_client *c, reds__arena *a,
         reds__arena_finish(a);
         return 0;
     }
+    /* Not an error reply: reds__deliver() needs no bytes to name it. */
     reds__cmd cmd;
     cmd.id = q->id;
     cmd.conv = q->conv;
@@ -181,7 +200,7 @@ size_t reds__queued_deliver(reds__queued *q, reds_client *c, reds__arena *a,
 
 reds_err reds__queued_report(const reds__queued *q, size_t i, size_t n)
 {
-    return reds__error(q->err, "command %zu of %zu (%s): %s", i + 1, n, reds__command_name(q->id),
+    return reds__error(q->err, "command %zu of %zu (%s): %s", i + 1, n, reds__queued_name(q),
                        reds__queued_text(q));
 }
 
@@ -194,7 +213,7 @@ reds_err reds__queued_result(const reds__queued *q, const char **msg)
 
 static void set_err(pipeline *p, entry *e, reds_err err, const char *text)
 {
-    p->nerr += reds__queued_fail(&e->cmd, err, text);
+    p->nheld += reds__queued_fail(&e->cmd, err, text);
 }
 
 /* ------------------------------------------------------ immediate mode */
@@ -268,23 +287,23 @@ static reds_err pipe_run(reds_client *c, reds__cmd *cmd)
             return reds__error(REDS_ERR_DATA,
                                "%s: use reds_pipeline_execute/multi/watch/"
                                "unwatch/discard on a pipeline",
-                               reds__command_name(cmd->id));
+                               reds__cmd_name(cmd));
         if ((flags & REDS_CMD_CONNECTION_SCOPE) && !reds__client_is_dedicated(c->parent))
             return reds__error(REDS_ERR_DATA,
                                "%s changes the state of one connection: run it "
                                "on a dedicated connection (reds_client_dedicated) or a "
                                "pipeline of one",
-                               reds__command_name(cmd->id));
+                               reds__cmd_name(cmd));
     }
     if (REDS__LIKELY(!p->watching || p->multi))
         return queue(p, cmd, flags);
     if (p->watch_lost)
-        return watch_lost_err(reds__command_name(cmd->id));
+        return watch_lost_err(reds__cmd_name(cmd));
     if (REDS__UNLIKELY(forked(p->conn)))
-        return lose_watch(p, reds__command_name(cmd->id), FORKED);
+        return lose_watch(p, reds__cmd_name(cmd), FORKED);
     reds_err err = reds__roundtrip(c, p->conn, cmd);
     if (p->conn->broken)
-        return lose_watch(p, reds__command_name(cmd->id), reds_errmsg());
+        return lose_watch(p, reds__cmd_name(cmd), reds_errmsg());
     return err;
 }
 
@@ -348,7 +367,7 @@ static void fail_from(pipeline *p, size_t from, reds_err err, const char *text, 
 /* Convert one reply (its own, or an EXEC element) into entry `e`. */
 static void deliver(pipeline *p, entry *e, reds__arena *a, const reds_reply *reply)
 {
-    p->nerr += reds__queued_deliver(&e->cmd, &p->base, a, reply);
+    p->nheld += reds__queued_deliver(&e->cmd, &p->base, a, reply);
 }
 
 /* A hidden preload's reply: only its failure matters, to the command it
@@ -520,14 +539,14 @@ static void finish(pipeline *p, reds__conn *conn, bool unwatched)
 static reds_err report(pipeline *p, const outcome *o)
 {
     if (!o->err) {
-        for (size_t i = 0; p->nerr && i < p->n; i++)
+        for (size_t i = 0; p->nheld && i < p->n; i++)
             if (p->q[i].cmd.err)
                 return reds__queued_report(&p->q[i].cmd, i, p->n);
         return REDS_OK;
     }
     if (o->positional)
         return reds__error(o->err, "command %zu of %zu (%s): %s", o->at + 1, p->n,
-                           reds__command_name(p->q[o->at].cmd.id), o->msg);
+                           reds__queued_name(&p->q[o->at].cmd), o->msg);
     return reds__error(o->err, "%s of %zu commands: %s",
                        p->transaction || p->multi ? "transaction" : "pipeline", p->n, o->msg);
 }

@@ -770,6 +770,15 @@ START_TEST(pipeline_across_nodes)
     const char *msg;
     ASSERT_ERR(reds_pipeline_result(p, 0, &msg), REDS_ERR_RESPONSE);
     ck_assert_str_eq(msg, "INCR: ERR value is not an integer or out of range");
+    /* A command the table does not know is named as the user sent it. */
+    reds_str nosuch[] = {REDS_STR("NOSUCH"), REDS_STR("x")};
+    ASSERT_OK(reds_execute_command(p, 2, nosuch, NULL));
+    ASSERT_OK(reds_get(p, REDS_STR("pk:2"), &v));
+    ASSERT_ERR(reds_pipeline_execute(p), REDS_ERR_RESPONSE);
+    ck_assert_str_eq(reds_errmsg(), "command 1 of 2 (NOSUCH): ERR unknown command 'NOSUCH', with "
+                                    "args beginning with: 'x' ");
+    ASSERT_STR(v, "pk:2");
+    reds_free(v);
     /* Refused when queued: several nodes, several slots in a transaction. */
     ASSERT_ERR(reds_dbsize(p, &n), REDS_ERR_DATA);
     reds_key_value kv[] = {{REDS_STR("foo"), REDS_STR("1")}, {REDS_STR("bar"), REDS_STR("2")}};
@@ -979,6 +988,18 @@ START_TEST(transaction_in_one_slot)
     ck_assert_int_eq(n, 1);
     ASSERT_STR(v, "1");
     reds_free(v);
+    /* A command the table does not know, refused when queued: named as
+     * the user sent it. */
+    reds_str nosuch[] = {REDS_STR("NOSUCH"), REDS_STR("x")};
+    ASSERT_OK(reds_get(t, REDS_STR("{tx}a"), NULL));
+    ASSERT_OK(reds_execute_command(t, 2, nosuch, NULL));
+    ASSERT_ERR(reds_pipeline_execute(t), REDS_ERR_EXECABORT);
+    ck_assert_str_eq(reds_errmsg(), "command 2 of 2 (NOSUCH): ERR unknown command 'NOSUCH', with "
+                                    "args beginning with: 'x'  (EXECABORT Transaction discarded "
+                                    "because of previous errors.)");
+    const char *msg;
+    ASSERT_ERR(reds_pipeline_result(t, 1, &msg), REDS_ERR_RESPONSE);
+    ck_assert_str_eq(msg, "NOSUCH: ERR unknown command 'NOSUCH', with args beginning with: 'x' ");
     /* The transaction ran on the slot's node, as a MULTI/EXEC. */
     size_t owner;
     ASSERT_OK(reds_cluster_locate(C, REDS_STR("{tx}a"), &owner, NULL));

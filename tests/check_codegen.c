@@ -359,6 +359,38 @@ START_TEST(valid_spec_renders_deterministically)
 }
 END_TEST
 
+/* --docs writes the API reference (a page per group and an index), which
+ * --check then covers, stray files included; without it (or --out's
+ * default) a run on another spec writes none. */
+START_TEST(reference_pages_are_written_and_checked)
+{
+    char path[192], log[4096], cmd[1024];
+    const char *python = getenv("REDS_PYTHON");
+    python = python && *python ? python : "python3";
+    snprintf(path, sizeof path, "%s/string.yaml", spec_dir);
+    write_file(path, valid_get);
+    snprintf(cmd, sizeof cmd, "%s codegen/generate.py --spec %s --out %s --docs %s/ref 2>&1",
+             python, spec_dir, out_dir, dir);
+    ck_assert_msg(run(cmd, log, sizeof log) == 0, "%s", log);
+    ck_assert_msg(strstr(log, "9 file(s) updated") != NULL, "%s", log);
+    snprintf(cmd, sizeof cmd,
+             "grep -qx '### reds_get' %s/ref/string.md && "
+             "grep -qxF 'reds_err reds_get(reds_client *c, reds_str key, reds_str **out);' "
+             "%s/ref/string.md && grep -qF 'release it with `reds_free()`' %s/ref/string.md && "
+             "grep -qF '| [GET](string.md#get) | [`reds_get`](string.md#reds_get) |' "
+             "%s/ref/README.md",
+             dir, dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s codegen/generate.py --spec %s --out %s --docs %s/ref --check 2>&1",
+             python, spec_dir, out_dir, dir);
+    ck_assert_msg(run(cmd, log, sizeof log) == 0, "%s", log);
+    snprintf(path, sizeof path, "%s/ref/old_group.md", dir);
+    write_file(path, "left over\n");
+    ck_assert_int_eq(run(cmd, log, sizeof log), 1);
+    ck_assert_msg(strstr(log, "old_group.md") != NULL, "%s", log);
+}
+END_TEST
+
 START_TEST(the_real_spec_is_current)
 {
     /* generated/ matches spec/ (what make check-generated checks). */
@@ -394,6 +426,7 @@ static Suite *suite(void)
     tcase_add_test(tc, c_arguments_only_where_the_server_has_none);
     tcase_add_test(tc, record_layout_rules);
     tcase_add_test(tc, valid_spec_renders_deterministically);
+    tcase_add_test(tc, reference_pages_are_written_and_checked);
     tcase_add_test(tc, the_real_spec_is_current);
     suite_add_tcase(s, tc);
     return s;

@@ -332,6 +332,87 @@ START_TEST(execute_command_packing)
 }
 END_TEST
 
+/* The message an error reply to the last captured command gets. */
+static const char *reply_error(const char *text)
+{
+    reds__arena a = {0};
+    reds_reply r = {REDS_REPLY_ERROR, strlen(text), text, 0, NULL};
+    ck_assert_int_ne(reds__deliver(test_cap, &test_last, &a, &r), REDS_OK);
+    reds__arena_clear(&a);
+    return reds_errmsg();
+}
+
+/* Sends argv through reds_execute_command; the name messages give it. */
+static const char *name_of(size_t argc, const reds_str *argv)
+{
+    test_cap_reset();
+    reds_reply *r;
+    ASSERT_OK(reds_execute_command(test_cap, argc, argv, &r));
+    ck_assert_int_eq(test_calls, 1);
+    return reds__cmd_name(&test_last);
+}
+
+START_TEST(execute_command_names)
+{
+    /* The table's name for what it knows; a password is never a name. */
+    reds_str get[] = {REDS_STR("get"), REDS_STR("k")};
+    ck_assert_str_eq(name_of(2, get), "GET");
+    reds_str list[] = {REDS_STR("client"), REDS_STR("list")};
+    ck_assert_str_eq(name_of(2, list), "CLIENT LIST");
+    reds_str auth[] = {REDS_STR("auth"), REDS_STR("alice"), REDS_STR("hunter2")};
+    ck_assert_str_eq(name_of(3, auth), "AUTH");
+    ck_assert_str_eq(reply_error("WRONGPASS invalid username-password pair"),
+                     "AUTH: WRONGPASS invalid username-password pair");
+    reds_str hello[] = {REDS_STR("HELLO"), REDS_STR("3"), REDS_STR("AUTH"), REDS_STR("alice"),
+                        REDS_STR("hunter2")};
+    ck_assert_str_eq(name_of(5, hello), "HELLO");
+    /* What it does not know: the first word as sent, and the second
+     * after a container, never an argument. */
+    reds_str foobar[] = {REDS_STR("FOOBAR"), REDS_STR("hunter2")};
+    ck_assert_str_eq(name_of(2, foobar), "FOOBAR");
+    ck_assert_str_eq(reply_error("ERR unknown command 'FOOBAR'"),
+                     "FOOBAR: ERR unknown command 'FOOBAR'");
+    reds_str sub[] = {REDS_STR("config"), REDS_STR("nosuch"), REDS_STR("hunter2")};
+    ck_assert_str_eq(name_of(3, sub), "config nosuch");
+    ck_assert_str_eq(reply_error("ERR unknown subcommand 'nosuch'. Try CONFIG HELP."),
+                     "config nosuch: ERR unknown subcommand 'nosuch'. Try CONFIG HELP.");
+    reds_str container[] = {REDS_STR("CLIENT")};
+    ck_assert_str_eq(name_of(1, container), "CLIENT");
+    reds_str module[] = {REDS_STR("JSON.GET"), REDS_STR("doc"), REDS_STR("$")};
+    ck_assert_str_eq(name_of(3, module), "JSON.GET");
+    /* Binary-safe: bytes other than printable ASCII are escaped. */
+    reds_str binary[] = {REDS_STR("no\0such\r\n\\\xff")};
+    ck_assert_str_eq(name_of(1, binary), "no\\x00such\\x0d\\x0a\\x5c\\xff");
+    reds_str spaced[] = {REDS_STR("two words"), REDS_STR("x")};
+    ck_assert_str_eq(name_of(2, spaced), "two\\x20words");
+    reds_str empty[] = {REDS_STR("")};
+    ck_assert_str_eq(name_of(1, empty), "''");
+    /* Cut at 32 bytes a word. */
+    reds_str longer[] = {REDS_STR("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), REDS_STR("x")};
+    ck_assert_str_eq(name_of(2, longer), "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345...");
+    reds_str long_sub[] = {REDS_STR("OBJECT"), REDS_STR("\x01\x02\x03\x04\x05\x06\x07\x08\x09"
+                                                        "\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12"
+                                                        "\x13\x14\x15\x16\x17\x18\x19\x1a\x1b"
+                                                        "\x1c\x1d\x1e\x1f\x7f\x80\x81")};
+    const char *name = name_of(2, long_sub);
+    ck_assert_str_eq(name, "OBJECT \\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\x09\\x0a\\x0b\\x0c"
+                           "\\x0d\\x0e\\x0f\\x10\\x11\\x12\\x13\\x14\\x15\\x16\\x17\\x18\\x19"
+                           "\\x1a\\x1b\\x1c\\x1d\\x1e\\x1f\\x7f...");
+    ck_assert_uint_lt(strlen(name), REDS__LABEL_MAX);
+    /* Refused before sending, named the same way. */
+    test_cap_reset();
+    reds_str null_arg[] = {REDS_STR("FOOBAR"), reds_strn(NULL, 3)};
+    reds_reply *r;
+    ASSERT_NOTHING_SENT(reds_execute_command(test_cap, 2, null_arg, &r), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "FOOBAR: argument 'argv' is invalid (NULL with a length, NaN, "
+                                    "or too large)");
+    reds_str null_get[] = {REDS_STR("get"), reds_strn(NULL, 3)};
+    ASSERT_NOTHING_SENT(reds_execute_command(test_cap, 2, null_get, &r), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), "GET: argument 'argv' is invalid (NULL with a length, NaN, "
+                                    "or too large)");
+}
+END_TEST
+
 START_TEST(null_client)
 {
     test_cap_reset();
@@ -359,6 +440,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unset_blocks);
     tcase_add_test(tc, counts_that_must_agree);
     tcase_add_test(tc, execute_command_packing);
+    tcase_add_test(tc, execute_command_names);
     tcase_add_test(tc, null_client);
     suite_add_tcase(s, tc);
     return s;

@@ -179,6 +179,60 @@ START_TEST(command_k_of_n_fails)
 }
 END_TEST
 
+/* A command the table does not know is named as the user sent it, in
+ * the execution's message and in its own. */
+START_TEST(unknown_command_named_as_sent)
+{
+    ASSERT_OK(reds_set(c, REDS_STR("k1"), REDS_STR("one"), NULL, NULL));
+    reds_str nosuch[] = {REDS_STR("NOSUCH"), REDS_STR("x")};
+    reds_str sub[] = {REDS_STR("config"), REDS_STR("nosuch"), REDS_STR("x")};
+    for (int tx = 0; tx < 2; tx++) {
+        reds_client *p = new_pipeline(c, tx);
+        reds_str *v1 = NULL;
+        reds_reply *r2 = NULL, *r3 = NULL;
+        int64_t n4 = -1;
+        ASSERT_OK(reds_get(p, REDS_STR("k1"), &v1));
+        ASSERT_OK(reds_execute_command(p, 2, nosuch, &r2));
+        ASSERT_OK(reds_execute_command(p, 3, sub, &r3));
+        ASSERT_OK(reds_incr(p, REDS_STR("counter"), &n4));
+        const char *msg;
+        if (!tx) {
+            ASSERT_ERR(reds_pipeline_execute(p), REDS_ERR_RESPONSE);
+            ck_assert_str_eq(reds_errmsg(), "command 2 of 4 (NOSUCH): ERR unknown command "
+                                            "'NOSUCH', with args beginning with: 'x' ");
+            ASSERT_STR(v1, "one");
+            ck_assert_int_eq(n4, 1);
+            ASSERT_OK(reds_pipeline_result(p, 0, &msg));
+        } else {
+            /* Refused when queued: nothing runs. */
+            ASSERT_ERR(reds_pipeline_execute(p), REDS_ERR_EXECABORT);
+            ck_assert_str_eq(reds_errmsg(), "command 2 of 4 (NOSUCH): ERR unknown command "
+                                            "'NOSUCH', with args beginning with: 'x'  "
+                                            "(EXECABORT Transaction discarded because of "
+                                            "previous errors.)");
+            ASSERT_ERR(reds_pipeline_result(p, 0, &msg), REDS_ERR_EXECABORT);
+            ck_assert_str_eq(msg, "GET: EXECABORT Transaction discarded because of previous "
+                                  "errors.");
+        }
+        ASSERT_ERR(reds_pipeline_result(p, 1, &msg), REDS_ERR_RESPONSE);
+        ck_assert_str_eq(msg, "NOSUCH: ERR unknown command 'NOSUCH', with args beginning with: "
+                              "'x' ");
+        ASSERT_ERR(reds_pipeline_result(p, 2, &msg), REDS_ERR_RESPONSE);
+        ck_assert_str_eq(msg, "config nosuch: ERR unknown subcommand 'nosuch'. Try CONFIG HELP.");
+        ck_assert_ptr_null(r2);
+        ck_assert_ptr_null(r3);
+        reds_free(v1);
+        /* The next batch starts afresh (ASan checks the names are freed). */
+        ASSERT_OK(reds_execute_command(p, 2, nosuch, NULL));
+        ASSERT_OK(reds_get(p, REDS_STR("k1"), NULL));
+        ASSERT_ERR(reds_pipeline_execute(p), tx ? REDS_ERR_EXECABORT : REDS_ERR_RESPONSE);
+        reds_pipeline_reset(p);
+        ASSERT_OK(reds_execute_command(p, 2, nosuch, NULL));
+        reds_client_free(p);
+    }
+}
+END_TEST
+
 /* STRLEN refused by a response callback: a conversion error. */
 static reds_err refuse(const reds_reply *reply, void *out, void *udata)
 {
@@ -445,6 +499,7 @@ static Suite *suite(void)
     tcase_add_test(tc, every_output_kind);
     tcase_add_test(tc, every_output_kind_in_a_transaction);
     tcase_add_test(tc, command_k_of_n_fails);
+    tcase_add_test(tc, unknown_command_named_as_sent);
     tcase_add_test(tc, conversion_error_is_per_command);
     suite_add_tcase(s, tc);
 

@@ -144,6 +144,28 @@ END_TEST
 
 /* ---------------------------------------------------------------- WATCH */
 
+/* While watching, before MULTI, commands run at once: a command the table
+ * does not know is named as the user sent it there too. */
+START_TEST(unknown_command_while_watching)
+{
+    reds_client *p = new_tx(c);
+    reds_str key = REDS_STR("w");
+    ASSERT_OK(reds_pipeline_watch(p, &key, 1));
+    reds_str nosuch[] = {REDS_STR("nosuch"), REDS_STR("x")};
+    reds_reply *r = NULL;
+    ASSERT_ERR(reds_execute_command(p, 2, nosuch, &r), REDS_ERR_RESPONSE);
+    ck_assert_str_eq(reds_errmsg(), "nosuch: ERR unknown command 'nosuch', with args beginning "
+                                    "with: 'x' ");
+    ck_assert_ptr_null(r);
+    ASSERT_OK(reds_pipeline_multi(p));
+    bool ok = false;
+    ASSERT_OK(reds_set(p, REDS_STR("w"), REDS_STR("1"), NULL, &ok));
+    ASSERT_OK(reds_pipeline_execute(p));
+    ck_assert(ok);
+    reds_client_free(p);
+}
+END_TEST
+
 START_TEST(watch_conflict_from_another_connection)
 {
     ASSERT_OK(reds_set(c, REDS_STR("balance"), REDS_STR("100"), NULL, NULL));
@@ -532,6 +554,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, watch_conflict_from_another_connection);
+    tcase_add_test(tc, unknown_command_while_watching);
     tcase_add_test(tc, watch_pins_a_connection_until_execute);
     tcase_add_test(tc, unwatch);
     tcase_add_test(tc, discard);

@@ -5,7 +5,9 @@ set -eu
 
 need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in build-essential pkg-config libhiredis-dev check libssl-dev \
+# cmake and pkg-config: make test-install builds an application against the
+# installed library with each (build-essential brings cc, c++, nm, readelf).
+for pkg in build-essential pkg-config cmake libhiredis-dev check libssl-dev \
            redis-server redis-tools openssl valgrind; do
     have_pkg "$pkg" || need="$need $pkg"
 done

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: the command table, generated from spec/ as data (like the Redis
  * server's commands.def). Routers find every key of a command from its key
@@ -11,6 +12,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 /** Command flags (COMMAND INFO), plus reds' own from bit 24 on. */
 enum {
@@ -147,6 +149,7 @@ const reds_catalog_entry *reds_catalog_at(size_t i);
 long reds_catalog_keys(const reds_catalog_entry *cmd, size_t argc, const reds_str *argv,
                        size_t *pos, size_t max);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: clients, connections and generic command execution.
  *
@@ -15,6 +16,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 typedef struct reds_client reds_client;
 
@@ -141,6 +143,7 @@ reds_err reds_set_error(reds_err err, const char *fmt, ...)
 #endif
     ;
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: Redis Cluster clients, modelled on redis-py's RedisCluster.
  *
@@ -90,6 +91,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 /** The number of hash slots of a Redis Cluster. */
 #define REDS_CLUSTER_SLOTS 16384
@@ -224,6 +226,7 @@ reds_err reds_cluster_mset(reds_client *cluster, const reds_key_value *pairs, si
 reds_err reds_cluster_pubsub_new(reds_client *cluster, reds_str shard_channel,
                                  const reds_pubsub_options *opts, reds_pubsub **out);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /**
  * @file extension.h
  * reds: the extension API, for command bindings outside the library.
@@ -66,6 +67,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 #if defined(__GNUC__)
 #define REDS__LIKELY(x)   __builtin_expect(!!(x), 1)
@@ -290,6 +292,7 @@ reds_err reds_ext_run(reds_client *c, reds_ext_cmd *cmd, char *end, reds_ext_con
  *  code is unknown): what to return when reds_ext_begin() gave NULL. */
 reds_err reds_ext_last_error(void);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: distributed locks (redis-py's Lock).
  *
@@ -28,6 +29,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 typedef struct reds_lock reds_lock;
 
@@ -85,6 +87,7 @@ reds_err reds_lock_locked(reds_lock *lock, bool *locked);
  *  its timeout (call reds_lock_release() first). NULL is ignored. */
 void reds_lock_free(reds_lock *lock);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: MONITOR, every command the server processes as a parsed record
  * (redis-py's Monitor, with the arguments unescaped and binary-safe).
@@ -11,6 +12,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 typedef struct reds_monitor reds_monitor;
 
@@ -57,6 +59,7 @@ void reds_monitor_close(reds_monitor *m);
  *  of another shape. */
 reds_err reds_monitor_parse(const char *line, size_t len, reds_monitor_record **out);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

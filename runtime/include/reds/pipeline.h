@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: pipelines and transactions (redis-py's pipeline() and
  * transaction()).
@@ -39,6 +40,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 /** Create a pipeline of `client` (a pooled client or a dedicated
  *  connection), transactional (MULTI/EXEC) when `transaction` is true.
@@ -130,6 +132,7 @@ reds_err reds_transaction(reds_client *client, const reds_str *keys, size_t nkey
                           reds_transaction_fn fn, void *udata, const reds_transaction_opts *opts,
                           void **value);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: publish/subscribe, modelled on redis-py's PubSub.
  *
@@ -33,6 +34,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 typedef struct reds_pubsub reds_pubsub;
 
@@ -191,6 +193,7 @@ reds_err reds_pubsub_run(reds_pubsub *ps, const reds_pubsub_thread_options *opts
  *  when no thread runs. */
 reds_err reds_pubsub_stop(reds_pubsub *ps);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: a Redis client library for C with generated, typed commands.
  * Include this umbrella header, or just <reds/commands.h>.
@@ -5,6 +6,7 @@
 #ifndef REDS_H
 #define REDS_H
 
+#include <reds/version.h>
 #include <reds/types.h>
 #include <reds/client.h>
 #include <reds/catalog.h>
@@ -19,7 +21,5 @@
 #include <reds/sentinel.h>
 #include <reds/ring.h>
 #include <reds/cluster.h>
-
-#define REDS_VERSION "0.1.0"
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: client-side sharding over standalone servers, as the RedisRing and
  * RedisCopy backends: a ring client is an ordinary reds_client whose
@@ -51,6 +52,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 /** One server of a ring. */
 typedef struct reds_ring_node {
@@ -87,6 +89,7 @@ reds_client *reds_ring_get_node(reds_client *ring, size_t i);
 /** In `*index`, the node `key` maps to (hash tags honoured). */
 reds_err reds_ring_locate(reds_client *ring, reds_str key, size_t *index);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: scan iterators (redis-py's scan_iter, sscan_iter, hscan_iter and
  * zscan_iter).
@@ -25,6 +26,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 typedef struct reds_scan_iter reds_scan_iter;
 
@@ -78,6 +80,7 @@ reds_err reds_scan_iter_next(reds_scan_iter *it, const reds_scan_item **item);
  *  the end. NULL is ignored. */
 void reds_scan_iter_free(reds_scan_iter *it);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: Lua scripts (redis-py's register_script()).
  *
@@ -29,6 +30,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 typedef struct reds_script reds_script;
 
@@ -58,6 +60,7 @@ reds_err reds_script_call(const reds_script *script, reds_client *client, const 
  *  ignored. */
 void reds_script_free(reds_script *script);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

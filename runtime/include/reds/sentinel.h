@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: Redis Sentinel clients, modelled on redis-py's Sentinel.
  *
@@ -44,6 +45,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 typedef struct reds_sentinel reds_sentinel;
 
@@ -118,6 +120,7 @@ reds_err reds_sentinel_master_for(reds_sentinel *sentinel, const char *service,
 reds_err reds_sentinel_replica_for(reds_sentinel *sentinel, const char *service,
                                    const reds_options *opts, reds_client **out);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: the value types every reds function uses.
  *
@@ -18,6 +19,20 @@ extern "C" {
 #else
 #define REDS__LITERAL(type, ...) ((type){__VA_ARGS__})
 #endif
+
+/* The shared library exports only what the public headers declare: it is
+ * built with -fvisibility=hidden, and every public header puts its
+ * declarations between REDS_API_BEGIN and REDS_API_END, which give them
+ * default visibility (for an application, a no-op). */
+#if defined(__GNUC__)
+#define REDS_API_BEGIN _Pragma("GCC visibility push(default)")
+#define REDS_API_END   _Pragma("GCC visibility pop")
+#else
+#define REDS_API_BEGIN
+#define REDS_API_END
+#endif
+
+REDS_API_BEGIN
 
 /** A binary-safe string: `len` bytes at `ptr`, not necessarily NUL-ended.
  *  As input, a NULL `ptr` with `len` 0 is the empty string for required
@@ -262,6 +277,7 @@ void reds_free(void *result);
  *  fill an owned result. NULL when out of memory. */
 void *reds_alloc(size_t size);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

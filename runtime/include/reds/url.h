@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT. Copyright (c) 2026 the reds authors; see LICENSE. */
 /*
  * reds: Redis URLs, as redis-py's from_url().
  *
@@ -21,6 +22,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+REDS_API_BEGIN
 
 /** Parse `url` on top of `base` (NULL: every default): what the URL says
  *  wins, the rest comes from `base`. The scheme decides the transport:
@@ -47,6 +49,7 @@ reds_err reds_url_format(const reds_options *opts, reds_str **out);
  *  owns `*out` and releases it with reds_free(). */
 reds_err reds_url_redact(const char *url, reds_str **out);
 
+REDS_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,2 @@
+// The same application as C++17: main.c, compiled as C++.
+#include "main.c"
