@@ -1221,6 +1221,8 @@ class Generator:
                 flags.append("REDS_CMD_CONNECTION_SCOPE")
             if cmd.get("scope") == "closes":
                 flags.append("REDS_CMD_CLOSES_CONNECTION")
+            if cmd.get("scope") == "never":
+                flags.append("REDS_CMD_UNPAIRED_REPLIES")
             if "dedicated" in cmd:
                 flags += ["REDS_CMD_CONNECTION_SCOPE", "REDS_CMD_DEDICATED_API"]
             if cmd.get("deprecated_since"):
@@ -1822,6 +1824,7 @@ class Reference:
             "deprecated": cmd.get("deprecated_since"),
             "replaced_by": cmd.get("replaced_by"),
             "excluded": (cmd.get("excluded") or "").rstrip("."),
+            "never": cmd.get("scope") == "never",
             "dedicated": None,
             # For the functions' entries.
             "nodes": arg_nodes(tree),

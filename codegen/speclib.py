@@ -31,7 +31,7 @@ TIPS = ("nondeterministic_output", "nondeterministic_output_order",
         "response_policy:agg_logical_and", "response_policy:agg_logical_or",
         "response_policy:agg_min", "response_policy:agg_max",
         "response_policy:agg_sum", "response_policy:special")
-SCOPES = ("connection", "closes")
+SCOPES = ("connection", "closes", "never")
 DEDICATED_APIS = ("pubsub", "monitor", "transaction")
 
 # Fields a person writes; the importer never touches them.
@@ -480,6 +480,11 @@ def validate(spec, reply_kinds, command_name=COMMAND_NAME):
         if "scope" in cmd and cmd["scope"] not in SCOPES:
             problems.append("%s: %s: scope must be one of %s" %
                             (cmd.where("scope"), name, ", ".join(SCOPES)))
+        if cmd.get("scope") == "never" and "excluded" not in cmd:
+            # A function of it could only ever fail.
+            problems.append("%s: %s: scope: never needs excluded (reds "
+                            "refuses the command everywhere)" %
+                            (cmd.where("scope"), name))
         if "dynamic" in cmd:
             kinds = [cmd.get("reply")] + [v.get("reply") for v in
                                           cmd.get("variants", [])

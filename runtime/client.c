@@ -123,12 +123,28 @@ char *reds__cmd_begin(reds_client *c, reds__cmd *cmd, uintptr_t id, const reds__
     return begin(c, cmd, id, size, 0, NULL);
 }
 
+/* Commands the server does not answer with exactly one reply (the
+ * catalogue's scope: never): on any handle they would leave a caller
+ * waiting for a reply that never comes, or hand replies to the wrong
+ * commands, so nothing of them is ever sent. */
+static reds_err refuse_unpaired(const reds_catalog_entry *e)
+{
+    return reds__error(REDS_ERR_DATA,
+                       "%s: refused, nothing sent: the server does not answer it with one "
+                       "reply per command, so reds could not pair its replies with commands",
+                       e->name);
+}
+
 char *reds_ext_begin(reds_client *c, reds_ext_cmd *cmd, const reds_catalog_entry *entry,
                      const reds_ext_size *size)
 {
     if (REDS__UNLIKELY(!entry || !entry->name || (uintptr_t)entry < reds__ncommands ||
                        (uintptr_t)entry == REDS__CMD_NONE)) {
         reds__error(REDS_ERR_DATA, "reds_ext_begin: no command table entry");
+        return NULL;
+    }
+    if (REDS__UNLIKELY(entry->flags & REDS_CMD_UNPAIRED_REPLIES)) {
+        refuse_unpaired(entry);
         return NULL;
     }
     /* An entry of the library's own table (reds_catalog_lookup()) is
@@ -367,6 +383,13 @@ reds_err reds_execute_command(reds_client *client, size_t argc, const reds_str *
     const reds_catalog_entry *info = reds_catalog_find(argc, argv);
     uintptr_t id =
         info ? (uintptr_t)((const reds__command *)info - reds__commands) : REDS__CMD_NONE;
+    /* Without an override `out` is a reds_reply **: clear it, so that it
+     * is NULL (safe to reds_free) whatever happens next. */
+    reds__callback *cbs = atomic_load(&client->callbacks);
+    if (out && !(cbs && id < reds__ncommands && cbs[id].fn))
+        *(reds_reply **)out = NULL;
+    if (REDS__UNLIKELY(info && (info->flags & REDS_CMD_UNPAIRED_REPLIES)))
+        return refuse_unpaired(info);
     reds__size size = {0, 0, NULL};
     for (size_t i = 0; i < argc; i++)
         reds__size_str(&size, argv[i], "argv");
@@ -376,11 +399,6 @@ reds_err reds_execute_command(reds_client *client, size_t argc, const reds_str *
         return reds__last_err();
     for (size_t i = 0; i < argc; i++)
         p = reds__put_str(p, argv[i]);
-    /* Without an override `out` is a reds_reply **: clear it, so that it
-     * is NULL (safe to reds_free) whatever happens next. */
-    reds__callback *cbs = atomic_load(&client->callbacks);
-    if (out && !(cbs && id < reds__ncommands && cbs[id].fn))
-        *(reds_reply **)out = NULL;
     return reds__cmd_run(client, &cmd, p, reds__conv_reply, out);
 }
 

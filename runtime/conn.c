@@ -331,13 +331,15 @@ reds_err reds__conn_handshake(reds__conn *conn)
     memset(buf, 0, bound);
     free(buf);
     reds_err first = REDS_OK;
-    for (size_t i = 0; i < n && !err; i++) {
+    /* After a refusal of the connection (maxclients) nothing more comes. */
+    for (size_t i = 0; i < n && !err && !conn->broken; i++) {
         reds_reply *reply;
         err = reds__conn_read(conn, &reply);
         if (!err && reply->type == REDS_REPLY_ERROR && !first) {
             first = reds__error_from_reply(reply->str, reply->len);
-            /* Any refusal of AUTH is an authentication failure. */
-            if (i == 0 && cfg->password)
+            /* Any refusal of AUTH is an authentication failure, but for
+             * one of the connection itself (maxclients). */
+            if (i == 0 && cfg->password && first != REDS_ERR_CONNECTION)
                 first = REDS_ERR_AUTH;
             reds__error(first, "%s: %s", cmds[i].name, reply->str);
         }
@@ -480,6 +482,16 @@ static reds_err feed(reds__conn *conn, const char *buf, size_t len)
     return reds__error(REDS_ERR_NOMEM, "out of memory reading a reply");
 }
 
+/* An error reply that is a connection error (maxclients) comes just
+ * before the server closes: the connection is never reused. */
+static inline reds_reply *got_reply(reds__conn *conn, reds_reply *reply)
+{
+    if (REDS__UNLIKELY(reply->type == REDS_REPLY_ERROR) &&
+        reds__error_from_reply(reply->str, reply->len) == REDS_ERR_CONNECTION)
+        conn->broken = true;
+    return reply;
+}
+
 reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
 {
     redisReader *r = conn->reader;
@@ -494,7 +506,7 @@ reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
         }
         if (reply) {
             /* What is left in rbuf belongs to the next replies. */
-            *out = reply;
+            *out = got_reply(conn, reply);
             return REDS_OK;
         }
         if (!conn->ravail) {
@@ -534,7 +546,7 @@ reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **
     if (redisReaderGetReply(conn->reader, &reply) != REDIS_OK)
         return reds__conn_read(conn, out); /* reports the protocol error */
     if (reply) {
-        *out = reply;
+        *out = got_reply(conn, reply);
         return REDS_OK;
     }
     if (!conn->ravail && !conn->io->pending(conn)) {

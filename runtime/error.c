@@ -145,6 +145,10 @@ reds_err reds__error_from_reply(const char *msg, size_t len)
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (starts(msg, len, map[i].prefix))
             return map[i].err;
+    /* The server refuses a connection over maxclients with this first
+     * reply and closes it: a connection error, as in redis-py. */
+    if (starts(msg, len, "ERR") && strstr(msg, "max number of clients reached"))
+        return REDS_ERR_CONNECTION;
     /* Older servers and AUTH without a configured password say so in ERR. */
     if (starts(msg, len, "ERR") &&
         (strstr(msg, "invalid password") || strstr(msg, "without any password configured") ||

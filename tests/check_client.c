@@ -387,6 +387,98 @@ START_TEST(connection_state_needs_a_dedicated_connection)
 }
 END_TEST
 
+/* CLIENT REPLY (and the catalogue's other scope: never commands) would
+ * leave the caller without a reply or shift replies onto the wrong
+ * commands: refused on every handle, before anything is sent. */
+static void assert_unpaired_refused(reds_client *h, size_t argc, const reds_str *argv,
+                                    const char *name)
+{
+    char expect[256];
+    snprintf(expect, sizeof expect,
+             "%s: refused, nothing sent: the server does not answer it with one reply per "
+             "command, so reds could not pair its replies with commands",
+             name);
+    reds_reply *r = (reds_reply *)&r;
+    ASSERT_ERR(reds_execute_command(h, argc, argv, &r), REDS_ERR_DATA);
+    ck_assert_str_eq(reds_errmsg(), expect);
+    ck_assert_ptr_null(r);
+}
+
+/* The handle answers its next commands with their own replies. */
+static void assert_in_step(reds_client *h)
+{
+    reds_str *pong = NULL, *v = NULL;
+    ASSERT_OK(reds_ping(h, NULL, &pong));
+    ASSERT_STR(pong, "PONG");
+    reds_free(pong);
+    ASSERT_OK(reds_get(h, REDS_STR("k"), &v));
+    ASSERT_STR(v, "before");
+    reds_free(v);
+}
+
+START_TEST(client_reply_is_refused_everywhere)
+{
+    reds_client *c = test_client(NULL), *d, *p;
+    ASSERT_OK(reds_set(c, REDS_STR("k"), REDS_STR("before"), NULL, NULL));
+    ASSERT_OK(reds_client_dedicated(c, &d));
+    ASSERT_OK(reds_ping(d, NULL, NULL));
+    char reply[64];
+    test_raw("CONFIG RESETSTAT", reply, sizeof reply);
+    ck_assert_str_eq(reply, "+OK");
+    reds_str modes[] = {REDS_STR("OFF"), REDS_STR("SKIP"), REDS_STR("ON"), REDS_STR("skip")};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        reds_str argv[] = {REDS_STR("CLIENT"), REDS_STR("REPLY"), modes[i]};
+        assert_unpaired_refused(c, 3, argv, "CLIENT REPLY");
+        assert_in_step(c);
+        assert_unpaired_refused(d, 3, argv, "CLIENT REPLY");
+        assert_in_step(d);
+        reds_str lower[] = {REDS_STR("client"), REDS_STR("reply"), modes[i]};
+        assert_unpaired_refused(d, 3, lower, "CLIENT REPLY");
+        for (int tx = 0; tx < 2; tx++) {
+            ASSERT_OK(reds_pipeline_new(c, tx, &p));
+            reds_str *pong = NULL, *v = NULL;
+            ASSERT_OK(reds_ping(p, NULL, &pong));
+            assert_unpaired_refused(p, 3, argv, "CLIENT REPLY");
+            ck_assert_uint_eq(reds_pipeline_count(p), 1);
+            ASSERT_OK(reds_get(p, REDS_STR("k"), &v));
+            ASSERT_OK(reds_pipeline_execute(p));
+            ASSERT_STR(pong, "PONG");
+            ASSERT_STR(v, "before");
+            reds_free(pong);
+            reds_free(v);
+            reds_client_free(p);
+        }
+    }
+    /* The others the catalogue marks: replication streams, and REPLCONF
+     * ACK, which a server never answers on a client connection. */
+    reds_str sync[] = {REDS_STR("SYNC")},
+             psync[] = {REDS_STR("PSYNC"), REDS_STR("?"), REDS_STR("-1")},
+             ack[] = {REDS_STR("REPLCONF"), REDS_STR("ACK"), REDS_STR("0")},
+             dbg[] = {REDS_STR("SCRIPT"), REDS_STR("DEBUG"), REDS_STR("YES")};
+    assert_unpaired_refused(d, 1, sync, "SYNC");
+    assert_unpaired_refused(d, 3, psync, "PSYNC");
+    assert_unpaired_refused(d, 3, ack, "REPLCONF");
+    assert_unpaired_refused(c, 3, ack, "REPLCONF");
+    assert_unpaired_refused(d, 3, dbg, "SCRIPT DEBUG");
+    assert_in_step(d);
+    /* Nothing of them reached the server. */
+    reds_str info[] = {REDS_STR("INFO"), REDS_STR("commandstats")};
+    reds_reply *r = NULL;
+    ASSERT_OK(reds_execute_command(c, 2, info, &r));
+    ck_assert_ptr_null(strstr(r->str, "cmdstat_client|reply"));
+    ck_assert_ptr_null(strstr(r->str, "cmdstat_sync"));
+    ck_assert_ptr_null(strstr(r->str, "cmdstat_psync"));
+    ck_assert_ptr_null(strstr(r->str, "cmdstat_replconf"));
+    ck_assert_ptr_null(strstr(r->str, "cmdstat_script|debug"));
+    reds_free(r);
+    /* The catalogue says so, for apps that look. */
+    ck_assert(reds_catalog_lookup("CLIENT REPLY")->flags & REDS_CMD_UNPAIRED_REPLIES);
+    ck_assert(!(reds_catalog_lookup("DEBUG")->flags & REDS_CMD_UNPAIRED_REPLIES));
+    reds_client_free(d);
+    reds_client_free(c);
+}
+END_TEST
+
 /* ------------------------------------------------------- generic commands */
 
 START_TEST(execute_command_generic_tree)
@@ -504,6 +596,7 @@ static Suite *suite(void)
     tcase_add_test(tc, threads_share_one_client);
     tcase_add_test(tc, pool_exhausted_fails_fast);
     tcase_add_test(tc, connection_state_needs_a_dedicated_connection);
+    tcase_add_test(tc, client_reply_is_refused_everywhere);
     suite_add_tcase(s, tc);
     return s;
 }

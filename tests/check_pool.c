@@ -546,6 +546,83 @@ START_TEST(server_errors_are_not_retried)
 }
 END_TEST
 
+/* ---------------------------------------------------------- maxclients */
+
+/* A server of its own at maxclients 1 (with `password` when not NULL)
+ * and a client holding its only slot. The server's own readiness probe
+ * may still count while it closes: wait until the holder is served. */
+static reds_client *fill_server(fixture_server *s, const char *password)
+{
+    const char *extra[] = {"--maxclients", "1", password ? "--requirepass" : NULL, password, NULL};
+    ck_assert_int_eq(fixture_start(s, extra), 0);
+    reds_options o = {.port = s->port, .password = password, .max_connections = 1};
+    reds_client *holder;
+    ASSERT_OK(reds_client_new(&o, &holder));
+    reds_err err = REDS_ERR;
+    for (int tries = 0; tries < 200 && err; tries++) {
+        if (tries)
+            sleep_ms(10);
+        err = reds_ping(holder, NULL, NULL);
+    }
+    ASSERT_OK(err);
+    return holder;
+}
+
+/* Raise the cap through the holder: the slot is free for the next one. */
+static void free_a_slot(reds_client *holder)
+{
+    reds_config_parameter p = {REDS_STR("maxclients"), REDS_STR("2")};
+    ASSERT_OK(reds_config_set(holder, &p, 1));
+}
+
+START_TEST(a_connection_over_maxclients_is_dropped)
+{
+    fixture_server s;
+    reds_client *holder = fill_server(&s, NULL), *c;
+    reds_options o = {.port = s.port, .max_connections = 1};
+    ASSERT_OK(reds_client_new(&o, &c));
+    /* The refusal is the reply to the connection's first command. */
+    ASSERT_ERR(reds_set(c, REDS_STR("k"), REDS_STR("v"), NULL, NULL), REDS_ERR_CONNECTION);
+    ck_assert_str_eq(reds_errmsg(), "SET: ERR max number of clients reached");
+    ASSERT_STATS(c, 1, 0, 0); /* closed, not pooled */
+    free_a_slot(holder);
+    ASSERT_OK(reds_set(c, REDS_STR("k"), REDS_STR("v"), NULL, NULL));
+    ASSERT_STATS(c, 2, 0, 1); /* on a fresh connection */
+    reds_str *v = NULL;
+    ASSERT_OK(reds_get(c, REDS_STR("k"), &v));
+    ASSERT_STR(v, "v");
+    reds_free(v);
+    ASSERT_STATS(c, 2, 0, 1);
+    reds_client_free(c);
+    reds_client_free(holder);
+    fixture_stop(&s);
+}
+END_TEST
+
+START_TEST(a_connection_over_maxclients_is_not_an_auth_failure)
+{
+    fixture_server s;
+    reds_client *holder = fill_server(&s, "pw-h16"), *c[2];
+    /* The refusal is the reply to AUTH of the handshake, alone or with
+     * SELECT after it. */
+    for (int db = 0; db < 2; db++) {
+        reds_options o = {.port = s.port, .password = "pw-h16", .db = db, .max_connections = 1};
+        ASSERT_OK(reds_client_new(&o, &c[db]));
+        ASSERT_ERR(reds_set(c[db], REDS_STR("k"), REDS_STR("v"), NULL, NULL), REDS_ERR_CONNECTION);
+        ck_assert_str_eq(reds_errmsg(), "AUTH: ERR max number of clients reached");
+        ASSERT_STATS(c[db], 0, 0, 0);
+    }
+    free_a_slot(holder);
+    for (int db = 0; db < 2; db++) {
+        ASSERT_OK(reds_set(c[db], REDS_STR("k"), REDS_STR("v"), NULL, NULL));
+        ASSERT_STATS(c[db], 1, 0, 1);
+        reds_client_free(c[db]);
+    }
+    reds_client_free(holder);
+    fixture_stop(&s);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pool");
@@ -576,6 +653,12 @@ static Suite *suite(void)
     tcase_add_test(tc, read_only_commands_retry_on_a_new_connection);
     tcase_add_test(tc, connect_failures_are_retried);
     tcase_add_test(tc, server_errors_are_not_retried);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("maxclients");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, a_connection_over_maxclients_is_dropped);
+    tcase_add_test(tc, a_connection_over_maxclients_is_not_an_auth_failure);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -49,7 +49,10 @@ enum {
     REDS_CMD_CLOSES_CONNECTION = 1u << 26,
     /** reds: served by a hand-written API (pub/sub, MONITOR, pipelines and
      *  transactions), not a generated function; also connection-scoped. */
-    REDS_CMD_DEDICATED_API = 1u << 27
+    REDS_CMD_DEDICATED_API = 1u << 27,
+    /** reds: the server does not answer it with exactly one reply
+     *  (CLIENT REPLY, SYNC): refused on every handle, before sending. */
+    REDS_CMD_UNPAIRED_REPLIES = 1u << 28
 };
 
 /** COMMAND INFO tips: request and response policies and output notes. */
