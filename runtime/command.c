@@ -2,7 +2,6 @@
  * specs (the algorithm of the server's getKeysUsingKeySpecs). */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 
@@ -60,7 +59,7 @@ bool reds__catalog_container(reds_str word)
         else
             hi = mid;
     }
-    return lo < reds__ncommands && strncasecmp(reds__commands[lo].info.name, prefix, n) == 0;
+    return lo < reds__ncommands && reds__ascii_ncaseeq(reds__commands[lo].info.name, prefix, n);
 }
 
 const reds_catalog_entry *reds_catalog_lookup(const char *name)
@@ -88,7 +87,7 @@ const reds_catalog_entry *reds_catalog_find(size_t argc, const reds_str *argv)
 static bool equals_nocase(reds_str s, const char *word)
 {
     size_t n = strlen(word);
-    return s.len == n && s.ptr && strncasecmp(s.ptr, word, n) == 0;
+    return s.len == n && s.ptr && reds__ascii_ncaseeq(s.ptr, word, n);
 }
 
 static bool parse_count(reds_str s, long *out)

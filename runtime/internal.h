@@ -47,6 +47,31 @@ void *reds__alloc_secret(size_t size);
 
 void *reds__arena_alloc_slow(reds__arena *a, size_t n);
 
+/* Whether the first `n` bytes of `a` and `b` match, ignoring the case of
+ * ASCII letters only. strcasecmp() follows the locale: under tr_TR "I" and
+ * "i" differ, and "REDIS://" or "REQUIRED" would not be recognised. */
+static inline bool reds__ascii_ncaseeq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+        if (!x)
+            return true;
+    }
+    return true;
+}
+
+/* Whether NUL-terminated `a` equals `word`, ignoring ASCII case. */
+static inline bool reds__ascii_caseeq(const char *a, const char *word)
+{
+    return reds__ascii_ncaseeq(a, word, strlen(word) + 1);
+}
+
 static inline void *reds__arena_alloc(reds__arena *a, size_t n)
 {
     n = (n + 7) & ~(size_t)7;

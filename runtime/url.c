@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <reds/url.h>
 
@@ -192,8 +191,8 @@ static bool parse_bool(const char *s, bool *out)
 {
     static const char *const yes[] = {"true", "yes", "1"}, *const no[] = {"false", "no", "0"};
     for (int i = 0; i < 3; i++) {
-        if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
-            *out = !strcasecmp(s, yes[i]);
+        if (reds__ascii_caseeq(s, yes[i]) || reds__ascii_caseeq(s, no[i])) {
+            *out = reds__ascii_caseeq(s, yes[i]);
             return true;
         }
     }
@@ -224,10 +223,10 @@ static bool parse_value(opt_type type, const char *s, value *v)
     case T_STRING:
         return *s != '\0';
     case T_CERT_REQS:
-        v->i = !strcasecmp(s, "none")       ? 0
-               : !strcasecmp(s, "optional") ? 1
-               : !strcasecmp(s, "required") ? 2
-                                            : -1;
+        v->i = reds__ascii_caseeq(s, "none")       ? 0
+               : reds__ascii_caseeq(s, "optional") ? 1
+               : reds__ascii_caseeq(s, "required") ? 2
+                                                   : -1;
         return v->i >= 0;
     }
     return false;
@@ -242,7 +241,7 @@ static bool scheme_of(const char *s, size_t n, scheme *out)
         scheme kind;
     } known[] = {{"redis", SCHEME_REDIS}, {"rediss", SCHEME_REDISS}, {"unix", SCHEME_UNIX}};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-        if (strlen(known[i].name) == n && !strncasecmp(s, known[i].name, n)) {
+        if (strlen(known[i].name) == n && reds__ascii_ncaseeq(s, known[i].name, n)) {
             *out = known[i].kind;
             return true;
         }

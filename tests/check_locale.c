@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,7 +19,8 @@
 
 extern char **environ;
 
-#define LOCALE "de_DE.UTF-8"
+#define LOCALE  "de_DE.UTF-8"
+#define TURKISH "tr_TR.UTF-8"
 
 static char locale_dir[64];      /* the LOCPATH main() made */
 static char locale_problem[512]; /* why it could not be made, if so */
@@ -31,27 +33,33 @@ static void build_locale(void)
         locale_dir[0] = '\0';
         return;
     }
-    char out[128];
-    snprintf(out, sizeof out, "%s/%s", locale_dir, LOCALE);
-    char *argv[] = {"localedef", "-i", "de_DE", "-f", "UTF-8", out, NULL};
-    pid_t pid;
-    int err = posix_spawnp(&pid, "localedef", NULL, NULL, argv, environ);
-    if (err) {
-        snprintf(locale_problem, sizeof locale_problem,
-                 "cannot run localedef (%s): it is needed to build the %s locale these tests "
-                 "run under (Debian: libc-bin, with the sources from the locales package)",
-                 strerror(err), LOCALE);
-        return;
+    /* de_DE writes a decimal comma; tr_TR's "I" and "i" are not one
+     * letter in two cases. */
+    static const char *const names[][2] = {{"de_DE", LOCALE}, {"tr_TR", TURKISH}};
+    for (size_t i = 0; i < 2 && !locale_problem[0]; i++) {
+        char out[128];
+        snprintf(out, sizeof out, "%s/%s", locale_dir, names[i][1]);
+        char *argv[] = {"localedef", "-i", (char *)names[i][0], "-f", "UTF-8", out, NULL};
+        pid_t pid;
+        int err = posix_spawnp(&pid, "localedef", NULL, NULL, argv, environ);
+        if (err) {
+            snprintf(locale_problem, sizeof locale_problem,
+                     "cannot run localedef (%s): it is needed to build the %s locale these "
+                     "tests run under (Debian: libc-bin, with the sources from the locales "
+                     "package)",
+                     strerror(err), names[i][1]);
+            return;
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        /* Exit status 1 means warnings, with the locale still written. */
+        if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
+            snprintf(locale_problem, sizeof locale_problem,
+                     "localedef -i %s -f UTF-8 %s failed (status 0x%x): are the locale sources "
+                     "(/usr/share/i18n, Debian's locales package) there?",
+                     names[i][0], out, (unsigned)status);
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    /* Exit status 1 means warnings, with the locale still written. */
-    if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
-        snprintf(locale_problem, sizeof locale_problem,
-                 "localedef -i de_DE -f UTF-8 %s failed (status 0x%x): are the locale sources "
-                 "(/usr/share/i18n, Debian's locales package) there?",
-                 out, (unsigned)status);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -74,6 +82,18 @@ static void enter_locale(void)
     snprintf(text, sizeof text, "%g", 1.5);
     ck_assert_str_eq(text, "1,5");
     ck_assert(strtod("1,5", NULL) == 1.5);
+}
+
+/* A checked fixture: the rest of the test runs under tr_TR.UTF-8, where
+ * the C library's case-insensitive comparisons no longer match "I" and
+ * "i". */
+static void enter_turkish(void)
+{
+    ck_assert_msg(!locale_problem[0], "%s", locale_problem);
+    ck_assert_int_eq(setenv("LOCPATH", locale_dir, 1), 0);
+    ck_assert_msg(setlocale(LC_ALL, TURKISH) != NULL, "setlocale(LC_ALL, \"%s\") with LOCPATH=%s",
+                  TURKISH, locale_dir);
+    ck_assert_int_ne(strcasecmp("REQUIRED", "required"), 0);
 }
 
 static void leave_locale(void)
@@ -256,6 +276,37 @@ START_TEST(zscan_scores)
 }
 END_TEST
 
+/* ---------------------------------------------------- letter case */
+
+START_TEST(url_words_in_any_case)
+{
+    reds_options *o = NULL;
+    ASSERT_OK(reds_url_parse("REDISS://h:1/?ssl_cert_reqs=REQUIRED", NULL, &o));
+    ck_assert(o->tls);
+    ck_assert_int_eq(o->tls_verify, REDS_TLS_VERIFY_FULL);
+    reds_free(o);
+    o = NULL;
+    ASSERT_OK(
+        reds_url_parse("Rediss://h:1/?ssl_cert_reqs=None&ssl_check_hostname=FALSE", NULL, &o));
+    ck_assert(o->tls);
+    ck_assert_int_eq(o->tls_verify, REDS_TLS_VERIFY_NONE_INSECURE);
+    reds_free(o);
+    o = NULL;
+    ASSERT_ERR(reds_url_parse("redis://h:1/?ssl_cert_reqs=REQUİRED", NULL, &o), REDS_ERR_DATA);
+}
+END_TEST
+
+START_TEST(container_commands_in_any_case)
+{
+    /* "client" is a container whatever the locale: the error names both
+     * words the user sent. */
+    reds_reply *r = NULL;
+    ASSERT_ERR(reds_execute_command(c, 2, STRS(S("client"), S("nosuchsub")), &r),
+               REDS_ERR_RESPONSE);
+    ck_assert_msg(strncmp(reds_errmsg(), "client nosuchsub: ", 18) == 0, "%s", reds_errmsg());
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("locale");
@@ -278,6 +329,13 @@ static Suite *suite(void)
     tcase_add_test(tc, incrbyfloat);
     tcase_add_test(tc, geoadd_then_geopos);
     tcase_add_test(tc, zscan_scores);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("case");
+    tcase_add_checked_fixture(tc, enter_turkish, leave_locale);
+    tcase_add_checked_fixture(tc, server_setup, server_teardown);
+    tcase_add_test(tc, url_words_in_any_case);
+    tcase_add_test(tc, container_commands_in_any_case);
     suite_add_tcase(s, tc);
     return s;
 }
