@@ -10,7 +10,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
+#include <wctype.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,7 +93,9 @@ static void enter_turkish(void)
     ck_assert_int_eq(setenv("LOCPATH", locale_dir, 1), 0);
     ck_assert_msg(setlocale(LC_ALL, TURKISH) != NULL, "setlocale(LC_ALL, \"%s\") with LOCPATH=%s",
                   TURKISH, locale_dir);
-    ck_assert_int_ne(strcasecmp("REQUIRED", "required"), 0);
+    /* Upper-case I is dotless ı here (strcasecmp itself cannot tell:
+     * AddressSanitizer replaces it with a locale-blind one). */
+    ck_assert(towlower(L'I') == 0x131);
 }
 
 static void leave_locale(void)
