@@ -88,15 +88,8 @@ def server_order(spec):
     return [s["name"] for s in catalogue_servers(spec)]
 
 
-def first_server(servers, order):
-    """The server whose documentation a node carries: the first of
-    servers.yaml among those that have it."""
-    return next((s for s in order if s in servers), None)
-
-
-def servers_of(node, order, inherited=None):
-    have = node.get("servers")
-    return list(have) if have is not None else list(inherited or order)
+first_server = speclib.owner
+servers_of = speclib.servers_of
 
 
 # ------------------------------------------------------------ comparisons
@@ -224,15 +217,8 @@ def status_of(entry):
 
 def functions_of(name, entry):
     """[(C function name, ops, reply kind)] of a bound command, base first."""
-    if status_of(entry) != "bound":
-        return []
-    out = [("reds_" + (entry.get("c_name") or generate.cident(name)),
-            {k: entry[k] for k in ("omit", "require", "fix", "select",
-                                   "single") if k in entry},
-            entry.get("reply"))]
-    for v in entry.get("variants", []):
-        out.append(("reds_" + v["c_name"], v, v.get("reply")))
-    return out
+    return [("reds_" + f, ops, kind)
+            for f, ops, kind, _ in speclib.functions(name, entry)]
 
 
 def audit(spec, live, srv, groups=None, skip=()):

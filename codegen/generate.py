@@ -86,14 +86,7 @@ FIELD_TYPES = {
 }
 
 
-def cident(name):
-    """A C identifier from a server name: 'unix-time-seconds' -> 'unix_time_seconds'."""
-    ident = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if not ident:
-        ident = "arg"
-    if ident[0].isdigit():
-        ident = "_" + ident
-    return ident
+cident = speclib.cident
 
 
 def c_string(text):
@@ -1164,17 +1157,7 @@ class Generator:
         for group in sorted(self.spec.groups):
             for name in sorted(self.spec.groups[group]):
                 cmd = self.spec.commands[name]
-                if "dedicated" in cmd or "excluded" in cmd:
-                    continue
-                base = cmd.get("c_name") or cident(name)
-                entries = [(base, {k: cmd[k] for k in
-                                   ("omit", "require", "fix", "select",
-                                    "single")
-                                   if k in cmd}, cmd["reply"],
-                            cmd.get("doc"))]
-                for v in cmd.get("variants", []):
-                    entries.append((v["c_name"], v, v["reply"], v.get("doc")))
-                for fname, ops, kind, doc in entries:
+                for fname, ops, kind, doc in speclib.functions(name, cmd):
                     if fname in seen:
                         raise SpecError(["%s: %s: function reds_%s is also "
                                          "made by %s" % (cmd.where(), name,

@@ -156,7 +156,7 @@ class Merge:
         self.added = []             # C paths of new optional arguments
 
     def _servers(self, node, present):
-        have = set(node.get("servers", self.old_all))
+        have = set(speclib.servers_of(node, self.old_all))
         have = have | {self.server} if present else have - {self.server}
         out = [s for s in self.new_all if s in have]
         return None if out == self.new_all else out
@@ -290,9 +290,9 @@ def merge(name, old, fresh, server, servers, old_all, notes):
             out["servers"] = [server]
         return out, None
     old = speclib.plain(old)
-    have = [s for s in new_all if s in old.get("servers", old_all) or
-            s == server]
-    owns = have[0] == server
+    have = [s for s in new_all
+            if s in speclib.servers_of(old, old_all) or s == server]
+    owns = speclib.owner(have, new_all) == server
     out = dict(old)
     if owns:
         for key in DOC_FIELDS:
@@ -348,8 +348,8 @@ def mark_absent(entry, server, servers, old_all):
     """A command `server` does not have: kept (its functions are a promise),
     with the servers that do."""
     entry = speclib.plain(entry)
-    have = [s for s in servers if s in entry.get("servers", old_all) and
-            s != server]
+    have = [s for s in servers
+            if s in speclib.servers_of(entry, old_all) and s != server]
     if have == servers:
         entry.pop("servers", None)
     else:

@@ -226,6 +226,44 @@ def server_names(spec):
     return [s["name"] for s in spec.servers]
 
 
+def servers_of(node, servers, inherited=None):
+    """The servers that have a command or argument: its own `servers:`,
+    else its parent's (`inherited`), else every one of `servers`."""
+    have = node.get("servers")
+    return list(have) if have is not None else list(inherited or servers)
+
+
+def owner(have, servers):
+    """The server whose documentation a node carries: the first one of
+    servers.yaml's order (`servers`) among those that have it."""
+    return next((s for s in servers if s in have), None)
+
+
+def functions(name, entry):
+    """[(C name without reds_, variant ops, reply kind, doc)] of a bound
+    command, the base function first; [] for a dedicated or excluded one."""
+    if "dedicated" in entry or "excluded" in entry:
+        return []
+    out = [(entry.get("c_name") or cident(name),
+            {k: entry[k] for k in ("omit", "require", "fix", "select",
+                                   "single") if k in entry},
+            entry.get("reply"), entry.get("doc"))]
+    for v in entry.get("variants", []):
+        out.append((v["c_name"], v, v.get("reply"), v.get("doc")))
+    return out
+
+
+def cident(name):
+    """A C identifier from a server name: 'unix-time-seconds' ->
+    'unix_time_seconds', 'CLIENT KILL' -> 'client_kill'."""
+    ident = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if not ident:
+        ident = "arg"
+    if ident[0].isdigit():
+        ident = "_" + ident
+    return ident
+
+
 def on_server(node, server):
     """Whether `server` has this command or argument."""
     return "servers" not in node or server in node["servers"]

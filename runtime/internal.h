@@ -428,6 +428,7 @@ static inline size_t reds__queued_init(reds__queued *q, const reds__cmd *cmd)
     q->out = cmd->out;
     q->err = REDS_OK;
     q->msg = NULL;
+    q->name = NULL;
     return REDS__UNLIKELY(cmd->id == REDS__CMD_NONE) ? reds__queued_label(q, cmd) : 0;
 }
 /* Record a failure (`text` may be reds_errmsg(): it is copied); 1 when q

@@ -135,32 +135,24 @@ size_t reds__queued_label(reds__queued *q, const reds__cmd *cmd)
     return q->name != NULL;
 }
 
-/* Whether q holds a label (only a command the table does not know has
- * one: `name` is not even set for the others). */
-static bool has_label(const reds__queued *q)
-{
-    return q->id == REDS__CMD_NONE && q->name;
-}
-
 void reds__queued_free(reds__queued *q)
 {
     free(q->msg);
     q->msg = NULL;
-    if (has_label(q))
-        free(q->name);
+    free(q->name);
     q->name = NULL;
 }
 
 const char *reds__queued_name(const reds__queued *q)
 {
-    return has_label(q) ? q->name : reds__command_name(q->id);
+    return q->name ? q->name : reds__command_name(q->id);
 }
 
 size_t reds__queued_fail(reds__queued *q, reds_err err, const char *text)
 {
     const char *name = reds__queued_name(q);
     size_t size = strlen(name) + strlen(text) + 3;
-    size_t first = q->err || has_label(q) ? 0 : 1;
+    size_t first = q->err || q->name ? 0 : 1;
     char *msg = malloc(size);
     if (msg)
         snprintf(msg, size, "%s: %s", name, text);
