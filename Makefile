@@ -8,7 +8,12 @@
 #                         suites again against Valkey (make
 #                         run-tests-valkey), then again under ASan + UBSan,
 #                         then the thread suite under ThreadSanitizer
-#                         (make tsan)
+#                         (make tsan), the fuzzers for a bounded time
+#                         (make fuzz) and a set of suites under valgrind
+#                         (make valgrind)
+#   make fuzz [FUZZ_SECONDS=n]  build the libFuzzer harnesses of fuzz/ with
+#                         clang, ASan and UBSan, run each for n seconds
+#   make valgrind         a representative set of suites under valgrind
 #   make bench            reds against hiredis and redis-benchmark
 #   make generate         regenerate generated/ and docs/reference/ from spec/
 #   make check-generated  fail when generated/ or docs/reference/ is stale
@@ -84,6 +89,7 @@ SPEC := $(wildcard spec/*.yaml)
 CODEGEN := $(wildcard codegen/*.py codegen/templates/*.j2)
 
 .PHONY: all lib deps generate check-generated check-api update-api check-headers test run-tests \
+	fuzz fuzz-build valgrind \
 	install uninstall check-exports test-install \
 	run-tests-valkey tests demo tsan bench examples import-spec audit clean format
 
@@ -252,17 +258,115 @@ test: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) --no-print-directory SAN=1 run-tests
 	@$(MAKE) --no-print-directory tsan
+	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory valgrind
 
 # Thread-heavy suites under ThreadSanitizer (their own build, BUILDDIR/tsan):
 # 16 threads sharing one client for 100,000 commands, locks, WATCH retries,
 # a cluster resharded under four threads; any data race fails them.
-TSAN_SUITES := check_threads check_lock check_transaction check_cluster
+TSAN_SUITES := check_threads check_lock check_transaction check_cluster check_hooks
 tsan:
 	@$(MAKE) --no-print-directory -j2 TSAN=1 $(TSAN_SUITES:%=$(BUILDDIR)/tsan/tests/%)
 	@failed=0; for t in $(TSAN_SUITES); do echo "== $(BUILDDIR)/tsan/tests/$$t (TSan)"; \
 	  TSAN_OPTIONS="halt_on_error=1 exitcode=66 $$TSAN_OPTIONS" \
 	  $(BUILDDIR)/tsan/tests/$$t || failed=1; done; \
 	[ $$failed = 0 ] && echo "== ThreadSanitizer: clean"; exit $$failed
+
+# Fuzzing (fuzz/; README, "Fuzzing and valgrind"): libFuzzer harnesses
+# for the reply path (a hostile server's bytes over a real socket, through
+# the reader callbacks and every reply kind's converter), the URL parser
+# and the MONITOR line parser. clang builds the library for them in a directory of
+# its own (BUILDDIR/fuzz; coverage for libFuzzer, ASan and UBSan, any UB
+# fatal), and each runs FUZZ_SECONDS on a copy of its corpus (new inputs
+# land in the copy, never in fuzz/corpus/) with its dictionary. A crash,
+# a leak, a timeout or running out of memory fails the target; the input
+# is saved as BUILDDIR/fuzz/crash-<name>-* (README says how to keep it).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 50
+FUZZ_NAMES := reply url monitor
+FUZZ_BUILD := $(BUILDDIR)/fuzz
+FUZZ_SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(filter-out -Werror,$(WARN)) $(FUZZ_SANFLAGS) \
+	-Iruntime/include -Igenerated/include -Iruntime -Igenerated
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+# Per harness: the longest input worth trying (a reply stream holds a few
+# replies; URLs and MONITOR lines are short).
+FUZZ_MAX_LEN_reply := 8192
+FUZZ_MAX_LEN_url := 512
+FUZZ_MAX_LEN_monitor := 1024
+# Symbolized reports when llvm-symbolizer is there (Debian's llvm).
+FUZZ_SYMBOLIZER := $(firstword $(wildcard /usr/bin/llvm-symbolizer \
+	/usr/lib/llvm-*/bin/llvm-symbolizer))
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (fuzz)")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libreds.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+# The reply kinds, from <reds/reply_kinds.h>: KIND(name, owned), owned
+# when `out` is a pointer to a result. Fails when a kind was missed.
+$(FUZZ_BUILD)/fuzz_kinds.h: generated/include/reds/reply_kinds.h
+	@mkdir -p $(dir $@)
+	$(Q)sed -n -e 's/^\/\*\* \([a-z0-9_]*\): `out` is [^:]*\*\*:.*/KIND(\1, true)/p' \
+	  -e 's/^\/\*\* \([a-z0-9_]*\): `out` is [^:*]*\**:.*/KIND(\1, false)/p' $< >$@.tmp
+	$(Q)test "$$(grep -c '^KIND' $@.tmp)" = \
+	  "$$(grep -c '^extern const reds_ext_converter reds_kind_' $<)" || \
+	  { echo "fuzz: $@: not every reply kind of $< was found" >&2; exit 1; }
+	$(Q)mv $@.tmp $@
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libreds.a $(FUZZ_BUILD)/fuzz_kinds.h $(HEADERS)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -I$(FUZZ_BUILD) $< \
+	  $(FUZZ_BUILD)/libreds.a $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+
+fuzz:
+	@$(MAKE) --no-print-directory -j2 fuzz-build
+	@failed=0; for n in $(FUZZ_NAMES); do \
+	  echo "== $(FUZZ_BUILD)/fuzz_$$n ($(FUZZ_SECONDS) s)"; \
+	  rm -rf $(FUZZ_BUILD)/corpus/$$n && mkdir -p $(FUZZ_BUILD)/corpus && \
+	  cp -R fuzz/corpus/$$n $(FUZZ_BUILD)/corpus/$$n || exit 1; \
+	  case $$n in reply) len=$(FUZZ_MAX_LEN_reply);; url) len=$(FUZZ_MAX_LEN_url);; \
+	    *) len=$(FUZZ_MAX_LEN_monitor);; esac; \
+	  ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:$$ASAN_OPTIONS" \
+	  UBSAN_OPTIONS="print_stacktrace=1:$$UBSAN_OPTIONS" \
+	  $(if $(FUZZ_SYMBOLIZER),ASAN_SYMBOLIZER_PATH=$(FUZZ_SYMBOLIZER)) \
+	  $(FUZZ_BUILD)/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=$$len -timeout=20 \
+	    -rss_limit_mb=2048 -dict=fuzz/$$n.dict -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$n- $(FUZZ_BUILD)/corpus/$$n \
+	    >$(FUZZ_BUILD)/fuzz_$$n.log 2>&1; \
+	  status=$$?; grep -E '^(#[0-9]+[[:space:]]+DONE|stat::(number_of_executed_units|average_exec))' \
+	    $(FUZZ_BUILD)/fuzz_$$n.log; \
+	  if [ $$status != 0 ]; then failed=1; tail -n 60 $(FUZZ_BUILD)/fuzz_$$n.log; \
+	    echo "== fuzz_$$n FAILED (log: $(FUZZ_BUILD)/fuzz_$$n.log)"; fi; \
+	done; [ $$failed = 0 ] && echo "== fuzzers: no crash"; exit $$failed
+
+# Suites that together reach most of the runtime under valgrind's
+# memcheck, in the plain build: connections, pools, the client and its
+# dedicated handles, pipelines and transactions, pub/sub, MONITOR, scans,
+# scripts, URLs, locks, TLS, the converters (unit and against a server),
+# Cluster commands and the hash ring. Any invalid access, use
+# of uninitialised memory or definite leak fails. Check runs the tests
+# in-process (CK_FORK=no), as valgrind wants; the servers the fixtures
+# start run outside valgrind. (Not check_fork: its children, forked while
+# other threads hold connections, exit with those connections lost, since
+# the threads that held them do not exist in a child.)
+VALGRIND_SUITES := check_connection check_pool check_client check_pipeline check_transaction \
+	check_pubsub check_monitor check_scan check_script check_url check_lock check_tls \
+	check_convert check_replies_server check_server check_cluster_cmds check_ring
+VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	--show-leak-kinds=definite --quiet
+valgrind:
+	@$(MAKE) --no-print-directory -j2 $(VALGRIND_SUITES:%=$(BUILD)/tests/%)
+	@failed=0; for t in $(VALGRIND_SUITES); do echo "== $(BUILD)/tests/$$t (valgrind)"; \
+	  CK_FORK=no REDS_PYTHON="$(PYTHON)" $(VALGRIND) $(BUILD)/tests/$$t || failed=1; done; \
+	[ $$failed = 0 ] && echo "== valgrind: clean"; exit $$failed
 
 # Installation. PREFIX, LIBDIR and INCLUDEDIR are where the files will be
 # used (written into reds.pc); DESTDIR, a staging directory before them.
@@ -336,7 +440,7 @@ audit: deps
 
 format:
 	clang-format -i runtime/*.c runtime/*.h runtime/include/reds/*.h tests/*.c tests/*.h \
-	  examples/*.c examples/extension/*.c bench/*.c tools/*.c
+	  examples/*.c examples/extension/*.c bench/*.c tools/*.c fuzz/*.c
 
 clean:
 	rm -rf $(BUILDDIR)

@@ -160,7 +160,9 @@ reds_err reds_ext_run(reds_client *c, reds__cmd *cmd, char *end, reds__conv_fn c
     cmd->len = (size_t)(end - cmd->buf);
     cmd->conv = conv;
     cmd->out = out;
-    reds_err err = c->router->run(c, cmd);
+    /* The one test a command pays for hooks when none is set. */
+    reds_err err =
+        REDS__UNLIKELY(c->cfg->hooks != NULL) ? reds__run_traced(c, cmd) : c->router->run(c, cmd);
     if (cmd->buf != cmd->inline_buf && !c->router->reserve)
         free(cmd->buf);
     return err;
@@ -172,6 +174,7 @@ reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a, const red
     if (reply->type == REDS_REPLY_ERROR) {
         err = reds__error_from_reply(reply->str, reply->len);
         reds__error(err, "%s: %s", reds__cmd_name(cmd), reply->str);
+        reds__trace_status(reply->str, reply->len);
     } else if (cmd->out) {
         reds__callback *cbs = atomic_load_explicit(&c->callbacks, memory_order_acquire);
         if (cbs && cmd->id < reds__ncommands && cbs[cmd->id].fn)
@@ -196,8 +199,10 @@ reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
         return err;
     /* The server closes the connection once it has answered QUIT: never
      * reuse it, so that a dedicated handle reconnects for its next call. */
-    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION))
+    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION)) {
         conn->broken = true;
+        reds__conn_why(conn, REDS_CLOSE_SERVER_CLOSED, REDS_OK);
+    }
     err = reds__deliver(c, cmd, &conn->arena, reply);
     /* A Sentinel-managed master that answers READONLY was demoted. */
     if (REDS__UNLIKELY(err == REDS_ERR_READONLY) && conn->cfg->resolver)
@@ -275,7 +280,7 @@ static reds_err dedicated_acquire(reds_client *c, reds__conn **out)
     pthread_mutex_lock(&d->lock);
     unsigned gen = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
     if (d->conn &&
-        (d->conn->broken || d->conn->fork_generation != gen || !reds__conn_healthy(d->conn))) {
+        (d->conn->broken || d->conn->fork_generation != gen || !reds__conn_usable(d->conn))) {
         reds__conn_close(d->conn);
         d->conn = NULL;
     }
@@ -291,6 +296,8 @@ static reds_err dedicated_acquire(reds_client *c, reds__conn **out)
 
 static void dedicated_release(reds_client *c, reds__conn *conn)
 {
+    if (!conn->broken)
+        reds__conn_idle(conn);
     reds__conn_touch(conn);
     pthread_mutex_unlock(&((dedicated_client *)c)->lock);
 }

@@ -802,12 +802,15 @@ static reds_err run_on(reds__cluster *cl, reds__cnode *node, reds__cmd *cmd, boo
         reds__cluster_redirect(reply->str, reply->len, node, rd)) {
         *redirected = true;
         err = reds__error(rd->kind, "%s: %s", reds__cmd_name(cmd), reply->str);
+        reds__trace_status(reply->str, reply->len);
         reds__arena_finish(&conn->arena);
         reds__client_release(node->pool, conn);
         return err;
     }
-    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION))
+    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION)) {
         conn->broken = true;
+        reds__conn_why(conn, REDS_CLOSE_SERVER_CLOSED, REDS_OK);
+    }
     err = reds__deliver(&cl->base, cmd, &conn->arena, reply);
     reds__client_release(node->pool, conn);
     return err;
@@ -860,6 +863,13 @@ reds_err reds__cluster_run_slot(reds__cluster *cl, reds__cmd *cmd, int slot, red
                            : reds__error(err, "%s (after %d redirections)", msg, st->max_redirects);
             node = to;
             asking = rd.kind == REDS_ERR_ASK && to;
+            if (REDS__UNLIKELY(st->tmpl->hooks)) {
+                unsigned next = (unsigned)(redirects + failures) + 1;
+                if (to)
+                    reds__hook_redirect(st->tmpl, cmd, rd.kind, rd.slot, to->host, to->port);
+                else
+                    reds__hook_retry(st->tmpl, cmd, next, rd.kind);
+            }
             if (rd.kind == REDS_ERR_TRYAGAIN)
                 reds__cluster_backoff(st, redirects - 1);
             if (rd.kind == REDS_ERR_CLUSTER_DOWN) {
@@ -878,6 +888,10 @@ reds_err reds__cluster_run_slot(reds__cluster *cl, reds__cmd *cmd, int slot, red
             reds__cluster_reload(st, epoch);
         if (failures >= st->retries || !may_retry(st, cmd, err, sent))
             return reds__error(err, "%s", msg);
+        if (REDS__UNLIKELY(st->tmpl->hooks)) {
+            reds__error(err, "%s", msg);
+            reds__hook_retry(st->tmpl, cmd, (unsigned)(redirects + failures) + 2, err);
+        }
         reds__cluster_backoff(st, failures++);
         node = NULL;
     }
@@ -1161,6 +1175,10 @@ static reds_err run_everywhere(reds__cluster *cl, reds__cmd *cmd, reds_cluster_t
         reds__cluster_reload(st, epoch);
         if (failures >= st->retries || !may_retry(st, cmd, REDS_ERR_CONNECTION, sent))
             return reds__error(err, "%s", msg);
+        if (REDS__UNLIKELY(st->tmpl->hooks)) {
+            reds__error(err, "%s", msg);
+            reds__hook_retry(st->tmpl, cmd, (unsigned)failures + 2, err);
+        }
         reds__cluster_backoff(st, failures);
     }
 }

@@ -457,6 +457,8 @@ static reds_err exec_batch(cpipe *p)
         cmd.id = e->cmd.id;
         cmd.conv = e->cmd.conv;
         cmd.out = e->cmd.out;
+        if (REDS__UNLIKELY(p->base.cfg->hooks) && e->redirected && node)
+            reds__hook_redirect(p->base.cfg, &cmd, e->rd.kind, e->rd.slot, node->host, node->port);
         reds_err err = reds__cluster_run_slot(p->cl, &cmd, e->slot, node, asking);
         if (err)
             set_err(p, e, err, reds_errmsg());
@@ -599,7 +601,17 @@ static reds_err cp_execute(reds_client *c)
         finish(p);
         return REDS_OK;
     }
-    return p->transaction || p->multi ? exec_tx(p) : exec_batch(p);
+    if (p->transaction || p->multi)
+        return exec_tx(p); /* its node pipeline reports it (pipeline.c) */
+    if (REDS__LIKELY(!c->cfg->hooks))
+        return exec_batch(p);
+    /* One command event for the batch, as pipeline.c's. */
+    size_t n = p->n;
+    reds__trace t;
+    reds__trace_begin(&t, c->cfg, "PIPELINE", false);
+    reds_err err = exec_batch(p);
+    reds__trace_end(&t, n, err);
+    return err;
 }
 
 static void cp_reset(reds_client *c)

@@ -14,6 +14,10 @@
 /* redis-py's backoff defaults: base 8 ms, cap 512 ms. */
 #define DEFAULT_BACKOFF_BASE_MS 8
 #define DEFAULT_BACKOFF_CAP_MS  512
+/* Reply caps: twice the server's largest value (proto-max-bulk-len, 512 MiB),
+ * and 2^24 elements (640 MiB of reply nodes). */
+#define DEFAULT_MAX_REPLY_BYTES    ((size_t)1024 * 1024 * 1024)
+#define DEFAULT_MAX_REPLY_ELEMENTS ((size_t)1 << 24)
 
 static char *dup_or_null(const char *s, bool *failed)
 {
@@ -50,6 +54,7 @@ void reds__config_free(reds__config *cfg)
     if (cfg->tls_ctx)
         reds__tls_ctx_free(cfg->tls_ctx);
     reds__resolver_unref(cfg->resolver);
+    free(cfg->hooks);
     free(cfg);
 }
 
@@ -104,6 +109,8 @@ reds_err reds__options_check(const reds_options *o)
         err = check_timeout(o->pool_timeout_ms, "pool_timeout_ms");
     if (!err)
         err = check_positive(o->health_check_interval_ms, "health_check_interval_ms");
+    if (!err)
+        err = check_timeout(o->command_timeout_ms, "command_timeout_ms");
     if (!err)
         err = check_positive(o->retries, "retries");
     if (!err)
@@ -174,6 +181,10 @@ reds_err reds__config_new(const reds_options *opts, reds__config **out)
     cfg->retry_backoff_cap_ms =
         opts->retry_backoff_cap_ms ? opts->retry_backoff_cap_ms : DEFAULT_BACKOFF_CAP_MS;
     cfg->retry_writes = opts->retry_writes;
+    cfg->command_timeout_ms = opts->command_timeout_ms < 0 ? 0 : opts->command_timeout_ms;
+    cfg->max_reply_bytes = opts->max_reply_bytes ? opts->max_reply_bytes : DEFAULT_MAX_REPLY_BYTES;
+    cfg->max_reply_elements =
+        opts->max_reply_elements ? opts->max_reply_elements : DEFAULT_MAX_REPLY_ELEMENTS;
     cfg->tls = opts->tls;
     cfg->tls_verify = opts->tls_verify;
     cfg->tls_ca_file = dup_or_null(opts->tls_ca_file, &failed);
@@ -181,6 +192,18 @@ reds_err reds__config_new(const reds_options *opts, reds__config **out)
     cfg->tls_cert_file = dup_or_null(opts->tls_cert_file, &failed);
     cfg->tls_key_file = dup_or_null(opts->tls_key_file, &failed);
     cfg->tls_server_name = dup_or_null(opts->tls_server_name, &failed);
+    /* A copy: the caller's struct need not outlive the client. No hook
+     * set is no hooks at all, so that commands do not trace for nothing. */
+    if (opts->hooks && (opts->hooks->on_command || opts->hooks->on_connection)) {
+        if ((cfg->hooks = calloc(1, sizeof *cfg->hooks)) != NULL) {
+            cfg->hooks->user = *opts->hooks;
+            atomic_init(&cfg->hooks->lost, 0);
+        } else {
+            failed = true;
+        }
+    }
+    cfg->credentials = opts->credentials;
+    cfg->credentials_udata = opts->credentials_udata;
     if (failed) {
         reds__config_free(cfg);
         return reds__error(REDS_ERR_NOMEM, "out of memory");
@@ -226,6 +249,12 @@ static reds_options options_of(const reds__config *cfg)
         .retry_backoff_base_ms = cfg->retry_backoff_base_ms,
         .retry_backoff_cap_ms = cfg->retry_backoff_cap_ms,
         .retry_writes = cfg->retry_writes,
+        .command_timeout_ms = cfg->command_timeout_ms ? cfg->command_timeout_ms : REDS_NO_TIMEOUT,
+        .max_reply_bytes = cfg->max_reply_bytes,
+        .max_reply_elements = cfg->max_reply_elements,
+        .hooks = cfg->hooks ? &cfg->hooks->user : NULL,
+        .credentials = cfg->credentials,
+        .credentials_udata = cfg->credentials_udata,
     };
     return o;
 }

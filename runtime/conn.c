@@ -17,28 +17,85 @@
 #include <unistd.h>
 
 #include <hiredis/read.h>
+#include <hiredis/sds.h>
 
 #include "internal.h"
 #include "pack.h"
 
-#define READ_MIN      (64 * 1024)
-#define READ_MAX      (1024 * 1024)
-#define READER_MAXBUF (1024 * 1024)
+/* What one recv() takes, and so what the reader is given at a time: its
+ * own buffer (a second copy) then stays small and in cache, and hiredis
+ * 0.14, which moves what it holds each time it has consumed 1 KiB, never
+ * moves much. On the stack: an idle connection holds no receive buffer. */
+#define FEED_SLICE  (16 * 1024)
+#define READER_KEEP REDS__READER_KEEP
+/* What it may keep when empty in use (hiredis frees a bigger one). */
+#define READER_MAXBUF (16 * 1024)
 
 atomic_uint reds__fork_generation;
+_Thread_local uint64_t reds__reader_scanned;
 
 /* ------------------------------------------- hiredis reader -> arena nodes */
 
-static reds_reply *node_for(const redisReadTask *task, int type)
+/* An array's elements are allocated as they arrive, beyond the first
+ * ELEMENTS_AHEAD: a header announcing 10^7 elements costs 2.5 MiB until
+ * they come, and then the array doubles as they fill it. The element cap
+ * counts the slots allocated, so that no header, however nested, makes
+ * more than max_reply_elements of them. */
+#define ELEMENTS_AHEAD (64 * 1024)
+
+#if defined(__GNUC__)
+#define COLD __attribute__((noinline, cold))
+#else
+#define COLD
+#endif
+
+/* Refuse the reply being read: the reader stops with an error, which
+ * reds__conn_read() reports as `err`. */
+static void *refuse(reds__parser *p, reds_err err)
 {
-    reds__arena *arena = task->privdata;
+    p->fault = err;
+    return NULL;
+}
+
+/* Charge `n` element slots to the reply being read. */
+static inline bool charge(reds__parser *p, size_t n)
+{
+    if (REDS__UNLIKELY(n > p->max_nodes - p->nodes))
+        return refuse(p, REDS_ERR_REPLY_TOO_LARGE), false;
+    p->nodes += n;
+    return true;
+}
+
+/* The element array of `parent` is full at `idx` (a power of two from
+ * ELEMENTS_AHEAD on) and more elements come: move it to one twice as
+ * big. Only finished siblings move; nothing points into the array. */
+COLD static reds_reply *grow(reds__parser *p, reds_reply *parent, size_t idx)
+{
+    size_t n = parent->len < 2 * idx ? parent->len : 2 * idx;
+    if (!charge(p, n - idx))
+        return NULL;
+    reds_reply *bigger = reds__arena_alloc(p->arena, n * sizeof *bigger);
+    if (!bigger)
+        return NULL;
+    memcpy(bigger, parent->element, idx * sizeof *bigger);
+    parent->element = bigger;
+    return &bigger[idx];
+}
+
+static inline reds_reply *node_for(const redisReadTask *task, int type)
+{
+    reds__parser *p = task->privdata;
     reds_reply *node;
     if (task->parent) {
         /* Children live in their parent's contiguous element array. */
         reds_reply *parent = task->parent->obj;
-        node = &parent->element[task->idx];
+        size_t idx = (size_t)task->idx;
+        if (REDS__LIKELY(idx < ELEMENTS_AHEAD) || (idx & (idx - 1)))
+            node = &parent->element[idx];
+        else if (!(node = grow(p, parent, idx)))
+            return NULL;
     } else {
-        node = reds__arena_alloc(arena, sizeof *node);
+        node = reds__arena_alloc(p->arena, sizeof *node);
         if (!node)
             return NULL;
     }
@@ -54,9 +111,15 @@ static void *create_string(const redisReadTask *task, char *str, size_t len)
 {
     /* The copy is made here rather than by reds__arena_strdup(): this runs
      * once per element of every reply. */
+    reds__parser *p = task->privdata;
+    /* A top-level string (GET's): the arena's first chunk is sized for it
+     * and for an owned reds_str, so that the result is one block. */
+    if (!task->parent)
+        reds__arena_expect(p->arena, sizeof(reds_reply) + ((len + 8) & ~(size_t)7) +
+                                         sizeof(reds__owned) + sizeof(reds_str));
     reds_reply *node = node_for(task, task->type);
-    char *copy = reds__arena_alloc(task->privdata, len + 1);
-    if (!node || !copy)
+    char *copy = node ? reds__arena_alloc(p->arena, len + 1) : NULL;
+    if (!copy)
         return NULL;
     memcpy(copy, str, len);
     copy[len] = '\0';
@@ -67,12 +130,18 @@ static void *create_string(const redisReadTask *task, char *str, size_t len)
 
 static void *create_array(const redisReadTask *task, int elements)
 {
+    reds__parser *p = task->privdata;
+    /* (hiredis has refused counts below -1 and above INT_MAX.) Refused
+     * at once when they could never fit, else charged as allocated. */
+    size_t ahead = elements < ELEMENTS_AHEAD ? (size_t)elements : ELEMENTS_AHEAD;
+    if ((size_t)elements > p->max_nodes - p->nodes || !charge(p, ahead))
+        return refuse(p, REDS_ERR_REPLY_TOO_LARGE);
     reds_reply *node = node_for(task, REDS_REPLY_ARRAY);
     if (!node)
         return NULL;
     node->len = (size_t)elements;
     if (elements > 0) {
-        node->element = reds__arena_alloc(task->privdata, (size_t)elements * sizeof *node);
+        node->element = reds__arena_alloc(p->arena, ahead * sizeof *node);
         if (!node->element)
             return NULL;
     }
@@ -101,13 +170,15 @@ static redisReplyObjectFunctions arena_functions = {
     create_string, create_array, create_integer, create_nil, free_object,
 };
 
-struct redisReader *reds__reader_new(reds__arena *arena)
+struct redisReader *reds__reader_new(reds__parser *p)
 {
     redisReader *r = redisReaderCreateWithFunctions(&arena_functions);
     if (r) {
-        r->privdata = arena;
+        r->privdata = p;
         r->maxbuf = READER_MAXBUF;
     }
+    if (!p->max_nodes)
+        p->max_nodes = SIZE_MAX;
     return r;
 }
 
@@ -288,15 +359,27 @@ reds_err reds__conn_handshake(reds__conn *conn)
     } cmds[4];
     size_t n = 0;
     char db[16];
-    if (cfg->password) {
+    /* A credentials callback, asked afresh for each connection, takes
+     * precedence over the configured username and password. */
+    char *cb_user = NULL, *cb_password = NULL;
+    const char *username = cfg->username, *password = cfg->password;
+    if (cfg->credentials) {
+        reds_err err = reds__credentials_get(cfg, &cb_user, &cb_password);
+        if (err)
+            return err;
+        username = cb_user;
+        password = cb_password;
+    }
+    if (password) {
         size_t i = 0;
         cmds[n].name = "AUTH";
         cmds[n].argv[i++] = REDS_STR("AUTH");
-        if (cfg->username)
-            cmds[n].argv[i++] = reds_cstr(cfg->username);
-        cmds[n].argv[i++] = reds_cstr(cfg->password);
+        if (username)
+            cmds[n].argv[i++] = reds_cstr(username);
+        cmds[n].argv[i++] = reds_cstr(password);
         cmds[n++].argc = i;
     }
+    bool auth = password != NULL;
     if (cfg->db) {
         snprintf(db, sizeof db, "%d", cfg->db);
         cmds[n].name = "SELECT";
@@ -322,10 +405,19 @@ reds_err reds__conn_handshake(reds__conn *conn)
     for (size_t i = 0; i < n; i++)
         bound += reds__argv_bound(cmds[i].argc, cmds[i].argv);
     char *buf = malloc(bound), *p = buf;
+    if (buf)
+        for (size_t i = 0; i < n; i++)
+            p = reds__put_argv(p, cmds[i].argc, cmds[i].argv);
+    if (cb_password) {
+        explicit_bzero(cb_password, strlen(cb_password));
+        free(cb_password);
+    }
+    if (cb_user) {
+        explicit_bzero(cb_user, strlen(cb_user));
+        free(cb_user);
+    }
     if (!buf)
         return reds__error(REDS_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        p = reds__put_argv(p, cmds[i].argc, cmds[i].argv);
     reds_err err = reds__conn_write(conn, buf, (size_t)(p - buf));
     /* The buffer holds the password: wipe it before freeing. */
     memset(buf, 0, bound);
@@ -339,7 +431,7 @@ reds_err reds__conn_handshake(reds__conn *conn)
             first = reds__error_from_reply(reply->str, reply->len);
             /* Any refusal of AUTH is an authentication failure, but for
              * one of the connection itself (maxclients). */
-            if (i == 0 && cfg->password && first != REDS_ERR_CONNECTION)
+            if (i == 0 && auth && first != REDS_ERR_CONNECTION)
                 first = REDS_ERR_AUTH;
             reds__error(first, "%s: %s", cmds[i].name, reply->str);
         }
@@ -406,12 +498,18 @@ static reds_err open_at(const reds__config *cfg, const reds__addr *addr, reds__c
         conn->addr = *addr;
     }
     conn->fork_generation = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
-    conn->rcap = READ_MIN;
-    conn->rbuf = malloc(conn->rcap);
-    conn->reader = reds__reader_new(&conn->arena);
-    if (!conn->rbuf || !conn->reader) {
+    conn->parser.arena = &conn->arena;
+    conn->parser.max_nodes = cfg->max_reply_elements;
+    conn->reader = reds__reader_new(&conn->parser);
+    if (!conn->reader) {
         reds__conn_close(conn);
         return reds__error(REDS_ERR_NOMEM, "out of memory");
+    }
+    uint64_t start = 0;
+    if (REDS__UNLIKELY(cfg->hooks)) {
+        start = reds__mono_ns();
+        if (addr)
+            reds__trace_addr(addr->host, addr->port);
     }
     reds_err err = open_socket(conn);
     if (!err) {
@@ -426,9 +524,13 @@ static reds_err open_at(const reds__config *cfg, const reds__addr *addr, reds__c
             set_timeout(conn->fd, cfg->socket_timeout_ms);
     }
     if (err) {
+        if (REDS__UNLIKELY(cfg->hooks))
+            reds__hook_connect_failed(cfg, addr, start, err);
         reds__conn_close(conn);
         return err;
     }
+    if (REDS__UNLIKELY(cfg->hooks))
+        reds__hook_connect(conn, start);
     *out = conn;
     return REDS_OK;
 }
@@ -437,6 +539,8 @@ void reds__conn_close(reds__conn *conn)
 {
     if (!conn)
         return;
+    if (REDS__UNLIKELY(conn->announced))
+        reds__hook_close(conn);
     /* close() only: in a forked child this leaves the parent's socket as
      * it is (shutdown() would cut it for both processes). */
     unsigned gen = atomic_load_explicit(&reds__fork_generation, memory_order_relaxed);
@@ -446,12 +550,14 @@ void reds__conn_close(reds__conn *conn)
     if (conn->reader)
         redisReaderFree(conn->reader);
     reds__arena_clear(&conn->arena);
-    free(conn->rbuf);
     free(conn);
 }
 
 reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len)
 {
+    /* The deadline of a command starts with its write. */
+    if (REDS__UNLIKELY(conn->cfg->command_timeout_ms))
+        conn->deadline_ms = reds__now_ms() + (uint64_t)conn->cfg->command_timeout_ms;
     const char *start = buf;
     while (len) {
         ssize_t n = conn->io->send(conn, buf, len);
@@ -461,7 +567,10 @@ reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len)
             conn->broken = true;
             /* Nothing left: the server cannot have run it (retries). */
             conn->unsent = buf == start;
-            return io_error(conn, "writing to", errno);
+            reds_err err = io_error(conn, "writing to", errno);
+            reds__conn_why(conn, err == REDS_ERR_TIMEOUT ? REDS_CLOSE_TIMEOUT : REDS_CLOSE_ERROR,
+                           err);
+            return err;
         }
         buf += n;
         len -= (size_t)n;
@@ -469,17 +578,39 @@ reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len)
     return REDS_OK;
 }
 
-/* However much one recv() brings in, the reader is fed this much at a
- * time: its own buffer (a second copy of what it is given) then stays
- * small and in cache. An LRANGE of 10,000 takes ~10% less user CPU. */
-#define FEED_SLICE (16 * 1024)
-
-static reds_err feed(reds__conn *conn, const char *buf, size_t len)
+/* The reply being read cannot be used: the connection is closed. */
+static reds_err read_failed(reds__conn *conn, reds_err err)
 {
-    if (redisReaderFeed(conn->reader, buf, len) == REDIS_OK)
-        return REDS_OK;
     conn->broken = true;
-    return reds__error(REDS_ERR_NOMEM, "out of memory reading a reply");
+    reds__conn_why(conn,
+                   err == REDS_ERR_TIMEOUT            ? REDS_CLOSE_TIMEOUT
+                   : err == REDS_ERR_REPLY_TOO_LARGE  ? REDS_CLOSE_REPLY_TOO_LARGE
+                   : err == REDS_ERR_INVALID_RESPONSE ? REDS_CLOSE_PROTOCOL
+                                                      : REDS_CLOSE_ERROR,
+                   err);
+    reds__arena_clear(&conn->arena);
+    return err;
+}
+
+static reds_err too_large(reds__conn *conn, const char *what, size_t cap, const char *option)
+{
+    char where[300];
+    describe_conn(conn, where, sizeof where);
+    return read_failed(conn, reds__error(REDS_ERR_REPLY_TOO_LARGE,
+                                         "Reply from %s too large: more than %zu %s (%s)", where,
+                                         cap, what, option));
+}
+
+/* Why the reader stopped: a callback's refusal, memory, or the protocol. */
+static reds_err reader_failed(reds__conn *conn)
+{
+    redisReader *r = conn->reader;
+    if (conn->parser.fault == REDS_ERR_REPLY_TOO_LARGE)
+        return too_large(conn, "elements", conn->cfg->max_reply_elements, "max_reply_elements");
+    if (r->err == REDIS_ERR_OOM)
+        return read_failed(conn, reds__error(REDS_ERR_NOMEM, "out of memory reading a reply"));
+    return read_failed(conn,
+                       reds__error(REDS_ERR_INVALID_RESPONSE, "Protocol error: %s", r->errstr));
 }
 
 /* An error reply that is a connection error (maxclients) comes just
@@ -487,69 +618,147 @@ static reds_err feed(reds__conn *conn, const char *buf, size_t len)
 static inline reds_reply *got_reply(reds__conn *conn, reds_reply *reply)
 {
     if (REDS__UNLIKELY(reply->type == REDS_REPLY_ERROR) &&
-        reds__error_from_reply(reply->str, reply->len) == REDS_ERR_CONNECTION)
+        reds__error_from_reply(reply->str, reply->len) == REDS_ERR_CONNECTION) {
         conn->broken = true;
+        reds__conn_why(conn, REDS_CLOSE_SERVER_CLOSED, REDS_ERR_CONNECTION);
+    }
     return reply;
+}
+
+/* The announced length of the bulk string the reader is in, or 0. */
+static uint64_t bulk_announced(const redisReader *r)
+{
+    if (r->ridx < 0 || r->rstack[r->ridx].type != REDIS_REPLY_STRING)
+        return 0;
+    uint64_t len = 0;
+    for (size_t i = r->pos; i < r->len && i < r->pos + 20 && r->buf[i] >= '0' && r->buf[i] <= '9';
+         i++)
+        len = len * 10 + (uint64_t)(r->buf[i] - '0');
+    return len;
+}
+
+/* The reader holds part of a reply, after a parse that went over
+ * `scanned` bytes: check it against the caps, and note whether it waits
+ * for a line end (then parsing again before one comes would only rescan
+ * the line). */
+COLD static reds_err partial(reds__conn *conn, size_t scanned)
+{
+    redisReader *r = conn->reader;
+    reds__reader_scanned += scanned;
+    const reds__config *cfg = conn->cfg;
+    size_t pending = r->len - r->pos;
+    /* A bulk string's header is pending with its data: no rescan. */
+    conn->need_crlf = pending && !memmem(r->buf + r->pos, pending, "\r\n", 2);
+    if (conn->fed - conn->reply_begin > cfg->max_reply_bytes ||
+        (pending >= FEED_SLICE && bulk_announced(r) > cfg->max_reply_bytes))
+        return too_large(conn, "bytes", cfg->max_reply_bytes, "max_reply_bytes");
+    return REDS_OK;
+}
+
+/* Parse what the reader holds: a whole reply in `*out`, or NULL when more
+ * must arrive first. */
+static inline reds_err parse(reds__conn *conn, reds_reply **out)
+{
+    redisReader *r = conn->reader;
+    void *reply = NULL;
+    size_t had = r->len - r->pos;
+    if (REDS__UNLIKELY(redisReaderGetReply(r, &reply) != REDIS_OK))
+        return reader_failed(conn);
+    *out = reply;
+    if (!reply)
+        return r->len == r->pos ? REDS_OK : partial(conn, had);
+    conn->reply_begin = conn->fed - (r->len - r->pos);
+    conn->parser.nodes = 0;
+    conn->deadline_ms = 0;
+    got_reply(conn, reply);
+    return REDS_OK;
+}
+
+/* With a command deadline: wait until the socket is readable, at most
+ * until the deadline. */
+static reds_err wait_deadline(reds__conn *conn)
+{
+    if (conn->io->pending(conn))
+        return REDS_OK;
+    for (;;) {
+        uint64_t now = reds__now_ms();
+        int n = 0;
+        if (now < conn->deadline_ms) {
+            struct pollfd p = {conn->fd, POLLIN, 0};
+            n = poll(&p, 1, (int)(conn->deadline_ms - now));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return read_failed(conn, io_error(conn, "waiting for", errno));
+        }
+        if (n > 0)
+            return REDS_OK;
+        char where[300];
+        describe_conn(conn, where, sizeof where);
+        return read_failed(conn, reds__error(REDS_ERR_TIMEOUT,
+                                             "Timeout reading from %s: the reply was not "
+                                             "complete within command_timeout_ms (%d ms)",
+                                             where, conn->cfg->command_timeout_ms));
+    }
+}
+
+/* Receive what has come (blocking) and give it to the reader. */
+static inline __attribute__((always_inline)) reds_err receive(reds__conn *conn)
+{
+    char buf[FEED_SLICE];
+    ssize_t n;
+    for (;;) {
+        if (REDS__UNLIKELY(conn->deadline_ms)) {
+            reds_err err = wait_deadline(conn);
+            if (err)
+                return err;
+        }
+        n = conn->io->recv(conn, buf, sizeof buf);
+        if (REDS__LIKELY(n > 0))
+            break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return read_failed(conn, io_error(conn, "reading from", n == 0 ? 0 : errno));
+    }
+    if (REDS__UNLIKELY(conn->need_crlf))
+        conn->need_crlf = !(conn->last_cr && buf[0] == '\n') && !memmem(buf, (size_t)n, "\r\n", 2);
+    conn->last_cr = buf[n - 1] == '\r';
+    if (REDS__UNLIKELY(redisReaderFeed(conn->reader, buf, (size_t)n) != REDIS_OK))
+        return read_failed(conn, reds__error(REDS_ERR_NOMEM, "out of memory reading a reply"));
+    conn->fed += (uint64_t)n;
+    return REDS_OK;
 }
 
 reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
 {
-    redisReader *r = conn->reader;
+    if (REDS__UNLIKELY(conn->cfg->command_timeout_ms) && !conn->deadline_ms)
+        conn->deadline_ms = reds__now_ms() + (uint64_t)conn->cfg->command_timeout_ms;
+    /* Parse what is buffered (the replies after this one's in a
+     * pipeline), then what arrives, until a whole reply is in. */
+    const redisReader *r = conn->reader;
     for (;;) {
-        void *reply = NULL;
-        if (redisReaderGetReply(r, &reply) != REDIS_OK) {
-            conn->broken = true;
-            reds__arena_clear(&conn->arena);
-            if (r->err == REDIS_ERR_OOM)
-                return reds__error(REDS_ERR_NOMEM, "out of memory reading a reply");
-            return reds__error(REDS_ERR_INVALID_RESPONSE, "Protocol error: %s", r->errstr);
+        if (REDS__LIKELY(!conn->need_crlf) && r->pos != r->len) {
+            reds_err err = parse(conn, out);
+            if (err || *out)
+                return err;
         }
-        if (reply) {
-            /* What is left in rbuf belongs to the next replies. */
-            *out = got_reply(conn, reply);
-            return REDS_OK;
-        }
-        if (!conn->ravail) {
-            ssize_t n = conn->io->recv(conn, conn->rbuf, conn->rcap);
-            if (n <= 0) {
-                if (n < 0 && errno == EINTR)
-                    continue;
-                conn->broken = true;
-                reds__arena_clear(&conn->arena);
-                return io_error(conn, "reading from", n == 0 ? 0 : errno);
-            }
-            conn->roff = 0;
-            conn->ravail = (size_t)n;
-            /* A full buffer means more is coming: read bigger next time. */
-            if ((size_t)n == conn->rcap && conn->rcap < READ_MAX) {
-                char *bigger = realloc(conn->rbuf, conn->rcap * 2);
-                if (bigger) {
-                    conn->rbuf = bigger;
-                    conn->rcap *= 2;
-                }
-            }
-        }
-        size_t n = conn->ravail < FEED_SLICE ? conn->ravail : FEED_SLICE;
-        reds_err err = feed(conn, conn->rbuf + conn->roff, n);
+        reds_err err = receive(conn);
         if (err)
             return err;
-        conn->roff += n;
-        conn->ravail -= n;
     }
 }
 
 reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **out)
 {
     *out = NULL;
-    /* A reply may be complete in the reader already, or buffered by TLS. */
-    void *reply = NULL;
-    if (redisReaderGetReply(conn->reader, &reply) != REDIS_OK)
-        return reds__conn_read(conn, out); /* reports the protocol error */
-    if (reply) {
-        *out = got_reply(conn, reply);
-        return REDS_OK;
+    /* A reply may be complete in the reader already. */
+    if (!conn->need_crlf) {
+        reds_err err = parse(conn, out);
+        if (err || *out)
+            return err;
     }
-    if (!conn->ravail && !conn->io->pending(conn)) {
+    /* Or buffered by TLS, where poll() cannot see it. */
+    if (!conn->io->pending(conn)) {
         struct pollfd p = {conn->fd, POLLIN, 0};
         int n;
         do
@@ -557,6 +766,7 @@ reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **
         while (n < 0 && errno == EINTR);
         if (n < 0) {
             conn->broken = true;
+            reds__conn_why(conn, REDS_CLOSE_ERROR, REDS_ERR_CONNECTION);
             return io_error(conn, "waiting for", errno);
         }
         if (n == 0)
@@ -565,16 +775,55 @@ reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **
     return reds__conn_read(conn, out);
 }
 
+/* ------------------------------------------------------ idle connections */
+
+void reds__conn_idle_slow(reds__conn *conn)
+{
+    redisReader *r = conn->reader;
+    if (r->pos != r->len || conn->need_crlf || (conn->tls && conn->io->pending(conn))) {
+        conn->broken = true;
+        reds__conn_why(conn, REDS_CLOSE_UNREAD_DATA, REDS_OK);
+        return;
+    }
+    /* Forget the bytes parsed (hiredis keeps up to 1 KiB of them), and a
+     * buffer a large reply grew. (The arena gives its chunks back itself.) */
+    conn->idle_fed = conn->fed;
+    if (sdsalloc(r->buf) > READER_KEEP) {
+        sds empty = sdsempty();
+        if (!empty) {
+            conn->broken = true;
+            return;
+        }
+        sdsfree(r->buf);
+        r->buf = empty;
+    } else {
+        sdssetlen(r->buf, 0);
+    }
+    r->pos = r->len = 0;
+}
+
+bool reds__conn_fresh(reds__conn *conn)
+{
+    char c;
+    ssize_t n;
+    do
+        n = recv(conn->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    /* Nothing to read is the only good answer: anything else is a close
+     * (0), a reset, or bytes nobody asked for. */
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return true;
+    conn->broken = true;
+    reds__conn_why(conn, n > 0 ? REDS_CLOSE_UNREAD_DATA : REDS_CLOSE_STALE, REDS_OK);
+    return false;
+}
+
 /* ---------------------------------------------------------- health checks */
 
 uint64_t reds__now_ms(void)
 {
     struct timespec ts;
-#ifdef CLOCK_MONOTONIC_COARSE
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-#else
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-#endif
+    clock_gettime(REDS__COARSE_CLOCK, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -596,6 +845,7 @@ bool reds__conn_check_health(reds__conn *conn)
     if (r &&
         conn->resolve_generation != atomic_load_explicit(&r->generation, memory_order_relaxed)) {
         conn->broken = true; /* to servers its resolver has left */
+        reds__conn_why(conn, REDS_CLOSE_MOVED, REDS_OK);
         return false;
     }
     int interval = conn->cfg->health_check_interval_ms;
@@ -606,13 +856,21 @@ bool reds__conn_check_health(reds__conn *conn)
         return true;
     static const char ping[] = "*1\r\n$4\r\nPING\r\n";
     reds_reply *reply;
-    if (reds__conn_write(conn, ping, sizeof ping - 1) || reds__conn_read(conn, &reply))
+    /* Not a byte of the command being traced. */
+    reds__trace *traced = reds__tracing;
+    reds__tracing = NULL;
+    bool ok = !reds__conn_write(conn, ping, sizeof ping - 1) && !reds__conn_read(conn, &reply);
+    reds__tracing = traced;
+    if (!ok) {
+        conn->close_reason = REDS_CLOSE_HEALTH_CHECK;
         return false;
-    bool ok =
-        reply->type == REDS_REPLY_STATUS && reply->len == 4 && memcmp(reply->str, "PONG", 4) == 0;
+    }
+    ok = reply->type == REDS_REPLY_STATUS && reply->len == 4 && memcmp(reply->str, "PONG", 4) == 0;
     reds__arena_finish(&conn->arena);
-    if (!ok)
+    if (!ok) {
         conn->broken = true;
+        reds__conn_why(conn, REDS_CLOSE_HEALTH_CHECK, REDS_OK);
+    }
     conn->last_used_ms = now;
     return ok;
 }

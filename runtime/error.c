@@ -41,6 +41,7 @@ static const struct {
     [-REDS_ERR_NOMEM] = {"OutOfMemoryError", REDS_ERR, 0},
     [-REDS_ERR_POOL_EXHAUSTED] = {"PoolExhaustedError", REDS_ERR_CONNECTION, 0},
     [-REDS_ERR_BUSY] = {"BusyError", REDS_ERR_RESPONSE, 0},
+    [-REDS_ERR_REPLY_TOO_LARGE] = {"ReplyTooLargeError", REDS_ERR_INVALID_RESPONSE, 0},
 };
 
 static bool valid(reds_err err)

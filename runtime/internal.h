@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
+#include <time.h>
+
+#include <hiredis/read.h>
 
 #include <reds/client.h>
 #include <reds/catalog.h>
@@ -80,6 +83,17 @@ static inline void *reds__arena_alloc(reds__arena *a, size_t n)
     void *p = a->cur;
     a->cur += n;
     return p;
+}
+
+/* Before a reply's first allocation, when it is known to take about `n`
+ * bytes (a bulk string's node, its bytes and an owned reds_str): they then
+ * come in one chunk of that size rather than a small one and another. */
+#define REDS__ARENA_SMALL 104 /* a reply's first chunk (arena.c) */
+void reds__arena_expect_slow(reds__arena *a, size_t n);
+static inline void reds__arena_expect(reds__arena *a, size_t n)
+{
+    if (REDS__UNLIKELY(n > REDS__ARENA_SMALL))
+        reds__arena_expect_slow(a, n);
 }
 
 /* Copy `len` bytes into the arena with a NUL after them. */
@@ -156,6 +170,13 @@ typedef struct reds__config {
     struct reds__resolver *resolver;
     /* Send READONLY when connecting (cluster replicas, read_from_replicas). */
     bool readonly;
+    int command_timeout_ms;                     /* resolved: 0 = none */
+    size_t max_reply_bytes, max_reply_elements; /* resolved */
+    /* reds_options.hooks, copied; NULL when no hook is set: all a command
+     * pays for hooks is testing this pointer (hooks.c). */
+    struct reds__hooks *hooks;
+    reds_credentials_fn credentials; /* asked at each connect; over username/password */
+    void *credentials_udata;
 } reds__config;
 
 /* ------------------------------------------------------ address resolvers */
@@ -203,6 +224,14 @@ reds_err reds__options_check(const reds_options *o);
 
 struct reds__conn;
 
+/* What the reader's callbacks need: where nodes go, and the caps. */
+typedef struct reds__parser {
+    reds__arena *arena;
+    size_t nodes;     /* nodes of the reply being read */
+    size_t max_nodes; /* max_reply_elements */
+    reds_err fault;   /* why a callback refused the reply, or REDS_OK */
+} reds__parser;
+
 /* How a connection moves bytes: plain sockets here, TLS in tls.c. */
 typedef struct reds__io {
     /* As send()/recv(): bytes moved, 0 at end of stream (recv), or -1 with
@@ -226,30 +255,57 @@ typedef struct reds__conn {
     void *tls;               /* the transport's state (tls.c), if any */
     const reds__config *cfg; /* owned by the client, outlives the conn */
     unsigned fork_generation;
-    bool broken; /* closed or desynchronised: never reuse */
-    struct redisReader *reader;
+    bool broken;                /* closed or desynchronised: never reuse */
+    struct redisReader *reader; /* holds what was received and not yet parsed */
     reds__arena arena;
-    char *rbuf;
-    size_t rcap;
-    /* Bytes received but not yet given to the reader (rbuf[roff..]): it is
-     * fed in slices, because hiredis 0.14 moves its whole buffer each time
-     * it consumes 1 KiB, which costs the square of what it holds. */
-    size_t roff, ravail;
+    reds__parser parser;
+    /* Bytes given to the reader since the connection opened, and where in
+     * that stream the reply being read began (max_reply_bytes). */
+    uint64_t fed, reply_begin;
+    uint64_t idle_fed; /* `fed` when reds__conn_idle() last trimmed the buffers */
+    /* The reader waits for a line end that has not come: parsing again
+     * before one arrives would rescan the whole line (quadratic). */
+    bool need_crlf;
+    bool last_cr;            /* the last byte fed was '\r' */
+    uint64_t deadline_ms;    /* command_timeout_ms: when the reply must be in; 0 none */
     struct reds__conn *next; /* pool free list */
     unsigned pool_epoch;     /* reds_pool_disconnect() closes older ones */
     bool unsent;             /* the last write failed before any byte left */
     uint64_t last_used_ms;   /* reds__now_ms(), kept only for health checks */
     bool resolved;           /* connected to `addr`, named by cfg->resolver */
+    /* Hooks (hooks.c): CONNECT was reported, so CLOSE will be; why it
+     * became unusable (a reds_close_reason, 0 before) and the error. */
+    bool announced;
+    uint8_t close_reason;
+    reds_err close_err;
+    const reds__io *inner_io; /* under the byte-counting io of hooked connections */
     unsigned resolve_generation;
     reds__addr addr;
 } reds__conn;
+
+/* Record why `conn` cannot be used any more (for the CLOSE hook); the
+ * first cause stays. */
+static inline void reds__conn_why(reds__conn *conn, int why, reds_err err)
+{
+    if (!conn->close_reason) {
+        conn->close_reason = (uint8_t)why;
+        conn->close_err = err;
+    }
+}
 
 /* Fork generation: bumped in every child, so that connections inherited
  * from a parent are recognised and dropped without touching the socket. */
 extern atomic_uint reds__fork_generation;
 
-/* A hiredis reader that builds reds_reply nodes in `arena`. */
-struct redisReader *reds__reader_new(reds__arena *arena);
+/* Bytes the reader had pending, summed over the parse attempts on this
+ * thread that found no complete reply: the work of waiting for one. Tests
+ * check it stays linear in what arrives (a long line once cost the
+ * square of its length). */
+extern _Thread_local uint64_t reds__reader_scanned;
+
+/* A hiredis reader that builds reds_reply nodes in `p->arena`, counting
+ * them against `p->max_nodes` (0: no cap). */
+struct redisReader *reds__reader_new(reds__parser *p);
 
 reds_err reds__conn_open(const reds__config *cfg, reds__conn **out);
 void reds__conn_close(reds__conn *conn);
@@ -268,6 +324,11 @@ reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **
 /* "host:port", "[v6]:port" or "unix:path", for messages. */
 void reds__conn_describe(const reds__config *cfg, char *buf, size_t size);
 
+#ifdef CLOCK_MONOTONIC_COARSE
+#define REDS__COARSE_CLOCK CLOCK_MONOTONIC_COARSE /* a tick, ~4 ms; no system call */
+#else
+#define REDS__COARSE_CLOCK CLOCK_MONOTONIC
+#endif
 /* A coarse monotonic clock in ms (no system call: vDSO). */
 uint64_t reds__now_ms(void);
 /* Sleep `us` microseconds, resuming after signals. */
@@ -293,6 +354,34 @@ static inline bool reds__conn_healthy(reds__conn *conn)
 {
     return REDS__LIKELY(!conn->cfg->health_check_interval_ms && !conn->cfg->resolver) ||
            reds__conn_check_health(conn);
+}
+
+/* A connection going back to its pool or handle after a command: closed
+ * (marked broken) when bytes beyond the replies read have come, which
+ * would answer the next command; otherwise the buffers a large reply
+ * grew are given back, so that an idle connection holds ~2 KiB. */
+void reds__conn_idle_slow(reds__conn *conn);
+/* What an idle connection keeps of its reader's buffer (what it holds of
+ * parsed replies, and its size). Its arena keeps one small chunk between
+ * replies (arena.c). */
+#define REDS__READER_KEEP 1024
+static inline void reds__conn_idle(reds__conn *conn)
+{
+    const struct redisReader *r = conn->reader;
+    if (REDS__UNLIKELY(r->pos != r->len || conn->fed - conn->idle_fed > REDS__READER_KEEP / 2 ||
+                       conn->need_crlf) ||
+        conn->tls)
+        reds__conn_idle_slow(conn);
+}
+/* Before an idle connection is lent again: false (and marked broken) when
+ * the server has closed it meanwhile (a restart, its idle timeout, CLIENT
+ * KILL) or sent something unasked, which would answer the next command.
+ * One non-blocking recv(MSG_PEEK) per borrow: no clock, no poll(). */
+bool reds__conn_fresh(reds__conn *conn);
+/* Fresh, and past its health check: what every borrower asks. */
+static inline bool reds__conn_usable(reds__conn *conn)
+{
+    return reds__conn_fresh(conn) && reds__conn_healthy(conn);
 }
 
 /* TLS (tls.c): a context for cfg's TLS options, shared by its
@@ -536,5 +625,61 @@ static inline reds_str reds__key(const reds__keys *k, long i)
 {
     return k->argv[k->pos[i]];
 }
+
+/* ------------------------------------------------------------------ hooks */
+
+/* A config's copy of reds_options.hooks (hooks.c). */
+typedef struct reds__hooks {
+    reds_hooks user;
+    atomic_uint lost; /* connections lost and not yet replaced (CONNECT's reconnect) */
+} reds__hooks;
+
+/* What a command being traced met, on its thread: reds_ext_run() (and a
+ * pipeline's execution) start one when the client has hooks; the byte
+ * counting io of hooked connections, error replies, retries and
+ * redirections add to the innermost. */
+typedef struct reds__trace {
+    struct reds__trace *outer;
+    const reds__config *cfg;
+    const char *name;
+    int64_t start_unix_ns;
+    uint64_t start_ns;
+    uint64_t bytes_out, bytes_in;
+    unsigned attempts;
+    int port;
+    char host[256];
+    char status[32]; /* the prefix of the last error reply, or "" */
+    char label[REDS__LABEL_MAX];
+} reds__trace;
+extern _Thread_local reds__trace *reds__tracing;
+
+/* CLOCK_MONOTONIC in ns (hooked paths only: the hot path reads no clock). */
+uint64_t reds__mono_ns(void);
+/* reds_ext_run() of a client with hooks. */
+reds_err reds__run_traced(reds_client *c, reds__cmd *cmd);
+/* Start a trace of `name` (copied when not static: `copy`) on `cfg`, and
+ * end it: on_command with `batch` commands and outcome `err`. */
+void reds__trace_begin(reds__trace *t, const reds__config *cfg, const char *name, bool copy);
+void reds__trace_end(reds__trace *t, size_t batch, reds_err err);
+/* The server the current trace (if any) is going to. */
+void reds__trace_addr(const char *host, int port);
+/* An error reply met by the current trace (if any): its prefix. */
+void reds__trace_status(const char *msg, size_t len);
+/* Connection events; cold paths, called only when cfg->hooks is set. */
+void reds__hook_connect(reds__conn *conn, uint64_t start_ns);
+void reds__hook_connect_failed(const reds__config *cfg, const reds__addr *addr, uint64_t start_ns,
+                               reds_err err);
+void reds__hook_close(reds__conn *conn);
+void reds__hook_pool_wait(const reds__config *cfg, uint64_t start_ns, reds_err err);
+/* Retry number `attempt` (2 for the first) of `cmd`, after `err`. */
+void reds__hook_retry(const reds__config *cfg, const reds__cmd *cmd, unsigned attempt,
+                      reds_err err);
+/* A MOVED or ASK (`kind`) for `slot` that `cmd` follows to host:port. */
+void reds__hook_redirect(const reds__config *cfg, const reds__cmd *cmd, reds_err kind, int slot,
+                         const char *host, int port);
+/* Ask cfg->credentials for a connection's username and password: both
+ * malloc'd (*user may be NULL, *password NULL for no AUTH), for the
+ * caller to wipe and free; REDS_ERR_AUTH when the callback failed. */
+reds_err reds__credentials_get(const reds__config *cfg, char **user, char **password);
 
 #endif

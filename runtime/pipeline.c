@@ -171,6 +171,7 @@ size_t reds__queued_deliver(reds__queued *q, reds_client *c, reds__arena *a,
                             const reds_reply *reply)
 {
     if (reply->type == REDS_REPLY_ERROR) {
+        reds__trace_status(reply->str, reply->len);
         size_t first = q->err ? 0
                               : reds__queued_fail(q, reds__error_from_reply(reply->str, reply->len),
                                                   reply->str);
@@ -543,6 +544,8 @@ static reds_err report(pipeline *p, const outcome *o)
                        p->transaction || p->multi ? "transaction" : "pipeline", p->n, o->msg);
 }
 
+static reds_err execute(pipeline *p);
+
 reds_err reds_pipeline_execute(reds_client *c)
 {
     const reds__pipeline_ops *ops = reds__cluster_pipeline_ops(c);
@@ -551,6 +554,23 @@ reds_err reds_pipeline_execute(reds_client *c)
     pipeline *p = as_pipeline(c, "reds_pipeline_execute");
     if (!p)
         return REDS_ERR_DATA;
+    if (REDS__LIKELY(!p->base.cfg->hooks))
+        return execute(p);
+    /* One command event for the batch (reds/hooks.h says why), when
+     * anything was sent or failed. */
+    size_t n = p->executed ? 0 : p->n;
+    reds__trace t;
+    reds__trace_begin(&t, p->base.cfg, p->transaction || p->multi ? "MULTI" : "PIPELINE", false);
+    reds_err err = execute(p);
+    if (err || t.bytes_out)
+        reds__trace_end(&t, n, err);
+    else
+        reds__tracing = t.outer;
+    return err;
+}
+
+static reds_err execute(pipeline *p)
+{
     if (p->executed)
         forget_results(p);
     outcome o = {REDS_OK, 0, false, ""};

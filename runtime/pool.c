@@ -37,10 +37,12 @@ typedef struct pool_client {
     reds__fork_hook fork;
 } pool_client;
 
-static void close_list(reds__conn *conn)
+/* `why`: the reds_close_reason the CLOSE hook reports. */
+static void close_list(reds__conn *conn, int why)
 {
     while (conn) {
         reds__conn *next = conn->next;
+        reds__conn_why(conn, why, REDS_OK);
         reds__conn_close(conn);
         conn = next;
     }
@@ -50,7 +52,7 @@ static void close_list(reds__conn *conn)
  * (closing our copy of the descriptor only). Called with the lock held. */
 static void pool_after_fork(pool_client *p, unsigned gen)
 {
-    close_list(p->idle);
+    close_list(p->idle, REDS_CLOSE_FORK);
     p->idle = NULL;
     p->nidle = p->in_use = p->waiting = 0;
     p->created = 0;
@@ -76,6 +78,15 @@ static void deadline_after(struct timespec *ts, int ms)
     }
 }
 
+/* The POOL_WAIT hook, once the wait that began at `*since` is over. */
+static void waited(const reds__config *cfg, uint64_t *since, reds_err err)
+{
+    if (*since) {
+        reds__hook_pool_wait(cfg, *since, err);
+        *since = 0;
+    }
+}
+
 /* Everything but the common case, entered with the lock held: health
  * checks, new connections, the cap, waiting. */
 COLD reds_err pool_get_slow(pool_client *p, reds__conn **out)
@@ -84,6 +95,7 @@ COLD reds_err pool_get_slow(pool_client *p, reds__conn **out)
     size_t max = (size_t)cfg->max_connections;
     struct timespec deadline;
     bool timed = false;
+    uint64_t wait_start = 0; /* hooks only */
     for (;;) {
         reds__conn *conn = p->idle;
         if (conn) {
@@ -91,12 +103,13 @@ COLD reds_err pool_get_slow(pool_client *p, reds__conn **out)
             p->nidle--;
             p->in_use++;
             pthread_mutex_unlock(&p->lock);
-            if (REDS__LIKELY(reds__conn_healthy(conn))) {
+            waited(cfg, &wait_start, REDS_OK);
+            if (REDS__LIKELY(reds__conn_usable(conn))) {
                 *out = conn;
                 return REDS_OK;
             }
-            /* It failed its health check: nothing of the command was sent,
-             * so take another one. */
+            /* Closed by the server while idle, or failed its health check:
+             * nothing of the command was sent, so take another one. */
             reds__conn_close(conn);
             pthread_mutex_lock(&p->lock);
             p->in_use--;
@@ -106,6 +119,7 @@ COLD reds_err pool_get_slow(pool_client *p, reds__conn **out)
             p->in_use++;
             unsigned epoch = p->epoch;
             pthread_mutex_unlock(&p->lock);
+            waited(cfg, &wait_start, REDS_OK);
             reds_err err = reds__conn_open(cfg, &conn);
             pthread_mutex_lock(&p->lock);
             if (err) {
@@ -129,6 +143,8 @@ COLD reds_err pool_get_slow(pool_client *p, reds__conn **out)
                                max);
         }
         int rc;
+        if (REDS__UNLIKELY(cfg->hooks) && !wait_start)
+            wait_start = reds__mono_ns();
         p->waiting++;
         if (cfg->pool_timeout_ms) {
             if (!timed) {
@@ -142,6 +158,7 @@ COLD reds_err pool_get_slow(pool_client *p, reds__conn **out)
         p->waiting--;
         if (rc == ETIMEDOUT && !p->idle && p->in_use >= max) {
             pthread_mutex_unlock(&p->lock);
+            waited(cfg, &wait_start, REDS_ERR_POOL_EXHAUSTED);
             return reds__error(REDS_ERR_POOL_EXHAUSTED,
                                "No connection available: all %zu are "
                                "in use, waited %d ms",
@@ -159,14 +176,21 @@ HOT reds_err pool_get(pool_client *p, reds__conn **out)
         p->nidle--;
         p->in_use++;
         pthread_mutex_unlock(&p->lock);
-        *out = conn;
-        return REDS_OK;
+        if (REDS__LIKELY(reds__conn_fresh(conn))) {
+            *out = conn;
+            return REDS_OK;
+        }
+        reds__conn_close(conn); /* as in pool_get_slow() */
+        pthread_mutex_lock(&p->lock);
+        p->in_use--;
     }
     return pool_get_slow(p, out);
 }
 
 HOT void pool_put(pool_client *p, reds__conn *conn)
 {
+    if (REDS__LIKELY(!conn->broken))
+        reds__conn_idle(conn);
     if (REDS__UNLIKELY(p->base.cfg->health_check_interval_ms) && !conn->broken)
         reds__conn_touch_slow(conn);
     pthread_mutex_lock(&p->lock);
@@ -178,6 +202,8 @@ HOT void pool_put(pool_client *p, reds__conn *conn)
             p->idle = conn;
             p->nidle++;
             conn = NULL;
+        } else if (!conn->broken) {
+            reds__conn_why(conn, REDS_CLOSE_POOL_DISCONNECT, REDS_OK);
         }
         if (p->waiting)
             pthread_cond_signal(&p->returned);
@@ -252,6 +278,8 @@ static reds_err pool_run(reds_client *c, reds__cmd *cmd)
         }
         if (REDS__LIKELY(!err) || attempt >= c->cfg->retries || !may_retry(c->cfg, cmd, err, sent))
             return err;
+        if (REDS__UNLIKELY(c->cfg->hooks))
+            reds__hook_retry(c->cfg, cmd, (unsigned)attempt + 2, err);
         reds__backoff(c->cfg, attempt);
     }
 }
@@ -292,7 +320,7 @@ static void pool_destroy(reds_client *c)
 {
     pool_client *p = (pool_client *)c;
     reds__fork_unregister(&p->fork);
-    close_list(p->idle);
+    close_list(p->idle, REDS_CLOSE_CLIENT_FREED);
     pthread_cond_destroy(&p->returned);
     pthread_mutex_destroy(&p->lock);
 }
@@ -368,6 +396,6 @@ reds_err reds_pool_disconnect(reds_client *client)
     p->idle = NULL;
     p->nidle = 0;
     pthread_mutex_unlock(&p->lock);
-    close_list(idle);
+    close_list(idle, REDS_CLOSE_POOL_DISCONNECT);
     return REDS_OK;
 }

@@ -447,6 +447,7 @@ reds_err reds__resolver_readonly(reds__conn *conn, reds_err err)
     /* READONLY means it did not run: safe to retry (pool retries). */
     conn->broken = true;
     conn->unsent = true;
+    reds__conn_why(conn, REDS_CLOSE_MOVED, REDS_ERR_READONLY);
     char msg[256];
     snprintf(msg, sizeof msg, "%s", reds_errmsg());
     return reds__error(REDS_ERR_CONNECTION,

@@ -299,7 +299,8 @@ static reds_err parse_hostport(bump *b, const char *s, size_t n, const char **ho
         size_t addr = strspn(s + 1, "0123456789abcdefABCDEF:.");
         if (addr > hn)
             addr = hn;
-        if (!hn || !memchr(s + 1, ':', addr) || (addr < hn && s[1 + addr] != '%'))
+        if (!hn || !memchr(s + 1, ':', addr) ||
+            (addr < hn && (hn - addr < 3 || memcmp(s + 1 + addr, "%25", 3) != 0)))
             return URL_ERROR("the bracketed host is not an IPv6 address");
         if (!(*host = decode(b, s + 1, hn, false)))
             return URL_ERROR("bad percent-encoding in the host");
@@ -632,7 +633,11 @@ reds_err reds_url_format(const reds_options *opts, reds_str **out)
         }
     } else {
         const char *host = opts->host ? opts->host : "127.0.0.1";
-        if (strchr(host, ':')) {
+        /* Brackets for what reds_url_parse() reads back from them, an
+         * IPv6 address (hex digits, ':' and '.', then any %zone); any
+         * other ':' (a host given as "a%3Ab") is percent-encoded. */
+        size_t addr = strspn(host, "0123456789abcdefABCDEF:.");
+        if (memchr(host, ':', addr) && (host[addr] == '\0' || host[addr] == '%')) {
             fputc('[', f);
             put_encoded(f, host, ":");
             fputc(']', f);

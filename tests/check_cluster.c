@@ -98,19 +98,7 @@ static int64_t countkeysinslot(int node, int slot)
 
 static void setslot(int node, int slot, const char *how, int other)
 {
-    reds_cluster_setslot_subcommand sc = {0};
-    reds_str id = other >= 0 ? reds_cstr(FC.id[other]) : reds_strn(NULL, 0);
-    if (!strcmp(how, "importing"))
-        sc.importing = id;
-    else if (!strcmp(how, "migrating"))
-        sc.migrating = id;
-    else if (!strcmp(how, "node"))
-        sc.node = id;
-    else
-        sc.stable = true;
-    reds_client *d = direct(FC.node[node].port);
-    ASSERT_OK(reds_cluster_setslot(d, slot, sc));
-    reds_client_free(d);
+    ck_assert_int_eq(fixture_cluster_setslot(&FC, node, slot, how, other), 0);
 }
 
 /* MIGRATE every key of `slot` from node `from` to node `to`. */
@@ -148,11 +136,7 @@ static void migrate_keys(int from, int to, int slot)
 /* The last step of a slot move: the new owner, the old, every primary. */
 static void assign_slot(int slot, int from, int to)
 {
-    setslot(to, slot, "node", to);
-    setslot(from, slot, "node", to);
-    for (int i = 0; i < FIXTURE_CLUSTER_NODES; i++)
-        if (i != from && i != to && fixture_cluster_role(&FC, i) == 'm')
-            setslot(i, slot, "node", to);
+    ck_assert_int_eq(fixture_cluster_assign_slot(&FC, slot, from, to), 0);
 }
 
 /* Wait until the replicas hold `n` keys in all. */

@@ -280,7 +280,8 @@ END_TEST
 START_TEST(protocol_errors_from_the_reader)
 {
     /* Bytes that are not RESP, and nesting beyond hiredis 0.14's limit. */
-    struct redisReader *r = reds__reader_new(&test_arena);
+    reds__parser parser = {.arena = &test_arena};
+    struct redisReader *r = reds__reader_new(&parser);
     void *reply = NULL;
     redisReaderFeed(r, "?oops\r\n", 7);
     ck_assert_int_eq(redisReaderGetReply(r, &reply), REDIS_ERR);

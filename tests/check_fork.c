@@ -39,13 +39,6 @@ static const char *echo_rounds(reds_client *c, const char *who)
     return NULL;
 }
 
-static int64_t client_id(reds_client *c)
-{
-    int64_t id = 0;
-    ASSERT_OK(reds_client_id(c, &id));
-    return id;
-}
-
 /* Wait for `pid`; its exit status, or 100 + signal. */
 static int reap(pid_t pid)
 {
@@ -60,7 +53,7 @@ START_TEST(child_and_parent_work_side_by_side)
      * by the child would show up as a foreign reply on one side. */
     reds_options o = {.max_connections = 1, .socket_timeout_ms = 5000};
     reds_client *c = test_client(&o);
-    int64_t parent_id = client_id(c);
+    int64_t parent_id = test_client_id(c);
     int pipefd[2];
     ck_assert_int_eq(pipe(pipefd), 0);
     pid_t pid = fork();
@@ -99,7 +92,7 @@ START_TEST(child_and_parent_work_side_by_side)
     /* The parent's connection survived the child and its exit. */
     problem = echo_rounds(c, "parent-after");
     ck_assert_msg(problem == NULL, "%s", problem);
-    ck_assert(client_id(c) == parent_id);
+    ck_assert(test_client_id(c) == parent_id);
     reds_pool_stats s;
     ASSERT_OK(reds_pool_get_stats(c, &s));
     ck_assert_uint_eq(s.created, 1);
@@ -192,7 +185,7 @@ START_TEST(fork_while_a_dedicated_connection_is_busy)
 {
     reds_client *c = test_client(NULL), *d;
     ASSERT_OK(reds_client_dedicated(c, &d));
-    int64_t parent_id = client_id(d);
+    int64_t parent_id = test_client_id(d);
     pthread_t t;
     pthread_create(&t, NULL, blpop_on, d); /* holds d's lock for up to 10 s */
     for (int i = 0; i < 500; i++) {
@@ -223,7 +216,7 @@ START_TEST(fork_while_a_dedicated_connection_is_busy)
     void *err;
     pthread_join(t, &err);
     ck_assert_int_eq((int)(intptr_t)err, REDS_OK);
-    ck_assert(client_id(d) == parent_id); /* the parent's is intact */
+    ck_assert(test_client_id(d) == parent_id); /* the parent's is intact */
     reds_client_free(d);
     reds_client_free(c);
 }

@@ -17,21 +17,6 @@
 #include "internal.h"
 #include "testutil.h"
 
-static reds_pool_stats stats_of(reds_client *c)
-{
-    reds_pool_stats s;
-    ASSERT_OK(reds_pool_get_stats(c, &s));
-    return s;
-}
-
-#define ASSERT_STATS(c, created_, in_use_, idle_)                                                  \
-    do {                                                                                           \
-        reds_pool_stats s_ = stats_of(c);                                                          \
-        ck_assert_msg(s_.created == (created_) && s_.in_use == (in_use_) && s_.idle == (idle_),    \
-                      "created %zu in use %zu idle %zu, expected %d %d %d", s_.created, s_.in_use, \
-                      s_.idle, (int)(created_), (int)(in_use_), (int)(idle_));                     \
-    } while (0)
-
 /* `calls` of a command in INFO commandstats (0 when absent). */
 static long calls_of(const char *command)
 {
@@ -78,21 +63,6 @@ static int server_connections(const char *name, int expect)
     return n;
 }
 
-static int64_t client_id(reds_client *c)
-{
-    int64_t id = 0;
-    ASSERT_OK(reds_client_id(c, &id));
-    return id;
-}
-
-static void kill_client(int64_t id)
-{
-    char cmd[64], reply[64];
-    snprintf(cmd, sizeof cmd, "CLIENT KILL ID %lld", (long long)id);
-    test_raw(cmd, reply, sizeof reply);
-    ck_assert_str_eq(reply, ":1");
-}
-
 /* ------------------------------------------------------------ the pool */
 
 START_TEST(on_demand_and_lifo)
@@ -103,7 +73,7 @@ START_TEST(on_demand_and_lifo)
     for (int i = 0; i < 20; i++)
         ASSERT_OK(reds_ping(c, NULL, NULL));
     ASSERT_STATS(c, 1, 0, 1); /* one at a time needs one connection */
-    ck_assert_uint_eq(stats_of(c).max_connections, 5);
+    ck_assert_uint_eq(test_pool_stats(c).max_connections, 5);
 
     reds__conn *a, *b, *again;
     ASSERT_OK(reds__client_acquire(c, &a));
@@ -122,10 +92,10 @@ START_TEST(on_demand_and_lifo)
     /* A blocking pool left at max_connections 0 has redis-py's 50. */
     reds_options d = {.pool_blocking = true};
     c = test_client(&d);
-    ck_assert_uint_eq(stats_of(c).max_connections, 50);
+    ck_assert_uint_eq(test_pool_stats(c).max_connections, 50);
     reds_client_free(c);
     c = test_client(NULL);
-    ck_assert_uint_eq(stats_of(c).max_connections, 0);
+    ck_assert_uint_eq(test_pool_stats(c).max_connections, 0);
     reds_client_free(c);
 }
 END_TEST
@@ -155,7 +125,7 @@ START_TEST(blocking_pool_times_out)
     ck_assert(reds_err_is(REDS_ERR_POOL_EXHAUSTED, REDS_ERR_CONNECTION));
     ck_assert_str_eq(reds_errmsg(), "No connection available: all 1 are in use, waited 200 ms");
     ASSERT_STATS(c, 1, 1, 0);
-    ck_assert_uint_eq(stats_of(c).waiting, 0);
+    ck_assert_uint_eq(test_pool_stats(c).waiting, 0);
     reds__client_release(c, held);
     ASSERT_OK(reds_ping(c, NULL, NULL));
     reds_client_free(c);
@@ -170,9 +140,9 @@ static void *ping_worker(void *arg)
 /* Wait (bounded) until `n` threads wait for a connection of `c`. */
 static void await_waiters(reds_client *c, size_t n)
 {
-    for (int i = 0; i < 1000 && stats_of(c).waiting != n; i++)
+    for (int i = 0; i < 1000 && test_pool_stats(c).waiting != n; i++)
         sleep_ms(5);
-    ck_assert_uint_eq(stats_of(c).waiting, n);
+    ck_assert_uint_eq(test_pool_stats(c).waiting, n);
 }
 
 START_TEST(blocking_pool_waits_for_a_connection)
@@ -307,25 +277,27 @@ START_TEST(health_check_replaces_a_dead_connection)
 {
     reds_options o = {.health_check_interval_ms = 50, .max_connections = 1};
     reds_client *c = test_client(&o);
-    int64_t id = client_id(c);
-    kill_client(id);
+    int64_t id = test_client_id(c);
+    test_kill_client(id);
     sleep_ms(120); /* idle longer than the interval */
     reset_stats();
     int64_t n = 0;
     ASSERT_OK(reds_incr(c, REDS_STR("counter"), &n));
     ck_assert(n == 1);
-    ck_assert(client_id(c) != id);
+    ck_assert(test_client_id(c) != id);
     ck_assert_int_eq(calls_of("incr"), 1);
     ASSERT_STATS(c, 2, 0, 1);
     reds_client_free(c);
 
-    /* Without health checks (and retries) the dead connection fails. */
+    /* Without health checks too: the server's close of an idle
+     * connection is seen before anything is sent on it. */
     reds_options off = {.max_connections = 1};
     c = test_client(&off);
-    kill_client(client_id(c));
-    ASSERT_ERR(reds_incr(c, REDS_STR("counter"), &n), REDS_ERR_CONNECTION);
+    test_kill_client(test_client_id(c));
     ASSERT_OK(reds_incr(c, REDS_STR("counter"), &n));
     ck_assert(n == 2);
+    ck_assert_int_eq(calls_of("incr"), 2);
+    ASSERT_STATS(c, 2, 0, 1);
     reds_client_free(c);
 }
 END_TEST
@@ -349,11 +321,11 @@ START_TEST(health_check_only_when_idle)
     reds_client *base = test_client(&o), *d;
     ASSERT_OK(reds_client_dedicated(base, &d));
     ASSERT_OK(reds_select(d, 2));
-    int64_t id = client_id(d);
-    kill_client(id);
+    int64_t id = test_client_id(d);
+    test_kill_client(id);
     sleep_ms(200);
     ASSERT_OK(reds_ping(d, NULL, NULL)); /* reconnected after the failed check */
-    ck_assert(client_id(d) != id);
+    ck_assert(test_client_id(d) != id);
     reds_client_free(d);
     reds_client_free(base);
 }
@@ -429,31 +401,37 @@ START_TEST(read_only_commands_retry_on_a_new_connection)
 {
     reds_options o = {.retries = 2, .max_connections = 1, .retry_backoff_base_ms = 1};
     reds_client *c = test_client(&o);
-    ASSERT_OK(reds_set(c, REDS_STR("k"), REDS_STR("v"), NULL, NULL));
-    int64_t id = client_id(c);
-    kill_client(id);
-    reds_str *v = NULL;
-    ASSERT_OK(reds_get(c, REDS_STR("k"), &v)); /* GET is read-only: retried */
-    ASSERT_STR(v, "v");
-    reds_free(v);
-    ck_assert(client_id(c) != id);
-
-    /* INCR was sent before the failure showed: it may have run, so it is
-     * not repeated (here the server closed first: it did not). */
-    kill_client(client_id(c));
+    int64_t id = test_client_id(c);
+    /* XREAD is read-only: killed while it blocks, it runs again on a new
+     * connection (and times out there: nothing new comes). */
+    test_killer k;
+    test_kill_later(&k, id, 100);
+    reds_xread_stream_list *r = NULL;
+    reds_str key = REDS_STR("s"), last = REDS_STR("$");
     reset_stats();
-    int64_t n = 0;
-    ASSERT_ERR(reds_incr(c, REDS_STR("x"), &n), REDS_ERR_CONNECTION);
-    ck_assert_int_eq(calls_of("incr"), 0);
-    ASSERT_OK(reds_incr(c, REDS_STR("x"), &n));
-    ck_assert(n == 1);
+    ASSERT_OK(reds_xread(c, &key, 1, &last, 1, &(reds_xread_opts){.block = REDS_I64(300)}, &r));
+    test_killed(&k);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(calls_of("xread"), 2);
+    ck_assert(test_client_id(c) != id);
+
+    /* BLPOP was sent before the failure showed: it may have run, so it is
+     * not repeated. */
+    test_kill_later(&k, test_client_id(c), 100);
+    reset_stats();
+    reds_keyed_element *e = NULL;
+    ASSERT_ERR(reds_blpop(c, &key, 1, 1.0, &e), REDS_ERR_CONNECTION);
+    test_killed(&k);
+    ck_assert_int_eq(calls_of("blpop"), 1);
     reds_client_free(c);
 
     /* Retries are off by default. */
     reds_options none = {.max_connections = 1};
     c = test_client(&none);
-    kill_client(client_id(c));
-    ASSERT_ERR(reds_get(c, REDS_STR("k"), &v), REDS_ERR_CONNECTION);
+    test_kill_later(&k, test_client_id(c), 100);
+    ASSERT_ERR(reds_xread(c, &key, 1, &last, 1, &(reds_xread_opts){.block = REDS_I64(1000)}, &r),
+               REDS_ERR_CONNECTION);
+    test_killed(&k);
     reds_client_free(c);
 }
 END_TEST

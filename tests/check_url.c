@@ -24,10 +24,11 @@ static void describe(const reds_options *o, char *buf, size_t size)
     if (o->field)                                                                                  \
         fprintf(f, " " #field "=%d", (int)o->field);
     STR(host)
-    INT(port) STR(unix_path) STR(username) STR(password) INT(db) STR(client_name)
-        INT(connect_timeout_ms) INT(socket_timeout_ms) INT(keepalive_s) INT(max_connections)
-            INT(tls) INT(tls_verify) STR(tls_ca_file) STR(tls_ca_dir) STR(tls_cert_file)
-                STR(tls_key_file) STR(tls_server_name) INT(pool_blocking) INT(pool_timeout_ms)
+    INT(port)
+    STR(unix_path) STR(username) STR(password) INT(db) STR(client_name) INT(connect_timeout_ms)
+        INT(socket_timeout_ms) INT(keepalive_s) INT(max_connections) INT(tls) INT(tls_verify)
+            STR(tls_ca_file) STR(tls_ca_dir) STR(tls_cert_file) STR(tls_key_file)
+                STR(tls_server_name) INT(pool_blocking) INT(pool_timeout_ms)
                     INT(health_check_interval_ms) INT(retries) INT(retry_backoff_base_ms)
                         INT(retry_backoff_cap_ms) INT(retry_writes)
 #undef STR
@@ -54,6 +55,9 @@ static const struct {
     {"redis://[2001:db8::7]:7001/4", " host=2001:db8::7 port=7001 db=4"},
     {"redis://[fe80::1%25eth0]:7000/1", " host=fe80::1%eth0 port=7000 db=1"},
     {"redis://[::ffff:127.0.0.1]", " host=::ffff:127.0.0.1"},
+    /* as redis-py: an encoded ':' in a host name is taken (and formatted
+     * back encoded, not as an IPv6 address) */
+    {"redis://h%3Ax", " host=h:x"},
     /* user information, percent-encoded */
     {"redis://:p%40ss%3Aw0rd@host", " host=host password=p@ss:w0rd"},
     {"redis://user:p%40ss@host:1/0", " host=host port=1 username=user password=p@ss"},
@@ -153,6 +157,7 @@ static const struct {
     {"redis://[127.0.0.1]", "not an IPv6 address"},
     {"redis://[]", "not an IPv6 address"},
     {"redis://[::1]x", "unexpected characters after the IPv6 address"},
+    {"redis://[::%231]", "not an IPv6 address"}, /* a zone starts with %25 */
     {"redis://[::1]:x", "the port is not a number"},
     {"redis://h%2Fx", "the host has characters a host name cannot have"},
     {"redis://h%40x", "the host has characters"},
@@ -384,6 +389,14 @@ START_TEST(format_masks_the_password)
         .unix_path = "/run/re dis.sock", .db = 3, .username = "u", .password = "hunter2"};
     ASSERT_OK(reds_url_format(&unix_o, &s));
     ASSERT_STR(s, "unix://u:***@/run/re%20dis.sock?db=3");
+    reds_free(s);
+    /* Brackets only around an IPv6 address: the URL parses back. */
+    reds_options colon = {.host = "h:x"};
+    ASSERT_OK(reds_url_format(&colon, &s));
+    ASSERT_STR(s, "redis://h%3Ax:6379");
+    ASSERT_OK(reds_url_parse(s->ptr, NULL, &back));
+    ck_assert_str_eq(back->host, "h:x");
+    reds_free(back);
     reds_free(s);
     reds_options plain = {0};
     ASSERT_OK(reds_url_format(&plain, &s));

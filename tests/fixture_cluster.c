@@ -300,3 +300,35 @@ fail:
     fixture_cluster_stop(fc);
     return -1;
 }
+
+int fixture_cluster_setslot(const fixture_cluster *fc, int i, int slot, const char *how, int other)
+{
+    reds_cluster_setslot_subcommand sc = {0};
+    reds_str id = other >= 0 ? reds_cstr(fc->id[other]) : reds_strn(NULL, 0);
+    if (!strcmp(how, "importing"))
+        sc.importing = id;
+    else if (!strcmp(how, "migrating"))
+        sc.migrating = id;
+    else if (!strcmp(how, "node"))
+        sc.node = id;
+    else
+        sc.stable = true;
+    reds_client *c = client_on(fc->node[i].port);
+    reds_err err = c ? reds_cluster_setslot(c, slot, sc) : REDS_ERR;
+    if (err)
+        fprintf(stderr, "fixture: CLUSTER SETSLOT %d %s on node %d: %s\n", slot, how, i,
+                reds_errmsg());
+    reds_client_free(c);
+    return err ? -1 : 0;
+}
+
+int fixture_cluster_assign_slot(const fixture_cluster *fc, int slot, int from, int to)
+{
+    int rc = fixture_cluster_setslot(fc, to, slot, "node", to);
+    if (!rc)
+        rc = fixture_cluster_setslot(fc, from, slot, "node", to);
+    for (int i = 0; i < FIXTURE_CLUSTER_NODES && !rc; i++)
+        if (i != from && i != to && fixture_cluster_role(fc, i) == 'm')
+            rc = fixture_cluster_setslot(fc, i, slot, "node", to);
+    return rc;
+}

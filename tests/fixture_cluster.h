@@ -54,4 +54,13 @@ int fixture_cluster_cli(const fixture_cluster *fc, const char *const *args);
  * does not answer. */
 char fixture_cluster_role(const fixture_cluster *fc, int i);
 
+/* CLUSTER SETSLOT `slot` on node `i`: `how` is "importing", "migrating" or
+ * "node" (with node `other`'s id), or "stable". Returns 0, or -1 with a
+ * message on stderr. */
+int fixture_cluster_setslot(const fixture_cluster *fc, int i, int slot, const char *how, int other);
+
+/* The last step of moving `slot` from `from` to `to`: the new owner, the
+ * old one and every other primary are told it is `to`'s. Returns 0 or -1. */
+int fixture_cluster_assign_slot(const fixture_cluster *fc, int slot, int from, int to);
+
 #endif

@@ -25,7 +25,9 @@ static void capture_destroy(reds_client *c)
 
 static const reds__router capture_router = {"capture", capture_run,     NULL,
                                             NULL,      capture_destroy, NULL};
-static struct reds_client capture = {&capture_router, NULL, NULL, NULL};
+/* Every client has a config (reds_ext_run() reads its hooks there). */
+static reds__config capture_cfg;
+static struct reds_client capture = {&capture_router, &capture_cfg, NULL, NULL};
 reds_client *const test_cap = &capture;
 
 void test_cap_reset(void)

@@ -135,7 +135,9 @@ reds__arena test_arena;
 
 const reds_reply *test_parse(const char *resp, size_t len)
 {
-    struct redisReader *r = reds__reader_new(&test_arena);
+    static reds__parser parser;
+    parser = (reds__parser){.arena = &test_arena};
+    struct redisReader *r = reds__reader_new(&parser);
     void *reply = NULL;
     ck_assert_int_eq(redisReaderFeed(r, resp, len), REDIS_OK);
     ck_assert_int_eq(redisReaderGetReply(r, &reply), REDIS_OK);
@@ -243,4 +245,59 @@ void test_edit_file(const char *path, const char *from, const char *to)
     fputs(to, f);
     fputs(at + strlen(from), f);
     fclose(f);
+}
+
+int64_t test_client_id(reds_client *c)
+{
+    int64_t id = 0;
+    ASSERT_OK(reds_client_id(c, &id));
+    return id;
+}
+
+void test_kill_client(int64_t id)
+{
+    char cmd[64], reply[64];
+    snprintf(cmd, sizeof cmd, "CLIENT KILL ID %lld", (long long)id);
+    test_raw(cmd, reply, sizeof reply);
+    ck_assert_str_eq(reply, ":1");
+}
+
+static void *kill_loop(void *arg)
+{
+    test_killer *k = arg;
+    char cmd[64];
+    sleep_ms(k->ms);
+    snprintf(cmd, sizeof cmd, "CLIENT KILL ID %lld", (long long)k->id);
+    test_raw(cmd, k->reply, sizeof k->reply);
+    return NULL;
+}
+
+void test_kill_later(test_killer *k, int64_t id, int ms)
+{
+    k->id = id;
+    k->ms = ms;
+    k->reply[0] = '\0';
+    ck_assert_int_eq(pthread_create(&k->thread, NULL, kill_loop, k), 0);
+}
+
+void test_killed(test_killer *k)
+{
+    pthread_join(k->thread, NULL);
+    ck_assert_str_eq(k->reply, ":1");
+}
+
+reds_pool_stats test_pool_stats(reds_client *c)
+{
+    reds_pool_stats s;
+    ASSERT_OK(reds_pool_get_stats(c, &s));
+    return s;
+}
+
+void test_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
 }

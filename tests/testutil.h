@@ -7,6 +7,7 @@
 #define REDS_ALLOW_DEPRECATED 1
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +56,36 @@ reds_client *test_client_unix(const reds_options *opts);
 
 /* Run an inline command on the test server outside reds (set-up only). */
 void test_raw(const char *inline_cmd, char *reply, size_t size);
+/* The counters of `c`'s pool (reds_pool_get_stats()), and a check of
+ * three of them. */
+reds_pool_stats test_pool_stats(reds_client *c);
+#define ASSERT_STATS_ARE(s, created_, in_use_, idle_)                                              \
+    do {                                                                                           \
+        reds_pool_stats s_ = (s);                                                                  \
+        ck_assert_msg(s_.created == (size_t)(created_) && s_.in_use == (size_t)(in_use_) &&        \
+                          s_.idle == (size_t)(idle_),                                              \
+                      "pool: created %zu in use %zu idle %zu, expected %d %d %d", s_.created,      \
+                      s_.in_use, s_.idle, (int)(created_), (int)(in_use_), (int)(idle_));          \
+    } while (0)
+#define ASSERT_STATS(c, created_, in_use_, idle_)                                                  \
+    ASSERT_STATS_ARE(test_pool_stats(c), created_, in_use_, idle_)
+/* A figure for the log, printed at once: never a pass/fail condition. */
+void test_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* CLIENT ID of the connection `c` uses next (a pool's warmest). */
+int64_t test_client_id(reds_client *c);
+/* CLIENT KILL ID `id` on the test server: it must close one connection. */
+void test_kill_client(int64_t id);
+/* The same from another thread after `ms`, to kill a connection while
+ * its command is in flight; test_killed() waits for it and checks that
+ * it closed one. */
+typedef struct test_killer {
+    int64_t id;
+    int ms;
+    char reply[64];
+    pthread_t thread;
+} test_killer;
+void test_kill_later(test_killer *k, int64_t id, int ms);
+void test_killed(test_killer *k);
 
 /* Run a command given as NULL-terminated C strings on `c` (set-up and
  * inspection through reds_execute_command); the caller reds_free()s the

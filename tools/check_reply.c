@@ -46,7 +46,8 @@ static void check(const char *kind, const char *data, size_t len)
     reds_ext_converter fn = *conv;
 
     reds__arena arena = {0};
-    struct redisReader *reader = reds__reader_new(&arena);
+    reds__parser parser = {.arena = &arena};
+    struct redisReader *reader = reds__reader_new(&parser);
     void *reply = NULL;
     if (!reader) {
         printf("unparsable out of memory\n");

@@ -7,8 +7,11 @@ need=""
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 # cmake and pkg-config: make test-install builds an application against the
 # installed library with each (build-essential brings cc, c++, nm, readelf).
+# make fuzz: clang, its libFuzzer and sanitizer runtimes (libclang-rt-dev,
+# only recommended by clang) and llvm-symbolizer (llvm) for readable crash
+# reports; make valgrind: valgrind.
 for pkg in build-essential pkg-config cmake libhiredis-dev check libssl-dev \
-           redis-server redis-tools openssl valgrind; do
+           redis-server redis-tools openssl valgrind clang libclang-rt-dev llvm; do
     have_pkg "$pkg" || need="$need $pkg"
 done
 # The generator needs a Python 3 with Jinja2 and PyYAML: any python3 on the

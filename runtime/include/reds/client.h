@@ -11,6 +11,7 @@
 #ifndef REDS_CLIENT_H
 #define REDS_CLIENT_H
 
+#include <reds/hooks.h>
 #include <reds/types.h>
 
 #ifdef __cplusplus
@@ -76,6 +77,25 @@ typedef struct reds_options {
     int retry_backoff_cap_ms;     /**< default 512 */
     bool retry_writes;            /**< also retry commands that may have run
                                        already (they may run twice); default off */
+    /* Bounds on what a server can make a command cost. */
+    int command_timeout_ms;    /**< the whole of one command: its write and its
+                                    complete reply, however slowly the reply
+                                    trickles in (socket_timeout_ms bounds each
+                                    read); default REDS_NO_TIMEOUT */
+    size_t max_reply_bytes;    /**< the largest reply accepted, in bytes on the
+                                    wire; default 1 GiB (twice the server's
+                                    largest value, proto-max-bulk-len) */
+    size_t max_reply_elements; /**< the most elements (at every level) one reply
+                                    may hold; default 16,777,216 */
+    /* Observability and credentials (<reds/hooks.h>). */
+    const reds_hooks *hooks;         /**< called for every command and connection
+                                          event; copied, its udata must outlive
+                                          the client; default none */
+    reds_credentials_fn credentials; /**< asked for the username and password at
+                                          each connect; overrides username and
+                                          password; default none */
+    void *credentials_udata;         /**< passed to credentials; must outlive the
+                                          client and its handles */
 } reds_options;
 
 /** A pool's counters (reds_pool_get_stats()). */

@@ -116,7 +116,9 @@ typedef enum reds_err {
     REDS_ERR_NOMEM = -25,            /**< out of memory */
     REDS_ERR_POOL_EXHAUSTED = -26,   /**< every pooled connection is in use (a ConnectionError) */
     REDS_ERR_BUSY = -27,             /**< BUSY: a script or function is running (a ResponseError) */
-    REDS_ERR__LAST = -27
+    REDS_ERR_REPLY_TOO_LARGE = -28,  /**< a reply beyond max_reply_bytes or max_reply_elements
+                                          (an InvalidResponse); the connection is closed */
+    REDS_ERR__LAST = -28
 } reds_err;
 
 /** True when `err` is `kind` or one of its descendants, as Python's
