@@ -412,7 +412,9 @@ START_TEST(read_only_commands_retry_on_a_new_connection)
     ASSERT_OK(reds_xread(c, &key, 1, &last, 1, &(reds_xread_opts){.block = REDS_I64(300)}, &r));
     test_killed(&k);
     ck_assert_ptr_null(r);
-    ck_assert_int_eq(calls_of("xread"), 2);
+    /* Valkey counts a blocked command in commandstats only once it ends:
+     * the XREAD killed while it blocked is not counted there. */
+    ck_assert_int_eq(calls_of("xread"), ON_SERVER(2, 1));
     ck_assert(test_client_id(c) != id);
 
     /* BLPOP was sent before the failure showed: it may have run, so it is
@@ -422,7 +424,7 @@ START_TEST(read_only_commands_retry_on_a_new_connection)
     reds_keyed_element *e = NULL;
     ASSERT_ERR(reds_blpop(c, &key, 1, 1.0, &e), REDS_ERR_CONNECTION);
     test_killed(&k);
-    ck_assert_int_eq(calls_of("blpop"), 1);
+    ck_assert_int_eq(calls_of("blpop"), ON_SERVER(1, 0));
     reds_client_free(c);
 
     /* Retries are off by default. */
