@@ -650,6 +650,31 @@ static bool is_text(const reds_reply *r)
     return r->type == REDS_REPLY_STRING || r->type == REDS_REPLY_STATUS;
 }
 
+/* A message's payload: a string, nil, or an array of strings (CLIENT
+ * TRACKING's invalidations), whose views go into the arena with the
+ * message. False for any other shape. */
+static bool payload(reds_pubsub_message *m, const reds_reply *r, reds__arena *a)
+{
+    if (is_text(r) || r->type == REDS_REPLY_NIL) {
+        m->data = view(r);
+        return true;
+    }
+    if (r->type != REDS_REPLY_ARRAY)
+        return false;
+    reds_str *items = r->len ? reds__arena_alloc(a, r->len * sizeof *items) : NULL;
+    if (r->len && !items)
+        return false;
+    for (size_t i = 0; i < r->len; i++) {
+        if (!is_text(&r->element[i]))
+            return false;
+        items[i] = view(&r->element[i]);
+    }
+    m->data = reds_strn("", 0);
+    m->items = items;
+    m->nitems = r->len;
+    return true;
+}
+
 /* A reply as a message, allocated as the arena's owned result. */
 static reds_err to_message(const reds_reply *r, reds__arena *a, reds_pubsub_message **out)
 {
@@ -696,18 +721,16 @@ static reds_err to_message(const reds_reply *r, reds__arena *a, reds_pubsub_mess
         m->kind = shapes[i].kind;
         switch (m->kind) {
         case REDS_PUBSUB_PMESSAGE:
-            if (!is_text(&e[1]) || !is_text(&e[2]) || !is_text(&e[3]))
+            if (!is_text(&e[1]) || !is_text(&e[2]) || !payload(m, &e[3], a))
                 goto bad;
             m->pattern = view(&e[1]);
             m->channel = view(&e[2]);
-            m->data = view(&e[3]);
             break;
         case REDS_PUBSUB_MESSAGE:
         case REDS_PUBSUB_SMESSAGE:
-            if (!is_text(&e[1]) || !is_text(&e[2]))
+            if (!is_text(&e[1]) || !payload(m, &e[2], a))
                 goto bad;
             m->channel = view(&e[1]);
-            m->data = view(&e[2]);
             break;
         case REDS_PUBSUB_PONG:
             if (!is_text(&e[1]))

@@ -365,6 +365,81 @@ static char *pattern_bytes(size_t n, unsigned seed)
     return p;
 }
 
+/* The CLIENT ID of the connection of `c` named `name` (CLIENT LIST). */
+static int64_t id_of_named(reds_client *c, const char *name)
+{
+    reds_str argv[] = {REDS_STR("CLIENT"), REDS_STR("LIST")};
+    reds_reply *r = NULL;
+    ASSERT_OK(reds_execute_command(c, 2, argv, &r));
+    char needle[80];
+    snprintf(needle, sizeof needle, " name=%s ", name);
+    const char *at = strstr(r->str, needle);
+    ck_assert_msg(at != NULL, "no connection named %s in:\n%s", name, r->str);
+    while (at > r->str && at[-1] != '\n')
+        at--;
+    long long id = -1;
+    ck_assert_int_eq(sscanf(at, "id=%lld ", &id), 1);
+    reds_free(r);
+    return id;
+}
+
+/* CLIENT TRACKING's invalidations, redirected to a pub/sub handle over
+ * RESP2, carry the keys as an array (and nil for FLUSHALL): messages. */
+START_TEST(tracking_invalidations_are_messages)
+{
+    reds_options named = {.client_name = "invalidations"};
+    reds_client *sink = test_client(&named), *c = test_client(NULL), *d = NULL;
+    reds_pubsub *ps = new_pubsub(sink, NULL);
+    reds_str chan = REDS_STR("__redis__:invalidate");
+    ASSERT_OK(reds_pubsub_subscribe(ps, &chan, 1, NULL, NULL));
+    expect_confirmation(ps, REDS_PUBSUB_SUBSCRIBE, "__redis__:invalidate", 20, 1);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)id_of_named(c, "invalidations"));
+
+    ASSERT_OK(reds_client_dedicated(c, &d));
+    reds_str on[] = {REDS_STR("CLIENT"), REDS_STR("TRACKING"), REDS_STR("ON"), REDS_STR("REDIRECT"),
+                     reds_cstr(id)};
+    ASSERT_OK(reds_execute_command(d, 5, on, NULL));
+    ASSERT_OK(reds_mset(
+        c,
+        (const reds_key_value[]){{REDS_STR("k1"), REDS_STR("a")}, {REDS_STR("k2"), REDS_STR("b")}},
+        2));
+    reds_str keys[] = {REDS_STR("k1"), REDS_STR("k2")};
+    reds_strlist *vals = NULL;
+    ASSERT_OK(reds_mget(d, keys, 2, &vals)); /* both are tracked now */
+    reds_free(vals);
+
+    ASSERT_OK(reds_set(c, REDS_STR("k2"), REDS_STR("c"), NULL, NULL));
+    reds_pubsub_message *m = next_msg(ps);
+    ck_assert_int_eq(m->kind, REDS_PUBSUB_MESSAGE);
+    ck_assert(SAME(m->channel, "__redis__:invalidate"));
+    ck_assert_uint_eq(m->data.len, 0);
+    ck_assert_uint_eq(m->nitems, 1);
+    ck_assert(SAME(m->items[0], "k2"));
+    reds_free(m);
+
+    ASSERT_OK(reds_flushall(c, NULL));
+    m = next_msg(ps);
+    ck_assert_int_eq(m->kind, REDS_PUBSUB_MESSAGE);
+    ck_assert(SAME(m->channel, "__redis__:invalidate"));
+    ck_assert_ptr_null(m->data.ptr); /* nil: every key */
+    ck_assert_ptr_null(m->items);
+    ck_assert_uint_eq(m->nitems, 0);
+    reds_free(m);
+
+    /* A plain message still has its string and no items. */
+    ck_assert_int_eq(publish(c, chan, REDS_STR("hello")), 1);
+    m = next_msg(ps);
+    ck_assert(SAME(m->data, "hello"));
+    ck_assert_ptr_null(m->items);
+    reds_free(m);
+    reds_client_free(d);
+    reds_pubsub_close(ps);
+    reds_client_free(sink);
+    reds_client_free(c);
+}
+END_TEST
+
 START_TEST(binary_safe_messages)
 {
     reds_client *c = test_client(NULL);
@@ -1258,6 +1333,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, every_subscribe_kind);
     tcase_add_test(tc, binary_safe_messages);
+    tcase_add_test(tc, tracking_invalidations_are_messages);
     tcase_add_test(tc, get_message_waits_at_most_the_timeout);
     tcase_add_test(tc, ignore_subscribe_messages);
     tcase_add_test(tc, handlers_take_their_messages);

@@ -71,6 +71,13 @@ typedef struct reds_pubsub_message {
      *  UNSUBSCRIBE, PSUBSCRIBE and PUNSUBSCRIBE; shard channels for
      *  SSUBSCRIBE and SUNSUBSCRIBE). RECONNECTED: subscriptions restored. */
     int64_t count;
+    /** A MESSAGE whose payload is an array rather than a string: its
+     *  elements, `data` being empty. CLIENT TRACKING's invalidations on
+     *  `__redis__:invalidate` carry the keys invalidated this way (and a
+     *  nil payload, `data.ptr` NULL, when every key is: FLUSHALL). NULL
+     *  and 0 otherwise. */
+    const reds_str *items;
+    size_t nitems;
 } reds_pubsub_message;
 
 /** Called with a message that is borrowed for the duration of the call
