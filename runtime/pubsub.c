@@ -202,6 +202,7 @@ struct reds_pubsub {
     bool dropped;
     char cause[256];               /* why it was lost */
     int64_t restored;              /* subscriptions the last connect re-sent */
+    int64_t conn_id;               /* CLIENT ID of `conn`, asked when it opened */
     reds_pubsub_message *queue[2]; /* read, not delivered yet: RECONNECTED and the
                                     * reply that revealed it */
     int nqueue;
@@ -383,6 +384,24 @@ static reds_err connect_locked(reds_pubsub *ps)
     reds_err err = reds__conn_open(ps->cfg, &conn);
     if (err)
         return err;
+    /* Its id, while it may still send CLIENT ID (a subscribed RESP2
+     * connection may not): CLIENT TRACKING redirects name it. */
+    static const char client_id[] = "*2\r\n$6\r\nCLIENT\r\n$2\r\nID\r\n";
+    reds_reply *reply = NULL;
+    err = reds__conn_write(conn, client_id, sizeof client_id - 1);
+    if (!err)
+        err = reds__conn_read(conn, &reply);
+    if (!err && reply->type != REDS_REPLY_INTEGER)
+        err = reply->type == REDS_REPLY_ERROR
+                  ? reds__error(REDS_ERR_RESPONSE, "CLIENT ID: %s", reply->str)
+                  : reds__bad_reply(reply, "an integer");
+    if (!err)
+        ps->conn_id = reply->integer;
+    reds__arena_finish(&conn->arena);
+    if (err) {
+        reds__conn_close(conn);
+        return err;
+    }
     char *buf;
     size_t len;
     err = resubscribe_buffer(ps, &buf, &len);
@@ -606,6 +625,21 @@ reds_err reds_pubsub_punsubscribe(reds_pubsub *ps, const reds_str *patterns, siz
 reds_err reds_pubsub_sunsubscribe(reds_pubsub *ps, const reds_str *channels, size_t count)
 {
     return unsubscribe(ps, SHARDS, "SUNSUBSCRIBE", channels, count);
+}
+
+reds_err reds_pubsub_connection_id(reds_pubsub *ps, int64_t *out)
+{
+    if (!ps || !out)
+        return reds__error(REDS_ERR_DATA, "reds_pubsub_connection_id: %s is NULL",
+                           ps ? "out" : "the handle");
+    *out = 0;
+    pthread_mutex_lock(&ps->lock);
+    bool deferred;
+    reds_err err = writer_conn_locked(ps, &deferred);
+    if (!err)
+        *out = ps->conn_id;
+    pthread_mutex_unlock(&ps->lock);
+    return err;
 }
 
 bool reds_pubsub_subscribed(reds_pubsub *ps)

@@ -393,8 +393,11 @@ START_TEST(tracking_invalidations_are_messages)
     reds_str chan = REDS_STR("__redis__:invalidate");
     ASSERT_OK(reds_pubsub_subscribe(ps, &chan, 1, NULL, NULL));
     expect_confirmation(ps, REDS_PUBSUB_SUBSCRIBE, "__redis__:invalidate", 20, 1);
+    int64_t conn_id = 0;
+    ASSERT_OK(reds_pubsub_connection_id(ps, &conn_id));
+    ck_assert_int_eq(conn_id, id_of_named(c, "invalidations")); /* as the server says */
     char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)id_of_named(c, "invalidations"));
+    snprintf(id, sizeof id, "%lld", (long long)conn_id);
 
     ASSERT_OK(reds_client_dedicated(c, &d));
     reds_str on[] = {REDS_STR("CLIENT"), REDS_STR("TRACKING"), REDS_STR("ON"), REDS_STR("REDIRECT"),
@@ -433,6 +436,16 @@ START_TEST(tracking_invalidations_are_messages)
     ck_assert(SAME(m->data, "hello"));
     ck_assert_ptr_null(m->items);
     reds_free(m);
+
+    /* A new connection has a new id. */
+    test_kill_client(conn_id);
+    m = next_msg(ps);
+    ck_assert_int_eq(m->kind, REDS_PUBSUB_RECONNECTED);
+    reds_free(m);
+    int64_t again = 0;
+    ASSERT_OK(reds_pubsub_connection_id(ps, &again));
+    ck_assert(again != conn_id);
+    ck_assert_int_eq(again, id_of_named(c, "invalidations"));
     reds_client_free(d);
     reds_pubsub_close(ps);
     reds_client_free(sink);

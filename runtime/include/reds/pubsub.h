@@ -142,6 +142,12 @@ reds_err reds_pubsub_sunsubscribe(reds_pubsub *ps, const reds_str *channels, siz
  *  the confirmation of an unsubscription (redis-py's `subscribed`). */
 bool reds_pubsub_subscribed(reds_pubsub *ps);
 
+/** The CLIENT ID of the handle's connection, connecting first when it
+ *  has none: what `CLIENT TRACKING ON REDIRECT <id>` names to send
+ *  invalidations here. A new connection (after a drop, announced by a
+ *  REDS_PUBSUB_RECONNECTED message) has a new id: redirect again. */
+reds_err reds_pubsub_connection_id(reds_pubsub *ps, int64_t *out);
+
 /** Send PING with `message` (may be empty); the reply arrives as a
  *  REDS_PUBSUB_PONG message whose `data` is `message`. */
 reds_err reds_pubsub_ping(reds_pubsub *ps, reds_str message);
