@@ -29,7 +29,7 @@ static char *dup_or_null(const char *s, bool *failed)
     return d;
 }
 
-static void wipe_free(char *s)
+void reds__wipe_free(char *s)
 {
     if (s) {
         explicit_bzero(s, strlen(s));
@@ -44,7 +44,7 @@ void reds__config_free(reds__config *cfg)
     free(cfg->host);
     free(cfg->unix_path);
     free(cfg->username);
-    wipe_free(cfg->password);
+    reds__wipe_free(cfg->password);
     free(cfg->client_name);
     free(cfg->tls_ca_file);
     free(cfg->tls_ca_dir);

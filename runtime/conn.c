@@ -208,14 +208,17 @@ static void plain_close(reds__conn *conn, bool inherited)
 
 static const reds__io plain_io = {plain_send, plain_recv, plain_pending, plain_close, NULL};
 
+void reds__format_addr(char *buf, size_t size, const char *host, int port)
+{
+    snprintf(buf, size, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+}
+
 void reds__conn_describe(const reds__config *cfg, char *buf, size_t size)
 {
     if (cfg->unix_path)
         snprintf(buf, size, "unix:%s", cfg->unix_path);
-    else if (strchr(cfg->host, ':'))
-        snprintf(buf, size, "[%s]:%d", cfg->host, cfg->port);
     else
-        snprintf(buf, size, "%s:%d", cfg->host, cfg->port);
+        reds__format_addr(buf, size, cfg->host, cfg->port);
 }
 
 /* Where `conn` goes: its config's address, or the one its resolver named. */
@@ -223,10 +226,8 @@ static void describe_conn(const reds__conn *conn, char *buf, size_t size)
 {
     if (!conn->resolved)
         reds__conn_describe(conn->cfg, buf, size);
-    else if (strchr(conn->addr.host, ':'))
-        snprintf(buf, size, "[%s]:%d", conn->addr.host, conn->addr.port);
     else
-        snprintf(buf, size, "%s:%d", conn->addr.host, conn->addr.port);
+        reds__format_addr(buf, size, conn->addr.host, conn->addr.port);
 }
 
 static reds_err io_error(const reds__conn *conn, const char *what, int err)
@@ -408,14 +409,8 @@ reds_err reds__conn_handshake(reds__conn *conn)
     if (buf)
         for (size_t i = 0; i < n; i++)
             p = reds__put_argv(p, cmds[i].argc, cmds[i].argv);
-    if (cb_password) {
-        explicit_bzero(cb_password, strlen(cb_password));
-        free(cb_password);
-    }
-    if (cb_user) {
-        explicit_bzero(cb_user, strlen(cb_user));
-        free(cb_user);
-    }
+    reds__wipe_free(cb_password);
+    reds__wipe_free(cb_user);
     if (!buf)
         return reds__error(REDS_ERR_NOMEM, "out of memory");
     reds_err err = reds__conn_write(conn, buf, (size_t)(p - buf));

@@ -32,10 +32,8 @@ static void format_addr(char *buf, size_t size, const char *host, int port)
 {
     if (!port)
         snprintf(buf, size, "%s", host);
-    else if (strchr(host, ':'))
-        snprintf(buf, size, "[%s]:%d", host, port);
     else
-        snprintf(buf, size, "%s:%d", host, port);
+        reds__format_addr(buf, size, host, port);
 }
 
 /* The server `cfg` names by itself: none when a resolver picks one. */
@@ -356,14 +354,6 @@ struct reds_credentials {
 
 #define CREDENTIALS_MAGIC 0x72656473u
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 reds_err reds_credentials_set(reds_credentials *cred, const char *username, const char *password)
 {
     if (!cred || cred->magic != CREDENTIALS_MAGIC)
@@ -372,12 +362,12 @@ reds_err reds_credentials_set(reds_credentials *cred, const char *username, cons
     char *u = username ? strdup(username) : NULL;
     char *p = password ? strdup(password) : NULL;
     if ((username && !u) || (password && !p)) {
-        wipe_free(u);
-        wipe_free(p);
+        reds__wipe_free(u);
+        reds__wipe_free(p);
         return reds__error(REDS_ERR_NOMEM, "out of memory");
     }
-    wipe_free(cred->username);
-    wipe_free(cred->password);
+    reds__wipe_free(cred->username);
+    reds__wipe_free(cred->password);
     cred->username = u;
     cred->password = p;
     return REDS_OK;
@@ -395,8 +385,8 @@ reds_err reds__credentials_get(const reds__config *cfg, char **user, char **pass
     if (err) {
         char why[256];
         snprintf(why, sizeof why, "%s", reds_errmsg()[0] ? reds_errmsg() : reds_err_name(err));
-        wipe_free(cred.username);
-        wipe_free(cred.password);
+        reds__wipe_free(cred.username);
+        reds__wipe_free(cred.password);
         return reds__error(REDS_ERR_AUTH, "AUTH: the credentials callback failed: %s", why);
     }
     *user = cred.username;

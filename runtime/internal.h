@@ -105,6 +105,9 @@ void reds__arena_finish(reds__arena *a);
 /* Release everything (on close, or after a failed conversion). */
 void reds__arena_clear(reds__arena *a);
 
+/* Zero a NUL-terminated secret (a password), then free it. NULL is ignored. */
+void reds__wipe_free(char *s);
+
 /* ------------------------------------------------------------------ errors */
 
 reds_err reds__error(reds_err err, const char *fmt, ...)
@@ -321,6 +324,8 @@ reds_err reds__conn_read(reds__conn *conn, reds_reply **out);
  * none did. For pub/sub and MONITOR, which wait for what the server sends
  * unasked. Once a reply has started, the socket timeout bounds the rest. */
 reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **out);
+/* "host:port", or "[v6]:port" for an IPv6 address. */
+void reds__format_addr(char *buf, size_t size, const char *host, int port);
 /* "host:port", "[v6]:port" or "unix:path", for messages. */
 void reds__conn_describe(const reds__config *cfg, char *buf, size_t size);
 

@@ -319,10 +319,7 @@ reds_err reds__tls_start(reds__conn *conn)
     const char *host = conn->resolved ? conn->addr.host : cfg->host;
     int port = conn->resolved ? conn->addr.port : cfg->port;
     char where[300];
-    if (strchr(host, ':'))
-        snprintf(where, sizeof where, "[%s]:%d", host, port);
-    else
-        snprintf(where, sizeof where, "%s:%d", host, port);
+    reds__format_addr(where, sizeof where, host, port);
     pthread_once(&bio_once, make_bio_method);
     tls_state *t = calloc(1, sizeof *t);
     if (!t || !bio_method) {
