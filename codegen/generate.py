@@ -1080,6 +1080,7 @@ class Generator:
             "deprecated": cmd.get("deprecated_since"),
             "replaced_by": cmd.get("replaced_by"),
             "scope": cmd.get("scope"),
+            "cacheable": bool(cmd.get("cacheable")),
             "refused_together": fb.refused_together,
             "params": params,
             "opts_type": opts_type,
@@ -1210,6 +1211,8 @@ class Generator:
                 flags += ["REDS_CMD_CONNECTION_SCOPE", "REDS_CMD_DEDICATED_API"]
             if cmd.get("deprecated_since"):
                 flags.append("REDS_CMD_DEPRECATED")
+            if cmd.get("cacheable"):
+                flags.append("REDS_CMD_CACHEABLE")
             req, resp, tips = "REDS_REQUEST_DEFAULT", "REDS_RESPONSE_DEFAULT", []
             for tip in cmd.get("tips", []):
                 if tip.startswith("request_policy:"):
@@ -1806,6 +1809,7 @@ class Reference:
             "flags": list(cmd.get("flags", [])),
             "deprecated": cmd.get("deprecated_since"),
             "replaced_by": cmd.get("replaced_by"),
+            "cacheable": bool(cmd.get("cacheable")),
             "excluded": (cmd.get("excluded") or "").rstrip("."),
             "never": cmd.get("scope") == "never",
             "dedicated": None,

@@ -8,7 +8,7 @@ Without --url a throwaway redis-server is started (and stopped); with
 imported (its other commands are the server's own). Server
 fields (arguments, key specs, flags, tips, arity, since, summary,
 deprecation) are replaced by what the server says; annotations (reply,
-c_name, variants, scope, dedicated, excluded, and c_name/c_type on
+c_name, variants, scope, dedicated, excluded, cacheable, and c_name/c_type on
 arguments) are kept. A command new to the spec arrives with the generic
 reply kind `reply`, so it is usable at once after `make generate`.
 """

@@ -38,7 +38,8 @@ DEDICATED_APIS = ("pubsub", "monitor", "transaction")
 COMMAND_ANNOTATIONS = ("reply", "c_name", "scope", "dedicated", "excluded",
                        "omit", "require", "fix", "select", "single",
                        "exclusive",
-                       "variants", "doc", "c_arguments", "dynamic")
+                       "variants", "doc", "c_arguments", "dynamic",
+                       "cacheable")
 # The reply kind of a function whose reply has no fixed shape (EVAL's is
 # the script's): the command then says why in `dynamic`, which the audit
 # requires of every function bound with it.
@@ -438,6 +439,27 @@ def _check_keyspec(ks, cname, problems):
                         (ks.where("find_keys"), cname))
 
 
+def _check_cacheable(cmd, name, problems):
+    """`cacheable: true` lets a caching client answer the command from its
+    process (spec/README.md, "Client-side caching"): only a read whose
+    reply depends on nothing but its keys' values and its arguments, so
+    that the server's invalidation of those keys is all it takes."""
+    where = cmd.where("cacheable")
+    if cmd["cacheable"] is not True:
+        problems.append("%s: %s: cacheable is true or absent" % (where, name))
+        return
+    flags = cmd.get("flags", [])
+    why = ("it is not readonly" if "readonly" not in flags else
+           "it blocks" if "blocking" in flags else
+           "it has no keys (no key_specs)" if not cmd.get("key_specs") else
+           "its output is random (tip nondeterministic_output)"
+           if "nondeterministic_output" in cmd.get("tips", []) else
+           "it is connection-scoped" if "scope" in cmd or "dedicated" in cmd
+           else None)
+    if why:
+        problems.append("%s: %s: cannot be cacheable: %s" % (where, name, why))
+
+
 def validate(spec, reply_kinds, command_name=COMMAND_NAME):
     """Return a list of `file:line: message` problems (empty when valid).
     `command_name`: the pattern of valid names (MODULE_COMMAND_NAME for
@@ -515,6 +537,8 @@ def validate(spec, reply_kinds, command_name=COMMAND_NAME):
             problems.append("%s: %s: exclusive is a list of lists of two or "
                             "more argument paths" % (cmd.where("exclusive"),
                                                      name))
+        if "cacheable" in cmd:
+            _check_cacheable(cmd, name, problems)
         if "scope" in cmd and cmd["scope"] not in SCOPES:
             problems.append("%s: %s: scope must be one of %s" %
                             (cmd.where("scope"), name, ", ".join(SCOPES)))

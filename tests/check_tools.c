@@ -138,9 +138,11 @@ START_TEST(audit_checks_reply_kinds_against_real_replies)
      * answers what RESP2 sends as a flat array, which strlist would take,
      * but RESP3 says it is a map. */
     edit("string.yaml",
-         "    - {name: key, type: key, key_spec_index: 0}\n  reply: nullable_string\n\n"
+         "    - {name: key, type: key, key_spec_index: 0}\n  reply: nullable_string\n"
+         "  cacheable: true\n\n"
          "GETDEL:",
-         "    - {name: key, type: key, key_spec_index: 0}\n  reply: int\n\nGETDEL:");
+         "    - {name: key, type: key, key_spec_index: 0}\n  reply: int\n  cacheable: true\n\n"
+         "GETDEL:");
     edit("hash.yaml", "  reply: map\n", "  reply: strlist\n");
     static char log[1 << 18];
     ASSERT_LOG(audit("--server redis", log, sizeof log) == 1, log);

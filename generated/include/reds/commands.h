@@ -1024,6 +1024,8 @@ typedef struct reds_bitcount_opts {
  *
  * Since Redis 2.6.0. Complexity: O(N)
  * Flags: readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -1192,6 +1194,8 @@ reds_err reds_bitpos(reds_client *c, reds_str key, int64_t bit, const reds_bitpo
  *
  * Since Redis 2.2.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * The bit: 0 or 1.
  *
@@ -2365,6 +2369,8 @@ reds_err reds_dump(reds_client *c, reds_str key, reds_str **out);
  *
  * Since Redis 1.0.0. Complexity: O(N) where N is the number of keys to check.
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param keys key
@@ -2906,6 +2912,8 @@ reds_err reds_ttl(reds_client *c, reds_str key, int64_t *out);
  *
  * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -3566,6 +3574,8 @@ reds_err reds_hdel(reds_client *c, reds_str key, const reds_str *fields, size_t 
  *
  * Since Redis 2.0.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -3581,6 +3591,8 @@ reds_err reds_hexists(reds_client *c, reds_str key, reds_str field, bool *out);
  *
  * Since Redis 2.0.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -3596,6 +3608,8 @@ reds_err reds_hget(reds_client *c, reds_str key, reds_str field, reds_str **out)
  *
  * Since Redis 2.0.0. Complexity: O(N) where N is the size of the hash.
  * Flags: readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -3642,6 +3656,8 @@ reds_err reds_hincrbyfloat(reds_client *c, reds_str key, reds_str field, double 
  *
  * Since Redis 2.0.0. Complexity: O(N) where N is the size of the hash.
  * Flags: readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -3656,6 +3672,8 @@ reds_err reds_hkeys(reds_client *c, reds_str key, reds_strlist **out);
  *
  * Since Redis 2.0.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -3670,6 +3688,8 @@ reds_err reds_hlen(reds_client *c, reds_str key, int64_t *out);
  *
  * Since Redis 2.0.0. Complexity: O(N) where N is the number of fields being requested.
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -3831,6 +3851,8 @@ reds_err reds_hsetnx(reds_client *c, reds_str key, reds_str field, reds_str valu
  *
  * Since Redis 3.2.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -3846,6 +3868,8 @@ reds_err reds_hstrlen(reds_client *c, reds_str key, reds_str field, int64_t *out
  *
  * Since Redis 2.0.0. Complexity: O(N) where N is the size of the hash.
  * Flags: readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -4027,6 +4051,8 @@ reds_err reds_brpoplpush(reds_client *c, reds_str source, reds_str destination, 
  *
  * Since Redis 1.0.0. Complexity: O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).
  * Flags: readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * NULL when the index is out of range or the key is missing.
  *
@@ -4070,6 +4096,8 @@ reds_err reds_linsert(reds_client *c, reds_str key, reds_linsert_where where, re
  *
  * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -4239,6 +4267,8 @@ reds_err reds_lpushx(reds_client *c, reds_str key, const reds_str *elements, siz
  *
  * Since Redis 1.0.0. Complexity: O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.
  * Flags: readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -6513,6 +6543,8 @@ reds_err reds_sadd(reds_client *c, reds_str key, const reds_str *members, size_t
  *
  * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -6610,6 +6642,8 @@ reds_err reds_sinterstore(reds_client *c, reds_str destination, const reds_str *
  *
  * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -6625,6 +6659,8 @@ reds_err reds_sismember(reds_client *c, reds_str key, reds_str member, bool *out
  *
  * Since Redis 1.0.0. Complexity: O(N) where N is the set cardinality.
  * Flags: readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -6639,6 +6675,8 @@ reds_err reds_smembers(reds_client *c, reds_str key, reds_strlist **out);
  *
  * Since Redis 6.2.0. Complexity: O(N) where N is the number of elements being checked for membership
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -6949,6 +6987,8 @@ reds_err reds_zadd_incr(reds_client *c, reds_str key, double score, reds_str mem
  *
  * Since Redis 1.2.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -6963,6 +7003,8 @@ reds_err reds_zcard(reds_client *c, reds_str key, int64_t *out);
  *
  * Since Redis 2.0.0. Complexity: O(log(N)) with N being the number of elements in the sorted set.
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * The bounds are numbers and both inclusive (INFINITY and -INFINITY for
  * open ends); for the server's exclusive "(" bounds use reds_zrange() with
@@ -7184,6 +7226,8 @@ reds_err reds_zmpop(reds_client *c, const reds_str *keys, size_t nkeys, reds_zmp
  *
  * Since Redis 6.2.0. Complexity: O(N) where N is the number of members being requested.
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -7311,6 +7355,8 @@ typedef struct reds_zrange_opts {
  *
  * Since Redis 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
  * Flags: readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -7329,6 +7375,8 @@ reds_err reds_zrange(reds_client *c, reds_str key, reds_str start, reds_str stop
  * Since Redis 1.2.0. Complexity: O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.
  * Flags: readonly.
  * Refused together (REDS_ERR_DATA, nothing sent): BYLEX, WITHSCORES.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * ZRANGE ... WITHSCORES: members with their scores. BYLEX is refused
  * before sending (the server gives no scores with it).
@@ -7452,6 +7500,8 @@ reds_err reds_zrangestore(reds_client *c, reds_str dst, reds_str src, reds_str m
  *
  * Since Redis 2.0.0. Complexity: O(log(N))
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * The member's rank, unset when the member or the key is missing.
  *
@@ -7470,6 +7520,8 @@ reds_err reds_zrank(reds_client *c, reds_str key, reds_str member, reds_opt_i64 
  * Since Redis 2.0.0. Complexity: O(log(N))
  * Servers: only Valkey 8.0.1.
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * With WITHSCORE (Valkey 8.0+, Redis 7.2+): the rank and the score.
  *
@@ -7745,6 +7797,8 @@ reds_err reds_zscan_noscores(reds_client *c, reds_str key, uint64_t cursor, cons
  *
  * Since Redis 1.2.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * The member's score, unset when the member or the key is missing.
  *
@@ -8466,6 +8520,8 @@ reds_err reds_decrby(reds_client *c, reds_str key, int64_t decrement, int64_t *o
  *
  * Since Redis 1.0.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -8518,6 +8574,8 @@ reds_err reds_getex(reds_client *c, reds_str key, const reds_getex_opts *opts, r
  *
  * Since Redis 2.4.0. Complexity: O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.
  * Flags: readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key
@@ -8647,6 +8705,8 @@ reds_err reds_lcs_idx(reds_client *c, reds_str key1, reds_str key2, const reds_l
  *
  * Since Redis 1.0.0. Complexity: O(N) where N is the number of keys to retrieve.
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param keys key
@@ -8809,6 +8869,8 @@ reds_err reds_setrange(reds_client *c, reds_str key, int64_t offset, reds_str va
  *
  * Since Redis 2.2.0. Complexity: O(1)
  * Flags: fast, readonly.
+ * Cacheable: a client with a cache (reds_options.cache_max_bytes) may
+ * answer it from the process; see <reds/cache.h>.
  *
  * @param c    client, dedicated connection or pipeline
  * @param key key

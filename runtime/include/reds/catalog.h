@@ -52,7 +52,11 @@ enum {
     REDS_CMD_DEDICATED_API = 1u << 27,
     /** reds: the server does not answer it with exactly one reply
      *  (CLIENT REPLY, SYNC): refused on every handle, before sending. */
-    REDS_CMD_UNPAIRED_REPLIES = 1u << 28
+    REDS_CMD_UNPAIRED_REPLIES = 1u << 28,
+    /** reds: a read whose reply depends only on its keys' values and its
+     *  arguments: a client with a cache (reds_options.cache_max_bytes)
+     *  may answer it from the process (spec `cacheable: true`). */
+    REDS_CMD_CACHEABLE = 1u << 29
 };
 
 /** COMMAND INFO tips: request and response policies and output notes. */
