@@ -226,9 +226,11 @@ examples: $(EXAMPLES)
 tests: $(TESTS) $(WITH_REDIS)
 
 # Every suite runs even when one fails; the status says whether all passed.
+# check_cache's soak of writers and cached readers lasts a minute in the
+# plain run, REDS_CACHE_SOAK_S seconds in the others.
 run-tests: tests
 	@failed=0; for t in $(TESTS); do \
-	  echo "== $$t"; REDS_PYTHON="$(PYTHON)" $$t || failed=1; done; \
+	  echo "== $$t"; REDS_PYTHON="$(PYTHON)" $(if $(SAN),REDS_CACHE_SOAK_S=5) $$t || failed=1; done; \
 	[ $$failed = 0 ] && echo "== all suites passed$(if $(SAN), (ASan + UBSan))"; exit $$failed
 
 # The suites of what both servers have (commands, replies, pub/sub,
@@ -236,13 +238,13 @@ run-tests: tests
 # answer differently, a test expects each server's own answer (ON_SERVER in
 # tests/testutil.h). Unit suites, and those of the client's own machinery
 # (TLS, fork, threads, URLs, cluster routing, the codegen tools), run once.
-VALKEY_SUITES := check_bitmaps check_client check_cluster_cmds check_connection check_geo \
+VALKEY_SUITES := check_bitmaps check_cache check_client check_cluster_cmds check_connection check_geo \
 	check_hashes check_keys check_lists check_lock check_monitor check_pipeline check_pool \
 	check_pubsub check_pubsub_cmds check_scan check_script check_scripting check_sentinel \
 	check_server check_sets check_streams check_strings check_transaction check_zsets
 run-tests-valkey: $(VALKEY_SUITES:%=$(BUILD)/tests/%)
 	@failed=0; for t in $(VALKEY_SUITES); do echo "== $(BUILD)/tests/$$t (Valkey)"; \
-	  REDS_TEST_SERVER=valkey $(BUILD)/tests/$$t || failed=1; done; \
+	  REDS_TEST_SERVER=valkey REDS_CACHE_SOAK_S=5 $(BUILD)/tests/$$t || failed=1; done; \
 	[ $$failed = 0 ] && echo "== all Valkey suites passed"; exit $$failed
 
 test: deps
@@ -263,12 +265,13 @@ test: deps
 
 # Thread-heavy suites under ThreadSanitizer (their own build, BUILDDIR/tsan):
 # 16 threads sharing one client for 100,000 commands, locks, WATCH retries,
-# a cluster resharded under four threads; any data race fails them.
-TSAN_SUITES := check_threads check_lock check_transaction check_cluster check_hooks
+# a cluster resharded under four threads, 16 threads on the same cached
+# keys and the cache's soak; any data race fails them.
+TSAN_SUITES := check_threads check_lock check_transaction check_cluster check_hooks check_cache
 tsan:
 	@$(MAKE) --no-print-directory -j2 TSAN=1 $(TSAN_SUITES:%=$(BUILDDIR)/tsan/tests/%)
 	@failed=0; for t in $(TSAN_SUITES); do echo "== $(BUILDDIR)/tsan/tests/$$t (TSan)"; \
-	  TSAN_OPTIONS="halt_on_error=1 exitcode=66 $$TSAN_OPTIONS" \
+	  TSAN_OPTIONS="halt_on_error=1 exitcode=66 $$TSAN_OPTIONS" REDS_CACHE_SOAK_S=5 \
 	  $(BUILDDIR)/tsan/tests/$$t || failed=1; done; \
 	[ $$failed = 0 ] && echo "== ThreadSanitizer: clean"; exit $$failed
 
@@ -351,7 +354,7 @@ fuzz:
 # memcheck, in the plain build: connections, pools, the client and its
 # dedicated handles, pipelines and transactions, pub/sub, MONITOR, scans,
 # scripts, URLs, locks, TLS, the converters (unit and against a server),
-# Cluster commands and the hash ring. Any invalid access, use
+# Cluster commands, the hash ring and client-side caching. Any invalid access, use
 # of uninitialised memory or definite leak fails. Check runs the tests
 # in-process (CK_FORK=no), as valgrind wants; the servers the fixtures
 # start run outside valgrind. (Not check_fork: its children, forked while
@@ -359,13 +362,14 @@ fuzz:
 # the threads that held them do not exist in a child.)
 VALGRIND_SUITES := check_connection check_pool check_client check_pipeline check_transaction \
 	check_pubsub check_monitor check_scan check_script check_url check_lock check_tls \
-	check_convert check_replies_server check_server check_cluster_cmds check_ring
+	check_convert check_replies_server check_server check_cluster_cmds check_ring check_cache
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite --quiet
 valgrind:
 	@$(MAKE) --no-print-directory -j2 $(VALGRIND_SUITES:%=$(BUILD)/tests/%)
 	@failed=0; for t in $(VALGRIND_SUITES); do echo "== $(BUILD)/tests/$$t (valgrind)"; \
-	  CK_FORK=no REDS_PYTHON="$(PYTHON)" $(VALGRIND) $(BUILD)/tests/$$t || failed=1; done; \
+	  CK_FORK=no REDS_PYTHON="$(PYTHON)" REDS_CACHE_SOAK_S=2 $(VALGRIND) $(BUILD)/tests/$$t \
+	    || failed=1; done; \
 	[ $$failed = 0 ] && echo "== valgrind: clean"; exit $$failed
 
 # Installation. PREFIX, LIBDIR and INCLUDEDIR are where the files will be

@@ -188,7 +188,12 @@ reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a, const red
     return err;
 }
 
-reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
+/* Both round trips: `rd` is a constant NULL in the plain one. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline reds_err
+roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd, reds__cache_read *rd)
 {
     reds_err err = reds__conn_write(conn, cmd->buf, cmd->len);
     if (err)
@@ -203,11 +208,24 @@ reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
         conn->broken = true;
         reds__conn_why(conn, REDS_CLOSE_SERVER_CLOSED, REDS_OK);
     }
+    if (rd)
+        reds__cache_store(rd, conn, reply);
     err = reds__deliver(c, cmd, &conn->arena, reply);
     /* A Sentinel-managed master that answers READONLY was demoted. */
     if (REDS__UNLIKELY(err == REDS_ERR_READONLY) && conn->cfg->resolver)
         err = reds__resolver_readonly(conn, err);
     return err;
+}
+
+reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
+{
+    return roundtrip(c, conn, cmd, NULL);
+}
+
+reds_err reds__roundtrip_cached(reds_client *c, reds__conn *conn, reds__cmd *cmd,
+                                reds__cache_read *rd)
+{
+    return roundtrip(c, conn, cmd, rd);
 }
 
 reds_err reds__refuse_connection_scope(const reds__cmd *cmd)

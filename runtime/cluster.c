@@ -1429,6 +1429,10 @@ reds_err reds_cluster_new(const reds_host_port *seeds, size_t n, const reds_clus
     reds_options o = {0};
     if (opts->node)
         o = *opts->node;
+    if (o.cache_max_bytes)
+        return reds__error(REDS_ERR_DATA, "reds_cluster_new: client-side caching "
+                                          "(cache_max_bytes) is not supported on cluster "
+                                          "clients yet");
     if (o.db)
         return reds__error(REDS_ERR_DATA,
                            "reds_cluster_new: a cluster has only database 0, "

@@ -55,6 +55,9 @@ void reds__config_free(reds__config *cfg)
         reds__tls_ctx_free(cfg->tls_ctx);
     reds__resolver_unref(cfg->resolver);
     free(cfg->hooks);
+    for (size_t i = 0; i < cfg->cache_nprefixes; i++)
+        free(cfg->cache_prefixes[i]);
+    free(cfg->cache_prefixes);
     free(cfg);
 }
 
@@ -85,6 +88,31 @@ static const char *tls_option_set(const reds_options *o)
            : o->tls_server_name ? "tls_server_name"
            : o->tls_verify      ? "tls_verify"
                                 : NULL;
+}
+
+/* The caching options make sense together, or nothing is created. */
+static reds_err check_cache(const reds_options *o)
+{
+    if ((unsigned)o->cache_mode > REDS_CACHE_BROADCAST)
+        return reds__error(REDS_ERR_DATA, "cache_mode %d is not a reds_cache_mode value",
+                           (int)o->cache_mode);
+    if (o->cache_ttl_ms < 0)
+        return reds__error(REDS_ERR_DATA, "cache_ttl_ms must be positive or 0 (never), not %d",
+                           o->cache_ttl_ms);
+    if (!o->cache_max_bytes && (o->cache_ttl_ms || o->cache_mode || o->cache_nprefixes))
+        return reds__error(REDS_ERR_DATA, "cache_ttl_ms, cache_mode and cache_prefixes need "
+                                          "cache_max_bytes > 0 (the cache is off)");
+    if (o->cache_nprefixes && o->cache_mode != REDS_CACHE_BROADCAST)
+        return reds__error(REDS_ERR_DATA, "cache_prefixes need cache_mode "
+                                          "REDS_CACHE_BROADCAST: the default mode tracks the "
+                                          "keys read, whatever their prefix");
+    if (o->cache_nprefixes && !o->cache_prefixes)
+        return reds__error(REDS_ERR_DATA, "cache_prefixes is NULL with cache_nprefixes %zu",
+                           o->cache_nprefixes);
+    for (size_t i = 0; i < o->cache_nprefixes; i++)
+        if (!o->cache_prefixes[i])
+            return reds__error(REDS_ERR_DATA, "cache_prefixes[%zu] is NULL", i);
+    return REDS_OK;
 }
 
 reds_err reds__options_check(const reds_options *o)
@@ -134,7 +162,7 @@ reds_err reds__options_check(const reds_options *o)
         return reds__error(REDS_ERR_DATA, "tls needs TCP: it cannot be used with unix_path");
     if (o->tls_key_file && !o->tls_cert_file)
         return reds__error(REDS_ERR_DATA, "tls_key_file needs tls_cert_file");
-    return REDS_OK;
+    return check_cache(o);
 }
 
 reds_err reds__config_new(const reds_options *opts, reds__config **out)
@@ -204,6 +232,19 @@ reds_err reds__config_new(const reds_options *opts, reds__config **out)
     }
     cfg->credentials = opts->credentials;
     cfg->credentials_udata = opts->credentials_udata;
+    cfg->cache_max_bytes = opts->cache_max_bytes;
+    cfg->cache_ttl_ms = opts->cache_ttl_ms;
+    cfg->cache_mode = opts->cache_mode;
+    if (opts->cache_nprefixes) {
+        cfg->cache_prefixes = calloc(opts->cache_nprefixes, sizeof *cfg->cache_prefixes);
+        if (cfg->cache_prefixes) {
+            cfg->cache_nprefixes = opts->cache_nprefixes;
+            for (size_t i = 0; i < opts->cache_nprefixes; i++)
+                cfg->cache_prefixes[i] = dup_or_null(opts->cache_prefixes[i], &failed);
+        } else {
+            failed = true;
+        }
+    }
     if (failed) {
         reds__config_free(cfg);
         return reds__error(REDS_ERR_NOMEM, "out of memory");
@@ -218,7 +259,9 @@ reds_err reds__config_new(const reds_options *opts, reds__config **out)
     return REDS_OK;
 }
 
-/* The options that make `cfg` again (resolved values written out). */
+/* The options that make `cfg` again (resolved values written out),
+ * caching aside: a copy serves a dedicated handle or a pub/sub handle,
+ * which are never cached and must not turn tracking on. */
 static reds_options options_of(const reds__config *cfg)
 {
     reds_options o = {

@@ -357,7 +357,8 @@ reds_err reds__conn_handshake(reds__conn *conn)
         const char *name;
         size_t argc;
         reds_str argv[4];
-    } cmds[4];
+        const reds_str *args; /* when not argv (CLIENT TRACKING) */
+    } cmds[5] = {{0}};
     size_t n = 0;
     char db[16];
     /* A credentials callback, asked afresh for each connection, takes
@@ -400,15 +401,32 @@ reds_err reds__conn_handshake(reds__conn *conn)
         cmds[n].argv[0] = REDS_STR("READONLY");
         cmds[n++].argc = 1;
     }
-    if (!n)
+    /* A caching client's connections report the keys they read to its
+     * invalidation connection (cache.c); none while that is down. */
+    reds_str *track = NULL;
+    char track_id[24];
+    size_t tracking = n;
+    if (cfg->cache) {
+        track = malloc(reds__cache_tracking_argc(cfg->cache) * sizeof *track);
+        size_t argc = track ? reds__cache_tracking(cfg->cache, conn, track, track_id) : 0;
+        if (argc) {
+            cmds[n].name = "CLIENT TRACKING";
+            cmds[n].args = track;
+            cmds[n++].argc = argc;
+        }
+    }
+    if (!n) {
+        free(track);
         return REDS_OK;
+    }
     size_t bound = 0;
     for (size_t i = 0; i < n; i++)
-        bound += reds__argv_bound(cmds[i].argc, cmds[i].argv);
+        bound += reds__argv_bound(cmds[i].argc, cmds[i].args ? cmds[i].args : cmds[i].argv);
     char *buf = malloc(bound), *p = buf;
     if (buf)
         for (size_t i = 0; i < n; i++)
-            p = reds__put_argv(p, cmds[i].argc, cmds[i].argv);
+            p = reds__put_argv(p, cmds[i].argc, cmds[i].args ? cmds[i].args : cmds[i].argv);
+    free(track);
     reds__wipe_free(cb_password);
     reds__wipe_free(cb_user);
     if (!buf)
@@ -422,7 +440,11 @@ reds_err reds__conn_handshake(reds__conn *conn)
     for (size_t i = 0; i < n && !err && !conn->broken; i++) {
         reds_reply *reply;
         err = reds__conn_read(conn, &reply);
-        if (!err && reply->type == REDS_REPLY_ERROR && !first) {
+        if (!err && i == tracking && reply->type == REDS_REPLY_ERROR) {
+            /* The invalidation connection went meanwhile: a connection
+             * like any other, whose reads are not cached. */
+            conn->track_gen = 0;
+        } else if (!err && reply->type == REDS_REPLY_ERROR && !first) {
             first = reds__error_from_reply(reply->str, reply->len);
             /* Any refusal of AUTH is an authentication failure, but for
              * one of the connection itself (maxclients). */

@@ -14,8 +14,9 @@
 
 #include <hiredis/read.h>
 
-#include <reds/client.h>
+#include <reds/cache.h>
 #include <reds/catalog.h>
+#include <reds/client.h>
 #include <reds/extension.h>
 #include <reds/types.h>
 
@@ -180,6 +181,16 @@ typedef struct reds__config {
     struct reds__hooks *hooks;
     reds_credentials_fn credentials; /* asked at each connect; over username/password */
     void *credentials_udata;
+    /* Client-side caching (cache.c). The options are kept by the client's
+     * own config only (copies for dedicated handles and pub/sub drop
+     * them); `cache` is set by the pooled client that owns one, and its
+     * connections then turn tracking on in the handshake. */
+    size_t cache_max_bytes;
+    int cache_ttl_ms;
+    int cache_mode; /* reds_cache_mode */
+    char **cache_prefixes;
+    size_t cache_nprefixes;
+    struct reds__cache *cache;
 } reds__config;
 
 /* ------------------------------------------------------ address resolvers */
@@ -283,6 +294,9 @@ typedef struct reds__conn {
     reds_err close_err;
     const reds__io *inner_io; /* under the byte-counting io of hooked connections */
     unsigned resolve_generation;
+    /* The cache's tracking generation this connection's CLIENT TRACKING
+     * was set up in; 0: not tracked (cache.c). */
+    unsigned track_gen;
     reds__addr addr;
 } reds__conn;
 
@@ -630,6 +644,56 @@ static inline reds_str reds__key(const reds__keys *k, long i)
 {
     return k->argv[k->pos[i]];
 }
+
+/* ----------------------------------------------------- client-side cache */
+
+/* The cache of a pooled client (cache.c), a layer in front of its router:
+ * pool_run() asks it first when the client has one. */
+typedef struct reds__cache reds__cache;
+struct ckey;
+/* A cacheable read on its way to the server: the keys it registered. */
+typedef struct reds__cache_read {
+    reds__cache *cache;
+    const reds__cmd *cmd;
+    uint64_t hash, flush_seq;
+    unsigned gen;
+    size_t nkeys;
+    struct ckey **keys;
+    uint64_t *seqs;
+    struct ckey *small_keys[REDS__KEYS_SMALL];
+    uint64_t small_seqs[REDS__KEYS_SMALL];
+} reds__cache_read;
+enum { REDS__CACHE_BYPASS, REDS__CACHE_HIT, REDS__CACHE_MISS };
+/* For the client `owner` (its cfg has the options): starts the
+ * invalidation connection and its thread. */
+reds_err reds__cache_new(reds_client *owner, reds__cache **out);
+void reds__cache_free(reds__cache *cache);
+/* HIT: answered from the cache, outcome in `*err`. MISS: send it, then
+ * reds__cache_store() its reply (before conversion) and reds__cache_end().
+ * BYPASS: not cached; run it, then reds__cache_wrote(). */
+int reds__cache_lookup(reds__cache *cache, reds_client *c, reds__cmd *cmd, reds__cache_read *rd,
+                       reds_err *err);
+void reds__cache_store(reds__cache_read *rd, const reds__conn *conn, const reds_reply *reply);
+void reds__cache_end(reds__cache_read *rd);
+/* After a command the cache did not answer: a write's keys (FLUSHALL's
+ * everything) are invalidated at once, so this process reads its writes. */
+void reds__cache_wrote(reds__cache *cache, const reds__cmd *cmd);
+/* The handshake's CLIENT TRACKING: its arguments in `argv` (room for
+ * reds__cache_tracking_argc()), their number, 0 while the invalidation
+ * connection is down; sets conn->track_gen. */
+size_t reds__cache_tracking(reds__cache *cache, reds__conn *conn, reds_str *argv, char idbuf[24]);
+size_t reds__cache_tracking_argc(const reds__cache *cache);
+reds_err reds__cache_stats(reds__cache *cache, reds_cache_stats *out);
+reds_err reds__cache_flush(reds__cache *cache);
+/* The cache of `c` (of its parent, for a pipeline), or NULL. */
+reds__cache *reds__pool_cache(reds_client *c);
+/* A round trip whose reply goes to `rd` before it is converted. */
+reds_err reds__roundtrip_cached(reds_client *c, reds__conn *conn, reds__cmd *cmd,
+                                reds__cache_read *rd);
+/* Called with `udata` (under the handle's lock) whenever the handle loses
+ * or replaces its connection (pubsub.c). */
+struct reds_pubsub;
+void reds__pubsub_on_drop(struct reds_pubsub *ps, void (*fn)(void *udata), void *udata);
 
 /* ------------------------------------------------------------------ hooks */
 

@@ -35,6 +35,7 @@ typedef struct pool_client {
     unsigned generation; /* reds__fork_generation the pool belongs to */
     unsigned epoch;      /* bumped by reds_pool_disconnect() */
     reds__fork_hook fork;
+    reds__cache *cache; /* client-side caching (cache.c), or NULL */
 } pool_client;
 
 /* `why`: the reds_close_reason the CLOSE hook reports. */
@@ -262,17 +263,17 @@ void reds__backoff(const reds__config *cfg, int attempt)
     reds__sleep_us(limit ? reds__random() % (limit * 1000 + 1) : 0);
 }
 
-static reds_err pool_run(reds_client *c, reds__cmd *cmd)
+/* A command with its retries; `rd`, a cacheable read whose reply the
+ * cache keeps, is a constant NULL on the plain path. */
+HOT reds_err pool_call(pool_client *p, reds__cmd *cmd, reds__cache_read *rd)
 {
-    pool_client *p = (pool_client *)c;
-    if (REDS__UNLIKELY(reds__connection_scoped(cmd)))
-        return reds__refuse_connection_scope(cmd);
+    reds_client *c = &p->base;
     for (int attempt = 0;; attempt++) {
         reds__conn *conn;
         bool sent = false;
         reds_err err = pool_get(p, &conn);
         if (REDS__LIKELY(!err)) {
-            err = reds__roundtrip(c, conn, cmd);
+            err = rd ? reds__roundtrip_cached(c, conn, cmd, rd) : reds__roundtrip(c, conn, cmd);
             sent = !conn->unsent;
             pool_put(p, conn);
         }
@@ -282,6 +283,36 @@ static reds_err pool_run(reds_client *c, reds__cmd *cmd)
             reds__hook_retry(c->cfg, cmd, (unsigned)attempt + 2, err);
         reds__backoff(c->cfg, attempt);
     }
+}
+
+/* A client with a cache: the cache answers, or sees the reply go by. */
+COLD reds_err pool_run_cached(pool_client *p, reds__cmd *cmd)
+{
+    reds__cache_read rd;
+    reds_err err = REDS_OK;
+    switch (reds__cache_lookup(p->cache, &p->base, cmd, &rd, &err)) {
+    case REDS__CACHE_HIT:
+        return err;
+    case REDS__CACHE_MISS:
+        err = pool_call(p, cmd, &rd);
+        reds__cache_end(&rd);
+        return err;
+    default:
+        err = pool_call(p, cmd, NULL);
+        reds__cache_wrote(p->cache, cmd);
+        return err;
+    }
+}
+
+static reds_err pool_run(reds_client *c, reds__cmd *cmd)
+{
+    pool_client *p = (pool_client *)c;
+    if (REDS__UNLIKELY(reds__connection_scoped(cmd)))
+        return reds__refuse_connection_scope(cmd);
+    /* The one test the hot path pays for caching. */
+    if (REDS__UNLIKELY(p->cache != NULL))
+        return pool_run_cached(p, cmd);
+    return pool_call(p, cmd, NULL);
 }
 
 /* ------------------------------------------------------------ fork hooks */
@@ -319,6 +350,8 @@ static void fork_child(void *owner)
 static void pool_destroy(reds_client *c)
 {
     pool_client *p = (pool_client *)c;
+    /* First: its thread may still retire connections of the pool. */
+    reds__cache_free(p->cache);
     reds__fork_unregister(&p->fork);
     close_list(p->idle, REDS_CLOSE_CLIENT_FREED);
     pthread_cond_destroy(&p->returned);
@@ -347,8 +380,52 @@ reds_err reds__pool_new(reds__config *cfg, reds_client **out)
     reds__fork_register(&p->fork);
     /* After registering: a fork in between would bump the generation. */
     p->generation = atomic_load(&reds__fork_generation);
+    if (cfg->cache_max_bytes) {
+        reds_err err = cfg->resolver
+                           ? reds__error(REDS_ERR_DATA, "cache_max_bytes: client-side caching is "
+                                                        "not supported on Sentinel clients yet")
+                           : reds__cache_new(&p->base, &p->cache);
+        if (err) {
+            reds_client_free(&p->base);
+            return err;
+        }
+        cfg->cache = p->cache; /* from now on connections turn tracking on */
+    }
     *out = &p->base;
     return REDS_OK;
+}
+
+reds__cache *reds__pool_cache(reds_client *c)
+{
+    while (c && c->parent)
+        c = c->parent;
+    return c && c->router == &pool_router ? ((pool_client *)c)->cache : NULL;
+}
+
+/* The cache of `client`, or NULL with the error set for `fn`. */
+static reds__cache *cache_of(reds_client *client, const char *fn)
+{
+    reds__cache *cache = reds__pool_cache(client);
+    if (!cache)
+        reds__error(REDS_ERR_DATA, "%s: %s", fn,
+                    client ? "the client has no cache (cache_max_bytes is 0)"
+                           : "the client is NULL");
+    return cache;
+}
+
+reds_err reds_cache_get_stats(reds_client *client, reds_cache_stats *out)
+{
+    if (!out)
+        return reds__error(REDS_ERR_DATA, "reds_cache_get_stats: out is NULL");
+    memset(out, 0, sizeof *out);
+    reds__cache *cache = cache_of(client, "reds_cache_get_stats");
+    return cache ? reds__cache_stats(cache, out) : reds__last_err();
+}
+
+reds_err reds_cache_flush(reds_client *client)
+{
+    reds__cache *cache = cache_of(client, "reds_cache_flush");
+    return cache ? reds__cache_flush(cache) : reds__last_err();
 }
 
 /* A pipeline or other child handle reports on its parent's pool. */

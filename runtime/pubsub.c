@@ -217,7 +217,18 @@ struct reds_pubsub {
     bool thread_started; /* joinable */
     atomic_bool stop;
     reds_pubsub_thread_options topts;
+    /* reds__pubsub_on_drop(): a client's cache, told of every loss. */
+    void (*on_drop)(void *udata);
+    void *on_drop_udata;
 };
+
+void reds__pubsub_on_drop(reds_pubsub *ps, void (*fn)(void *udata), void *udata)
+{
+    pthread_mutex_lock(&ps->lock);
+    ps->on_drop = fn;
+    ps->on_drop_udata = udata;
+    pthread_mutex_unlock(&ps->lock);
+}
 
 static int64_t now_ms(void)
 {
@@ -314,6 +325,8 @@ static void drop_locked(reds_pubsub *ps, const char *why)
     if (ps->conn) {
         reds__conn_close(ps->conn);
         ps->conn = NULL;
+        if (ps->on_drop)
+            ps->on_drop(ps->on_drop_udata);
         /* Nothing subscribed, nothing lost: no gap to report. A gap not
          * reported yet keeps its first cause. */
         if (!ps->dropped && active_count(ps)) {

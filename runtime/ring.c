@@ -220,6 +220,12 @@ reds_err reds_ring_new(const reds_ring_node *nodes, size_t n, const reds_ring_op
     if (!nodes || !n || n > MAX_NODES)
         return reds__error(REDS_ERR_DATA, "reds_ring_new: give 1 to %d nodes, not %zu", MAX_NODES,
                            nodes ? n : 0);
+    for (size_t i = 0; i < n; i++)
+        if (nodes[i].options.cache_max_bytes)
+            return reds__error(REDS_ERR_DATA,
+                               "reds_ring_new: client-side caching (cache_max_bytes of "
+                               "node %zu) is not supported on ring clients yet",
+                               i);
     int points = opts && opts->points ? opts->points : DEFAULT_POINTS;
     if (points < 4 || points % 4 || points > 4096)
         return reds__error(REDS_ERR_DATA,

@@ -267,6 +267,12 @@ static size_t base_bytes(const reds_options *o)
     size_t n = 0;
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         n += s[i] ? strlen(s[i]) + 1 : 0;
+    /* cache_prefixes: an aligned array of pointers, and the strings. */
+    if (o->cache_prefixes && o->cache_nprefixes) {
+        n += sizeof(char *) + o->cache_nprefixes * sizeof(char *);
+        for (size_t i = 0; i < o->cache_nprefixes; i++)
+            n += o->cache_prefixes[i] ? strlen(o->cache_prefixes[i]) + 1 : 0;
+    }
     return n;
 }
 
@@ -282,6 +288,14 @@ static void copy_base(bump *b, reds_options *o)
     o->tls_cert_file = copy(b, o->tls_cert_file);
     o->tls_key_file = copy(b, o->tls_key_file);
     o->tls_server_name = copy(b, o->tls_server_name);
+    if (o->cache_prefixes && o->cache_nprefixes) {
+        uintptr_t at = ((uintptr_t)b->p + sizeof(char *) - 1) & ~(uintptr_t)(sizeof(char *) - 1);
+        const char **prefixes = (const char **)at;
+        b->p = (char *)(prefixes + o->cache_nprefixes);
+        for (size_t i = 0; i < o->cache_nprefixes; i++)
+            prefixes[i] = copy(b, o->cache_prefixes[i]);
+        o->cache_prefixes = prefixes;
+    }
 }
 
 /* The host of a redis:// URL: "[v6]" or a name; `*host` NULL when empty. */

@@ -1,6 +1,7 @@
 /* fork(): a child gets connections of its own and never uses or closes
  * its parent's, while both keep working; and fork() is safe while other
- * threads hold a pool's lock or a dedicated connection's. */
+ * threads hold a pool's lock or a dedicated connection's; a caching
+ * client's child does not use the cache. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -222,6 +223,59 @@ START_TEST(fork_while_a_dedicated_connection_is_busy)
 }
 END_TEST
 
+/* Client-side caching: a forked child's copy of a caching client goes to
+ * the server, never to the cache its invalidation thread (which the
+ * child lacks) maintains, and turns no tracking on; freeing it there
+ * leaves the parent's cache working. (Not under valgrind: the child
+ * loses what the parent's threads held at the fork.) */
+START_TEST(a_caching_client_in_a_forked_child)
+{
+    reds_options o = {0};
+    o.cache_max_bytes = 1 << 20;
+    reds_client *c = test_client(&o);
+    reds_cache_stats s;
+    for (long long until = now_ms() + 10000;; sleep_ms(1)) {
+        ASSERT_OK(reds_cache_get_stats(c, &s));
+        if (s.connected)
+            break;
+        ck_assert_msg(now_ms() < until, "the cache never connected");
+    }
+    ASSERT_OK(reds_set(c, S("k"), S("v1"), NULL, NULL));
+    for (int i = 0; i < 2; i++) {
+        reds_str *v = NULL;
+        ASSERT_OK(reds_get(c, S("k"), &v));
+        ASSERT_STR(v, "v1");
+        reds_free(v);
+    }
+    ASSERT_OK(reds_cache_get_stats(c, &s));
+    ck_assert_uint_eq(s.hits, 1);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int bad = 0;
+        for (int i = 0; i < 3 && !bad; i++) {
+            reds_str *v = NULL;
+            bad = reds_get(c, S("k"), &v) != REDS_OK || !v || !str_eq(*v, "v1");
+            reds_free(v);
+        }
+        bad = bad || reds_cache_get_stats(c, &s) != REDS_OK || s.hits != 1;
+        reds_client_free(c);
+        _exit(bad);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %#x", status);
+    reds_str *v = NULL;
+    ASSERT_OK(reds_get(c, S("k"), &v));
+    ASSERT_STR(v, "v1");
+    reds_free(v);
+    ASSERT_OK(reds_cache_get_stats(c, &s));
+    ck_assert_uint_eq(s.hits, 2);
+    ck_assert(s.connected);
+    reds_client_free(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("fork");
@@ -231,6 +285,7 @@ static Suite *suite(void)
     tcase_add_test(tc, child_and_parent_work_side_by_side);
     tcase_add_test(tc, fork_while_threads_hold_the_pool_lock);
     tcase_add_test(tc, fork_while_a_dedicated_connection_is_busy);
+    tcase_add_test(tc, a_caching_client_in_a_forked_child);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -38,6 +38,18 @@ typedef enum reds_tls_verify {
     REDS_TLS_VERIFY_NONE_INSECURE = 2
 } reds_tls_verify;
 
+/** What the server reports to a client's cache (reds_options.cache_mode;
+ *  README.md, "Client-side caching"). */
+typedef enum reds_cache_mode {
+    /** The server remembers the keys each connection of the client read
+     *  and reports a change of any of them (CLIENT TRACKING ON). */
+    REDS_CACHE_DEFAULT = 0,
+    /** The server reports every change of a key that starts with one of
+     *  cache_prefixes (of any key, with none), read or not (CLIENT
+     *  TRACKING ON BCAST PREFIX ...). Only such keys are cached. */
+    REDS_CACHE_BROADCAST = 1
+} reds_cache_mode;
+
 /** How to reach and set up a server. Zero-initialise for the defaults:
  *  `reds_options o = {0}; o.port = 6380;`. Strings are copied. README.md
  *  has a table of every default. */
@@ -96,6 +108,17 @@ typedef struct reds_options {
                                           password; default none */
     void *credentials_udata;         /**< passed to credentials; must outlive the
                                           client and its handles */
+    /* Client-side caching (<reds/cache.h>): pooled single-server clients
+     * only; a cluster, ring or Sentinel client refuses it. */
+    size_t cache_max_bytes;            /**< cache replies of cacheable reads in the process,
+                                            up to this many bytes (least recently used
+                                            evicted first); default 0 = no cache */
+    int cache_ttl_ms;                  /**< drop an entry this old even if the server
+                                            did not invalidate it; default 0 = never */
+    reds_cache_mode cache_mode;        /**< default REDS_CACHE_DEFAULT */
+    const char *const *cache_prefixes; /**< REDS_CACHE_BROADCAST: the key prefixes
+                                            tracked (copied); none = every key */
+    size_t cache_nprefixes;            /**< entries of cache_prefixes */
 } reds_options;
 
 /** A pool's counters (reds_pool_get_stats()). */

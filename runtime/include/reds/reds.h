@@ -9,6 +9,7 @@
 #include <reds/version.h>
 #include <reds/types.h>
 #include <reds/client.h>
+#include <reds/cache.h>
 #include <reds/hooks.h>
 #include <reds/catalog.h>
 #include <reds/commands.h>
