@@ -2,6 +2,9 @@
  *
  *   bench time [SCALE [CASE]]  timed cases (all, or seq, pipe or lrange);
  *                              prints "key value" lines
+ *   bench cache [SCALE]        client-side caching: a hit against a round
+ *                              trip (GET, HGETALL), a read-mostly mix with
+ *                              the cache on and off
  *   bench callgrind CASE N     one measured loop for valgrind --tool=callgrind
  *                              (collection is toggled around the loop only);
  *                              prints "CASE_units <commands or elements>"
@@ -386,6 +389,156 @@ static int run_time(double scale, const char *only)
     return 0;
 }
 
+/* ------------------------------------------------ client-side caching */
+
+/* A cache hit against a round trip, for GET and HGETALL, and a
+ * read-mostly mix (90% GET, 10% SET over 1,000 hot keys) with the cache on
+ * and off. Blocks alternate, as in compare(); figures are medians. */
+#define HOT_KEYS    1000
+#define HASH_FIELDS 10
+
+typedef int (*op_fn)(reds_client *c, long n);
+
+static int get_n(reds_client *c, long n)
+{
+    for (long i = 0; i < n; i++) {
+        reds_str *v;
+        reds_err err = reds_get(c, REDS_STR(KEY), &v);
+        if (err)
+            return reds_fail("GET", err);
+        int ok = v && v->len == sizeof val - 1;
+        reds_free(v);
+        if (!ok)
+            return fail("GET: wrong value");
+    }
+    return 0;
+}
+
+static int hgetall_n(reds_client *c, long n)
+{
+    for (long i = 0; i < n; i++) {
+        reds_map *m;
+        reds_err err = reds_hgetall(c, REDS_STR("bench:hash"), &m);
+        if (err)
+            return reds_fail("HGETALL", err);
+        int ok = m->count == HASH_FIELDS;
+        reds_free(m);
+        if (!ok)
+            return fail("HGETALL: wrong reply");
+    }
+    return 0;
+}
+
+/* 90% GET, 10% SET, over HOT_KEYS keys picked at random. */
+static int mix_n(reds_client *c, long n)
+{
+    static unsigned seed = 12345;
+    for (long i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        char k[32];
+        int len = snprintf(k, sizeof k, "bench:hot:%u", (seed >> 8) % HOT_KEYS);
+        reds_err err;
+        if ((seed >> 4) % 10 == 0) {
+            err = reds_set(c, reds_strn(k, (size_t)len), REDS_STR(VAL), NULL, NULL);
+        } else {
+            reds_str *v;
+            err = reds_get(c, reds_strn(k, (size_t)len), &v);
+            reds_free(v);
+        }
+        if (err)
+            return reds_fail("mix", err);
+    }
+    return 0;
+}
+
+/* Seconds per op of `a` and `b` (median blocks of na and nb ops). */
+static int time_pair(reds_client *ca, op_fn a, long na, reds_client *cb, op_fn b, long nb,
+                     long blocks, double *ta, double *tb)
+{
+    static double x[MAX_BLOCKS], y[MAX_BLOCKS];
+    long n = 0;
+    double start = now();
+    for (; n < blocks && n < MAX_BLOCKS && (n < 3 || now() - start < 10); n++) {
+        double t0 = now();
+        if (a(ca, na))
+            return -1;
+        double t1 = now();
+        if (b(cb, nb))
+            return -1;
+        x[n] = (t1 - t0) / (double)na;
+        y[n] = (now() - t1) / (double)nb;
+    }
+    *ta = median(x, n);
+    *tb = median(y, n);
+    return 0;
+}
+
+static int run_cache(double scale)
+{
+    const char *host = getenv("REDS_HOST"), *port = getenv("REDS_PORT");
+    if (!host || !port)
+        return fail("REDS_HOST and REDS_PORT must be set (run under with-redis)");
+    reds_options o = {0};
+    o.host = host;
+    o.port = atoi(port);
+    reds_client *plain = NULL, *cached = NULL;
+    reds_err err = reds_client_new(&o, &plain);
+    o.cache_max_bytes = 64u << 20;
+    if (!err)
+        err = reds_client_new(&o, &cached);
+    if (err)
+        return reds_fail("client", err);
+    /* The invalidation connection subscribes in the background. */
+    reds_cache_stats st = {0};
+    for (double t0 = now(); !st.connected && now() - t0 < 5;)
+        reds_cache_get_stats(cached, &st);
+    if (!st.connected)
+        return fail("the cache's invalidation connection never came up");
+    reds_field_value fields[HASH_FIELDS];
+    char names[HASH_FIELDS][8];
+    for (int i = 0; i < HASH_FIELDS; i++) {
+        snprintf(names[i], sizeof names[i], "f%d", i);
+        fields[i] = (reds_field_value){reds_cstr(names[i]), REDS_STR(VAL)};
+    }
+    int rc = 0;
+    if ((err = reds_set(plain, REDS_STR(KEY), REDS_STR(VAL), NULL, NULL)) ||
+        (err = reds_hset(plain, REDS_STR("bench:hash"), fields, HASH_FIELDS, NULL)))
+        rc = reds_fail("set-up", err);
+    long blocks = scaled(scale, 30);
+    double hit, rt;
+    /* Warm: the first read of each is a miss that fills the cache. */
+    if (!rc)
+        rc = get_n(cached, 10) || hgetall_n(cached, 10);
+    if (!rc && !(rc = time_pair(cached, get_n, 20000, plain, get_n, 500, blocks, &hit, &rt)))
+        printf("cache_get_hit_ns %.1f\ncache_get_rt_ns %.1f\ncache_get_ratio %.1f\n", hit * 1e9,
+               rt * 1e9, rt / hit);
+    if (!rc &&
+        !(rc = time_pair(cached, hgetall_n, 10000, plain, hgetall_n, 500, blocks, &hit, &rt)))
+        printf("cache_hgetall_hit_ns %.1f\ncache_hgetall_rt_ns %.1f\ncache_hgetall_ratio %.1f\n",
+               hit * 1e9, rt * 1e9, rt / hit);
+    /* The mix: fill the hot keys, warm the cache, then time both. */
+    for (int i = 0; i < HOT_KEYS && !rc; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "bench:hot:%d", i);
+        if ((err = reds_set(plain, reds_cstr(k), REDS_STR(VAL), NULL, NULL)))
+            rc = reds_fail("set-up", err);
+    }
+    double on, off;
+    if (!rc)
+        rc = mix_n(cached, 5000);
+    if (!rc && !(rc = time_pair(cached, mix_n, 5000, plain, mix_n, 1000, blocks, &on, &off)))
+        printf("mix_cache_on %.0f\nmix_cache_off %.0f\nmix_speedup %.2f\n", 1 / on, 1 / off,
+               off / on);
+    if (!rc && !reds_cache_get_stats(cached, &st))
+        fprintf(stderr, "  cache: %llu hits, %llu misses, %llu invalidations, %zu entries\n",
+                (unsigned long long)st.hits, (unsigned long long)st.misses,
+                (unsigned long long)st.invalidations, st.entries);
+    fflush(stdout);
+    reds_client_free(cached);
+    reds_client_free(plain);
+    return rc ? 1 : 0;
+}
+
 /* ------------------------------------------------------------- callgrind */
 
 static const struct {
@@ -431,7 +584,7 @@ static int run_callgrind(const char *name, long n)
 
 /* ---------------------------------------------------------------- report */
 
-#define MAX_RESULTS 64
+#define MAX_RESULTS 96
 
 static struct {
     char key[64];
@@ -490,6 +643,22 @@ static void row(const char *name, double reds, double hi, double rb, const char 
     printf("%-30s %11s %11s %11s %8s %9s  %s\n", name, r, h, b, q, g, met);
 }
 
+/* A caching row: the two figures and their ratio (higher is better). */
+static void cache_row(const char *name, double with, double without, double ratio, double goal)
+{
+    char a[32], b[32], q[16] = "-", g[16] = "-";
+    const char *met = "-";
+    fmt_num(a, sizeof a, with, "");
+    fmt_num(b, sizeof b, without, "");
+    if (!isnan(ratio))
+        snprintf(q, sizeof q, "%.1fx", ratio);
+    if (!isnan(goal)) {
+        snprintf(g, sizeof g, ">= %.0fx", goal);
+        met = isnan(ratio) ? "n/a" : ratio >= goal ? "met" : "NOT MET";
+    }
+    printf("%-30s %11s %11s %8s %9s  %s\n", name, a, b, q, g, met);
+}
+
 static int run_report(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -533,6 +702,18 @@ static int run_report(const char *path)
            "are bound by the kernel's wake-up latency, hence no goal there: the\n"
            "per-command cost goal is the instruction count. Instructions are\n"
            "user-space (callgrind Ir) inside the measured loop only.\n");
+    printf("\n%-30s %11s %11s %8s %9s  %s\n", "client-side caching, tcp", "cache", "no cache",
+           "speed-up", "goal", "");
+    cache_row("GET: hit vs round trip, ns", get("cache_get_hit_ns"), get("cache_get_rt_ns"),
+              get("cache_get_ratio"), 100);
+    cache_row("HGETALL 10: hit vs trip, ns", get("cache_hgetall_hit_ns"),
+              get("cache_hgetall_rt_ns"), get("cache_hgetall_ratio"), 100);
+    cache_row("90% GET / 10% SET (ops/s)", get("mix_cache_on"), get("mix_cache_off"),
+              get("mix_speedup"), NAN);
+    printf("\nA hit is served from the process (a fresh owned result, converted as a\n"
+           "reply would be); the round trip is the same call on a client without a\n"
+           "cache. The mix runs over 1,000 hot keys on one thread; every SET\n"
+           "invalidates its key, so the next GET of it goes to the server.\n");
     if (isnan(get("pipe_tcp_reds")))
         printf("reds: pipeline not built yet (hiredis figure shown for reference).\n");
     return 0;
@@ -542,10 +723,14 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "time") == 0)
         return run_time(argc >= 3 ? atof(argv[2]) : 1.0, argc >= 4 ? argv[3] : NULL);
+    if (argc >= 2 && strcmp(argv[1], "cache") == 0)
+        return run_cache(argc >= 3 ? atof(argv[2]) : 1.0);
     if (argc == 4 && strcmp(argv[1], "callgrind") == 0)
         return run_callgrind(argv[2], atol(argv[3]));
     if (argc == 3 && strcmp(argv[1], "report") == 0)
         return run_report(argv[2]) ? 1 : 0;
-    fprintf(stderr, "usage: %s time [SCALE [CASE]] | callgrind CASE N | report FILE\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s time [SCALE [CASE]] | cache [SCALE] | callgrind CASE N | report FILE\n",
+            argv[0]);
     return 2;
 }

@@ -18,6 +18,9 @@ n() { awk -v n="$1" -v s="$scale" 'BEGIN { v = int(n * s); print (v > 0 ? v : 1)
 echo "== reds vs hiredis (timed: reds and hiredis alternating in short blocks)"
 "$bench" time "$scale" >>"$results"
 
+echo "== client-side caching (a hit against a round trip; a read-mostly mix)"
+"$bench" cache "$scale" >>"$results"
+
 # redis-benchmark -q: "SET: 12345.67 requests per second, p50=...".
 redis_benchmark() { # PREFIX ARGS...
     prefix=$1
