@@ -544,6 +544,12 @@ START_TEST(option_checks)
     rn.options = node;
     ASSERT_ERR(reds_ring_new(&rn, 1, NULL, &c), REDS_ERR_DATA);
     ck_assert_ptr_nonnull(strstr(reds_errmsg(), "ring"));
+    reds_sentinel *sentinel = NULL;
+    ASSERT_OK(reds_sentinel_new(&seed, 1, NULL, &sentinel));
+    ASSERT_ERR(reds_sentinel_master_for(sentinel, "mymaster", &node, &c), REDS_ERR_DATA);
+    ck_assert_ptr_null(c);
+    ck_assert_ptr_nonnull(strstr(reds_errmsg(), "Sentinel"));
+    reds_sentinel_free(sentinel);
     /* Stats of a client without a cache. */
     reds_client *plain = test_client(NULL);
     reds_cache_stats s;
