@@ -58,6 +58,9 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) \
 ALL_CFLAGS += -ffunction-sections -fdata-sections
 LDLIBS := -lhiredis -lssl -lcrypto -lpthread -lm
 TEST_LDLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+# The event loops of the async adapters (<reds/async/*.h>): only programs
+# that use an adapter link one; the library itself needs none.
+LOOP_LDLIBS := -levent -luv -lev
 
 LIB_SRC := $(sort $(wildcard runtime/*.c)) $(sort $(wildcard generated/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -72,7 +75,8 @@ SONAME := libreds.so.$(call version_part,MAJOR)
 SHLIB := $(BUILD)/libreds.so
 SHLIB_REAL := $(BUILD)/libreds.so.$(VERSION)
 SHLIB_LINKS := $(BUILD)/$(SONAME) $(SHLIB)
-HEADERS := $(wildcard runtime/*.h runtime/include/reds/*.h generated/*.h generated/include/reds/*.h)
+HEADERS := $(wildcard runtime/*.h runtime/include/reds/*.h runtime/include/reds/async/*.h \
+	generated/*.h generated/include/reds/*.h)
 
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/check_*.c)))
 # Shared by every suite: tests/fixture*.c (servers, clusters, sentinels),
@@ -122,7 +126,13 @@ check-headers:
 	@for std in c++11 c++17; do \
 	  c++ -std=$$std -Wall -Wextra -Werror -pedantic -x c++ -Iruntime/include \
 	    -Igenerated/include -fsyntax-only tests/headers.c || exit 1; done
-	@echo "headers: C99, C11, C++11, C++17 clean"
+	@for std in c99 c11; do \
+	  $(CC) -std=$$std -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic \
+	    -Iruntime/include -Igenerated/include -fsyntax-only tests/headers_async.c || exit 1; done
+	@for std in c++11 c++17; do \
+	  c++ -std=$$std -Wall -Wextra -Werror -pedantic -x c++ -Iruntime/include \
+	    -Igenerated/include -fsyntax-only tests/headers_async.c || exit 1; done
+	@echo "headers: C99, C11, C++11, C++17 clean (and the event-loop adapters)"
 
 # The C blocks of README.md and of the API reference (docs/reference/)
 # compile as C11 and C++17, and the examples as C++17 too, so that none of
@@ -157,12 +167,13 @@ $(SHLIB_LINKS): $(SHLIB_REAL)
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(LIB) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(TEST_SUPPORT) $(LIB) $(TEST_LDLIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(TEST_SUPPORT) $(LIB) $(TEST_LDLIBS) $(LDLIBS) \
+	  $(if $(filter check_async%,$(notdir $@)),$(LOOP_LDLIBS)) -o $@
 
 $(BUILD)/examples/%: examples/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CCLD    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) $(if $(filter async%,$(notdir $@)),$(LOOP_LDLIBS)) -o $@
 
 # examples/extension: an application's own commands (examples/extension/
 # spec) as an add-on, built as an application outside the tree builds it:
@@ -238,8 +249,9 @@ run-tests: tests
 # answer differently, a test expects each server's own answer (ON_SERVER in
 # tests/testutil.h). Unit suites, and those of the client's own machinery
 # (TLS, fork, threads, URLs, cluster routing, the codegen tools), run once.
-VALKEY_SUITES := check_bitmaps check_cache check_client check_cluster_cmds check_connection check_geo \
-	check_hashes check_keys check_lists check_lock check_monitor check_pipeline check_pool \
+VALKEY_SUITES := check_async check_autopipe check_bitmaps check_cache check_client \
+	check_cluster_cmds check_connection check_geo check_hashes check_keys check_lists check_lock \
+	check_monitor check_pipeline check_pool \
 	check_pubsub check_pubsub_cmds check_scan check_script check_scripting check_sentinel \
 	check_server check_sets check_streams check_strings check_transaction check_zsets
 run-tests-valkey: $(VALKEY_SUITES:%=$(BUILD)/tests/%)
@@ -265,9 +277,11 @@ test: deps
 
 # Thread-heavy suites under ThreadSanitizer (their own build, BUILDDIR/tsan):
 # 16 threads sharing one client for 100,000 commands, locks, WATCH retries,
-# a cluster resharded under four threads, 16 threads on the same cached
-# keys and the cache's soak; any data race fails them.
-TSAN_SUITES := check_threads check_lock check_transaction check_cluster check_hooks check_cache
+# a cluster resharded under four threads, 64 threads batching on one
+# shared connection, 16 threads on the same cached keys and the cache's
+# soak; any data race fails them.
+TSAN_SUITES := check_threads check_autopipe check_lock check_transaction check_cluster \
+	check_hooks check_cache
 tsan:
 	@$(MAKE) --no-print-directory -j2 TSAN=1 $(TSAN_SUITES:%=$(BUILDDIR)/tsan/tests/%)
 	@failed=0; for t in $(TSAN_SUITES); do echo "== $(BUILDDIR)/tsan/tests/$$t (TSan)"; \
@@ -354,21 +368,24 @@ fuzz:
 # memcheck, in the plain build: connections, pools, the client and its
 # dedicated handles, pipelines and transactions, pub/sub, MONITOR, scans,
 # scripts, URLs, locks, TLS, the converters (unit and against a server),
-# Cluster commands, the hash ring and client-side caching. Any invalid access, use
-# of uninitialised memory or definite leak fails. Check runs the tests
-# in-process (CK_FORK=no), as valgrind wants; the servers the fixtures
-# start run outside valgrind. (Not check_fork: its children, forked while
-# other threads hold connections, exit with those connections lost, since
-# the threads that held them do not exist in a child.)
+# Cluster commands, the hash ring and the async client on its four loops.
+# Any invalid access, use of uninitialised memory or definite leak fails.
+# Check runs the tests in-process (CK_FORK=no), as valgrind wants; the
+# servers the fixtures start run outside valgrind. (Not check_fork: its
+# children, forked while other threads hold connections, exit with those
+# connections lost, since the threads that held them do not exist in a
+# child. Not check_cache: its reader threads spin on in-process hits,
+# which valgrind's one-thread-at-a-time scheduler runs for minutes; the
+# ASan and TSan runs cover it.)
 VALGRIND_SUITES := check_connection check_pool check_client check_pipeline check_transaction \
 	check_pubsub check_monitor check_scan check_script check_url check_lock check_tls \
-	check_convert check_replies_server check_server check_cluster_cmds check_ring check_cache
+	check_convert check_replies_server check_server check_cluster_cmds check_ring check_async
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	--show-leak-kinds=definite --quiet
 valgrind:
 	@$(MAKE) --no-print-directory -j2 $(VALGRIND_SUITES:%=$(BUILD)/tests/%)
 	@failed=0; for t in $(VALGRIND_SUITES); do echo "== $(BUILD)/tests/$$t (valgrind)"; \
-	  CK_FORK=no REDS_PYTHON="$(PYTHON)" REDS_CACHE_SOAK_S=2 $(VALGRIND) $(BUILD)/tests/$$t \
+	  CK_FORK=no REDS_PYTHON="$(PYTHON)" $(VALGRIND) $(BUILD)/tests/$$t \
 	    || failed=1; done; \
 	[ $$failed = 0 ] && echo "== valgrind: clean"; exit $$failed
 
@@ -379,6 +396,8 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 INSTALL ?= install
 PUBLIC_HEADERS := $(sort $(wildcard runtime/include/reds/*.h generated/include/reds/*.h))
+# The event-loop adapters of the async client, in <reds/async/>.
+ADAPTER_HEADERS := $(sort $(wildcard runtime/include/reds/async/*.h))
 CMAKEDIR := $(LIBDIR)/cmake/reds
 # Fills in packaging/*.in: reds.pc names the directories (below ${prefix}
 # when they are), the CMake package finds them relative to itself.
@@ -391,6 +410,8 @@ PKG_SUBST := sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@VERSION_MAJOR@|$(call vers
 install: lib
 	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/reds $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(CMAKEDIR)
 	$(INSTALL) -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/reds/
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/reds/async
+	$(INSTALL) -m 644 $(ADAPTER_HEADERS) $(DESTDIR)$(INCLUDEDIR)/reds/async/
 	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libreds.a
 	$(INSTALL) -m 755 $(SHLIB_REAL) $(DESTDIR)$(LIBDIR)/libreds.so.$(VERSION)
 	ln -sf libreds.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -402,10 +423,12 @@ install: lib
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/reds/,$(notdir $(PUBLIC_HEADERS))) \
+	  $(addprefix $(DESTDIR)$(INCLUDEDIR)/reds/async/,$(notdir $(ADAPTER_HEADERS))) \
 	  $(addprefix $(DESTDIR)$(LIBDIR)/,libreds.a libreds.so.$(VERSION) $(SONAME) libreds.so \
 	    pkgconfig/reds.pc) \
 	  $(DESTDIR)$(CMAKEDIR)/reds-config.cmake $(DESTDIR)$(CMAKEDIR)/reds-config-version.cmake
-	rmdir $(DESTDIR)$(INCLUDEDIR)/reds $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
+	rmdir $(DESTDIR)$(INCLUDEDIR)/reds/async $(DESTDIR)$(INCLUDEDIR)/reds $(DESTDIR)$(CMAKEDIR) \
+	  2>/dev/null || true
 
 # The shared library exports the public API and nothing else (no reds__*),
 # under its SONAME.
@@ -430,7 +453,7 @@ bench: deps
 
 $(BUILD)/bench/bench: bench/bench.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $< $(LIB) $(LDLIBS) $(LOOP_LDLIBS) -o $@
 
 import-spec: deps
 	$(PYTHON) codegen/import_spec.py $(if $(URL),--url $(URL),--server $(SERVER))

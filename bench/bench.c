@@ -1,7 +1,13 @@
 /* bench: reds against raw hiredis, on the same server in the same run.
  *
- *   bench time [SCALE [CASE]]  timed cases (all, or seq, pipe or lrange);
- *                              prints "key value" lines
+ *   bench time [SCALE [CASE]]  timed cases (all, or seq, pipe, lrange or
+ *                              async); prints "key value" lines
+ *   bench threads [SCALE]      1, 8, 32 and 64 threads doing GETs: one
+ *                              shared reds client (auto-pipelining on and
+ *                              off), a hiredis context each, and
+ *                              redis-benchmark -c N; prints "key value" lines
+ *                              (BENCH_AUTOPIPELINE_CONNECTIONS=n: the "on"
+ *                              client's autopipeline_connections)
  *   bench cache [SCALE]        client-side caching: a hit against a round
  *                              trip (GET, HGETALL), a read-mostly mix with
  *                              the cache on and off
@@ -15,16 +21,27 @@
  * runs this under with-redis). An "op" is one command, as redis-benchmark
  * counts requests. A benchmark never fails on a figure: the exit status
  * is non-zero only when something broke (a wrong reply, a lost server). */
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <valgrind/callgrind.h>
 
+#include <reds/async.h>
+#include <reds/async/libevent.h>
 #include <reds/reds.h>
 
 #define LIST_LEN  10000
@@ -36,11 +53,15 @@
 #define LIST_KEY "bench:list"
 static const char key[] = KEY, val[] = VAL, list_key[] = LIST_KEY;
 
-/* One transport, reached both ways. */
+/* One transport, reached both ways, blocking and on an event loop (one
+ * libevent base drives both async connections). */
 typedef struct side {
     const char *transport; /* "tcp" or "unix" */
     reds_client *reds;
     redisContext *hi;
+    struct event_base *base;
+    reds_client *areds;     /* a reds async handle */
+    redisAsyncContext *ahi; /* hiredis's own async context */
 } side;
 
 /* A measured loop: `n` units (a SET+GET pair, a pipelined batch, an
@@ -240,6 +261,189 @@ static int fill_list(side *s)
     return ok ? 0 : fail("the list does not read back as written");
 }
 
+/* ------------------------------------------- async: depth 1, 10 and 100 */
+
+/* One async connection keeps `depth` commands in flight: each completion
+ * issues the next command, alternately SET and GET of the 16-byte value,
+ * until `n` commands completed. reds completes into typed outputs (a bool
+ * for SET, an owned reds_str for GET, freed in the completion); hiredis
+ * builds a redisReply for each, freed after its callback. Both are driven
+ * by the same libevent base through their own libevent adapters. */
+#define MAX_DEPTH 100
+
+typedef struct async_run async_run;
+
+typedef struct slot {
+    async_run *run;
+    long i; /* the command in flight here: even SET, odd GET */
+    bool stored;
+    reds_str *got;
+} slot;
+
+struct async_run {
+    side *s;
+    long n, issued, done;
+    int rc;
+    slot slots[MAX_DEPTH];
+};
+
+/* After a completion: the next command in this slot, or the end. */
+static void async_next(async_run *r, slot *sl, void (*issue)(slot *))
+{
+    r->done++;
+    if (!r->rc && r->issued < r->n)
+        issue(sl);
+    if (r->done == r->issued && (r->rc || r->issued == r->n))
+        event_base_loopbreak(r->s->base);
+}
+
+static void reds_issue(slot *sl);
+
+static void reds_done(reds_client *c, reds_err err, void *out, void *udata)
+{
+    (void)c;
+    (void)out;
+    slot *sl = (slot *)udata;
+    async_run *r = sl->run;
+    if (err) {
+        if (!r->rc)
+            r->rc = reds_fail(sl->i % 2 ? "async GET" : "async SET", err);
+    } else if (sl->i % 2) {
+        int ok = sl->got && sl->got->len == sizeof val - 1 &&
+                 memcmp(sl->got->ptr, val, sizeof val - 1) == 0;
+        reds_free(sl->got);
+        if (!ok && !r->rc)
+            r->rc = fail("reds async GET: wrong value");
+    } else if (!sl->stored && !r->rc) {
+        r->rc = fail("reds async SET: not stored");
+    }
+    async_next(r, sl, reds_issue);
+}
+
+static void reds_issue(slot *sl)
+{
+    async_run *r = sl->run;
+    reds_client *c = r->s->areds;
+    sl->i = r->issued++;
+    reds_err err = sl->i % 2
+                       ? REDS_ASYNC(c, reds_done, sl, reds_get(c, REDS_STR(KEY), &sl->got))
+                       : REDS_ASYNC(c, reds_done, sl,
+                                    reds_set(c, REDS_STR(KEY), REDS_STR(VAL), NULL, &sl->stored));
+    if (err) { /* nothing queued: no completion will come */
+        r->issued--;
+        if (!r->rc)
+            r->rc = reds_fail("async queue", err);
+    }
+}
+
+static void hi_issue(slot *sl);
+
+static void hi_done(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    slot *sl = (slot *)privdata;
+    async_run *r = sl->run;
+    redisReply *rep = (redisReply *)reply;
+    int want = sl->i % 2 ? REDIS_REPLY_STRING : REDIS_REPLY_STATUS;
+    if (!r->rc) {
+        if (!rep)
+            r->rc = fail("hiredis async: %s", ac->errstr[0] ? ac->errstr : "no reply");
+        else if (rep->type != want)
+            r->rc = fail("hiredis async: unexpected reply type %d", rep->type);
+        else if (sl->i % 2 &&
+                 ((size_t)rep->len != sizeof val - 1 || memcmp(rep->str, val, sizeof val - 1) != 0))
+            r->rc = fail("hiredis async GET: wrong value");
+    }
+    async_next(r, sl, hi_issue);
+}
+
+static void hi_issue(slot *sl)
+{
+    static const char *set_argv[] = {"SET", key, val}, *get_argv[] = {"GET", key};
+    static const size_t set_len[] = {3, sizeof key - 1, sizeof val - 1},
+                        get_len[] = {3, sizeof key - 1};
+    async_run *r = sl->run;
+    sl->i = r->issued++;
+    int rc = sl->i % 2 ? redisAsyncCommandArgv(r->s->ahi, hi_done, sl, 2, get_argv, get_len)
+                       : redisAsyncCommandArgv(r->s->ahi, hi_done, sl, 3, set_argv, set_len);
+    if (rc != REDIS_OK) {
+        r->issued--;
+        if (!r->rc)
+            r->rc = fail("hiredis async: queueing: %s", r->s->ahi->errstr);
+    }
+}
+
+/* `n` commands, `depth` in flight, on the loop until the last completes. */
+static int async_loop(side *s, long n, int depth, void (*issue)(slot *))
+{
+    static async_run r;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.n = n;
+    for (int j = 0; j < depth && r.issued < n && !r.rc; j++) {
+        r.slots[j].run = &r;
+        issue(&r.slots[j]);
+    }
+    if (r.issued && event_base_loop(s->base, 0) < 0)
+        return fail("event_base_loop failed");
+    if (!r.rc && r.done != n)
+        return fail("async: %ld of %ld commands completed", r.done, n);
+    return r.rc;
+}
+
+static int async_reds_d1(side *s, long n)
+{
+    return async_loop(s, n, 1, reds_issue);
+}
+static int async_reds_d10(side *s, long n)
+{
+    return async_loop(s, n, 10, reds_issue);
+}
+static int async_reds_d100(side *s, long n)
+{
+    return async_loop(s, n, 100, reds_issue);
+}
+static int async_hiredis_d1(side *s, long n)
+{
+    return async_loop(s, n, 1, hi_issue);
+}
+static int async_hiredis_d10(side *s, long n)
+{
+    return async_loop(s, n, 10, hi_issue);
+}
+static int async_hiredis_d100(side *s, long n)
+{
+    return async_loop(s, n, 100, hi_issue);
+}
+
+/* hiredis frees a context that lost its connection: forget it. */
+static void hi_disconnected(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    ((side *)ac->data)->ahi = NULL;
+}
+
+/* The async connections of `s`, on a base of their own, warmed up. */
+static int connect_async(side *s, reds_options *o, const char *host, int port, const char *sock)
+{
+    s->base = event_base_new();
+    if (!s->base)
+        return fail("event_base_new failed");
+    reds_err err = reds_async_new(o, &s->areds);
+    if (!err)
+        err = reds_libevent_attach(s->areds, s->base);
+    if (err)
+        return reds_fail("async handle", err);
+    s->ahi = sock ? redisAsyncConnectUnix(sock) : redisAsyncConnect(host, port);
+    if (!s->ahi || s->ahi->err)
+        return fail("hiredis async: connecting over %s: %s", s->transport,
+                    s->ahi ? s->ahi->errstr : "out of memory");
+    s->ahi->data = s;
+    redisAsyncSetDisconnectCallback(s->ahi, hi_disconnected);
+    if (redisLibeventAttach(s->ahi, s->base) != REDIS_OK)
+        return fail("hiredis async: attaching to libevent failed");
+    return async_reds_d10(s, 200) || async_hiredis_d10(s, 200) ? -1 : 0;
+}
+
 /* ----------------------------------------------------------- connecting */
 
 static int connect_side(side *s, const char *transport)
@@ -249,6 +453,7 @@ static int connect_side(side *s, const char *transport)
     if (!host || !port || !sock)
         return fail("REDS_HOST, REDS_PORT and REDS_SOCKET must be set (run under with-redis)");
     reds_options o = {0};
+    memset(s, 0, sizeof *s);
     s->transport = transport;
     if (strcmp(transport, "unix") == 0) {
         o.unix_path = sock;
@@ -267,13 +472,18 @@ static int connect_side(side *s, const char *transport)
     /* Connect (the pool opens its connection on first use) and warm up. */
     if (seq_reds(s, 100) || seq_hiredis(s, 100))
         return -1;
-    return 0;
+    return connect_async(s, &o, host, atoi(port), strcmp(transport, "unix") == 0 ? sock : NULL);
 }
 
 static void disconnect_side(side *s)
 {
     reds_client_free(s->reds);
     redisFree(s->hi);
+    reds_client_free(s->areds); /* detaches from the base first */
+    if (s->ahi)
+        redisAsyncFree(s->ahi);
+    if (s->base)
+        event_base_free(s->base);
 }
 
 /* ---------------------------------------------------------------- timing */
@@ -362,7 +572,8 @@ static int wanted(const char *only, const char *name)
     return !only || strcmp(only, name) == 0;
 }
 
-/* `only` (NULL for all) names the one case to run: seq, pipe or lrange. */
+/* `only` (NULL for all) names the one case to run: seq, pipe, lrange or
+ * async. */
 static int run_time(double scale, const char *only)
 {
     static const char *transports[] = {"tcp", "unix"};
@@ -371,6 +582,13 @@ static int run_time(double scale, const char *only)
     const plan seq = {"seq", seq_reds, seq_hiredis, 500, scaled(scale, 50), 2, 15};
     const plan pipe = {"pipe", pipe_reds, pipe_hiredis, 100, scaled(scale, 50), BATCH, 10};
     const plan lrange = {"lrange", lrange_reds, lrange_hiredis, 5, scaled(scale, 50), 1, 10};
+    /* One async connection each, 1, 10 or 100 commands in flight: blocks
+     * of 1,000, 5,000 and 20,000 commands (about the same time each). */
+    const plan async[] = {
+        {"async_d1", async_reds_d1, async_hiredis_d1, 1000, scaled(scale, 50), 1, 10},
+        {"async_d10", async_reds_d10, async_hiredis_d10, 5000, scaled(scale, 50), 1, 10},
+        {"async_d100", async_reds_d100, async_hiredis_d100, 20000, scaled(scale, 50), 1, 10},
+    };
     for (int t = 0; t < 2; t++) {
         side s;
         if (connect_side(&s, transports[t]))
@@ -382,9 +600,258 @@ static int run_time(double scale, const char *only)
             rc = fill_list(&s);
         if (!rc && wanted(only, "lrange"))
             rc = compare(&s, &lrange);
+        for (int d = 0; d < 3 && !rc && t == 0 && wanted(only, "async"); d++)
+            rc = compare(&s, &async[d]);
         disconnect_side(&s);
         if (rc)
             return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------ threads sharing a client */
+
+/* N threads doing GET of the 16-byte value as fast as they can, four
+ * ways: all sharing one reds client with auto-pipelining on, the same
+ * with it off (each thread borrows a pooled connection), each thread with
+ * a hiredis context of its own, and redis-benchmark -c N (one process,
+ * an event loop over N connections). Every way runs in each round, one
+ * after the other, so that a slow second of the machine costs them all;
+ * each figure is the median of its rounds, each ratio the median of the
+ * ratios within a round. Client CPU is getrusage() user + system over the
+ * measured interval (the child's, from wait4(), for redis-benchmark). */
+enum { MODE_ON, MODE_OFF, MODE_HIREDIS, MODE_RB, NMODES };
+static const char *const mode_names[NMODES] = {"on", "off", "hiredis", "rb"};
+#define RB_KEY "key:__rand_int__" /* what redis-benchmark -t get reads */
+
+typedef struct tblock {
+    reds_client *reds; /* MODE_ON, MODE_OFF */
+    const char *host, *port;
+    long per_thread;
+    pthread_barrier_t start, end;
+    atomic_int failed;
+} tblock;
+
+static double cpu_seconds(const struct rusage *ru)
+{
+    return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+           (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+}
+
+static void *reds_gets(void *arg)
+{
+    tblock *b = arg;
+    const reds_str k = REDS_STR(KEY), v = REDS_STR(VAL);
+    pthread_barrier_wait(&b->start);
+    for (long i = 0; i < b->per_thread; i++) {
+        reds_str *got = NULL;
+        reds_err err = reds_get(b->reds, k, &got);
+        int ok = !err && got && got->len == v.len && memcmp(got->ptr, v.ptr, v.len) == 0;
+        reds_free(got);
+        if (!ok) {
+            if (!atomic_exchange(&b->failed, 1))
+                err ? reds_fail("threaded GET", err) : fail("reds threaded GET: wrong value");
+            break;
+        }
+    }
+    pthread_barrier_wait(&b->end);
+    return NULL;
+}
+
+static void *hiredis_gets(void *arg)
+{
+    tblock *b = arg;
+    const char *argv[] = {"GET", key};
+    const size_t len[] = {3, sizeof key - 1};
+    redisContext *h = redisConnect(b->host, atoi(b->port));
+    if (!h || h->err) {
+        if (!atomic_exchange(&b->failed, 1))
+            fail("hiredis: connecting: %s", h ? h->errstr : "out of memory");
+    }
+    pthread_barrier_wait(&b->start);
+    for (long i = 0; i < b->per_thread && !atomic_load(&b->failed); i++) {
+        redisReply *r = redisCommandArgv(h, 2, argv, len);
+        int ok = r && r->type == REDIS_REPLY_STRING && (size_t)r->len == sizeof val - 1 &&
+                 memcmp(r->str, val, sizeof val - 1) == 0;
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            if (!atomic_exchange(&b->failed, 1))
+                fail("hiredis threaded GET: %s", r ? "wrong reply" : h->errstr);
+            break;
+        }
+    }
+    pthread_barrier_wait(&b->end);
+    redisFree(h);
+    return NULL;
+}
+
+/* One block of `ops` GETs over `n` threads: ops/s and CPU seconds. */
+static int thread_block(tblock *b, int mode, int n, long ops, double *rate, double *cpu)
+{
+    pthread_t t[64];
+    b->per_thread = ops / n;
+    atomic_init(&b->failed, 0);
+    pthread_barrier_init(&b->start, NULL, (unsigned)n + 1);
+    pthread_barrier_init(&b->end, NULL, (unsigned)n + 1);
+    for (int i = 0; i < n; i++)
+        pthread_create(&t[i], NULL, mode == MODE_HIREDIS ? hiredis_gets : reds_gets, b);
+    struct rusage r0, r1;
+    pthread_barrier_wait(&b->start);
+    getrusage(RUSAGE_SELF, &r0);
+    double t0 = now();
+    pthread_barrier_wait(&b->end);
+    double dt = now() - t0;
+    getrusage(RUSAGE_SELF, &r1);
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&b->start);
+    pthread_barrier_destroy(&b->end);
+    *rate = (double)(b->per_thread * n) / dt;
+    *cpu = cpu_seconds(&r1) - cpu_seconds(&r0);
+    return atomic_load(&b->failed) ? -1 : 0;
+}
+
+/* redis-benchmark -c n -n ops -t get -q: its own requests per second,
+ * and its CPU time from wait4(). */
+static int rb_block(const char *host, const char *port, int n, long ops, double *rate, double *cpu)
+{
+    char clients[16], requests[24];
+    snprintf(clients, sizeof clients, "%d", n);
+    snprintf(requests, sizeof requests, "%ld", ops);
+    int fds[2];
+    if (pipe(fds) != 0)
+        return fail("pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        return fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execlp("redis-benchmark", "redis-benchmark", "-h", host, "-p", port, "-c", clients, "-n",
+               requests, "-t", "get", "-P", "1", "-q", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char out[4096];
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fds[0], out + got, sizeof out - 1 - got)) > 0 && got < sizeof out - 1)
+        got += (size_t)r;
+    close(fds[0]);
+    out[got] = '\0';
+    int status;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return fail("redis-benchmark -c %d failed (is it installed?)", n);
+    /* "GET: 12345.67 requests per second, p50=..." after \r progress. */
+    bool found = false;
+    for (const char *at = out; !found && (at = strstr(at, "GET: ")) != NULL; at += 5) {
+        int end = 0;
+        found = sscanf(at + 5, "%lf requests per second%n", rate, &end) == 1 && end > 0;
+    }
+    if (!found)
+        return fail("redis-benchmark: no GET figure in \"%s\"", out);
+    *cpu = cpu_seconds(&ru);
+    return 0;
+}
+
+#define MAX_ROUNDS 64
+
+static int run_threads(double scale)
+{
+    const char *host = getenv("REDS_HOST"), *port = getenv("REDS_PORT");
+    if (!host || !port)
+        return fail("REDS_HOST and REDS_PORT must be set (run under with-redis)");
+    static const int counts[] = {1, 8, 32, 64};
+    /* GETs a block per thread count (each way takes about a fifth of a
+     * second or more), and rounds: many short ones at one thread, where
+     * on and off are compared for a 5% goal. */
+    static const long block_ops[] = {4000, 20000, 40000, 40000};
+    static const long base_rounds[] = {25, 7, 7, 7};
+    /* BENCH_AUTOPIPELINE_CONNECTIONS: the "on" client's shared
+     * connections (0, unset: the library's default). */
+    const char *env = getenv("BENCH_AUTOPIPELINE_CONNECTIONS");
+    int lanes = env && atoi(env) > 0 ? atoi(env) : 0;
+    printf("threads_lanes %d\n", lanes);
+    tblock b = {.host = host, .port = port};
+    reds_options o = {.host = host, .port = atoi(port)};
+    reds_client *setup;
+    reds_err err = reds_client_new(&o, &setup);
+    if (!err)
+        err = reds_set(setup, REDS_STR(KEY), REDS_STR(VAL), NULL, NULL);
+    if (!err)
+        err = reds_set(setup, REDS_STR(RB_KEY), REDS_STR(VAL), NULL, NULL);
+    reds_client_free(setup);
+    if (err)
+        return reds_fail("setting up", err);
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        int n = counts[c];
+        long ops = scaled(scale, block_ops[c]), rounds = scaled(scale, base_rounds[c]);
+        if (rounds < 3)
+            rounds = 3;
+        if (rounds > MAX_ROUNDS)
+            rounds = MAX_ROUNDS;
+        if (ops < n)
+            ops = n;
+        reds_client *clients[2];
+        for (int m = 0; m < 2; m++) {
+            reds_options co = o;
+            co.autopipeline = m == MODE_ON ? 1 : REDS_DISABLED;
+            if (m == MODE_ON)
+                co.autopipeline_connections = lanes;
+            if ((err = reds_client_new(&co, &clients[m])))
+                return reds_fail("client", err);
+        }
+        static double rate[NMODES][MAX_ROUNDS], cpu[NMODES][MAX_ROUNDS];
+        static double on_hi[MAX_ROUNDS], on_off[MAX_ROUNDS];
+        /* A warm-up block each (connections, buffers), not counted. */
+        for (int m = 0; m < 2; m++) {
+            double r_, c_;
+            b.reds = clients[m];
+            if (thread_block(&b, m, n, ops / 4 > n ? ops / 4 : n, &r_, &c_))
+                return 1;
+        }
+        for (long r = 0; r < rounds; r++) {
+            for (int m = 0; m < NMODES; m++) {
+                double secs = 0;
+                int rc;
+                if (m == MODE_RB) {
+                    rc = rb_block(host, port, n, ops, &rate[m][r], &secs);
+                } else {
+                    b.reds = m < 2 ? clients[m] : NULL;
+                    rc = thread_block(&b, m, n, ops, &rate[m][r], &secs);
+                }
+                if (rc)
+                    return 1;
+                cpu[m][r] = secs * 1e6 / (double)ops; /* µs a GET */
+            }
+            on_hi[r] = rate[MODE_ON][r] / rate[MODE_HIREDIS][r];
+            on_off[r] = rate[MODE_ON][r] / rate[MODE_OFF][r];
+        }
+        size_t conns[NMODES];
+        for (int m = 0; m < 2; m++) {
+            reds_pool_stats st;
+            if ((err = reds_pool_get_stats(clients[m], &st)))
+                return reds_fail("stats", err);
+            conns[m] = st.created;
+            if (m == MODE_ON)
+                printf("threads_%d_on_batch %.2f\n", n,
+                       st.shared_writes ? (double)st.shared_commands / (double)st.shared_writes
+                                        : 0.0);
+            reds_client_free(clients[m]);
+        }
+        conns[MODE_HIREDIS] = conns[MODE_RB] = (size_t)n;
+        for (int m = 0; m < NMODES; m++) {
+            printf("threads_%d_%s_ops %.0f\n", n, mode_names[m], median(rate[m], rounds));
+            printf("threads_%d_%s_cpu %.2f\n", n, mode_names[m], median(cpu[m], rounds));
+            printf("threads_%d_%s_conns %zu\n", n, mode_names[m], conns[m]);
+        }
+        printf("threads_%d_on_hiredis_ratio %.3f\n", n, median(on_hi, rounds));
+        printf("threads_%d_on_off_ratio %.3f\n", n, median(on_off, rounds));
+        fflush(stdout);
+        fprintf(stderr, "  threads %-2d done (%ld rounds of %ld GETs each way)\n", n, rounds, ops);
     }
     return 0;
 }
@@ -544,7 +1011,7 @@ static int run_cache(double scale)
 static const struct {
     const char *name;
     loop_fn fn;
-    long units_per_n; /* commands (seq) or elements (lrange) per unit */
+    long units_per_n; /* commands (seq, pipe, async) or elements (lrange) per unit */
 } cg_cases[] = {
     {"seq_reds", seq_reds, 2},
     {"seq_hiredis", seq_hiredis, 2},
@@ -552,6 +1019,12 @@ static const struct {
     {"lrange_hiredis", lrange_hiredis, LIST_LEN},
     {"pipe_reds", pipe_reds, BATCH},
     {"pipe_hiredis", pipe_hiredis, BATCH},
+    {"async_reds_d1", async_reds_d1, 1},
+    {"async_hiredis_d1", async_hiredis_d1, 1},
+    {"async_reds_d10", async_reds_d10, 1},
+    {"async_hiredis_d10", async_hiredis_d10, 1},
+    {"async_reds_d100", async_reds_d100, 1},
+    {"async_hiredis_d100", async_hiredis_d100, 1},
 };
 
 /* Valgrind runs with --collect-atstart=no: only the measured loop, after
@@ -565,8 +1038,10 @@ static int run_callgrind(const char *name, long n)
         if (connect_side(&s, "tcp"))
             return 1;
         int rc = strncmp(name, "lrange", 6) == 0 ? fill_list(&s) : 0;
+        /* Async cases warm up longer: the queue grows to its depth. */
+        long warm = strncmp(name, "async", 5) == 0 ? 1000 : 10;
         if (!rc)
-            rc = cg_cases[i].fn(&s, n < 10 ? n : 10);
+            rc = cg_cases[i].fn(&s, n < warm ? n : warm);
         if (!rc) {
             CALLGRIND_TOGGLE_COLLECT;
             rc = cg_cases[i].fn(&s, n);
@@ -584,7 +1059,7 @@ static int run_callgrind(const char *name, long n)
 
 /* ---------------------------------------------------------------- report */
 
-#define MAX_RESULTS 96
+#define MAX_RESULTS 320
 
 static struct {
     char key[64];
@@ -643,6 +1118,68 @@ static void row(const char *name, double reds, double hi, double rb, const char 
     printf("%-30s %11s %11s %11s %8s %9s  %s\n", name, r, h, b, q, g, met);
 }
 
+/* The threads table: one row per thread count and way. */
+static void threads_report(void)
+{
+    static const int counts[] = {1, 8, 32, 64};
+    static const char *const label[] = {"reds, auto-pipelining on", "reds, auto-pipelining off",
+                                        "hiredis, a context each", "redis-benchmark -c N"};
+    if (isnan(get("threads_1_on_ops")))
+        return;
+    if (get("threads_lanes") > 0)
+        printf("\n(auto-pipelining on with autopipeline_connections = %.0f)", get("threads_lanes"));
+    printf("\n%-32s %10s %10s %6s %10s %13s  %-22s %s\n", "GET, N threads", "ops/s", "CPU us/op",
+           "conns", "cmds/write", "ratio", "goal", "");
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        int n = counts[c];
+        char k[64], name[64], ops[32], cpu[32], conns[16], batch[16] = "-", ratio[24] = "-";
+        snprintf(k, sizeof k, "threads_%d_on_batch", n);
+        double b = get(k);
+        for (int m = 0; m < NMODES; m++) {
+            snprintf(name, sizeof name, "%2d  %s", n, label[m]);
+            snprintf(k, sizeof k, "threads_%d_%s_ops", n, mode_names[m]);
+            fmt_num(ops, sizeof ops, get(k), "/s");
+            snprintf(k, sizeof k, "threads_%d_%s_cpu", n, mode_names[m]);
+            snprintf(cpu, sizeof cpu, "%.2f", get(k));
+            snprintf(k, sizeof k, "threads_%d_%s_conns", n, mode_names[m]);
+            snprintf(conns, sizeof conns, "%.0f", get(k));
+            const char *goal = "", *met = "";
+            snprintf(batch, sizeof batch, "-");
+            snprintf(ratio, sizeof ratio, "-");
+            if (m == MODE_ON) {
+                if (!isnan(b))
+                    snprintf(batch, sizeof batch, "%.2f", b);
+                snprintf(k, sizeof k, "threads_%d_on_hiredis_ratio", n);
+                double r = get(k);
+                snprintf(ratio, sizeof ratio, "on/hi %.2fx", r);
+                if (n >= 32) {
+                    snprintf(k, sizeof k, "threads_%d_on_conns", n);
+                    goal = ">= 2.00x, <= 4 conns";
+                    met = isnan(r) ? "n/a" : r >= 2.0 && get(k) <= 4 ? "met" : "NOT MET";
+                }
+            } else if (m == MODE_OFF && n == 1) {
+                double r = get("threads_1_on_off_ratio");
+                snprintf(ratio, sizeof ratio, "on/off %.2fx", r);
+                goal = "on/off >= 0.95x";
+                met = isnan(r) ? "n/a" : r >= 0.95 ? "met" : "NOT MET";
+            }
+            printf("%-32s %10s %10s %6s %10s %13s  %-22s %s\n", name, ops, cpu, conns, batch, ratio,
+                   goal, met);
+        }
+    }
+    printf("\nThreads: N threads GET a 16-byte value as fast as they can: all sharing one\n"
+           "reds client (auto-pipelining on: their GETs share one connection's writes;\n"
+           "off: each borrows a pooled connection), each with a hiredis context of its\n"
+           "own, or redis-benchmark -c N -t get (one process, an event loop). The four\n"
+           "alternate within each round; figures are medians of the rounds, on/hi the\n"
+           "median ratio within a round (at 1 thread, also on/off: the cost of the\n"
+           "lane on a single caller). CPU is the client process's user + system time\n"
+           "over the measured interval per GET (redis-benchmark's includes starting\n"
+           "the process and connecting); conns are connections opened (reds: pool\n"
+           "statistics; cmds/write from them). The server shares the machine's\n"
+           "cores with the client: fewer, larger reads are what it gains.\n");
+}
+
 /* A caching row: the two figures and their ratio (higher is better). */
 static void cache_row(const char *name, double with, double without, double ratio, double goal)
 {
@@ -695,13 +1232,37 @@ static int run_report(const char *path)
     row("instructions/element LRANGE", lr_r, lr_h, NAN, "", NAN, 0, 0.5);
     row("instructions/command pipelined", get("pipe_reds_ir") / get("pipe_reds_units"),
         get("pipe_hiredis_ir") / get("pipe_hiredis_units"), NAN, "", NAN, 0, NAN);
+    static const int depths[] = {1, 10, 100};
+    static const char *part[] = {"reds", "hiredis", "ratio"};
+    for (int d = 0; d < 3; d++) {
+        char name[40], kv[3][48];
+        snprintf(name, sizeof name, "async depth %d, tcp", depths[d]);
+        for (int i = 0; i < 3; i++)
+            snprintf(kv[i], sizeof kv[i], "async_d%d_tcp_%s", depths[d], part[i]);
+        row(name, get(kv[0]), get(kv[1]), NAN, "/s", get(kv[2]), 1, 1.0);
+    }
+    for (int d = 0; d < 3; d++) {
+        char name[40], kv[4][48];
+        snprintf(name, sizeof name, "instructions/command async d%d", depths[d]);
+        snprintf(kv[0], sizeof kv[0], "async_reds_d%d_ir", depths[d]);
+        snprintf(kv[1], sizeof kv[1], "async_reds_d%d_units", depths[d]);
+        snprintf(kv[2], sizeof kv[2], "async_hiredis_d%d_ir", depths[d]);
+        snprintf(kv[3], sizeof kv[3], "async_hiredis_d%d_units", depths[d]);
+        row(name, get(kv[0]) / get(kv[1]), get(kv[2]) / get(kv[3]), NAN, "", NAN, 0, 0.5);
+    }
+    threads_report();
     printf("\nops/s count commands (a SET and a GET are two; an LRANGE is one), median of\n"
            "up to 50 short blocks with reds and hiredis alternating; reds/hi is the\n"
            "median ratio of neighbouring blocks. redis-bench (-c 1, -P 1 or -P 100)\n"
            "combines its SET and GET figures (harmonic mean). Sequential round trips\n"
            "are bound by the kernel's wake-up latency, hence no goal there: the\n"
            "per-command cost goal is the instruction count. Instructions are\n"
-           "user-space (callgrind Ir) inside the measured loop only.\n");
+           "user-space (callgrind Ir) inside the measured loop only.\n"
+           "async: one connection each (reds with <reds/async/libevent.h>, hiredis\n"
+           "with its async API and <hiredis/adapters/libevent.h>, one event_base),\n"
+           "1, 10 or 100 commands in flight (each completion issues the next),\n"
+           "alternating SET and GET of a 16-byte value; instructions include\n"
+           "libevent's own, which both pay.\n");
     printf("\n%-30s %11s %11s %8s %9s  %s\n", "client-side caching, tcp", "cache", "no cache",
            "speed-up", "goal", "");
     cache_row("GET: hit vs round trip, ns", get("cache_get_hit_ns"), get("cache_get_rt_ns"),
@@ -723,6 +1284,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "time") == 0)
         return run_time(argc >= 3 ? atof(argv[2]) : 1.0, argc >= 4 ? argv[3] : NULL);
+    if (argc >= 2 && strcmp(argv[1], "threads") == 0)
+        return run_threads(argc >= 3 ? atof(argv[2]) : 1.0) ? 1 : 0;
     if (argc >= 2 && strcmp(argv[1], "cache") == 0)
         return run_cache(argc >= 3 ? atof(argv[2]) : 1.0);
     if (argc == 4 && strcmp(argv[1], "callgrind") == 0)
@@ -730,7 +1293,8 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "report") == 0)
         return run_report(argv[2]) ? 1 : 0;
     fprintf(stderr,
-            "usage: %s time [SCALE [CASE]] | cache [SCALE] | callgrind CASE N | report FILE\n",
+            "usage: %s time [SCALE [CASE]] | threads [SCALE] | cache [SCALE] | callgrind CASE N "
+            "| report FILE\n",
             argv[0]);
     return 2;
 }

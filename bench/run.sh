@@ -1,7 +1,9 @@
 #!/bin/sh
 # bench/run.sh BENCH: reds against raw hiredis and redis-benchmark, then the
 # table. Run by `make bench` under with-redis (REDS_HOST, REDS_PORT and
-# REDS_SOCKET name a throwaway server). BENCH_SCALE=0.2 makes a quick run.
+# REDS_SOCKET name a throwaway server). BENCH_SCALE=0.2 makes a quick run;
+# BENCH_AUTOPIPELINE_CONNECTIONS=n gives the threads case's auto-pipelined
+# client n shared connections (default: the library's, 2).
 # Exits non-zero only when something broke, never because of a figure.
 set -eu
 
@@ -18,6 +20,8 @@ n() { awk -v n="$1" -v s="$scale" 'BEGIN { v = int(n * s); print (v > 0 ? v : 1)
 echo "== reds vs hiredis (timed: reds and hiredis alternating in short blocks)"
 "$bench" time "$scale" >>"$results"
 
+echo "== threads sharing one client (auto-pipelining on, off; hiredis; redis-benchmark -c N)"
+"$bench" threads "$scale" >>"$results"
 echo "== client-side caching (a hit against a round trip; a read-mostly mix)"
 "$bench" cache "$scale" >>"$results"
 
@@ -42,7 +46,10 @@ echo "== callgrind (user-space instructions in the measured loop)"
 if command -v valgrind >/dev/null; then
     for c in "seq_reds $(n 5000)" "seq_hiredis $(n 5000)" \
         "lrange_reds $(n 20)" "lrange_hiredis $(n 20)" \
-        "pipe_reds $(n 500)" "pipe_hiredis $(n 500)"; do
+        "pipe_reds $(n 500)" "pipe_hiredis $(n 500)" \
+        "async_reds_d1 $(n 10000)" "async_hiredis_d1 $(n 10000)" \
+        "async_reds_d10 $(n 50000)" "async_hiredis_d10 $(n 50000)" \
+        "async_reds_d100 $(n 50000)" "async_hiredis_d100 $(n 50000)"; do
         set -- $c
         cg=$out/callgrind.$1.out
         valgrind -q --tool=callgrind --collect-atstart=no --callgrind-out-file="$cg" \

@@ -671,11 +671,14 @@ class FunctionBuilder:
 
 
 def hand_written_functions():
-    """Names of the public functions of runtime/include/reds/*.h."""
+    """Names of the public functions of runtime/include/reds/ (and the
+    event-loop adapters under it)."""
     names = set()
     inc = os.path.join(ROOT, "runtime", "include", "reds")
-    for fname in os.listdir(inc):
-        with open(os.path.join(inc, fname)) as f:
+    paths = [os.path.join(d, f) for d, _, files in os.walk(inc) for f in files
+             if f.endswith(".h")]
+    for path in sorted(paths):
+        with open(path) as f:
             # Declarations only: doc comments name generated functions.
             text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", f.read(), flags=re.S)
             names |= set(re.findall(r"\b(reds_[a-z0-9_]+)\s*\(", text))
@@ -1211,6 +1214,12 @@ class Generator:
                 flags += ["REDS_CMD_CONNECTION_SCOPE", "REDS_CMD_DEDICATED_API"]
             if cmd.get("deprecated_since"):
                 flags.append("REDS_CMD_DEPRECATED")
+            # Routers keep a command that blocks on any supported server
+            # (WAIT on Valkey) off shared connections: blocking is the union.
+            if "REDS_CMD_BLOCKING" not in flags and any(
+                    "blocking" in (v or {}).get("flags", [])
+                    for v in (cmd.get("per_server") or {}).values()):
+                flags.append("REDS_CMD_BLOCKING")
             if cmd.get("cacheable"):
                 flags.append("REDS_CMD_CACHEABLE")
             req, resp, tips = "REDS_REQUEST_DEFAULT", "REDS_RESPONSE_DEFAULT", []

@@ -1786,7 +1786,7 @@ const reds__command reds__commands[] = {
                       REDS_CMD_ALLOW_BUSY | REDS_CMD_FAST | REDS_CMD_LOADING | REDS_CMD_NOSCRIPT | REDS_CMD_STALE | REDS_CMD_CONNECTION_SCOPE | REDS_CMD_DEDICATED_API,
                       REDS_REQUEST_DEFAULT, REDS_RESPONSE_DEFAULT, 0, 0, NULL}},
     [REDS__CMD_WAIT] = {{"WAIT", "generic", "3.0.0", "int", 3,
-                      REDS_CMD_NOSCRIPT,
+                      REDS_CMD_NOSCRIPT | REDS_CMD_BLOCKING,
                       REDS_REQUEST_ALL_SHARDS, REDS_RESPONSE_AGG_MIN, 0, 0, NULL}},
     [REDS__CMD_WAITAOF] = {{"WAITAOF", "generic", "7.2.0", "waitaof", 4,
                       REDS_CMD_BLOCKING,

@@ -188,7 +188,31 @@ reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a, const red
     return err;
 }
 
-/* Both round trips: `rd` is a constant NULL in the plain one. */
+/* What a round trip does once the reply is in conn's arena; `rd`, a
+ * cacheable read whose reply the cache keeps, is a constant NULL on the
+ * plain paths. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline reds_err
+reply_for(reds_client *c, reds__conn *conn, reds__cmd *cmd, const reds_reply *reply,
+          reds__cache_read *rd)
+{
+    /* The server closes the connection once it has answered QUIT: never
+     * reuse it, so that a dedicated handle reconnects for its next call. */
+    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION)) {
+        conn->broken = true;
+        reds__conn_why(conn, REDS_CLOSE_SERVER_CLOSED, REDS_OK);
+    }
+    if (rd)
+        reds__cache_store(rd, conn, reply);
+    reds_err err = reds__deliver(c, cmd, &conn->arena, reply);
+    /* A Sentinel-managed master that answers READONLY was demoted. */
+    if (REDS__UNLIKELY(err == REDS_ERR_READONLY) && conn->cfg->resolver)
+        err = reds__resolver_readonly(conn, err);
+    return err;
+}
+
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
@@ -200,21 +224,7 @@ roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd, reds__cache_read *rd
         return err;
     reds_reply *reply;
     err = reds__conn_read(conn, &reply);
-    if (err)
-        return err;
-    /* The server closes the connection once it has answered QUIT: never
-     * reuse it, so that a dedicated handle reconnects for its next call. */
-    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION)) {
-        conn->broken = true;
-        reds__conn_why(conn, REDS_CLOSE_SERVER_CLOSED, REDS_OK);
-    }
-    if (rd)
-        reds__cache_store(rd, conn, reply);
-    err = reds__deliver(c, cmd, &conn->arena, reply);
-    /* A Sentinel-managed master that answers READONLY was demoted. */
-    if (REDS__UNLIKELY(err == REDS_ERR_READONLY) && conn->cfg->resolver)
-        err = reds__resolver_readonly(conn, err);
-    return err;
+    return err ? err : reply_for(c, conn, cmd, reply, rd);
 }
 
 reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd)
@@ -226,6 +236,11 @@ reds_err reds__roundtrip_cached(reds_client *c, reds__conn *conn, reds__cmd *cmd
                                 reds__cache_read *rd)
 {
     return roundtrip(c, conn, cmd, rd);
+}
+
+reds_err reds__reply(reds_client *c, reds__conn *conn, reds__cmd *cmd, const reds_reply *reply)
+{
+    return reply_for(c, conn, cmd, reply, NULL);
 }
 
 reds_err reds__refuse_connection_scope(const reds__cmd *cmd)
@@ -262,6 +277,13 @@ void reds_client_free(reds_client *c)
     if (!c)
         return;
     c->router->destroy(c);
+    /* An async handle freed inside its own callback lives until it returns. */
+    if (!c->router->deferred || !c->router->deferred(c))
+        reds__client_free_memory(c);
+}
+
+void reds__client_free_memory(reds_client *c)
+{
     if (!c->parent) {
         reds__config_free(c->cfg);
         free(atomic_load(&c->callbacks));
@@ -341,7 +363,8 @@ static void dedicated_destroy(reds_client *c)
 
 static const reds__router dedicated_router = {"dedicated connection", dedicated_run,
                                               dedicated_acquire,      dedicated_release,
-                                              dedicated_destroy,      NULL};
+                                              dedicated_destroy,      NULL,
+                                              NULL};
 
 bool reds__client_is_dedicated(const reds_client *c)
 {

@@ -761,15 +761,50 @@ reds__cnode *reds__cluster_follow(reds__cstate *st, const reds__redirect *rd)
 
 static const char asking_cmd[] = "*1\r\n$6\r\nASKING\r\n";
 
+/* A reply of `node` to `cmd`: a redirection fills `*rd`, sets
+ * `*redirected` and returns its code; anything else is converted. */
+typedef struct node_reply {
+    reds__cluster *cl;
+    reds__cnode *node;
+    reds__redirect *rd;
+    bool *redirected;
+} node_reply;
+
+static reds_err on_node_reply(void *ctx, reds_client *pool, reds__conn *conn, reds__cmd *cmd,
+                              const reds_reply *reply)
+{
+    node_reply *nr = ctx;
+    (void)pool;
+    if (reply->type == REDS_REPLY_ERROR &&
+        reds__cluster_redirect(reply->str, reply->len, nr->node, nr->rd)) {
+        *nr->redirected = true;
+        reds_err err = reds__error(nr->rd->kind, "%s: %s", reds__cmd_name(cmd), reply->str);
+        reds__trace_status(reply->str, reply->len);
+        reds__arena_finish(&conn->arena);
+        return err;
+    }
+    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION)) {
+        conn->broken = true;
+        reds__conn_why(conn, REDS_CLOSE_SERVER_CLOSED, REDS_OK);
+    }
+    return reds__deliver(&nr->cl->base, cmd, &conn->arena, reply);
+}
+
 /* One try of `cmd` on `node` (after ASKING, in the same write, when
  * `asking`). A redirection fills `*rd`, sets `*redirected` and returns its
- * code. `*sent`: whether any of it may have reached the server. */
+ * code. `*sent`: whether any of it may have reached the server. Commands
+ * that may share the node's connection with other threads' go through
+ * its lanes (auto-pipelining). */
 static reds_err run_on(reds__cluster *cl, reds__cnode *node, reds__cmd *cmd, bool asking,
                        reds__redirect *rd, bool *redirected, bool *sent)
 {
     reds__conn *conn;
     *sent = false;
     *redirected = false;
+    node_reply nr = {cl, node, rd, redirected};
+    reds__lanes *lanes = asking ? NULL : reds__pool_lanes(node->pool);
+    if (lanes && reds__shareable(cmd))
+        return reds__lanes_run(lanes, node->pool, cmd, sent, on_node_reply, &nr);
     reds_err err = reds__client_acquire(node->pool, &conn);
     if (err)
         return err;
@@ -798,20 +833,7 @@ static reds_err run_on(reds__cluster *cl, reds__cnode *node, reds__cmd *cmd, boo
         reds__client_release(node->pool, conn);
         return err;
     }
-    if (reply->type == REDS_REPLY_ERROR &&
-        reds__cluster_redirect(reply->str, reply->len, node, rd)) {
-        *redirected = true;
-        err = reds__error(rd->kind, "%s: %s", reds__cmd_name(cmd), reply->str);
-        reds__trace_status(reply->str, reply->len);
-        reds__arena_finish(&conn->arena);
-        reds__client_release(node->pool, conn);
-        return err;
-    }
-    if (REDS__UNLIKELY(reds__command_flags(cmd->id) & REDS_CMD_CLOSES_CONNECTION)) {
-        conn->broken = true;
-        reds__conn_why(conn, REDS_CLOSE_SERVER_CLOSED, REDS_OK);
-    }
-    err = reds__deliver(&cl->base, cmd, &conn->arena, reply);
+    err = on_node_reply(&nr, node->pool, conn, cmd, reply);
     reds__client_release(node->pool, conn);
     return err;
 }

@@ -18,6 +18,12 @@
  * and 2^24 elements (640 MiB of reply nodes). */
 #define DEFAULT_MAX_REPLY_BYTES    ((size_t)1024 * 1024 * 1024)
 #define DEFAULT_MAX_REPLY_ELEMENTS ((size_t)1 << 24)
+/* Auto-pipelining: on, over two shared connections (README,
+ * "Auto-pipelining", gives the measurements behind both), at most 128
+ * commands a write; no more than 256 connections shared. */
+#define DEFAULT_AUTOPIPELINE_CONNECTIONS 2
+#define DEFAULT_AUTOPIPELINE_BATCH       128
+#define MAX_AUTOPIPELINE_CONNECTIONS     256
 
 static char *dup_or_null(const char *s, bool *failed)
 {
@@ -145,8 +151,24 @@ reds_err reds__options_check(const reds_options *o)
         err = check_positive(o->retry_backoff_base_ms, "retry_backoff_base_ms");
     if (!err)
         err = check_positive(o->retry_backoff_cap_ms, "retry_backoff_cap_ms");
+    if (!err)
+        err = check_positive(o->autopipeline_connections, "autopipeline_connections");
+    if (!err)
+        err = check_positive(o->autopipeline_max_batch, "autopipeline_max_batch");
     if (err)
         return err;
+    if (o->autopipeline != 0 && o->autopipeline != 1 && o->autopipeline != REDS_DISABLED)
+        return reds__error(REDS_ERR_DATA,
+                           "autopipeline must be 1 (on), REDS_DISABLED (off) or 0 (the "
+                           "default), not %d",
+                           o->autopipeline);
+    if (o->autopipeline_connections > MAX_AUTOPIPELINE_CONNECTIONS)
+        return reds__error(REDS_ERR_DATA, "autopipeline_connections %d is more than %d",
+                           o->autopipeline_connections, MAX_AUTOPIPELINE_CONNECTIONS);
+    if (o->autopipeline == REDS_DISABLED &&
+        (o->autopipeline_connections || o->autopipeline_max_batch))
+        return reds__error(REDS_ERR_DATA, "autopipeline_connections and autopipeline_max_batch "
+                                          "need autopipeline on");
     if (o->pool_timeout_ms && !o->pool_blocking)
         return reds__error(REDS_ERR_DATA, "pool_timeout_ms needs pool_blocking: a pool that "
                                           "does not block never waits");
@@ -232,6 +254,11 @@ reds_err reds__config_new(const reds_options *opts, reds__config **out)
     }
     cfg->credentials = opts->credentials;
     cfg->credentials_udata = opts->credentials_udata;
+    cfg->autopipeline = opts->autopipeline == REDS_DISABLED ? 0
+                        : opts->autopipeline_connections    ? opts->autopipeline_connections
+                                                            : DEFAULT_AUTOPIPELINE_CONNECTIONS;
+    cfg->autopipeline_max_batch =
+        opts->autopipeline_max_batch ? opts->autopipeline_max_batch : DEFAULT_AUTOPIPELINE_BATCH;
     cfg->cache_max_bytes = opts->cache_max_bytes;
     cfg->cache_ttl_ms = opts->cache_ttl_ms;
     cfg->cache_mode = opts->cache_mode;
@@ -298,6 +325,9 @@ static reds_options options_of(const reds__config *cfg)
         .hooks = cfg->hooks ? &cfg->hooks->user : NULL,
         .credentials = cfg->credentials,
         .credentials_udata = cfg->credentials_udata,
+        .autopipeline = cfg->autopipeline ? 1 : REDS_DISABLED,
+        .autopipeline_connections = cfg->autopipeline,
+        .autopipeline_max_batch = cfg->autopipeline ? cfg->autopipeline_max_batch : 0,
     };
     return o;
 }

@@ -254,8 +254,10 @@ static void set_timeout(int fd, int ms)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-/* connect() bounded by the connect timeout: non-blocking, then poll(). */
-static int connect_within(int fd, const struct sockaddr *addr, socklen_t len, int ms)
+/* connect() bounded by the connect timeout: non-blocking, then poll().
+ * Without `wait` (the async client) the socket stays non-blocking and a
+ * connect in progress is a success: the loop says when it is done. */
+static int connect_within(int fd, const struct sockaddr *addr, socklen_t len, int ms, bool wait)
 {
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
@@ -263,6 +265,8 @@ static int connect_within(int fd, const struct sockaddr *addr, socklen_t len, in
     int err = 0;
     if (connect(fd, addr, len) < 0) {
         err = errno;
+        if (!wait)
+            return err == EINPROGRESS || err == EAGAIN ? 0 : err;
         if (err == EINPROGRESS) {
             struct pollfd p = {fd, POLLOUT, 0};
             int n;
@@ -280,7 +284,7 @@ static int connect_within(int fd, const struct sockaddr *addr, socklen_t len, in
             }
         }
     }
-    if (!err && fcntl(fd, F_SETFL, flags) < 0)
+    if (!err && wait && fcntl(fd, F_SETFL, flags) < 0)
         err = errno;
     return err;
 }
@@ -300,7 +304,7 @@ static void tune_tcp(int fd, int keepalive_s)
     }
 }
 
-static reds_err open_socket(reds__conn *conn)
+static reds_err open_socket(reds__conn *conn, bool wait)
 {
     const reds__config *cfg = conn->cfg;
     char where[300];
@@ -317,7 +321,8 @@ static reds_err open_socket(reds__conn *conn)
         if (conn->fd < 0)
             return io_error(conn, "creating a socket for", errno);
         int err =
-            connect_within(conn->fd, (struct sockaddr *)&sa, sizeof sa, cfg->connect_timeout_ms);
+            connect_within(conn->fd, (struct sockaddr *)&sa, sizeof sa, cfg->connect_timeout_ms,
+                           wait);
         return err ? io_error(conn, "connecting to", err) : REDS_OK;
     }
     char port[16];
@@ -336,7 +341,7 @@ static reds_err open_socket(reds__conn *conn)
             err = errno;
             continue;
         }
-        err = connect_within(fd, ai->ai_addr, ai->ai_addrlen, cfg->connect_timeout_ms);
+        err = connect_within(fd, ai->ai_addr, ai->ai_addrlen, cfg->connect_timeout_ms, wait);
         if (!err) {
             conn->fd = fd;
             tune_tcp(fd, cfg->keepalive_s);
@@ -348,19 +353,16 @@ static reds_err open_socket(reds__conn *conn)
     return conn->fd < 0 ? io_error(conn, "connecting to", err) : REDS_OK;
 }
 
-/* AUTH, SELECT, CLIENT SETNAME and READONLY, sent in one write and read in
- * order. */
-reds_err reds__conn_handshake(reds__conn *conn)
+reds_err reds__handshake_pack(const reds__config *cfg, reds__conn *conn, reds__handshake *hs)
 {
-    const reds__config *cfg = conn->cfg;
     struct {
-        const char *name;
         size_t argc;
         reds_str argv[4];
         const reds_str *args; /* when not argv (CLIENT TRACKING) */
-    } cmds[5] = {{0}};
+    } cmds[REDS__HANDSHAKE_MAX] = {{0}};
     size_t n = 0;
     char db[16];
+    memset(hs, 0, sizeof *hs);
     /* A credentials callback, asked afresh for each connection, takes
      * precedence over the configured username and password. */
     char *cb_user = NULL, *cb_password = NULL;
@@ -374,30 +376,30 @@ reds_err reds__conn_handshake(reds__conn *conn)
     }
     if (password) {
         size_t i = 0;
-        cmds[n].name = "AUTH";
+        hs->names[n] = "AUTH";
         cmds[n].argv[i++] = REDS_STR("AUTH");
         if (username)
             cmds[n].argv[i++] = reds_cstr(username);
         cmds[n].argv[i++] = reds_cstr(password);
         cmds[n++].argc = i;
     }
-    bool auth = password != NULL;
+    hs->auth = password != NULL;
     if (cfg->db) {
         snprintf(db, sizeof db, "%d", cfg->db);
-        cmds[n].name = "SELECT";
+        hs->names[n] = "SELECT";
         cmds[n].argv[0] = REDS_STR("SELECT");
         cmds[n].argv[1] = reds_cstr(db);
         cmds[n++].argc = 2;
     }
     if (cfg->client_name) {
-        cmds[n].name = "CLIENT SETNAME";
+        hs->names[n] = "CLIENT SETNAME";
         cmds[n].argv[0] = REDS_STR("CLIENT");
         cmds[n].argv[1] = REDS_STR("SETNAME");
         cmds[n].argv[2] = reds_cstr(cfg->client_name);
         cmds[n++].argc = 3;
     }
     if (cfg->readonly) {
-        cmds[n].name = "READONLY";
+        hs->names[n] = "READONLY";
         cmds[n].argv[0] = REDS_STR("READONLY");
         cmds[n++].argc = 1;
     }
@@ -405,52 +407,81 @@ reds_err reds__conn_handshake(reds__conn *conn)
      * invalidation connection (cache.c); none while that is down. */
     reds_str *track = NULL;
     char track_id[24];
-    size_t tracking = n;
-    if (cfg->cache) {
+    hs->tracking = SIZE_MAX;
+    if (cfg->cache && conn) {
         track = malloc(reds__cache_tracking_argc(cfg->cache) * sizeof *track);
         size_t argc = track ? reds__cache_tracking(cfg->cache, conn, track, track_id) : 0;
         if (argc) {
-            cmds[n].name = "CLIENT TRACKING";
+            hs->names[n] = "CLIENT TRACKING";
+            hs->tracking = n;
             cmds[n].args = track;
             cmds[n++].argc = argc;
         }
     }
-    if (!n) {
-        free(track);
-        return REDS_OK;
-    }
-    size_t bound = 0;
-    for (size_t i = 0; i < n; i++)
-        bound += reds__argv_bound(cmds[i].argc, cmds[i].args ? cmds[i].args : cmds[i].argv);
-    char *buf = malloc(bound), *p = buf;
-    if (buf)
+    hs->n = n;
+    reds_err err = REDS_OK;
+    if (n) {
         for (size_t i = 0; i < n; i++)
-            p = reds__put_argv(p, cmds[i].argc, cmds[i].args ? cmds[i].args : cmds[i].argv);
+            hs->size +=
+                reds__argv_bound(cmds[i].argc, cmds[i].args ? cmds[i].args : cmds[i].argv);
+        char *p = hs->buf = malloc(hs->size);
+        if (p) {
+            for (size_t i = 0; i < n; i++)
+                p = reds__put_argv(p, cmds[i].argc, cmds[i].args ? cmds[i].args : cmds[i].argv);
+            hs->len = (size_t)(p - hs->buf);
+        } else {
+            err = reds__error(REDS_ERR_NOMEM, "out of memory");
+        }
+    }
     free(track);
     reds__wipe_free(cb_password);
     reds__wipe_free(cb_user);
-    if (!buf)
-        return reds__error(REDS_ERR_NOMEM, "out of memory");
-    reds_err err = reds__conn_write(conn, buf, (size_t)(p - buf));
+    return err;
+}
+
+reds_err reds__handshake_check(const reds__handshake *hs, size_t i, const reds_reply *reply)
+{
+    if (reply->type != REDS_REPLY_ERROR)
+        return REDS_OK;
+    reds_err err = reds__error_from_reply(reply->str, reply->len);
+    /* Any refusal of AUTH is an authentication failure, but for one of
+     * the connection itself (maxclients). */
+    if (i == 0 && hs->auth && err != REDS_ERR_CONNECTION)
+        err = REDS_ERR_AUTH;
+    return reds__error(err, "%s: %s", hs->names[i], reply->str);
+}
+
+void reds__handshake_free(reds__handshake *hs)
+{
     /* The buffer holds the password: wipe it before freeing. */
-    memset(buf, 0, bound);
-    free(buf);
+    if (hs->buf) {
+        memset(hs->buf, 0, hs->size);
+        free(hs->buf);
+    }
+    hs->buf = NULL;
+}
+
+/* AUTH, SELECT, CLIENT SETNAME, READONLY and CLIENT TRACKING, sent in one
+ * write and read in order. */
+reds_err reds__conn_handshake(reds__conn *conn)
+{
+    reds__handshake hs;
+    reds_err err = reds__handshake_pack(conn->cfg, conn, &hs);
+    if (err || !hs.n)
+        return err;
+    err = reds__conn_write(conn, hs.buf, hs.len);
+    reds__handshake_free(&hs);
     reds_err first = REDS_OK;
     /* After a refusal of the connection (maxclients) nothing more comes. */
-    for (size_t i = 0; i < n && !err && !conn->broken; i++) {
+    for (size_t i = 0; i < hs.n && !err && !conn->broken; i++) {
         reds_reply *reply;
         err = reds__conn_read(conn, &reply);
-        if (!err && i == tracking && reply->type == REDS_REPLY_ERROR) {
+        if (!err && i == hs.tracking && reply->type == REDS_REPLY_ERROR) {
             /* The invalidation connection went meanwhile: a connection
              * like any other, whose reads are not cached. */
             conn->track_gen = 0;
-        } else if (!err && reply->type == REDS_REPLY_ERROR && !first) {
-            first = reds__error_from_reply(reply->str, reply->len);
-            /* Any refusal of AUTH is an authentication failure, but for
-             * one of the connection itself (maxclients). */
-            if (i == 0 && auth && first != REDS_ERR_CONNECTION)
-                first = REDS_ERR_AUTH;
-            reds__error(first, "%s: %s", cmds[i].name, reply->str);
+        } else if (!err && !first) {
+            first = reds__handshake_check(&hs, i, reply);
         }
         reds__arena_finish(&conn->arena);
     }
@@ -501,7 +532,8 @@ reds_err reds__conn_open(const reds__config *cfg, reds__conn **out)
     return open_at(cfg, NULL, out);
 }
 
-static reds_err open_at(const reds__config *cfg, const reds__addr *addr, reds__conn **out)
+/* A connection to `addr` (NULL: cfg's), not connected yet. */
+static reds_err conn_new(const reds__config *cfg, const reds__addr *addr, reds__conn **out)
 {
     reds__conn *conn = calloc(1, sizeof *conn);
     *out = NULL;
@@ -522,13 +554,24 @@ static reds_err open_at(const reds__config *cfg, const reds__addr *addr, reds__c
         reds__conn_close(conn);
         return reds__error(REDS_ERR_NOMEM, "out of memory");
     }
+    *out = conn;
+    return REDS_OK;
+}
+
+static reds_err open_at(const reds__config *cfg, const reds__addr *addr, reds__conn **out)
+{
+    reds__conn *conn;
+    reds_err err = conn_new(cfg, addr, &conn);
+    if (err)
+        return err;
+    *out = NULL;
     uint64_t start = 0;
     if (REDS__UNLIKELY(cfg->hooks)) {
         start = reds__mono_ns();
         if (addr)
             reds__trace_addr(addr->host, addr->port);
     }
-    reds_err err = open_socket(conn);
+    err = open_socket(conn, true);
     if (!err) {
         /* The handshake is bounded by the connect timeout, so a server
          * that accepts but never answers cannot hang us. */
@@ -719,6 +762,19 @@ static reds_err wait_deadline(reds__conn *conn)
     }
 }
 
+/* Give `n` (> 0) bytes received to the reader. */
+static inline __attribute__((always_inline)) reds_err feed(reds__conn *conn, const char *buf,
+                                                           ssize_t n)
+{
+    if (REDS__UNLIKELY(conn->need_crlf))
+        conn->need_crlf = !(conn->last_cr && buf[0] == '\n') && !memmem(buf, (size_t)n, "\r\n", 2);
+    conn->last_cr = buf[n - 1] == '\r';
+    if (REDS__UNLIKELY(redisReaderFeed(conn->reader, buf, (size_t)n) != REDIS_OK))
+        return read_failed(conn, reds__error(REDS_ERR_NOMEM, "out of memory reading a reply"));
+    conn->fed += (uint64_t)n;
+    return REDS_OK;
+}
+
 /* Receive what has come (blocking) and give it to the reader. */
 static inline __attribute__((always_inline)) reds_err receive(reds__conn *conn)
 {
@@ -737,14 +793,9 @@ static inline __attribute__((always_inline)) reds_err receive(reds__conn *conn)
             continue;
         return read_failed(conn, io_error(conn, "reading from", n == 0 ? 0 : errno));
     }
-    if (REDS__UNLIKELY(conn->need_crlf))
-        conn->need_crlf = !(conn->last_cr && buf[0] == '\n') && !memmem(buf, (size_t)n, "\r\n", 2);
-    conn->last_cr = buf[n - 1] == '\r';
-    if (REDS__UNLIKELY(redisReaderFeed(conn->reader, buf, (size_t)n) != REDIS_OK))
-        return read_failed(conn, reds__error(REDS_ERR_NOMEM, "out of memory reading a reply"));
-    conn->fed += (uint64_t)n;
-    return REDS_OK;
+    return feed(conn, buf, n);
 }
+
 
 reds_err reds__conn_read(reds__conn *conn, reds_reply **out)
 {
@@ -790,6 +841,74 @@ reds_err reds__conn_read_timeout(reds__conn *conn, int timeout_ms, reds_reply **
             return REDS_OK;
     }
     return reds__conn_read(conn, out);
+}
+
+/* ------------------------------------------------------- non-blocking use */
+
+reds_err reds__conn_start(const reds__config *cfg, reds__conn **out)
+{
+    reds__conn *conn;
+    reds_err err = conn_new(cfg, NULL, &conn);
+    if (!err && (err = open_socket(conn, false)) != REDS_OK) {
+        reds__conn_close(conn);
+        conn = NULL;
+    }
+    *out = conn;
+    return err;
+}
+
+reds_err reds__conn_connected(reds__conn *conn)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(conn->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (!err)
+        return REDS_OK;
+    conn->broken = true;
+    return io_error(conn, "connecting to", err);
+}
+
+ssize_t reds__conn_send_some(reds__conn *conn, const char *buf, size_t len, reds_err *err)
+{
+    for (;;) {
+        ssize_t n = conn->io->send(conn, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        conn->broken = true;
+        *err = io_error(conn, "writing to", errno);
+        reds__conn_why(conn, REDS_CLOSE_ERROR, *err);
+        return -1;
+    }
+}
+
+reds_err reds__conn_pull(reds__conn *conn, size_t *got)
+{
+    char buf[FEED_SLICE];
+    ssize_t n;
+    *got = 0;
+    do
+        n = conn->io->recv(conn, buf, sizeof buf);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return REDS_OK;
+    if (n <= 0)
+        return read_failed(conn, io_error(conn, "reading from", n == 0 ? 0 : errno));
+    *got = (size_t)n;
+    return feed(conn, buf, n);
+}
+
+reds_err reds__conn_next(reds__conn *conn, reds_reply **out)
+{
+    *out = NULL;
+    const redisReader *r = conn->reader;
+    if (conn->need_crlf || r->pos == r->len)
+        return REDS_OK;
+    return parse(conn, out);
 }
 
 /* ------------------------------------------------------ idle connections */

@@ -90,6 +90,12 @@ void reds__trace_begin(reds__trace *t, const reds__config *cfg, const char *name
     reds__tracing = t;
 }
 
+void reds__trace_clock(uint64_t *mono_ns, int64_t *unix_ns_)
+{
+    *mono_ns = reds__mono_ns();
+    *unix_ns_ = unix_ns();
+}
+
 void reds__trace_end(reds__trace *t, size_t batch, reds_err err)
 {
     uint64_t end = reds__mono_ns();
@@ -127,6 +133,16 @@ void reds__trace_addr(const char *host, int port)
         copy_host(t, host, port);
 }
 
+void reds__trace_share(reds__trace *t, const reds__conn *conn, uint64_t out, uint64_t in)
+{
+    const char *host;
+    int port;
+    conn_host(conn, &host, &port);
+    copy_host(t, host, port);
+    t->bytes_out += out;
+    t->bytes_in += in;
+}
+
 void reds__trace_status(const char *msg, size_t len)
 {
     reds__trace *t = reds__tracing;
@@ -145,6 +161,10 @@ reds_err reds__run_traced(reds_client *c, reds__cmd *cmd)
     /* Queued in a pipeline: it runs when the pipeline does, which is the
      * event (pipeline.c, cluster_pipeline.c). */
     if (c->router->reserve && (reds__pipeline_queues(c) || reds__cluster_pipeline_ops(c)))
+        return c->router->run(c, cmd);
+    /* On an async handle the command only starts here; its end is in the
+     * loop, which traces nothing yet. */
+    if (reds_async_is(c))
         return c->router->run(c, cmd);
     reds__trace t;
     reds__trace_begin(&t, c->cfg, reds__cmd_name(cmd), cmd->id == REDS__CMD_NONE);

@@ -14,6 +14,7 @@
 
 #include <hiredis/read.h>
 
+#include <reds/async.h>
 #include <reds/cache.h>
 #include <reds/catalog.h>
 #include <reds/client.h>
@@ -181,6 +182,8 @@ typedef struct reds__config {
     struct reds__hooks *hooks;
     reds_credentials_fn credentials; /* asked at each connect; over username/password */
     void *credentials_udata;
+    int autopipeline; /* resolved: 0 off, else the number of shared connections */
+    int autopipeline_max_batch; /* resolved */
     /* Client-side caching (cache.c). The options are kept by the client's
      * own config only (copies for dedicated handles and pub/sub drop
      * them); `cache` is set by the pooled client that owns one, and its
@@ -329,6 +332,38 @@ void reds__conn_close(reds__conn *conn);
 /* Run the connect-time set-up (AUTH, SELECT, CLIENT SETNAME) again, on a
  * connection that is open and idle. */
 reds_err reds__conn_handshake(reds__conn *conn);
+/* That set-up as packed commands, sent in one write and answered in
+ * order: the blocking connect reads the replies at once, the async
+ * client as they come. `buf` holds the password: _free() wipes it. */
+#define REDS__HANDSHAKE_MAX 5
+typedef struct reds__handshake {
+    char *buf;
+    size_t len, size;
+    size_t n;
+    const char *names[REDS__HANDSHAKE_MAX];
+    bool auth;       /* the first command is AUTH */
+    size_t tracking; /* the index of CLIENT TRACKING (caching), or SIZE_MAX */
+} reds__handshake;
+/* `conn` (NULL for none: the async client) is the connection a caching
+ * client's CLIENT TRACKING is for. */
+reds_err reds__handshake_pack(const reds__config *cfg, reds__conn *conn, reds__handshake *hs);
+/* The reply to command `i`: REDS_OK, or its error (message set). */
+reds_err reds__handshake_check(const reds__handshake *hs, size_t i, const reds_reply *reply);
+void reds__handshake_free(reds__handshake *hs);
+
+/* Non-blocking use (the async client). start() opens a non-blocking
+ * socket with its connect in progress; connected() says how that went,
+ * once the socket is writable. */
+reds_err reds__conn_start(const reds__config *cfg, reds__conn **out);
+reds_err reds__conn_connected(reds__conn *conn);
+/* Send what the socket takes now: the bytes sent (0 when it takes none),
+ * or -1 with `*err` set and the connection broken. */
+ssize_t reds__conn_send_some(reds__conn *conn, const char *buf, size_t len, reds_err *err);
+/* One recv() that does not wait, given to the reader: `*got` bytes (0
+ * when none had come). An error, end of stream included, breaks it. */
+reds_err reds__conn_pull(reds__conn *conn, size_t *got);
+/* The next whole reply the reader holds, or NULL. */
+reds_err reds__conn_next(reds__conn *conn, reds_reply **out);
 reds_err reds__conn_write(reds__conn *conn, const char *buf, size_t len);
 /* Read the next reply into conn->arena. On failure the connection is
  * marked broken (a reply may be half read). */
@@ -357,6 +392,8 @@ uint64_t reds__random(void);
 /* Exponential backoff with full jitter before retry `attempt` (from 0): a
  * random delay up to min(retry_backoff_cap_ms, retry_backoff_base_ms * 2^attempt). */
 void reds__backoff(const reds__config *cfg, int attempt);
+/* That delay in ms, without sleeping (the async client sets a timer). */
+uint64_t reds__backoff_ms(const reds__config *cfg, int attempt);
 /* Health checks (cfg->health_check_interval_ms): touch() records that the
  * connection was just used; healthy() PINGs it first when it has been
  * idle longer than the interval, and is false (connection broken) when
@@ -409,6 +446,11 @@ static inline bool reds__conn_usable(reds__conn *conn)
 reds_err reds__tls_ctx_new(const reds__config *cfg, void **ctx);
 void reds__tls_ctx_free(void *ctx);
 reds_err reds__tls_start(reds__conn *conn);
+/* The same in two steps, for non-blocking sockets: begin() sets up the
+ * session; handshake() advances it, with `*want` 1 (readable) or 2
+ * (writable) when it must wait, 0 when done. */
+reds_err reds__tls_begin(reds__conn *conn);
+reds_err reds__tls_handshake(reds__conn *conn, int *want);
 
 /* fork() (fork.c): hooks run by pthread_atfork handlers around every
  * fork, with `owner`. Registering installs the handlers, which also bump
@@ -482,6 +524,10 @@ typedef struct reds__router {
      * router owns that space: reds__cmd_run() never frees it. NULL on
      * routers that run each command at once (inline buffer or malloc). */
     char *(*reserve)(reds_client *c, size_t bound);
+    /* After destroy(): true when the handle is inside one of its own
+     * callbacks and frees itself (reds__client_free_memory) once they
+     * return. NULL: never. */
+    bool (*deferred)(reds_client *c);
 } reds__router;
 
 typedef struct reds__callback {
@@ -500,6 +546,8 @@ struct reds_client {
     reds_client *parent;
 };
 
+/* The last step of reds_client_free(): config, callbacks, the struct. */
+void reds__client_free_memory(reds_client *c);
 /* Borrow one connection of `c` for a batch, and give it back. */
 reds_err reds__client_acquire(reds_client *c, reds__conn **out);
 void reds__client_release(reds_client *c, reds__conn *conn);
@@ -566,6 +614,12 @@ static inline char *reds__buf_reserve(char **buf, size_t *cap, size_t len, size_
 {
     return REDS__LIKELY(bound <= *cap - len) ? *buf + len : reds__buf_grow(buf, cap, len, bound);
 }
+/* What keeps an async handle busy for reds_poll_run(): its pending
+ * commands, and 1 more while it is subscribed to anything. */
+size_t reds__async_work(const reds_client *c);
+/* The async client's reds__pipeline_preload(): a SCRIPT LOAD queued
+ * ahead of the next command, once per sha and connection (async.c). */
+reds_err reds__async_preload(reds_client *c, const char *sha, reds_str source);
 /* Pipelines of cluster clients (cluster_pipeline.c): the reds_pipeline_*
  * functions pass a handle made from a cluster client to these. */
 typedef struct reds__pipeline_ops {
@@ -583,9 +637,22 @@ const reds__pipeline_ops *reds__cluster_pipeline_ops(const reds_client *c);
 /* Whether `c` is a cluster client (or a target handle of one). */
 bool reds__is_cluster(const reds_client *c);
 reds_err reds__cluster_pipeline_new(reds_client *cluster, bool transaction, reds_client **out);
+/* The scripts a batch or connection has loaded, by sha (script.c). */
+typedef struct reds__shas {
+    char (*sha)[41];
+    size_t n, cap;
+} reds__shas;
+bool reds__shas_has(const reds__shas *set, const char *sha);
+reds_err reds__shas_add(reds__shas *set, const char *sha);
+void reds__shas_free(reds__shas *set);
 /* SCRIPT LOAD `source` on `c`, discarding the reply (script.c). */
 reds_err reds__script_load(reds_client *c, reds_str source);
 
+/* A client made by `make` from the options of `url` over `base` (the
+ * *_from_url() functions; `fn` names the caller in messages). */
+reds_err reds__from_url(const char *fn, const char *url, const reds_options *base,
+                        reds_err (*make)(const reds_options *opts, reds_client **out),
+                        reds_client **out);
 reds_err reds__config_new(const reds_options *opts, reds__config **out);
 void reds__config_free(reds__config *cfg);
 reds_err reds__config_copy(const reds__config *cfg, reds__config **out);
@@ -599,6 +666,8 @@ reds_err reds__refuse_connection_scope(const reds__cmd *cmd);
 /* One round trip on `conn`: write the command, read its reply, map error
  * replies, convert. */
 reds_err reds__roundtrip(reds_client *c, reds__conn *conn, reds__cmd *cmd);
+/* What a round trip does once `reply` (in conn's arena) is read. */
+reds_err reds__reply(reds_client *c, reds__conn *conn, reds__cmd *cmd, const reds_reply *reply);
 /* Convert one reply for `cmd` (override or converter); used by every
  * router once the reply is in the arena. */
 reds_err reds__deliver(reds_client *c, reds__cmd *cmd, reds__arena *a, const reds_reply *reply);
@@ -645,6 +714,109 @@ static inline reds_str reds__key(const reds__keys *k, long i)
     return k->argv[k->pos[i]];
 }
 
+/* ------------------------------------------------------ auto-pipelining */
+
+/* Lanes (autopipe.c): concurrent callers of a pooled client share
+ * connections, their commands batched into one write. What a caller
+ * alone on its lane touches is here, inline: its cost is a few
+ * instructions over the pool's own. */
+struct reds__waiter;
+typedef struct reds__lane {
+    _Alignas(64) atomic_bool busy; /* a leader owns the lane */
+    atomic_size_t queued;          /* waiters in the list */
+    pthread_mutex_t lock;          /* the list */
+    struct reds__waiter *head, **tail;
+    char *buf; /* a batch's commands, packed together (the leader's) */
+    size_t cap;
+    /* Written by the lane's owner only: no atomic read-modify-write. */
+    atomic_uint_fast64_t writes, commands;
+} reds__lane;
+
+typedef struct reds__lanes {
+    size_t n;
+    size_t max_batch;
+    atomic_uint next; /* hands lanes out to threads in turn */
+    reds__lane lanes[];
+} reds__lanes;
+
+extern _Thread_local unsigned reds__lane_hint; /* the thread's lane, + 1; 0: none yet */
+unsigned reds__lane_hint_slow(reds__lanes *l);
+void reds__lane_hand_on(reds__lane *ln);
+
+/* The calling thread's lane: threads are spread over lanes in turn. */
+static inline reds__lane *reds__lane_of(reds__lanes *l)
+{
+    if (REDS__LIKELY(l->n == 1))
+        return &l->lanes[0];
+    unsigned h = reds__lane_hint;
+    return &l->lanes[(h ? h : reds__lane_hint_slow(l)) % l->n];
+}
+
+static inline bool reds__lane_try(reds__lane *ln)
+{
+    bool free_ = false;
+    return atomic_compare_exchange_strong(&ln->busy, &free_, true);
+}
+
+/* The lane owner's counters. */
+static inline void reds__lane_count(reds__lane *ln, size_t commands)
+{
+    atomic_store_explicit(&ln->writes, atomic_load_explicit(&ln->writes, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&ln->commands,
+                          atomic_load_explicit(&ln->commands, memory_order_relaxed) + commands,
+                          memory_order_relaxed);
+}
+reds_err reds__lanes_new(size_t n, size_t max_batch, reds__lanes **out);
+void reds__lanes_free(reds__lanes *l);
+/* The calling thread's lane, taken: it is free, so the caller runs its
+ * command at once as without lanes, then leaves it (`wrote`: a command
+ * went out, for the statistics). NULL when the lane is busy: then
+ * reds__lanes_queue() waits for a leader to run it (or leads), on a
+ * connection of `c`'s pool (its acquire and release); `*sent`: whether
+ * it may have reached the server. */
+static inline reds__lane *reds__lane_take(reds__lanes *l)
+{
+    reds__lane *ln = reds__lane_of(l);
+    return reds__lane_try(ln) ? ln : NULL;
+}
+static inline void reds__lane_leave(reds__lane *ln, bool wrote)
+{
+    if (wrote)
+        reds__lane_count(ln, 1);
+    /* Free it, then look for waiters: a waiter queues, then tries to take
+     * it (both sequentially consistent): one of the two sees the other. */
+    atomic_store(&ln->busy, false);
+    if (REDS__UNLIKELY(atomic_load(&ln->queued)))
+        reds__lane_hand_on(ln);
+}
+/* What a batch does with a caller's reply (in conn's arena): NULL for
+ * reds__reply(); a Cluster client looks for redirections first. Runs on
+ * the leader's thread. */
+typedef reds_err (*reds__lane_reply)(void *ctx, reds_client *c, reds__conn *conn, reds__cmd *cmd,
+                                     const reds_reply *reply);
+reds_err reds__lanes_queue(reds__lanes *l, reds_client *c, reds__cmd *cmd, bool *sent,
+                           reds__lane_reply on_reply, void *ctx);
+/* Take the lane or queue: the whole of it, for routers other than the
+ * pool's own (Cluster nodes). */
+reds_err reds__lanes_run(reds__lanes *l, reds_client *c, reds__cmd *cmd, bool *sent,
+                         reds__lane_reply on_reply, void *ctx);
+/* The lanes of a pooled client, or NULL (none, or not a pool). */
+reds__lanes *reds__pool_lanes(reds_client *c);
+/* Around fork(): held across it, and made anew in the child. */
+void reds__lanes_lock(reds__lanes *l);
+void reds__lanes_unlock(reds__lanes *l);
+void reds__lanes_after_fork(reds__lanes *l);
+void reds__lanes_stats(reds__lanes *l, uint64_t *writes, uint64_t *commands);
+/* Whether `cmd` may share a connection with other callers' commands:
+ * not one that blocks the connection (BLPOP, XREAD BLOCK...), closes it
+ * (QUIT), or that the catalogue does not know (a module's might block). */
+static inline bool reds__shareable(const reds__cmd *cmd)
+{
+    const uint32_t alone = REDS_CMD_BLOCKING | REDS_CMD_CLOSES_CONNECTION |
+                           REDS_CMD_CONNECTION_SCOPE | REDS_CMD_DEDICATED_API;
+    return cmd->id < reds__ncommands && !(reds__commands[cmd->id].info.flags & alone);
+}
 /* ----------------------------------------------------- client-side cache */
 
 /* The cache of a pooled client (cache.c), a layer in front of its router:
@@ -730,8 +902,14 @@ reds_err reds__run_traced(reds_client *c, reds__cmd *cmd);
  * end it: on_command with `batch` commands and outcome `err`. */
 void reds__trace_begin(reds__trace *t, const reds__config *cfg, const char *name, bool copy);
 void reds__trace_end(reds__trace *t, size_t batch, reds_err err);
+/* When a command starts, for a trace that begins later (the async
+ * client traces a command when it completes, from these). */
+void reds__trace_clock(uint64_t *mono_ns, int64_t *unix_ns);
 /* The server the current trace (if any) is going to. */
 void reds__trace_addr(const char *host, int port);
+/* A command of `t` that went out in another thread's batch (auto-
+ * pipelining) on `conn`: its server, and its bytes each way. */
+void reds__trace_share(reds__trace *t, const reds__conn *conn, uint64_t out, uint64_t in);
 /* An error reply met by the current trace (if any): its prefix. */
 void reds__trace_status(const char *msg, size_t len);
 /* Connection events; cold paths, called only when cfg->hooks is set. */
@@ -750,5 +928,61 @@ void reds__hook_redirect(const reds__config *cfg, const reds__cmd *cmd, reds_err
  * malloc'd (*user may be NULL, *password NULL for no AUTH), for the
  * caller to wipe and free; REDS_ERR_AUTH when the callback failed. */
 reds_err reds__credentials_get(const reds__config *cfg, char **user, char **password);
+
+/* ---------------------------------------------------------------- pub/sub */
+
+/* Shared by the blocking pub/sub handle and the async client (subs.c). */
+enum { REDS__CHANNELS, REDS__PATTERNS, REDS__SHARDS, REDS__NTABLES };
+extern const struct reds__subs_command {
+    const char *subscribe, *unsubscribe;
+} reds__subs_commands[REDS__NTABLES];
+
+/* A subscription's handler: the blocking handle's or the async client's. */
+typedef union reds__handler {
+    reds_pubsub_handler sync;
+    reds_async_message_fn async;
+} reds__handler;
+
+typedef struct reds__sub {
+    struct reds__sub *next;
+    reds__handler fn;
+    void *udata;
+    bool leaving; /* unsubscribed; the server's confirmation is not read yet */
+    uint64_t hash;
+    size_t len;
+    char name[]; /* len bytes and a NUL */
+} reds__sub;
+
+/* A chained hash table of binary-safe names. */
+typedef struct reds__subtable {
+    reds__sub **buckets;
+    size_t nbuckets; /* a power of two, or 0 before the first insert */
+    size_t count;    /* entries, leaving ones included */
+    size_t nleaving; /* leaving entries */
+} reds__subtable;
+
+reds__sub *reds__st_find(const reds__subtable *t, const char *p, size_t len);
+/* Add `name` or update its handler; NULL when out of memory. */
+reds__sub *reds__st_put(reds__subtable *t, reds_str name, reds__handler fn, void *udata);
+void reds__st_leave(reds__subtable *t, reds__sub *s);
+/* Remove the entries for which `pred` holds (NULL: all of them). */
+void reds__st_remove_if(reds__subtable *t, bool (*pred)(const reds__sub *s, const void *arg),
+                        const void *arg);
+bool reds__st_is_leaving(const reds__sub *s, const void *arg);
+/* Mark `count` names leaving, or every entry when `count` is 0. */
+void reds__st_leave_names(reds__subtable *t, const reds_str *names, size_t count);
+/* The names given to (un)subscribe: REDS_OK, or REDS_ERR_DATA (message
+ * set, naming `fn`); `need_one`: at least one is required. */
+reds_err reds__subs_check(const char *fn, const reds_str *names, size_t count, bool need_one);
+void reds__st_remove(reds__subtable *t, reds__sub *victim);
+void reds__st_free(reds__subtable *t);
+/* The packed commands that subscribe to everything in the REDS__NTABLES
+ * tables (none left leaving); `*buf` NULL when there is nothing. */
+reds_err reds__subs_pack(const reds__subtable *subs, char **buf, size_t *len);
+/* The table a message kind concerns, or -1. */
+int reds__subs_table(reds_pubsub_kind kind);
+/* A reply as a message, allocated as the arena's owned result
+ * (reds_free() it); a converter (reds__conv_fn). */
+reds_err reds__pubsub_parse(const reds_reply *r, reds__arena *a, reds_pubsub_message **out);
 
 #endif

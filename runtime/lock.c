@@ -77,6 +77,9 @@ reds_err reds_lock_new(reds_client *client, reds_str name, const reds_lock_opts 
     if (reds__pipeline_queues(client))
         return reds__error(REDS_ERR_DATA, "reds_lock_new: a lock needs a client or a dedicated "
                                           "connection, not a pipeline");
+    if (reds_async_is(client))
+        return reds__error(REDS_ERR_DATA, "reds_lock_new: a lock waits and retries, which an "
+                                          "async handle cannot: use a blocking client");
     if ((!name.ptr && name.len) || name.len > SIZE_MAX / 2)
         return reds__error(REDS_ERR_DATA, "reds_lock_new: the name is invalid");
     if (opts->timeout_ms < 0 || (opts->sleep_ms.set && opts->sleep_ms.value < 0) ||

@@ -217,6 +217,9 @@ reds_err reds_monitor_new(reds_client *client, reds_monitor **out)
     *out = NULL;
     if (!client)
         return reds__error(REDS_ERR_DATA, "reds_monitor_new: the client is NULL");
+    if (reds_async_is(client))
+        return reds__error(REDS_ERR_DATA, "reds_monitor_new: MONITOR blocks, and an async "
+                                          "handle has no monitor of its own");
     reds_monitor *m = calloc(1, sizeof *m);
     if (!m)
         return reds__error(REDS_ERR_NOMEM, "out of memory");

@@ -47,8 +47,7 @@ typedef struct pipeline {
     size_t n, qcap;
     size_t nheld;       /* entries of q holding memory: a message, a name */
     unsigned pending;   /* hidden preloads not yet followed by a command */
-    char (*loaded)[41]; /* shas preloaded in this batch */
-    size_t nloaded, loaded_cap;
+    reds__shas loaded; /* scripts preloaded in this batch */
     reds__arena tmp; /* each EXEC element is cloned here before converting */
 } pipeline;
 
@@ -311,25 +310,12 @@ bool reds__pipeline_queues(const reds_client *c)
 reds_err reds__pipeline_preload(reds_client *c, const char *sha, reds_str source)
 {
     pipeline *p = (pipeline *)c;
-    for (size_t i = 0; i < p->nloaded; i++)
-        if (memcmp(p->loaded[i], sha, 40) == 0)
-            return REDS_OK;
-    if (p->nloaded == p->loaded_cap) {
-        size_t cap = p->loaded_cap ? p->loaded_cap * 2 : 4;
-        char(*loaded)[41] = realloc(p->loaded, cap * sizeof *loaded);
-        if (!loaded)
-            return reds__error(REDS_ERR_NOMEM, "pipeline: out of memory");
-        p->loaded = loaded;
-        p->loaded_cap = cap;
-    }
+    if (reds__shas_has(&p->loaded, sha))
+        return REDS_OK;
     p->hiding = true;
     reds_err err = reds__script_load(c, source);
     p->hiding = false;
-    if (!err) {
-        memcpy(p->loaded[p->nloaded], sha, 40);
-        p->loaded[p->nloaded++][40] = '\0';
-    }
-    return err;
+    return err ? err : reds__shas_add(&p->loaded, sha);
 }
 
 /* ------------------------------------------------------------ execution */
@@ -518,7 +504,7 @@ static void finish(pipeline *p, reds__conn *conn, bool unwatched)
     p->watching = p->multi = p->watch_lost = false;
     p->executed = true;
     p->pending = 0;
-    p->nloaded = 0;
+    p->loaded.n = 0;
     p->len = PREFIX;
     if (p->cap > KEEP_CAP) {
         char *small = realloc(p->buf, FIRST_CAP);
@@ -781,12 +767,12 @@ static void pipe_destroy(reds_client *c)
     reset(p);
     free(p->q);
     free(p->buf);
-    free(p->loaded);
+    reds__shas_free(&p->loaded);
     reds__arena_clear(&p->tmp);
 }
 
 static const reds__router pipeline_router = {"pipeline", pipe_run,     NULL,
-                                             NULL,       pipe_destroy, pipe_reserve};
+                                             NULL,       pipe_destroy, pipe_reserve, NULL};
 
 reds_err reds_pipeline_new(reds_client *client, bool transaction, reds_client **out)
 {

@@ -35,6 +35,7 @@ typedef struct pool_client {
     unsigned generation; /* reds__fork_generation the pool belongs to */
     unsigned epoch;      /* bumped by reds_pool_disconnect() */
     reds__fork_hook fork;
+    reds__lanes *lanes; /* auto-pipelining; NULL when off */
     reds__cache *cache; /* client-side caching (cache.c), or NULL */
 } pool_client;
 
@@ -255,12 +256,23 @@ uint64_t reds__random(void)
     return state * 0x2545F4914F6CDD1Dull;
 }
 
-void reds__backoff(const reds__config *cfg, int attempt)
+/* Full jitter: a random delay in µs up to the attempt's limit. */
+static uint64_t backoff_us(const reds__config *cfg, int attempt)
 {
     uint64_t limit = (uint64_t)cfg->retry_backoff_base_ms << (attempt < 20 ? attempt : 20);
     if (limit > (uint64_t)cfg->retry_backoff_cap_ms)
         limit = (uint64_t)cfg->retry_backoff_cap_ms;
-    reds__sleep_us(limit ? reds__random() % (limit * 1000 + 1) : 0);
+    return limit ? reds__random() % (limit * 1000 + 1) : 0;
+}
+
+void reds__backoff(const reds__config *cfg, int attempt)
+{
+    reds__sleep_us(backoff_us(cfg, attempt));
+}
+
+uint64_t reds__backoff_ms(const reds__config *cfg, int attempt)
+{
+    return backoff_us(cfg, attempt) / 1000;
 }
 
 /* A command with its retries; `rd`, a cacheable read whose reply the
@@ -271,12 +283,20 @@ HOT reds_err pool_call(pool_client *p, reds__cmd *cmd, reds__cache_read *rd)
     for (int attempt = 0;; attempt++) {
         reds__conn *conn;
         bool sent = false;
-        reds_err err = pool_get(p, &conn);
-        if (REDS__LIKELY(!err)) {
+        reds_err err;
+        struct reds__lane *lane = NULL;
+        /* Auto-pipelining: alone on the lane, the command runs as below;
+         * with others there, it joins their next write. (A cacheable
+         * read the cache sees go by takes the plain path.) */
+        if (!rd && p->lanes && reds__shareable(cmd) && !(lane = reds__lane_take(p->lanes))) {
+            err = reds__lanes_queue(p->lanes, c, cmd, &sent, NULL, NULL);
+        } else if (REDS__LIKELY(!(err = pool_get(p, &conn)))) {
             err = rd ? reds__roundtrip_cached(c, conn, cmd, rd) : reds__roundtrip(c, conn, cmd);
             sent = !conn->unsent;
             pool_put(p, conn);
         }
+        if (lane)
+            reds__lane_leave(lane, sent);
         if (REDS__LIKELY(!err) || attempt >= c->cfg->retries || !may_retry(c->cfg, cmd, err, sent))
             return err;
         if (REDS__UNLIKELY(c->cfg->hooks))
@@ -319,12 +339,16 @@ static reds_err pool_run(reds_client *c, reds__cmd *cmd)
 
 static void fork_prepare(void *owner)
 {
-    pthread_mutex_lock(&((pool_client *)owner)->lock);
+    pool_client *p = owner;
+    pthread_mutex_lock(&p->lock);
+    reds__lanes_lock(p->lanes);
 }
 
 static void fork_parent(void *owner)
 {
-    pthread_mutex_unlock(&((pool_client *)owner)->lock);
+    pool_client *p = owner;
+    reds__lanes_unlock(p->lanes);
+    pthread_mutex_unlock(&p->lock);
 }
 
 static void init_sync(pool_client *p)
@@ -342,7 +366,9 @@ static void init_sync(pool_client *p)
  * on first use (pool_after_fork). */
 static void fork_child(void *owner)
 {
-    init_sync(owner);
+    pool_client *p = owner;
+    init_sync(p);
+    reds__lanes_after_fork(p->lanes);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -354,6 +380,7 @@ static void pool_destroy(reds_client *c)
     reds__cache_free(p->cache);
     reds__fork_unregister(&p->fork);
     close_list(p->idle, REDS_CLOSE_CLIENT_FREED);
+    reds__lanes_free(p->lanes);
     pthread_cond_destroy(&p->returned);
     pthread_mutex_destroy(&p->lock);
 }
@@ -375,6 +402,13 @@ reds_err reds__pool_new(reds__config *cfg, reds_client **out)
     }
     p->base.router = &pool_router;
     p->base.cfg = cfg;
+    if (cfg->autopipeline &&
+        reds__lanes_new((size_t)cfg->autopipeline, (size_t)cfg->autopipeline_max_batch,
+                        &p->lanes) != REDS_OK) {
+        reds__config_free(cfg);
+        free(p);
+        return reds__last_err();
+    }
     init_sync(p);
     p->fork = (reds__fork_hook){fork_prepare, fork_parent, fork_child, p, NULL, NULL};
     reds__fork_register(&p->fork);
@@ -393,6 +427,11 @@ reds_err reds__pool_new(reds__config *cfg, reds_client **out)
     }
     *out = &p->base;
     return REDS_OK;
+}
+
+reds__lanes *reds__pool_lanes(reds_client *c)
+{
+    return c && c->router == &pool_router ? ((pool_client *)c)->lanes : NULL;
 }
 
 reds__cache *reds__pool_cache(reds_client *c)
@@ -459,6 +498,7 @@ reds_err reds_pool_get_stats(reds_client *client, reds_pool_stats *out)
     out->waiting = p->waiting;
     out->max_connections = (size_t)p->base.cfg->max_connections;
     pthread_mutex_unlock(&p->lock);
+    reds__lanes_stats(p->lanes, &out->shared_writes, &out->shared_commands);
     return REDS_OK;
 }
 

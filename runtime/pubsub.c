@@ -32,168 +32,13 @@
  * options set no connect timeout. */
 #define DRAIN_TIMEOUT_MS 5000
 
-/* ------------------------------------------------------ subscription tables */
-
-enum { CHANNELS, PATTERNS, SHARDS, NTABLES };
-
-static const struct {
-    const char *subscribe, *unsubscribe;
-} commands[NTABLES] = {
-    {"SUBSCRIBE", "UNSUBSCRIBE"},
-    {"PSUBSCRIBE", "PUNSUBSCRIBE"},
-    {"SSUBSCRIBE", "SUNSUBSCRIBE"},
-};
-
-typedef struct sub {
-    struct sub *next;
-    reds_pubsub_handler fn;
-    void *udata;
-    bool leaving; /* unsubscribed; the server's confirmation is not read yet */
-    uint64_t hash;
-    size_t len;
-    char name[]; /* len bytes and a NUL */
-} sub;
-
-/* A chained hash table of binary-safe names. */
-typedef struct subtable {
-    sub **buckets;
-    size_t nbuckets; /* a power of two, or 0 before the first insert */
-    size_t count;    /* entries, leaving ones included */
-    size_t nleaving; /* leaving entries */
-} subtable;
-
-static uint64_t hash_name(const char *p, size_t len)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static sub *st_find(const subtable *t, const char *p, size_t len)
-{
-    if (!t->nbuckets)
-        return NULL;
-    uint64_t h = hash_name(p, len);
-    for (sub *s = t->buckets[h & (t->nbuckets - 1)]; s; s = s->next)
-        if (s->hash == h && s->len == len && (len == 0 || memcmp(s->name, p, len) == 0))
-            return s;
-    return NULL;
-}
-
-static bool st_grow(subtable *t)
-{
-    size_t n = t->nbuckets ? t->nbuckets * 2 : 16;
-    sub **b = calloc(n, sizeof *b);
-    if (!b)
-        return false;
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        sub *s = t->buckets[i];
-        while (s) {
-            sub *next = s->next;
-            s->next = b[s->hash & (n - 1)];
-            b[s->hash & (n - 1)] = s;
-            s = next;
-        }
-    }
-    free(t->buckets);
-    t->buckets = b;
-    t->nbuckets = n;
-    return true;
-}
-
-/* Add `name` or update its handler; NULL when out of memory. */
-static sub *st_put(subtable *t, reds_str name, reds_pubsub_handler fn, void *udata)
-{
-    sub *s = st_find(t, name.ptr, name.len);
-    if (!s) {
-        if (t->count >= t->nbuckets && !st_grow(t))
-            return NULL;
-        s = malloc(sizeof *s + name.len + 1);
-        if (!s)
-            return NULL;
-        s->leaving = false;
-        s->hash = hash_name(name.ptr, name.len);
-        s->len = name.len;
-        if (name.len)
-            memcpy(s->name, name.ptr, name.len);
-        s->name[name.len] = '\0';
-        sub **b = &t->buckets[s->hash & (t->nbuckets - 1)];
-        s->next = *b;
-        *b = s;
-        t->count++;
-    }
-    s->fn = fn;
-    s->udata = udata;
-    if (s->leaving)
-        t->nleaving--;
-    s->leaving = false;
-    return s;
-}
-
-static void st_leave(subtable *t, sub *s)
-{
-    if (!s->leaving) {
-        s->leaving = true;
-        t->nleaving++;
-    }
-}
-
-/* Remove the entries for which `pred` holds (NULL: all of them). */
-static void st_remove_if(subtable *t, bool (*pred)(const sub *s, const void *arg), const void *arg)
-{
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        sub **pp = &t->buckets[i];
-        while (*pp) {
-            sub *s = *pp;
-            if (!pred || pred(s, arg)) {
-                *pp = s->next;
-                t->nleaving -= s->leaving;
-                free(s);
-                t->count--;
-            } else {
-                pp = &s->next;
-            }
-        }
-    }
-}
-
-static void st_remove(subtable *t, sub *victim)
-{
-    for (sub **pp = &t->buckets[victim->hash & (t->nbuckets - 1)]; *pp; pp = &(*pp)->next) {
-        if (*pp == victim) {
-            *pp = victim->next;
-            t->nleaving -= victim->leaving;
-            free(victim);
-            t->count--;
-            return;
-        }
-    }
-}
-
-static void st_free(subtable *t)
-{
-    st_remove_if(t, NULL, NULL);
-    free(t->buckets);
-    t->buckets = NULL;
-    t->nbuckets = 0;
-}
-
-static bool is_leaving(const sub *s, const void *arg)
-{
-    (void)arg;
-    return s->leaving;
-}
-
 /* ------------------------------------------------------------------ handle */
 
 struct reds_pubsub {
     reds__config *cfg;
     reds_pubsub_options opts;
     pthread_mutex_t lock;
-    subtable subs[NTABLES];
+    reds__subtable subs[REDS__NTABLES];
     reds__conn *conn;
     bool conn_failed; /* a writer saw the connection fail; the reader replaces it */
     /* A live connection with subscriptions was lost, and the gap is not
@@ -265,14 +110,14 @@ const char *reds_pubsub_kind_name(reds_pubsub_kind kind)
 static size_t active_count(const reds_pubsub *ps)
 {
     size_t n = 0;
-    for (int t = 0; t < NTABLES; t++)
+    for (int t = 0; t < REDS__NTABLES; t++)
         n += ps->subs[t].count - ps->subs[t].nleaving;
     return n;
 }
 
 static bool has_entries(const reds_pubsub *ps)
 {
-    return ps->subs[CHANNELS].count || ps->subs[PATTERNS].count || ps->subs[SHARDS].count;
+    return ps->subs[REDS__CHANNELS].count || ps->subs[REDS__PATTERNS].count || ps->subs[REDS__SHARDS].count;
 }
 
 reds_err reds_pubsub_new(reds_client *client, const reds_pubsub_options *opts, reds_pubsub **out)
@@ -282,6 +127,9 @@ reds_err reds_pubsub_new(reds_client *client, const reds_pubsub_options *opts, r
     *out = NULL;
     if (!client)
         return reds__error(REDS_ERR_DATA, "reds_pubsub_new: the client is NULL");
+    if (reds_async_is(client))
+        return reds__error(REDS_ERR_DATA, "reds_pubsub_new: a pub/sub handle blocks: on an "
+                                          "async handle, use reds_async_subscribe()");
     if (opts && opts->health_check_interval_ms < 0)
         return reds__error(REDS_ERR_DATA,
                            "health_check_interval_ms must be positive or 0, "
@@ -340,51 +188,10 @@ static void drop_locked(reds_pubsub *ps, const char *why)
         }
     }
     /* Unsubscriptions in flight died with the connection. */
-    for (int t = 0; t < NTABLES; t++)
-        st_remove_if(&ps->subs[t], is_leaving, NULL);
+    for (int t = 0; t < REDS__NTABLES; t++)
+        reds__st_remove_if(&ps->subs[t], reds__st_is_leaving, NULL);
     ps->conn_failed = false;
     ps->ping_out = false;
-}
-
-/* The packed commands that subscribe to everything in the tables. */
-static reds_err resubscribe_buffer(reds_pubsub *ps, char **buf, size_t *len)
-{
-    size_t total = 0, most = 0;
-    for (int t = 0; t < NTABLES; t++) {
-        total += ps->subs[t].count;
-        if (ps->subs[t].count > most)
-            most = ps->subs[t].count;
-    }
-    *buf = NULL;
-    *len = 0;
-    if (!total)
-        return REDS_OK;
-    reds_str *argv = malloc((most + 1) * sizeof *argv);
-    size_t bound = 0;
-    for (int t = 0; t < NTABLES; t++)
-        for (size_t i = 0; i < ps->subs[t].nbuckets; i++)
-            for (const sub *s = ps->subs[t].buckets[i]; s; s = s->next)
-                bound += s->len + REDS__BULK_OVERHEAD;
-    bound += NTABLES * 2 * REDS__BULK_OVERHEAD;
-    char *p = argv ? malloc(bound) : NULL;
-    if (!p) {
-        free(argv);
-        return reds__error(REDS_ERR_NOMEM, "out of memory");
-    }
-    *buf = p;
-    for (int t = 0; t < NTABLES; t++) {
-        size_t n = 0;
-        argv[n++] = reds_cstr(commands[t].subscribe);
-        for (size_t i = 0; i < ps->subs[t].nbuckets; i++)
-            for (const sub *s = ps->subs[t].buckets[i]; s; s = s->next)
-                if (!s->leaving)
-                    argv[n++] = reds_strn(s->name, s->len);
-        if (n > 1)
-            p = reds__put_argv(p, n, argv);
-    }
-    free(argv);
-    *len = (size_t)(p - *buf);
-    return REDS_OK;
 }
 
 /* Open a connection and subscribe to everything recorded. Only when no
@@ -417,7 +224,7 @@ static reds_err connect_locked(reds_pubsub *ps)
     }
     char *buf;
     size_t len;
-    err = resubscribe_buffer(ps, &buf, &len);
+    err = reds__subs_pack(ps->subs, &buf, &len);
     if (!err && len)
         err = reds__conn_write(conn, buf, len);
     free(buf);
@@ -531,18 +338,7 @@ static reds_err check_args(const char *fn, reds_pubsub *ps, const reds_str *args
 {
     if (!ps)
         return reds__error(REDS_ERR_DATA, "%s: the handle is NULL", fn);
-    if (need_one && !count)
-        return reds__error(REDS_ERR_DATA, "%s: no channel or pattern given", fn);
-    reds__size size = {0, 0, NULL};
-    reds__size_array(&size, args, count, sizeof *args, "channels");
-    for (size_t i = 0; i < count && !size.bad; i++)
-        reds__size_str(&size, args[i], "channel");
-    if (size.bad)
-        return reds__error(REDS_ERR_DATA,
-                           "%s: argument '%s' is invalid (NULL with a length, "
-                           "or too large)",
-                           fn, size.bad);
-    return REDS_OK;
+    return reds__subs_check(fn, args, count, need_one);
 }
 
 static reds_err subscribe(reds_pubsub *ps, int table, const char *fn, const reds_str *args,
@@ -560,12 +356,12 @@ static reds_err subscribe(reds_pubsub *ps, int table, const char *fn, const reds
                            fn);
     }
     for (size_t i = 0; i < count; i++) {
-        if (!st_put(&ps->subs[table], args[i], handler, udata)) {
+        if (!reds__st_put(&ps->subs[table], args[i], (reds__handler){.sync = handler}, udata)) {
             pthread_mutex_unlock(&ps->lock);
             return reds__error(REDS_ERR_NOMEM, "out of memory");
         }
     }
-    err = send_locked(ps, commands[table].subscribe, args, count, true);
+    err = send_locked(ps, reds__subs_commands[table].subscribe, args, count, true);
     pthread_mutex_unlock(&ps->lock);
     /* A reader waiting without a connection, or for its first
      * subscription, has something to do now. */
@@ -576,19 +372,19 @@ static reds_err subscribe(reds_pubsub *ps, int table, const char *fn, const reds
 reds_err reds_pubsub_subscribe(reds_pubsub *ps, const reds_str *channels, size_t count,
                                reds_pubsub_handler handler, void *udata)
 {
-    return subscribe(ps, CHANNELS, "SUBSCRIBE", channels, count, handler, udata);
+    return subscribe(ps, REDS__CHANNELS, "SUBSCRIBE", channels, count, handler, udata);
 }
 
 reds_err reds_pubsub_psubscribe(reds_pubsub *ps, const reds_str *patterns, size_t count,
                                 reds_pubsub_handler handler, void *udata)
 {
-    return subscribe(ps, PATTERNS, "PSUBSCRIBE", patterns, count, handler, udata);
+    return subscribe(ps, REDS__PATTERNS, "PSUBSCRIBE", patterns, count, handler, udata);
 }
 
 reds_err reds_pubsub_ssubscribe(reds_pubsub *ps, const reds_str *channels, size_t count,
                                 reds_pubsub_handler handler, void *udata)
 {
-    return subscribe(ps, SHARDS, "SSUBSCRIBE", channels, count, handler, udata);
+    return subscribe(ps, REDS__SHARDS, "SSUBSCRIBE", channels, count, handler, udata);
 }
 
 static reds_err unsubscribe(reds_pubsub *ps, int table, const char *fn, const reds_str *args,
@@ -598,23 +394,13 @@ static reds_err unsubscribe(reds_pubsub *ps, int table, const char *fn, const re
     if (err)
         return err;
     pthread_mutex_lock(&ps->lock);
-    subtable *t = &ps->subs[table];
-    if (count) {
-        for (size_t i = 0; i < count; i++) {
-            sub *s = st_find(t, args[i].ptr, args[i].len);
-            if (s)
-                st_leave(t, s);
-        }
-    } else {
-        for (size_t i = 0; i < t->nbuckets; i++)
-            for (sub *s = t->buckets[i]; s; s = s->next)
-                st_leave(t, s);
-    }
+    reds__subtable *t = &ps->subs[table];
+    reds__st_leave_names(t, args, count);
     if (!ps->conn) {
         /* Nothing is subscribed on the server: just forget them. */
-        st_remove_if(t, is_leaving, NULL);
+        reds__st_remove_if(t, reds__st_is_leaving, NULL);
     } else {
-        err = send_locked(ps, commands[table].unsubscribe, args, count, true);
+        err = send_locked(ps, reds__subs_commands[table].unsubscribe, args, count, true);
         if (err && !ps->conn) {
             /* The connection went with the error, and so did the
              * subscriptions; leaving entries were dropped with it. */
@@ -627,17 +413,17 @@ static reds_err unsubscribe(reds_pubsub *ps, int table, const char *fn, const re
 
 reds_err reds_pubsub_unsubscribe(reds_pubsub *ps, const reds_str *channels, size_t count)
 {
-    return unsubscribe(ps, CHANNELS, "UNSUBSCRIBE", channels, count);
+    return unsubscribe(ps, REDS__CHANNELS, "UNSUBSCRIBE", channels, count);
 }
 
 reds_err reds_pubsub_punsubscribe(reds_pubsub *ps, const reds_str *patterns, size_t count)
 {
-    return unsubscribe(ps, PATTERNS, "PUNSUBSCRIBE", patterns, count);
+    return unsubscribe(ps, REDS__PATTERNS, "PUNSUBSCRIBE", patterns, count);
 }
 
 reds_err reds_pubsub_sunsubscribe(reds_pubsub *ps, const reds_str *channels, size_t count)
 {
-    return unsubscribe(ps, SHARDS, "SUNSUBSCRIBE", channels, count);
+    return unsubscribe(ps, REDS__SHARDS, "SUNSUBSCRIBE", channels, count);
 }
 
 reds_err reds_pubsub_connection_id(reds_pubsub *ps, int64_t *out)
@@ -679,145 +465,6 @@ reds_err reds_pubsub_ping(reds_pubsub *ps, reds_str message)
 
 /* ---------------------------------------------------------------- reading */
 
-static bool str_is(const reds_reply *r, const char *s)
-{
-    size_t n = strlen(s);
-    return r->type == REDS_REPLY_STRING && r->len == n && memcmp(r->str, s, n) == 0;
-}
-
-static reds_str view(const reds_reply *r)
-{
-    if (r->type == REDS_REPLY_NIL)
-        return reds_strn(NULL, 0);
-    return reds_strn(r->str ? r->str : "", r->len);
-}
-
-static bool is_text(const reds_reply *r)
-{
-    return r->type == REDS_REPLY_STRING || r->type == REDS_REPLY_STATUS;
-}
-
-/* A message's payload: a string, nil, or an array of strings (CLIENT
- * TRACKING's invalidations), whose views go into the arena with the
- * message. False for any other shape. */
-static bool payload(reds_pubsub_message *m, const reds_reply *r, reds__arena *a)
-{
-    if (is_text(r) || r->type == REDS_REPLY_NIL) {
-        m->data = view(r);
-        return true;
-    }
-    if (r->type != REDS_REPLY_ARRAY)
-        return false;
-    reds_str *items = r->len ? reds__arena_alloc(a, r->len * sizeof *items) : NULL;
-    if (r->len && !items)
-        return false;
-    for (size_t i = 0; i < r->len; i++) {
-        if (!is_text(&r->element[i]))
-            return false;
-        items[i] = view(&r->element[i]);
-    }
-    m->data = reds_strn("", 0);
-    m->items = items;
-    m->nitems = r->len;
-    return true;
-}
-
-/* A reply as a message, allocated as the arena's owned result. */
-static reds_err to_message(const reds_reply *r, reds__arena *a, reds_pubsub_message **out)
-{
-    static const struct {
-        const char *name;
-        reds_pubsub_kind kind;
-        size_t len;
-    } shapes[] = {
-        {"message", REDS_PUBSUB_MESSAGE, 3},           {"pmessage", REDS_PUBSUB_PMESSAGE, 4},
-        {"smessage", REDS_PUBSUB_SMESSAGE, 3},         {"subscribe", REDS_PUBSUB_SUBSCRIBE, 3},
-        {"unsubscribe", REDS_PUBSUB_UNSUBSCRIBE, 3},   {"psubscribe", REDS_PUBSUB_PSUBSCRIBE, 3},
-        {"punsubscribe", REDS_PUBSUB_PUNSUBSCRIBE, 3}, {"ssubscribe", REDS_PUBSUB_SSUBSCRIBE, 3},
-        {"sunsubscribe", REDS_PUBSUB_SUNSUBSCRIBE, 3}, {"pong", REDS_PUBSUB_PONG, 2},
-    };
-    *out = NULL;
-    if (r->type == REDS_REPLY_ERROR) {
-        reds_err err = reds__error_from_reply(r->str, r->len);
-        return reds__error(err, "pub/sub: %s", r->str);
-    }
-    reds_pubsub_message *m = reds__arena_result(a, sizeof *m);
-    if (!m)
-        return reds__error(REDS_ERR_NOMEM, "out of memory");
-    /* PING outside subscribed mode: +PONG, or the message as a bulk. */
-    if (r->type == REDS_REPLY_STATUS && r->len == 4 && memcmp(r->str, "PONG", 4) == 0) {
-        m->kind = REDS_PUBSUB_PONG;
-        m->data = reds_strn("", 0);
-        *out = m;
-        return REDS_OK;
-    }
-    if (r->type == REDS_REPLY_STRING) {
-        m->kind = REDS_PUBSUB_PONG;
-        m->data = view(r);
-        *out = m;
-        return REDS_OK;
-    }
-    if (r->type != REDS_REPLY_ARRAY || r->len < 2)
-        return reds__bad_reply(r, "a pub/sub message");
-    const reds_reply *e = r->element;
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        if (!str_is(&e[0], shapes[i].name))
-            continue;
-        if (r->len != shapes[i].len)
-            break;
-        m->kind = shapes[i].kind;
-        switch (m->kind) {
-        case REDS_PUBSUB_PMESSAGE:
-            if (!is_text(&e[1]) || !is_text(&e[2]) || !payload(m, &e[3], a))
-                goto bad;
-            m->pattern = view(&e[1]);
-            m->channel = view(&e[2]);
-            break;
-        case REDS_PUBSUB_MESSAGE:
-        case REDS_PUBSUB_SMESSAGE:
-            if (!is_text(&e[1]) || !payload(m, &e[2], a))
-                goto bad;
-            m->channel = view(&e[1]);
-            break;
-        case REDS_PUBSUB_PONG:
-            if (!is_text(&e[1]))
-                goto bad;
-            m->data = view(&e[1]);
-            break;
-        default: /* the (un)subscribe confirmations */
-            if ((!is_text(&e[1]) && e[1].type != REDS_REPLY_NIL) || e[2].type != REDS_REPLY_INTEGER)
-                goto bad;
-            m->channel = view(&e[1]);
-            m->count = e[2].integer;
-            break;
-        }
-        *out = m;
-        return REDS_OK;
-    }
-bad:
-    return reds__bad_reply(r, "a pub/sub message");
-}
-
-static int table_of(reds_pubsub_kind kind)
-{
-    switch (kind) {
-    case REDS_PUBSUB_MESSAGE:
-    case REDS_PUBSUB_SUBSCRIBE:
-    case REDS_PUBSUB_UNSUBSCRIBE:
-        return CHANNELS;
-    case REDS_PUBSUB_PMESSAGE:
-    case REDS_PUBSUB_PSUBSCRIBE:
-    case REDS_PUBSUB_PUNSUBSCRIBE:
-        return PATTERNS;
-    case REDS_PUBSUB_SMESSAGE:
-    case REDS_PUBSUB_SSUBSCRIBE:
-    case REDS_PUBSUB_SUNSUBSCRIBE:
-        return SHARDS;
-    default:
-        return -1;
-    }
-}
-
 static bool is_confirmation(reds_pubsub_kind kind)
 {
     return kind >= REDS_PUBSUB_SUBSCRIBE && kind <= REDS_PUBSUB_SUNSUBSCRIBE;
@@ -834,23 +481,23 @@ typedef struct route {
 static route route_locked(reds_pubsub *ps, const reds_pubsub_message *m)
 {
     route r = {NULL, NULL, false};
-    int table = table_of(m->kind);
+    int table = reds__subs_table(m->kind);
     switch (m->kind) {
     case REDS_PUBSUB_UNSUBSCRIBE:
     case REDS_PUBSUB_PUNSUBSCRIBE:
     case REDS_PUBSUB_SUNSUBSCRIBE: {
-        sub *s = m->channel.ptr ? st_find(&ps->subs[table], m->channel.ptr, m->channel.len) : NULL;
+        reds__sub *s = m->channel.ptr ? reds__st_find(&ps->subs[table], m->channel.ptr, m->channel.len) : NULL;
         if (s && s->leaving)
-            st_remove(&ps->subs[table], s);
+            reds__st_remove(&ps->subs[table], s);
         break;
     }
     case REDS_PUBSUB_MESSAGE:
     case REDS_PUBSUB_SMESSAGE:
     case REDS_PUBSUB_PMESSAGE: {
         reds_str key = m->kind == REDS_PUBSUB_PMESSAGE ? m->pattern : m->channel;
-        sub *s = st_find(&ps->subs[table], key.ptr, key.len);
-        if (s && s->fn) {
-            r.fn = s->fn;
+        reds__sub *s = reds__st_find(&ps->subs[table], key.ptr, key.len);
+        if (s && s->fn.sync) {
+            r.fn = s->fn.sync;
             r.udata = s->udata;
         }
         break;
@@ -979,7 +626,7 @@ static reds_err read_one(reds_pubsub *ps, int timeout_ms, bool stoppable, reds_p
                 if (ps->dropped && ps->nqueue == 0)
                     report_gap_locked(ps);
                 reds__arena *a = &ps->conn->arena;
-                err = to_message(reply, a, out);
+                err = reds__pubsub_parse(reply, a, out);
                 if (err) {
                     a->result = NULL;
                     reds__arena_finish(a);
@@ -1107,27 +754,27 @@ static void unsubscribe_all(reds_pubsub *ps)
 {
     pthread_mutex_lock(&ps->lock);
     if (ps->conn && !ps->conn_failed && !ps->conn->broken) {
-        for (int t = 0; t < NTABLES; t++) {
-            subtable *st = &ps->subs[t];
+        for (int t = 0; t < REDS__NTABLES; t++) {
+            reds__subtable *st = &ps->subs[t];
             for (size_t i = 0; i < st->nbuckets; i++)
-                for (sub *s = st->buckets[i]; s; s = s->next)
-                    st_leave(st, s);
+                for (reds__sub *s = st->buckets[i]; s; s = s->next)
+                    reds__st_leave(st, s);
         }
-        for (int t = 0; t < NTABLES; t++)
-            if (ps->subs[t].count && write_cmd_locked(ps, commands[t].unsubscribe, NULL, 0))
+        for (int t = 0; t < REDS__NTABLES; t++)
+            if (ps->subs[t].count && write_cmd_locked(ps, reds__subs_commands[t].unsubscribe, NULL, 0))
                 break; /* the loop below drops the connection */
     } else {
         /* No usable connection: nothing to tell the server. */
         drop_locked(ps, NULL);
-        for (int t = 0; t < NTABLES; t++)
-            st_remove_if(&ps->subs[t], NULL, NULL);
+        for (int t = 0; t < REDS__NTABLES; t++)
+            reds__st_remove_if(&ps->subs[t], NULL, NULL);
     }
     pthread_mutex_unlock(&ps->lock);
     int bound = ps->cfg->connect_timeout_ms > 0 ? ps->cfg->connect_timeout_ms : DRAIN_TIMEOUT_MS;
     for (;;) {
         pthread_mutex_lock(&ps->lock);
         bool waiting = false;
-        for (int t = 0; t < NTABLES; t++)
+        for (int t = 0; t < REDS__NTABLES; t++)
             waiting |= ps->subs[t].nleaving > 0;
         if (waiting && (!ps->conn || ps->conn_failed || ps->conn->broken)) {
             drop_locked(ps, NULL); /* forgets every leaving entry */
@@ -1208,14 +855,14 @@ reds_err reds_pubsub_run(reds_pubsub *ps, const reds_pubsub_thread_options *opts
     else if (ps->reading)
         err = reds__error(REDS_ERR_PUBSUB, "reds_pubsub_run: another thread is reading "
                                            "this handle");
-    for (int t = 0; t < NTABLES && !err && !opts->on_message; t++)
+    for (int t = 0; t < REDS__NTABLES && !err && !opts->on_message; t++)
         for (size_t i = 0; i < ps->subs[t].nbuckets && !err; i++)
-            for (const sub *s = ps->subs[t].buckets[i]; s && !err; s = s->next)
-                if (!s->fn && !s->leaving)
+            for (const reds__sub *s = ps->subs[t].buckets[i]; s && !err; s = s->next)
+                if (!s->fn.sync && !s->leaving)
                     err = reds__error(REDS_ERR_PUBSUB,
                                       "reds_pubsub_run: %s '%s' has no "
                                       "handler, and there is no on_message",
-                                      t == PATTERNS ? "pattern" : "channel", s->name);
+                                      t == REDS__PATTERNS ? "pattern" : "channel", s->name);
     if (!err) {
         ps->topts = *opts;
         if (!ps->topts.poll_ms)
@@ -1264,8 +911,8 @@ void reds_pubsub_close(reds_pubsub *ps)
         return;
     reds_pubsub_stop(ps);
     reds__conn_close(ps->conn);
-    for (int t = 0; t < NTABLES; t++)
-        st_free(&ps->subs[t]);
+    for (int t = 0; t < REDS__NTABLES; t++)
+        reds__st_free(&ps->subs[t]);
     for (int i = 0; i < ps->nqueue; i++)
         reds_free(ps->queue[i]);
     close(ps->wake[0]);

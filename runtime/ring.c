@@ -85,12 +85,25 @@ static int by_hash(const void *a, const void *b)
 
 /* ----------------------------------------------------------------- runs */
 
+/* A node's reply, converted with the ring's callbacks. */
+static reds_err on_node_reply(void *ctx, reds_client *node, reds__conn *conn, reds__cmd *cmd,
+                              const reds_reply *reply)
+{
+    (void)node;
+    return reds__reply(ctx, conn, cmd, reply);
+}
+
 /* One round trip of `cmd` on node `i`, converting with the ring's
- * callbacks. `*sent`: whether any of it may have reached the server. */
+ * callbacks; through the node's lanes when it may share its connection
+ * (auto-pipelining). `*sent`: whether any of it may have reached the
+ * server. */
 static reds_err run_node(ring_client *r, size_t i, reds__cmd *cmd, bool *sent)
 {
     reds__conn *conn;
     *sent = false;
+    reds__lanes *lanes = reds__pool_lanes(r->nodes[i]);
+    if (lanes && reds__shareable(cmd))
+        return reds__lanes_run(lanes, r->nodes[i], cmd, sent, on_node_reply, &r->base);
     reds_err err = reds__client_acquire(r->nodes[i], &conn);
     if (err)
         return err;

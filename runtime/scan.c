@@ -48,6 +48,11 @@ static reds_err make(reds_client *client, enum kind kind, reds_str key,
                            "%s iterator: a pipeline that queues cannot iterate "
                            "(it runs commands only when it executes)",
                            name);
+    if (reds_async_is(client))
+        return reds__error(REDS_ERR_DATA,
+                           "%s iterator: an async handle cannot iterate (each page is a "
+                           "completion: call the SCAN command with a cursor instead)",
+                           name);
     if ((!key.ptr && key.len) || (!opts->match.ptr && opts->match.len) ||
         (!opts->type.ptr && opts->type.len))
         return reds__error(REDS_ERR_DATA, "%s iterator: a string is NULL with a length", name);

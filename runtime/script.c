@@ -85,6 +85,36 @@ static reds_err evalsha(reds_client *c, const reds_script *s, const reds_str *ke
     return reds__cmd_run(c, &cmd, p, reds__conv_reply, out);
 }
 
+bool reds__shas_has(const reds__shas *set, const char *sha)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (memcmp(set->sha[i], sha, 40) == 0)
+            return true;
+    return false;
+}
+
+reds_err reds__shas_add(reds__shas *set, const char *sha)
+{
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 4;
+        char(*grown)[41] = realloc(set->sha, cap * sizeof *grown);
+        if (!grown)
+            return reds__error(REDS_ERR_NOMEM, "out of memory");
+        set->sha = grown;
+        set->cap = cap;
+    }
+    memcpy(set->sha[set->n], sha, 40);
+    set->sha[set->n++][40] = '\0';
+    return REDS_OK;
+}
+
+void reds__shas_free(reds__shas *set)
+{
+    free(set->sha);
+    set->sha = NULL;
+    set->n = set->cap = 0;
+}
+
 reds_err reds__script_load(reds_client *c, reds_str source)
 {
     reds__size sz = {0, 0, NULL};
@@ -121,9 +151,11 @@ reds_err reds_script_call(const reds_script *script, reds_client *client, const 
         if (!args[i].ptr && args[i].len)
             return reds__error(REDS_ERR_DATA, "reds_script_call: an arg is NULL with a length");
     reds_str source = reds_strn(script->source, script->len);
-    if (reds__pipeline_queues(client)) {
-        /* Loaded within the batch, ahead of the EVALSHA. */
-        reds_err err = reds__pipeline_preload(client, script->sha, source);
+    if (reds__pipeline_queues(client) || reds_async_is(client)) {
+        /* Loaded within the batch (or on the async connection), ahead of
+         * the EVALSHA: a NOSCRIPT reply would come too late to retry. */
+        reds_err err = reds_async_is(client) ? reds__async_preload(client, script->sha, source)
+                                             : reds__pipeline_preload(client, script->sha, source);
         return err ? err : evalsha(client, script, keys, nkeys, args, nargs, out);
     }
     reds_err err = evalsha(client, script, keys, nkeys, args, nargs, out);

@@ -311,15 +311,17 @@ static bool ip_literal(const char *name, char *ip, size_t size)
     return inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1;
 }
 
-reds_err reds__tls_start(reds__conn *conn)
+/* The server we reached: the configured one, or the one a resolver
+ * (Sentinel) named, whose name or address the certificate must show. */
+static const char *peer_host(const reds__conn *conn)
+{
+    return conn->resolved ? conn->addr.host : conn->cfg->host;
+}
+
+reds_err reds__tls_begin(reds__conn *conn)
 {
     const reds__config *cfg = conn->cfg;
-    /* The server we reached: the configured one, or the one a resolver
-     * (Sentinel) named, whose name or address the certificate must show. */
-    const char *host = conn->resolved ? conn->addr.host : cfg->host;
-    int port = conn->resolved ? conn->addr.port : cfg->port;
-    char where[300];
-    reds__format_addr(where, sizeof where, host, port);
+    const char *host = peer_host(conn);
     pthread_once(&bio_once, make_bio_method);
     tls_state *t = calloc(1, sizeof *t);
     if (!t || !bio_method) {
@@ -364,16 +366,32 @@ reds_err reds__tls_start(reds__conn *conn)
         ERR_clear_error();
         return err;
     }
+    return REDS_OK;
+}
+
+reds_err reds__tls_handshake(reds__conn *conn, int *want)
+{
+    tls_state *t = conn->tls;
+    const reds__config *cfg = conn->cfg;
+    char where[300];
+    reds__format_addr(where, sizeof where, peer_host(conn),
+                      conn->resolved ? conn->addr.port : cfg->port);
+    *want = 0;
+    t->sys_errno = 0;
+    ERR_clear_error();
     int rc = SSL_connect(t->ssl);
     if (rc == 1)
         return REDS_OK;
-    conn->broken = true;
     int e = SSL_get_error(t->ssl, rc);
+    /* A non-blocking socket that must wait (a blocking one timed out). */
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        *want = e == SSL_ERROR_WANT_READ ? 1 : 2;
+        return REDS_OK;
+    }
+    conn->broken = true;
     long verify = SSL_get_verify_result(t->ssl);
     reds_err err;
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-        err = reds__error(REDS_ERR_TIMEOUT, "Timeout in the TLS handshake with %s", where);
-    else if (verify != X509_V_OK && cfg->tls_verify != REDS_TLS_VERIFY_NONE_INSECURE)
+    if (verify != X509_V_OK && cfg->tls_verify != REDS_TLS_VERIFY_NONE_INSECURE)
         err = reds__error(REDS_ERR_CONNECTION,
                           "TLS handshake with %s failed: certificate "
                           "verify failed: %s",
@@ -385,5 +403,21 @@ reds_err reds__tls_start(reds__conn *conn)
         err = reds__error(REDS_ERR_CONNECTION, "TLS handshake with %s failed: %s", where,
                           t->sys_errno ? strerror(t->sys_errno) : "connection closed by server");
     ERR_clear_error();
+    return err;
+}
+
+reds_err reds__tls_start(reds__conn *conn)
+{
+    int want;
+    reds_err err = reds__tls_begin(conn);
+    if (!err)
+        err = reds__tls_handshake(conn, &want);
+    if (!err && want) {
+        char where[300];
+        conn->broken = true;
+        reds__format_addr(where, sizeof where, peer_host(conn),
+                          conn->resolved ? conn->addr.port : conn->cfg->port);
+        err = reds__error(REDS_ERR_TIMEOUT, "Timeout in the TLS handshake with %s", where);
+    }
     return err;
 }

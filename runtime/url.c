@@ -555,18 +555,25 @@ fail:
     return err;
 }
 
-reds_err reds_client_from_url(const char *url, const reds_options *base, reds_client **out)
+reds_err reds__from_url(const char *fn, const char *url, const reds_options *base,
+                        reds_err (*make)(const reds_options *opts, reds_client **out),
+                        reds_client **out)
 {
     if (!out)
-        return reds__error(REDS_ERR_DATA, "reds_client_from_url: out is NULL");
+        return reds__error(REDS_ERR_DATA, "%s: out is NULL", fn);
     *out = NULL;
     reds_options *o;
     reds_err err = reds_url_parse(url, base, &o);
     if (err)
         return err;
-    err = reds_client_new(o, out);
+    err = make(o, out);
     reds_free(o);
     return err;
+}
+
+reds_err reds_client_from_url(const char *url, const reds_options *base, reds_client **out)
+{
+    return reds__from_url("reds_client_from_url", url, base, reds_client_new, out);
 }
 
 /* ------------------------------------------------------------ formatting */

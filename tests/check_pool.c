@@ -147,11 +147,15 @@ static void await_waiters(reds_client *c, size_t n)
 
 START_TEST(blocking_pool_waits_for_a_connection)
 {
-    /* Forever, and within a timeout: both get the connection given back. */
+    /* Forever, and within a timeout: both get the connection given back.
+     * Without auto-pipelining, so that each PING waits for the pool
+     * itself (with it, one waits and the others queue behind it). */
     int timeouts[] = {REDS_NO_TIMEOUT, 10000};
     for (int t = 0; t < 2; t++) {
-        reds_options o = {
-            .pool_blocking = true, .max_connections = 1, .pool_timeout_ms = timeouts[t]};
+        reds_options o = {.pool_blocking = true,
+                          .max_connections = 1,
+                          .pool_timeout_ms = timeouts[t],
+                          .autopipeline = REDS_DISABLED};
         reds_client *c = test_client(&o);
         reds__conn *held;
         ASSERT_OK(reds__client_acquire(c, &held));

@@ -24,7 +24,8 @@ static void capture_destroy(reds_client *c)
 }
 
 static const reds__router capture_router = {"capture", capture_run,     NULL,
-                                            NULL,      capture_destroy, NULL};
+                                            NULL,      capture_destroy, NULL,
+                                            NULL};
 /* Every client has a config (reds_ext_run() reads its hooks there). */
 static reds__config capture_cfg;
 static struct reds_client capture = {&capture_router, &capture_cfg, NULL, NULL};

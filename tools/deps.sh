@@ -9,9 +9,11 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok
 # installed library with each (build-essential brings cc, c++, nm, readelf).
 # make fuzz: clang, its libFuzzer and sanitizer runtimes (libclang-rt-dev,
 # only recommended by clang) and llvm-symbolizer (llvm) for readable crash
-# reports; make valgrind: valgrind.
+# reports; make valgrind: valgrind; the async suites and benchmarks: the
+# event loops libevent, libuv and libev.
 for pkg in build-essential pkg-config cmake libhiredis-dev check libssl-dev \
-           redis-server redis-tools openssl valgrind clang libclang-rt-dev llvm; do
+           redis-server redis-tools openssl valgrind clang libclang-rt-dev llvm \
+           libevent-dev libuv1-dev libev-dev; do
     have_pkg "$pkg" || need="$need $pkg"
 done
 # The generator needs a Python 3 with Jinja2 and PyYAML: any python3 on the

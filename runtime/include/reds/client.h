@@ -108,6 +108,16 @@ typedef struct reds_options {
                                           password; default none */
     void *credentials_udata;         /**< passed to credentials; must outlive the
                                           client and its handles */
+    /* Auto-pipelining (README, "Auto-pipelining"): threads calling one
+     * client at the same time share its connections, their commands
+     * leaving together in one write. Commands that block or change the
+     * connection (BLPOP, WAIT, SELECT...) keep connections of their own. */
+    int autopipeline;             /**< 1 on, REDS_DISABLED off; default 0 = on */
+    int autopipeline_connections; /**< connections shared that way (a thread keeps
+                                       to one); default 2, at most 256 */
+    int autopipeline_max_batch;   /**< most commands one write carries (the bound
+                                       on commands in flight on a connection);
+                                       default 128 */
     /* Client-side caching (<reds/cache.h>): pooled single-server clients
      * only; a cluster, ring or Sentinel client refuses it. */
     size_t cache_max_bytes;            /**< cache replies of cacheable reads in the process,
@@ -129,6 +139,9 @@ typedef struct reds_pool_stats {
     size_t idle;            /**< open and waiting in the pool */
     size_t waiting;         /**< threads waiting for one (blocking pools) */
     size_t max_connections; /**< the cap; 0 = unlimited */
+    /** Auto-pipelining: writes that carried shared commands, and how many
+     *  commands they carried (commands / writes is the batching). */
+    uint64_t shared_writes, shared_commands;
 } reds_pool_stats;
 
 /** Create a client. Nothing is connected until the first command.

@@ -23,5 +23,6 @@
 #include <reds/sentinel.h>
 #include <reds/ring.h>
 #include <reds/cluster.h>
+#include <reds/async.h>
 
 #endif
